@@ -23,13 +23,13 @@ def sweep(tape: Tape, engine: str = "numba", seed: float = 1.0) -> None:
     grads = np.zeros(len(tape))
     grads[tape.outputs] = seed
     if engine == "numba":
-        kernels.forward(tape.op, tape.a, tape.b, vals)
-        kernels.backward(tape.op, tape.a, tape.b, vals, grads)
+        kernels.forward(tape.op, tape.a, tape.b, tape.args, vals)
+        kernels.backward(tape.op, tape.a, tape.b, tape.args, vals, grads)
     else:
-        op, a, b = tape.op.tolist(), tape.a.tolist(), tape.b.tolist()
+        code = tape.op.tolist(), tape.a.tolist(), tape.b.tolist(), tape.args.tolist()
         v, g = vals.tolist(), grads.tolist()
-        reference.forward(op, a, b, v)
-        reference.backward(op, a, b, v, g)
+        reference.forward(*code, v)
+        reference.backward(*code, v, g)
         vals, grads = np.array(v), np.array(g)
     tape.data, tape.grad = vals, grads
 

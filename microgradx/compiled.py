@@ -89,13 +89,13 @@ class Compiled:
             vals = self._workspace(None)
             vals[self.in_slots] = rows[0]
             vals[self.p_slots] = self.store.data[self.p_idx]
-            kernels.forward(tape.op, tape.a, tape.b, vals)
+            kernels.forward(tape.op, tape.a, tape.b, tape.args, vals)
             self._ran = True
             out = vals[tape.outputs]
             return float(out[0]) if self.single_output else out.copy()
         vals = self._workspace(rows.shape[0])
         kernels.load_batch(vals, self.in_slots, rows, self.p_slots, self.store.data, self.p_idx)
-        kernels.forward_batch(tape.op, tape.a, tape.b, vals)
+        kernels.forward_batch(tape.op, tape.a, tape.b, tape.args, vals)
         self._ran = True
         out = vals[tape.outputs]
         return out[0].copy() if self.single_output else out.T.copy()
@@ -124,12 +124,12 @@ class Compiled:
         grads.fill(0.0)
         if vals.ndim == 1:
             grads[tape.outputs[output]] = 1.0
-            kernels.backward(tape.op, tape.a, tape.b, vals, grads)
+            kernels.backward(tape.op, tape.a, tape.b, tape.args, vals, grads)
             self.store.grad[self.p_idx] += grads[self.p_slots]
             return grads[self.in_slots].copy()
         lanes = vals.shape[1]
         grads[tape.outputs[output]] = 1.0 / lanes if reduction == "mean" else 1.0
-        kernels.backward_batch(tape.op, tape.a, tape.b, vals, grads)
+        kernels.backward_batch(tape.op, tape.a, tape.b, tape.args, vals, grads)
         x_grad = np.empty((lanes, self.in_slots.size))
         kernels.reduce_batch(grads, self.in_slots, x_grad, self.p_slots, self.store.grad, self.p_idx)
         return x_grad

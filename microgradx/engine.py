@@ -10,14 +10,15 @@ the cycle collector.
 from __future__ import annotations
 
 from numbers import Real
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Iterable, Sequence, Union
 
-from .ops import FORWARD, TABLE, Op
+from .ops import FORWARD, TABLE, Op, codes
 
 if TYPE_CHECKING:
     from .store import Store
 
 Number = Union[int, float]
+
 Operand = Union["Value", int, float]
 
 
@@ -46,7 +47,7 @@ class Value:
     def __init__(self, data: Number, label: str = "") -> None:
         self._data = data if type(data) is float else _as_float(data, "Value(data)")
         self._grad = 0.0
-        self.op = Op.LEAF
+        self.op: int = codes.LEAF  # an op code, as an int: Op(v.op) names it
         self._a = None
         self._b = None
         self.label = label
@@ -88,10 +89,14 @@ class Value:
     # -- graph structure --------------------------------------------------------------
 
     @staticmethod
-    def _node(op: Op, a: Value, b: Value | None) -> Value:
+    def _node(op: int, a: Value, b: Value | None) -> Value:
         """A new result node: op applied to a (and b), data from the op table."""
+        x = a._data if a._store is None else a.data
         out = Value.__new__(Value)
-        out._data = FORWARD[op](a.data, 0.0 if b is None else b.data)
+        if b is None:
+            out._data = FORWARD[op](x)
+        else:
+            out._data = FORWARD[op](x, b._data if b._store is None else b.data)
         out._grad = 0.0
         out.op = op
         out._a = a
@@ -102,18 +107,50 @@ class Value:
         return out
 
     @staticmethod
+    def _nary(op: int, args: tuple[Value, ...]) -> Value:
+        out = Value.__new__(Value)
+        out._data = FORWARD[op](*[x._data if x._store is None else x.data for x in args])
+        out._grad = 0.0
+        out.op = op
+        out._a = args
+        out._b = None
+        out.label = ""
+        out._store = None
+        out._idx = -1
+        return out
+
+    @staticmethod
+    def sum(terms: Iterable[Operand]) -> Value:
+        """x1 + … + xn as one node (Python's sum() makes a chain of n - 1 additions)."""
+        args = tuple(_as_value(t, Op.SUM) for t in terms)
+        if not args:
+            raise ValueError("Value.sum needs at least one term")
+        return Value._nary(codes.SUM, args)
+
+    @staticmethod
+    def dot(xs: Sequence[Operand], ws: Sequence[Operand]) -> Value:
+        """x1·w1 + … + xn·wn as one node: a neuron's weighted sum, without 2n - 1 nodes."""
+        xs, ws = list(xs), list(ws)
+        if len(xs) != len(ws) or not xs:
+            raise ValueError(f"Value.dot needs two equally long, non-empty lists; got {len(xs)} and {len(ws)}")
+        return Value._nary(codes.DOT, tuple(_as_value(t, Op.DOT) for t in xs + ws))
+
+    @staticmethod
     def const(x: Number) -> Value:
         """A constant node, as made for the plain numbers in `x * 2` or `1 - x`."""
         v = Value(_as_float(x, "operand"))
-        v.op = Op.CONST
+        v.op = codes.CONST
         return v
 
     @property
     def operands(self) -> tuple[Value, ...]:
         """The nodes this one was computed from (empty for leaves and constants)."""
-        if self._a is None:
+        a = self._a
+        if a is None:
             return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
+        if type(a) is tuple:
+            return a
+        return (a,) if self._b is None else (a, self._b)
 
     @property
     def _prev(self) -> set[Value]:
@@ -138,74 +175,74 @@ class Value:
         return Value._node(op, other, self) if reflected else Value._node(op, self, other)
 
     def __add__(self, other: Operand) -> Value:
-        return self._binary(Op.ADD, other)
+        return self._binary(codes.ADD, other)
 
     def __radd__(self, other: Operand) -> Value:
-        return self._binary(Op.ADD, other, reflected=True)
+        return self._binary(codes.ADD, other, reflected=True)
 
     def __sub__(self, other: Operand) -> Value:
-        return self._binary(Op.SUB, other)
+        return self._binary(codes.SUB, other)
 
     def __rsub__(self, other: Operand) -> Value:
-        return self._binary(Op.SUB, other, reflected=True)
+        return self._binary(codes.SUB, other, reflected=True)
 
     def __mul__(self, other: Operand) -> Value:
-        return self._binary(Op.MUL, other)
+        return self._binary(codes.MUL, other)
 
     def __rmul__(self, other: Operand) -> Value:
-        return self._binary(Op.MUL, other, reflected=True)
+        return self._binary(codes.MUL, other, reflected=True)
 
     def __truediv__(self, other: Operand) -> Value:
-        return self._binary(Op.DIV, other)
+        return self._binary(codes.DIV, other)
 
     def __rtruediv__(self, other: Operand) -> Value:
-        return self._binary(Op.DIV, other, reflected=True)
+        return self._binary(codes.DIV, other, reflected=True)
 
     def __pow__(self, other: Operand) -> Value:
         """x ** y: a number exponent gives POWC (gradient to x only), a Value gives POW."""
         if isinstance(other, Value):
-            return Value._node(Op.POW, self, other)
-        return Value._node(Op.POWC, self, Value.const(_as_operand(other, Op.POWC, self, False)))
+            return Value._node(codes.POW, self, other)
+        return Value._node(codes.POWC, self, Value.const(_as_operand(other, Op.POWC, self, False)))
 
     def __rpow__(self, other: Operand) -> Value:
-        return self._binary(Op.POW, other, reflected=True)
+        return self._binary(codes.POW, other, reflected=True)
 
     def __neg__(self) -> Value:
-        return Value._node(Op.NEG, self, None)
+        return Value._node(codes.NEG, self, None)
 
     def __pos__(self) -> Value:
         return self
 
     def exp(self) -> Value:
-        return Value._node(Op.EXP, self, None)
+        return Value._node(codes.EXP, self, None)
 
     def log(self) -> Value:
         """Natural log; -inf at 0 and nan below, as NumPy gives."""
-        return Value._node(Op.LOG, self, None)
+        return Value._node(codes.LOG, self, None)
 
     def tanh(self) -> Value:
-        return Value._node(Op.TANH, self, None)
+        return Value._node(codes.TANH, self, None)
 
     def sigmoid(self) -> Value:
-        return Value._node(Op.SIGMOID, self, None)
+        return Value._node(codes.SIGMOID, self, None)
 
     def relu(self) -> Value:
-        return Value._node(Op.RELU, self, None)
+        return Value._node(codes.RELU, self, None)
 
     def abs(self) -> Value:
-        return Value._node(Op.ABS, self, None)
+        return Value._node(codes.ABS, self, None)
 
     __abs__ = abs
 
     def sqrt(self) -> Value:
         """Square root; nan below 0, as NumPy gives."""
-        return Value._node(Op.SQRT, self, None)
+        return Value._node(codes.SQRT, self, None)
 
     def sin(self) -> Value:
-        return Value._node(Op.SIN, self, None)
+        return Value._node(codes.SIN, self, None)
 
     def cos(self) -> Value:
-        return Value._node(Op.COS, self, None)
+        return Value._node(codes.COS, self, None)
 
     # -- gradients ------------------------------------------------------------------------
 
@@ -219,6 +256,14 @@ class Value:
         from .backprop import backward
 
         backward(self, engine)
+
+
+def _as_value(x: Operand, op: Op) -> Value:
+    if isinstance(x, Value):
+        return x
+    if not _is_number(x):
+        raise TypeError(f"{TABLE[op].name}: {x!r} ({type(x).__name__}) is not a number or a Value")
+    return Value.const(_as_float(x, "operand"))
 
 
 def _as_operand(other: object, op: Op, value: Value, reflected: bool) -> float:

@@ -27,6 +27,7 @@ ADD, SUB, MUL, DIV = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV)
 POW, POWC, NEG, EXP, LOG = int(Op.POW), int(Op.POWC), int(Op.NEG), int(Op.EXP), int(Op.LOG)
 TANH, SIGMOID, RELU, ABS = int(Op.TANH), int(Op.SIGMOID), int(Op.RELU), int(Op.ABS)
 SQRT, SIN, COS = int(Op.SQRT), int(Op.SIN), int(Op.COS)
+SUM, DOT = int(Op.SUM), int(Op.DOT)
 N_OPS = len(Op)  # ops with a branch below; `tape.check_ops` refuses any other code
 
 jit = njit(cache=True, error_model="numpy", nogil=True)
@@ -119,11 +120,23 @@ def dunary(k, x, out):
 
 
 @jit
-def forward(op, a, b, vals):
+def forward(op, a, b, args, vals):
     """Evaluate every computed slot of the tape, in order."""
     for i in range(op.size):
         k = op[i]
-        if k == ADD:
+        if k == DOT:
+            n = b[i] // 2
+            s = a[i]
+            total = 0.0
+            for m in range(s, s + n):
+                total += vals[args[m]] * vals[args[m + n]]
+            vals[i] = total
+        elif k == SUM:
+            total = 0.0
+            for m in range(a[i], a[i] + b[i]):
+                total += vals[args[m]]
+            vals[i] = total
+        elif k == ADD:
             vals[i] = vals[a[i]] + vals[b[i]]
         elif k == MUL:
             vals[i] = vals[a[i]] * vals[b[i]]
@@ -140,13 +153,25 @@ def forward(op, a, b, vals):
 
 
 @jit
-def backward(op, a, b, vals, grads):
+def backward(op, a, b, args, vals, grads):
     """Reverse sweep: push each slot's gradient to its operands (chain rule)."""
     for i in range(op.size - 1, -1, -1):
         k = op[i]
         if k <= CONST:
             continue
         g = grads[i]
+        if k == DOT:
+            n = b[i] // 2
+            for m in range(a[i], a[i] + n):
+                x, w = args[m], args[m + n]
+                gx = g * vals[w]  # d(Σ xw) = Σ (w dx + x dw)
+                grads[w] += g * vals[x]
+                grads[x] += gx
+            continue
+        if k == SUM:
+            for m in range(a[i], a[i] + b[i]):
+                grads[args[m]] += g  # d(Σ x) = Σ dx
+            continue
         x = vals[a[i]]
         if k == ADD:
             grads[a[i]] += g  # d(x+y) = dx + dy
@@ -176,7 +201,7 @@ def backward(op, a, b, vals, grads):
 
 
 @jit
-def forward_batch(op, a, b, vals):
+def forward_batch(op, a, b, args, vals):
     """`forward` on every lane at once: vals has shape (slots, lanes)."""
     lanes = vals.shape[1]
     for i in range(op.size):
@@ -184,6 +209,22 @@ def forward_batch(op, a, b, vals):
         if k <= CONST:
             continue
         out = vals[i]
+        if k == DOT:
+            n = b[i] // 2
+            out[:] = 0.0
+            for m in range(a[i], a[i] + n):
+                x = vals[args[m]]
+                w = vals[args[m + n]]
+                for j in range(lanes):
+                    out[j] += x[j] * w[j]
+            continue
+        if k == SUM:
+            out[:] = 0.0
+            for m in range(a[i], a[i] + b[i]):
+                x = vals[args[m]]
+                for j in range(lanes):
+                    out[j] += x[j]
+            continue
         x = vals[a[i]]
         if k == ADD:
             y = vals[b[i]]
@@ -217,7 +258,7 @@ def forward_batch(op, a, b, vals):
 
 
 @jit
-def backward_batch(op, a, b, vals, grads):
+def backward_batch(op, a, b, args, vals, grads):
     """`backward` on every lane at once: vals and grads have shape (slots, lanes)."""
     lanes = vals.shape[1]
     for i in range(op.size - 1, -1, -1):
@@ -225,6 +266,22 @@ def backward_batch(op, a, b, vals, grads):
         if k <= CONST:
             continue
         g = grads[i]
+        if k == DOT:
+            n = b[i] // 2
+            for m in range(a[i], a[i] + n):
+                x, w = vals[args[m]], vals[args[m + n]]
+                gx, gw = grads[args[m]], grads[args[m + n]]
+                for j in range(lanes):
+                    dx = g[j] * w[j]  # d(Σ xw) = Σ (w dx + x dw)
+                    gw[j] += g[j] * x[j]
+                    gx[j] += dx
+            continue
+        if k == SUM:
+            for m in range(a[i], a[i] + b[i]):
+                gx = grads[args[m]]
+                for j in range(lanes):
+                    gx[j] += g[j]  # d(Σ x) = Σ dx
+            continue
         out = vals[i]
         x = vals[a[i]]
         gx = grads[a[i]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from enum import IntEnum
+from types import SimpleNamespace
 from typing import Callable, NamedTuple
 
 INF = math.inf
@@ -44,6 +45,8 @@ class Op(IntEnum):
     SQRT = 15
     SIN = 16
     COS = 17
+    SUM = 18  # x1 + x2 + … + xn in one node
+    DOT = 19  # x1·w1 + … + xn·wn in one node, operands (x1 … xn, w1 … wn)
 
 
 # -- forward formulas with NumPy semantics --------------------------------------------
@@ -96,6 +99,10 @@ def _safe(f: Callable[[float], float]) -> Callable[[float], float]:
     return g
 
 
+def _sqrt(x: float) -> float:
+    return math.sqrt(x) if x >= 0.0 else NAN
+
+
 def _relu(x: float) -> float:
     return x if x > 0.0 or x != x else 0.0  # relu(nan) is nan, as np.maximum gives
 
@@ -126,39 +133,62 @@ def _dpowc(x: float, c: float) -> float:
 class OpInfo(NamedTuple):
     """One op: how it is named and drawn, its forward rule and its local derivatives.
 
-    `forward(x, y)` returns the output; `derivative(x, y, out)` returns
-    (∂out/∂x, ∂out/∂y). Unary ops ignore y; leaves and constants have no rules.
+    `forward(*args)` returns the output from the operands' values;
+    `derivative(out, *args)` returns ∂out/∂arg for each operand that takes a gradient
+    (POWC's constant exponent takes none). arity -1 means any number of operands.
     """
 
     op: Op
     name: str
     symbol: str
     arity: int
-    forward: Callable[[float, float], float] | None
-    derivative: Callable[[float, float, float], tuple[float, float]] | None
+    forward: Callable[..., float] | None
+    derivative: Callable[..., tuple[float, ...]] | None
+
+
+def _dot(*args: float) -> float:
+    """Σ xᵢ·wᵢ over operands laid out as (x1 … xn, w1 … wn)."""
+    n = len(args) // 2
+    total = 0.0
+    for i in range(n):
+        total += args[i] * args[n + i]
+    return total
+
+
+def _ddot(out: float, *args: float) -> tuple[float, ...]:
+    n = len(args) // 2
+    return args[n:] + args[:n]  # ∂/∂xᵢ = wᵢ, ∂/∂wᵢ = xᵢ
+
+
+def _sum(*args: float) -> float:
+    total = 0.0
+    for x in args:
+        total += x
+    return total
 
 
 # fmt: off
 TABLE: tuple[OpInfo, ...] = (
     OpInfo(Op.LEAF,    "leaf",    "",     0, None, None),
     OpInfo(Op.CONST,   "const",   "",     0, None, None),
-    OpInfo(Op.ADD,     "add",     "+",    2, lambda x, y: x + y,        lambda x, y, o: (1.0, 1.0)),
-    OpInfo(Op.SUB,     "sub",     "-",    2, lambda x, y: x - y,        lambda x, y, o: (1.0, -1.0)),
-    OpInfo(Op.MUL,     "mul",     "*",    2, lambda x, y: x * y,        lambda x, y, o: (y, x)),
-    OpInfo(Op.DIV,     "div",     "/",    2, _div,                      lambda x, y, o: (_div(1.0, y), -_div(o, y))),
-    OpInfo(Op.POW,     "pow",     "**",   2, _pow,                      lambda x, y, o: (_dpowc(x, y), _dpow_dy(x, o))),
-    OpInfo(Op.POWC,    "powc",    "**",   2, _pow,                      lambda x, c, o: (_dpowc(x, c), 0.0)),
-    OpInfo(Op.NEG,     "neg",     "-",    1, lambda x, y: -x,           lambda x, y, o: (-1.0, 0.0)),
-    OpInfo(Op.EXP,     "exp",     "exp",  1, lambda x, y: _exp(x),      lambda x, y, o: (o, 0.0)),
-    OpInfo(Op.LOG,     "log",     "log",  1, lambda x, y: _log(x),      lambda x, y, o: (_div(1.0, x), 0.0)),
-    OpInfo(Op.TANH,    "tanh",    "tanh", 1, lambda x, y: math.tanh(x), lambda x, y, o: (1.0 - o * o, 0.0)),
-    OpInfo(Op.SIGMOID, "sigmoid", "σ",    1, lambda x, y: _sigmoid(x),  lambda x, y, o: (o * (1.0 - o), 0.0)),
-    OpInfo(Op.RELU,    "relu",    "relu", 1, lambda x, y: _relu(x),     lambda x, y, o: (1.0 if x > 0.0 else 0.0, 0.0)),
-    OpInfo(Op.ABS,     "abs",     "abs",  1, lambda x, y: abs(x),       lambda x, y, o: (_sign(x), 0.0)),
-    OpInfo(Op.SQRT,    "sqrt",    "√",    1, lambda x, y: math.sqrt(x) if x >= 0.0 else NAN,
-                                                                        lambda x, y, o: (_div(0.5, o), 0.0)),
-    OpInfo(Op.SIN,     "sin",     "sin",  1, lambda x, y: _sin(x),      lambda x, y, o: (_cos(x), 0.0)),
-    OpInfo(Op.COS,     "cos",     "cos",  1, lambda x, y: _cos(x),      lambda x, y, o: (-_sin(x), 0.0)),
+    OpInfo(Op.ADD,     "add",     "+",    2, lambda x, y: x + y,   lambda o, x, y: (1.0, 1.0)),
+    OpInfo(Op.SUB,     "sub",     "-",    2, lambda x, y: x - y,   lambda o, x, y: (1.0, -1.0)),
+    OpInfo(Op.MUL,     "mul",     "*",    2, lambda x, y: x * y,   lambda o, x, y: (y, x)),
+    OpInfo(Op.DIV,     "div",     "/",    2, _div,                 lambda o, x, y: (_div(1.0, y), -_div(o, y))),
+    OpInfo(Op.POW,     "pow",     "**",   2, _pow,                 lambda o, x, y: (_dpowc(x, y), _dpow_dy(x, o))),
+    OpInfo(Op.POWC,    "powc",    "**",   2, _pow,                 lambda o, x, c: (_dpowc(x, c),)),
+    OpInfo(Op.NEG,     "neg",     "-",    1, lambda x: -x,         lambda o, x: (-1.0,)),
+    OpInfo(Op.EXP,     "exp",     "exp",  1, _exp,                 lambda o, x: (o,)),
+    OpInfo(Op.LOG,     "log",     "log",  1, _log,                 lambda o, x: (_div(1.0, x),)),
+    OpInfo(Op.TANH,    "tanh",    "tanh", 1, math.tanh,            lambda o, x: (1.0 - o * o,)),
+    OpInfo(Op.SIGMOID, "sigmoid", "σ",    1, _sigmoid,             lambda o, x: (o * (1.0 - o),)),
+    OpInfo(Op.RELU,    "relu",    "relu", 1, _relu,                lambda o, x: (1.0 if x > 0.0 else 0.0,)),
+    OpInfo(Op.ABS,     "abs",     "abs",  1, abs,                  lambda o, x: (_sign(x),)),
+    OpInfo(Op.SQRT,    "sqrt",    "√",    1, _sqrt,                lambda o, x: (_div(0.5, o),)),
+    OpInfo(Op.SIN,     "sin",     "sin",  1, _sin,                 lambda o, x: (_cos(x),)),
+    OpInfo(Op.COS,     "cos",     "cos",  1, _cos,                 lambda o, x: (-_sin(x),)),
+    OpInfo(Op.SUM,     "sum",     "Σ",   -1, _sum,                 lambda o, *xs: (1.0,) * len(xs)),
+    OpInfo(Op.DOT,     "dot",     "·",   -1, _dot,                 _ddot),
 )
 # fmt: on
 
@@ -166,5 +196,9 @@ assert all(info.op == i for i, info in enumerate(TABLE)), "TABLE must list ops i
 
 UNARY = frozenset(info.op for info in TABLE if info.arity == 1)
 BINARY = frozenset(info.op for info in TABLE if info.arity == 2)
+NARY = frozenset(info.op for info in TABLE if info.arity == -1)
 FORWARD = [info.forward for info in TABLE]
 DERIVATIVE = [info.derivative for info in TABLE]
+
+# The codes as plain ints, which Values store: cheaper to compare and to turn into arrays.
+codes = SimpleNamespace(**{op.name: int(op) for op in Op})

@@ -10,27 +10,35 @@ operand the node's gradient times the local derivative (the chain rule):
 
 from __future__ import annotations
 
-from .ops import TABLE, Op
+from .ops import TABLE
 
 
-def forward(op: list[int], a: list[int], b: list[int], vals: list[float]) -> None:
+def operands(op: list[int], a: list[int], b: list[int], args: list[int], k: int) -> list[int]:
+    """The slots node k reads."""
+    arity = TABLE[op[k]].arity
+    if arity == -1:
+        return args[a[k] : a[k] + b[k]]
+    return [a[k], b[k]][:arity]
+
+
+def forward(op: list[int], a: list[int], b: list[int], args: list[int], vals: list[float]) -> None:
     """φ_k = f_k(operands), for every computed slot k in order (leaves are filled in)."""
     for k in range(len(op)):
         info = TABLE[op[k]]
         if info.arity == 0:
             continue
-        y = vals[b[k]] if info.arity == 2 else 0.0
-        vals[k] = info.forward(vals[a[k]], y)
+        vals[k] = info.forward(*[vals[s] for s in operands(op, a, b, args, k)])
 
 
-def backward(op: list[int], a: list[int], b: list[int], vals: list[float], grads: list[float]) -> None:
+def backward(
+    op: list[int], a: list[int], b: list[int], args: list[int], vals: list[float], grads: list[float]
+) -> None:
     """For k = K … 1: push φ_k^δ to the operands through the local derivatives."""
     for k in reversed(range(len(op))):
         info = TABLE[op[k]]
         if info.arity == 0:
             continue
-        y = vals[b[k]] if info.arity == 2 else 0.0
-        dx, dy = info.derivative(vals[a[k]], y, vals[k])
-        grads[a[k]] += grads[k] * dx
-        if info.arity == 2 and info.op != Op.POWC:  # a constant exponent gets no gradient
-            grads[b[k]] += grads[k] * dy
+        slots = operands(op, a, b, args, k)
+        local = info.derivative(vals[k], *[vals[s] for s in slots])
+        for s, d in zip(slots, local):  # POWC's constant exponent has no entry: no gradient
+            grads[s] += grads[k] * d

@@ -4,7 +4,9 @@ Slot i of the tape holds one node, in topological order (operands before results
 
     op[i]      its op code (`microgradx.ops.Op`)
     a[i], b[i] the slots of its operands (-1 where absent); for a CONST, `a` indexes
-               `consts`; for a LEAF, `a` indexes `leaves`
+               `consts`; for a LEAF, `a` indexes `leaves`; for an n-ary op (SUM, DOT),
+               its operands are args[a[i] : a[i] + b[i]]
+    args       operand slots of the n-ary ops
     consts     the constants' values
     leaves     the slots of the leaves, in order of appearance
 
@@ -30,6 +32,7 @@ class Tape:
         op: np.ndarray,
         a: np.ndarray,
         b: np.ndarray,
+        args: np.ndarray,
         consts: np.ndarray,
         leaves: np.ndarray,
         outputs: np.ndarray,
@@ -38,6 +41,7 @@ class Tape:
         self.op = op
         self.a = a
         self.b = b
+        self.args = args
         self.consts = consts
         self.leaves = leaves
         self.outputs = outputs
@@ -52,7 +56,7 @@ class Tape:
     @property
     def nbytes(self) -> int:
         """Bytes held by the tape's arrays (excluding the Values it refers to)."""
-        arrays = (self.op, self.a, self.b, self.consts, self.leaves, self.outputs)
+        arrays = (self.op, self.a, self.b, self.args, self.consts, self.leaves, self.outputs)
         sweeps = tuple(x for x in (self.data, self.grad) if x is not None)
         return sum(x.nbytes for x in arrays + sweeps)
 
@@ -65,6 +69,13 @@ class Tape:
         vals[self.leaves] = np.fromiter((nodes[s].data for s in self.leaves), float, self.leaves.size)
         return vals
 
+    def operands(self, i: int) -> np.ndarray:
+        """The slots slot i reads, whatever its arity."""
+        arity = TABLE[self.op[i]].arity
+        if arity == -1:
+            return self.args[self.a[i] : self.a[i] + self.b[i]]
+        return np.array([self.a[i], self.b[i]][:arity], dtype=np.int32)
+
     def line(self, i: int) -> str:
         """Slot i as one line of text, like JAX's jaxpr: `t4 = mul t2 t3`."""
         k = int(self.op[i])
@@ -73,6 +84,9 @@ class Tape:
             rhs = f"const {self.consts[self.a[i]]:g}"
         elif k == Op.LEAF:
             rhs = "leaf"
+        elif info.arity == -1:
+            operands = self.args[self.a[i] : self.a[i] + self.b[i]]
+            rhs = info.name + "".join(f" t{s}" for s in operands)
         elif info.arity == 1:
             rhs = f"{info.name} t{self.a[i]}"
         else:
@@ -101,60 +115,84 @@ class Tape:
 
 
 def flatten(outputs: Value | Sequence[Value]) -> Tape:
-    """Sort the graph(s) below `outputs` topologically into a Tape."""
+    """Sort the graph(s) below `outputs` topologically into a Tape.
+
+    Depth-first with an explicit stack: a node is placed once all its operands are,
+    so each slot's operands sit at smaller slots.
+    """
     roots = [outputs] if isinstance(outputs, Value) else list(outputs)
     for k, r in enumerate(roots):
         if not isinstance(r, Value):
             raise TypeError(f"output #{k} is {type(r).__name__}, not a Value")
 
-    slot: dict[int, int] = {}  # id(Value) -> slot
+    slot: dict[Value, int] = {}  # node -> its slot (Values hash by identity)
+    get = slot.get
     nodes: list[Value] = []
     ops: list[int] = []
     a_slots: list[int] = []
     b_slots: list[int] = []
+    args: list[int] = []  # operand slots of n-ary ops
     consts: list[float] = []
     leaves: list[int] = []
-    LEAF, CONST = Op.LEAF, Op.CONST
+    CONST = Op.CONST
     for root in roots:
         stack = [root]
+        push, pop = stack.append, stack.pop
         while stack:
             v = stack[-1]
-            if id(v) in slot:
-                stack.pop()
-                continue
-            x, y = v._a, v._b
-            ready = True
-            if y is not None and id(y) not in slot:
-                stack.append(y)
-                ready = False
-            if x is not None and id(x) not in slot:  # pushed last, so placed first
-                stack.append(x)
-                ready = False
-            if not ready:
-                continue
-            stack.pop()
-            i = len(nodes)
-            slot[id(v)] = i
+            x = v._a
+            if x is None:  # a leaf or a constant
+                pop()
+                if v in slot:
+                    continue
+                i = len(nodes)
+                if v.op == CONST:
+                    a_slots.append(len(consts))
+                    consts.append(v._data)
+                else:
+                    a_slots.append(len(leaves))
+                    leaves.append(i)
+                b_slots.append(-1)
+            elif type(x) is tuple:  # an n-ary op: its operands go to `args`
+                operand_slots = [get(u) for u in x]
+                if None in operand_slots:
+                    for u, su in zip(reversed(x), reversed(operand_slots)):
+                        if su is None:
+                            push(u)
+                    continue
+                pop()
+                if v in slot:
+                    continue
+                i = len(nodes)
+                a_slots.append(len(args))
+                b_slots.append(len(x))
+                args.extend(operand_slots)
+            else:
+                sa = get(x)
+                y = v._b
+                sb = -1 if y is None else get(y)
+                if sa is None or sb is None:
+                    if sb is None:
+                        push(y)
+                    if sa is None:  # pushed last, so placed first
+                        push(x)
+                    continue
+                pop()
+                if v in slot:
+                    continue
+                i = len(nodes)
+                a_slots.append(sa)
+                b_slots.append(sb)
+            slot[v] = i
             nodes.append(v)
-            op = v.op
-            ops.append(op)
-            if x is not None:
-                a_slots.append(slot[id(x)])
-                b_slots.append(-1 if y is None else slot[id(y)])
-            elif op == CONST:
-                a_slots.append(len(consts))
-                b_slots.append(-1)
-                consts.append(v._data)
-            else:  # LEAF
-                a_slots.append(len(leaves))
-                b_slots.append(-1)
-                leaves.append(i)
+            ops.append(v.op)
     return Tape(
         op=np.array(ops, dtype=np.int8),
         a=np.array(a_slots, dtype=np.int32),
         b=np.array(b_slots, dtype=np.int32),
+        args=np.array(args, dtype=np.int32),
         consts=np.array(consts, dtype=np.float64),
         leaves=np.array(leaves, dtype=np.int32),
-        outputs=np.array([slot[id(r)] for r in roots], dtype=np.int32),
+        outputs=np.array([slot[r] for r in roots], dtype=np.int32),
         nodes=nodes,
     )

@@ -1,0 +1,122 @@
+"""Toy 2-D classification data sets, NumPy only and seeded: `(X, y)` with X of shape (n, 2).
+
+Labels are class indices, y ∈ {0, 1, ..., k − 1} (int64). For a hinge loss, which
+wants y ∈ {−1, +1}, use `y * 2 - 1`; for softmax cross-entropy, `one_hot(y, k)`.
+The same `seed` gives the same data; `noise` is the standard deviation of Gaussian
+noise added to each coordinate.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Union
+
+import numpy as np
+
+Seed = Union[int, np.random.Generator, None]
+
+
+def _check(n_samples: object, noise: object, least: int = 2) -> int:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < least:
+        raise ValueError(f"n_samples must be an integer >= {least}, got {n_samples!r}")
+    if isinstance(noise, bool) or not isinstance(noise, Real) or not 0.0 <= noise < np.inf:
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    return int(n_samples)
+
+
+def _finish(X: np.ndarray, y: np.ndarray, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Add the noise and shuffle the rows, so classes are interleaved as in a real data set."""
+    if noise > 0.0:
+        X = X + rng.normal(0.0, noise, X.shape)
+    order = rng.permutation(len(y))
+    return X[order], y[order].astype(np.int64)
+
+
+def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles: the upper one is class 0, the lower (shifted) one class 1."""
+    n = _check(n_samples, noise)
+    rng = np.random.default_rng(seed)
+    n0 = n // 2
+    t0, t1 = np.linspace(0.0, np.pi, n0), np.linspace(0.0, np.pi, n - n0)
+    upper = np.column_stack([np.cos(t0), np.sin(t0)])
+    lower = np.column_stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)])
+    y = np.repeat([0, 1], [n0, n - n0])
+    return _finish(np.vstack([upper, lower]), y, noise, rng)
+
+
+def make_circles(
+    n_samples: int = 100, noise: float = 0.0, factor: float = 0.5, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A circle of radius 1 (class 0) around a circle of radius `factor` (class 1)."""
+    n = _check(n_samples, noise)
+    if isinstance(factor, bool) or not isinstance(factor, Real) or not 0.0 < factor < 1.0:
+        raise ValueError(f"factor (inner radius / outer radius) must be in (0, 1), got {factor!r}")
+    rng = np.random.default_rng(seed)
+    n0 = n // 2
+    t0 = np.linspace(0.0, 2 * np.pi, n0, endpoint=False)
+    t1 = np.linspace(0.0, 2 * np.pi, n - n0, endpoint=False)
+    outer = np.column_stack([np.cos(t0), np.sin(t0)])
+    inner = factor * np.column_stack([np.cos(t1), np.sin(t1)])
+    y = np.repeat([0, 1], [n0, n - n0])
+    return _finish(np.vstack([outer, inner]), y, noise, rng)
+
+
+def make_spirals(
+    n_samples: int = 300, classes: int = 3, noise: float = 0.0, turns: float = 1.0, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`classes` arms winding out from the origin, arm k is class k (CS231n's spiral data).
+
+    Points of an arm go from radius 0 to 1 while turning `turns` times half a circle;
+    arms start 2π/classes apart.
+    """
+    n = _check(n_samples, noise)
+    if isinstance(classes, bool) or not isinstance(classes, Integral) or classes < 2:
+        raise ValueError(f"classes must be an integer >= 2, got {classes!r}")
+    if n < classes:
+        raise ValueError(f"n_samples ({n}) must be at least classes ({classes})")
+    rng = np.random.default_rng(seed)
+    sizes = [n // classes + (1 if k < n % classes else 0) for k in range(classes)]
+    arms = []
+    for k, m in enumerate(sizes):
+        r = np.linspace(0.0, 1.0, m)
+        angle = 2 * np.pi * k / classes + np.pi * turns * r
+        arms.append(np.column_stack([r * np.cos(angle), r * np.sin(angle)]))
+    y = np.repeat(np.arange(classes), sizes)
+    return _finish(np.vstack(arms), y, noise, rng)
+
+
+def make_blobs(
+    n_samples: int = 100, centers: int | np.ndarray = 3, noise: float = 1.0, box: float = 10.0, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian clusters of standard deviation `noise` around `centers`: cluster k is class k.
+
+    `centers` is a count (drawn uniformly in [-box, box]²) or an array of shape (k, 2).
+    """
+    n = _check(n_samples, noise)
+    rng = np.random.default_rng(seed)
+    if isinstance(centers, Integral) and not isinstance(centers, bool):
+        if centers < 1:
+            raise ValueError(f"centers must be >= 1, got {centers!r}")
+        c = rng.uniform(-box, box, (int(centers), 2))
+    else:
+        c = np.asarray(centers, dtype=np.float64)
+        if c.ndim != 2 or c.shape[1] != 2 or len(c) < 1:
+            raise ValueError(f"centers must be a count or an array of shape (k, 2), got shape {c.shape}")
+    k = len(c)
+    sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    y = np.repeat(np.arange(k), sizes)
+    return _finish(c[y], y, noise, rng)
+
+
+def one_hot(y: np.ndarray, classes: int | None = None) -> np.ndarray:
+    """Labels 0..k−1 as rows of k weights (float64), for softmax cross-entropy."""
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+        raise ValueError("one_hot(y): y must be a 1-D array of class indices 0..k-1")
+    k = int(y.max()) + 1 if classes is None else classes
+    if y.size and y.max() >= k:
+        raise ValueError(f"one_hot(y, {k}): y holds class {int(y.max())}")
+    return np.eye(k)[y]
+
+
+DATASETS = {"moons": make_moons, "circles": make_circles, "spirals": make_spirals, "blobs": make_blobs}

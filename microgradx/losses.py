@@ -1,0 +1,119 @@
+"""Loss functions built from Value ops, so any engine (eager or compiled) differentiates them.
+
+Each takes the network's output ŷ (a Value) and the target y (a Value input of a
+compiled graph, or a number) and returns one Value. Their derivatives in ŷ, from
+the lecture:
+
+    quadratic   (ŷ − y)²                      2(ŷ − y)
+    nll         −y log ŷ − (1 − y) log(1 − ŷ)  −y/ŷ + (1 − y)/(1 − ŷ)
+    hinge       max(0, 1 − y·ŷ)                −y where y·ŷ < 1, else 0
+
+Everything here is a graph, never a number computed while building it: a compiled
+graph replays the same ops on other rows, so a constant taken from the build-time
+data (like the max logit of the first row) would be wrong for every other row.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Iterable, Sequence, Union
+
+from .engine import Value
+
+Scalar = Union[Value, float, int]
+
+
+def mse(y_hat: Value, y: Scalar) -> Value:
+    """Quadratic loss (ŷ − y)²: regression."""
+    return (y_hat - y) ** 2
+
+
+quadratic = mse
+
+
+def nll(p: Value, y: Scalar) -> Value:
+    """Negative log-likelihood of a label y ∈ {0, 1} under probability p = P(y = 1).
+
+    Binary cross-entropy from probabilities (a sigmoid output). At p = 0 or 1 the
+    logs are infinite: prefer `bce_with_logits` on the pre-sigmoid score.
+    """
+    return -y * p.log() - (1 - y) * (1 - p).log()
+
+
+binary_cross_entropy = nll
+
+
+def bce_with_logits(z: Value, y: Scalar) -> Value:
+    """`nll(sigmoid(z), y)` for y ∈ {0, 1}, stable for any z: relu(z) − z·y + log(1 + e^−|z|).
+
+    Its derivative in z is σ(z) − y, and no exp overflows.
+    """
+    return z.relu() - z * y + (1 + (-z.abs()).exp()).log()
+
+
+def hinge(score: Value, y: Scalar) -> Value:
+    """SVM max-margin loss max(0, 1 − y·score) for a label y ∈ {−1, +1}."""
+    return (1 - y * score).relu()
+
+
+def maximum(values: Sequence[Value]) -> Value:
+    """The largest of `values`, as a graph: max(a, b) = b + relu(a − b), exact and differentiable a.e."""
+    if not values:
+        raise ValueError("maximum() of no values")
+    m = values[0]
+    for v in values[1:]:
+        m = v + (m - v).relu()
+    return m
+
+
+def logsumexp(logits: Sequence[Value]) -> Value:
+    """log Σ e^z_k, stabilised: m + log Σ e^(z_k − m) with m the max logit (a graph, see above).
+
+    The result does not depend on m, so its gradient through m is 1 − Σ softmax = 0.
+    """
+    m = maximum(logits)
+    return m + sum((z - m).exp() for z in logits).log()
+
+
+def softmax(logits: Sequence[Value]) -> list[Value]:
+    """Probabilities e^z_k / Σ e^z_j, computed stably."""
+    lse = logsumexp(logits)
+    return [(z - lse).exp() for z in logits]
+
+
+def softmax_cross_entropy(logits: Sequence[Value], target: int | Sequence[Scalar]) -> Value:
+    """−log softmax(logits)[target] for k classes: logsumexp(z) − Σ_k y_k z_k.
+
+    `target` is a class index (a number fixed in the graph: fine for an eager graph
+    built per row) or k one-hot weights y_k (Values as inputs of a compiled graph,
+    so each row brings its own class).
+    """
+    logits = list(logits)
+    k = len(logits)
+    if k < 2:
+        raise ValueError(f"softmax_cross_entropy needs at least 2 logits, got {k}")
+    if isinstance(target, Real) and not isinstance(target, bool):
+        if target != int(target) or not 0 <= target < k:
+            raise ValueError(f"target class {target!r} is not one of 0..{k - 1}")
+        return logsumexp(logits) - logits[int(target)]
+    if isinstance(target, Value) or isinstance(target, (str, bytes)) or not hasattr(target, "__len__"):
+        raise TypeError(f"target must be a class index or {k} one-hot weights, got {target!r}")
+    if len(target) != k:
+        raise ValueError(f"target has {len(target)} one-hot weights for {k} logits")
+    return logsumexp(logits) - sum(y * z for y, z in zip(target, logits))
+
+
+def l2(params: Iterable[Value], alpha: float = 1.0) -> Value:
+    """Weight decay penalty alpha · Σ p²."""
+    params = list(params)
+    if not params:
+        raise ValueError("l2() of no parameters")
+    return alpha * sum(p * p for p in params)
+
+
+def mean(losses: Iterable[Value]) -> Value:
+    """The average of per-row losses: one graph for a whole batch, micrograd's way."""
+    losses = list(losses)
+    if not losses:
+        raise ValueError("mean() of no losses")
+    return sum(losses) * (1.0 / len(losses))

@@ -1,0 +1,149 @@
+"""Optimizers: SGD (with momentum and weight decay) and Adam, as numba loops over flat arrays.
+
+An optimizer binds its parameters to one `Store` (the one they already share, for
+an MLP) and updates `store.data` in place, so `p.data` shows the step at once and
+a compiled graph reads the new values on its next forward. Per-parameter state
+(velocity, moments) is kept in the parameters' order, so it survives a rebind.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Iterable
+
+import numpy as np
+from numba import njit
+
+from .engine import Value
+from .ops import Op
+from .store import Store, bind
+
+
+@njit(cache=True, error_model="numpy")
+def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay):
+    for j in range(idx.size):
+        i = idx[j]
+        g = grad[i] + weight_decay * data[i]  # d/dp (λ/2 p²) = λp
+        if momentum != 0.0:
+            velocity[j] = momentum * velocity[j] + g  # v ← μv + g
+            g = velocity[j]
+        data[i] -= lr * g
+
+
+@njit(cache=True, error_model="numpy")
+def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, c1, c2):
+    for j in range(idx.size):
+        i = idx[j]
+        g = grad[i] + weight_decay * data[i]
+        m[j] = beta1 * m[j] + (1.0 - beta1) * g  # first moment
+        v[j] = beta2 * v[j] + (1.0 - beta2) * g * g  # second moment
+        data[i] -= lr * (m[j] / c1) / (math.sqrt(v[j] / c2) + eps)  # bias-corrected step
+
+
+def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open_high: bool = False) -> float:
+    """x as a finite float in [low, high] (or [low, high)); else an error naming it."""
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})")
+    x = float(x)
+    if not math.isfinite(x) or not low <= x <= high or (open_high and x == high):
+        bound = f"[{low:g}, {high:g}{')' if open_high else ']'}"
+        raise ValueError(f"{what} must be in {bound}, got {x!r}")
+    return x
+
+
+class Optimizer:
+    """Holds the parameters, their Store and a learning rate `lr` (settable between steps)."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        params = list(params)
+        if not params:
+            raise ValueError("the optimizer got no parameters: pass model.parameters()")
+        for k, p in enumerate(params):
+            if not isinstance(p, Value):
+                raise TypeError(f"params[{k}] is {type(p).__name__}, not a Value")
+            if p.op != Op.LEAF:
+                raise ValueError(f"params[{k}] ({p!r}) is not a leaf Value: only leaves can be trained")
+        if len(set(map(id, params))) != len(params):
+            raise ValueError("a parameter is listed twice")
+        self.params = params
+        self.lr = lr
+        self._store: Store | None = None
+        self._bind()
+
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, lr: float) -> None:
+        self._lr = _number(lr, "lr")
+
+    def _bind(self) -> tuple[Store, np.ndarray]:
+        """The parameters' Store and indices, bound again if one has moved since."""
+        if self._store is None or self._store.version != self._version:
+            self._store, self._idx = bind(self.params)
+            self._version = self._store.version
+        return self._store, self._idx
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0."""
+        store, idx = self._bind()
+        store.grad[idx] = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p ← p − lr·v with v ← momentum·v + (∂L/∂p + weight_decay·p) (PyTorch's rule)."""
+
+    def __init__(
+        self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _number(momentum, "momentum", 0.0, 1.0, open_high=True)
+        self.weight_decay = _number(weight_decay, "weight_decay")
+        self.velocity = np.zeros(len(self.params))
+
+    def step(self) -> None:
+        store, idx = self._bind()
+        sgd_update(store.data, store.grad, idx, self.velocity, self.lr, self.momentum, self.weight_decay)
+
+    def __repr__(self) -> str:
+        return f"SGD({len(self.params)} parameters, lr={self.lr:g}, momentum={self.momentum:g})"
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): steps of lr·m̂/(√v̂ + eps), m and v running moments of the gradient."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), like (0.9, 0.999); got {betas!r}")
+        self.beta1 = _number(betas[0], "betas[0]", 0.0, 1.0, open_high=True)
+        self.beta2 = _number(betas[1], "betas[1]", 0.0, 1.0, open_high=True)
+        self.eps = _number(eps, "eps")
+        self.weight_decay = _number(weight_decay, "weight_decay")
+        self.m = np.zeros(len(self.params))
+        self.v = np.zeros(len(self.params))
+        self.t = 0
+
+    def step(self) -> None:
+        store, idx = self._bind()
+        self.t += 1
+        c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
+        adam_update(
+            store.data, store.grad, idx, self.m, self.v,
+            self.lr, self.beta1, self.beta2, self.eps, self.weight_decay, c1, c2,
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"Adam({len(self.params)} parameters, lr={self.lr:g}, betas=({self.beta1:g}, {self.beta2:g}))"

@@ -1,0 +1,124 @@
+"""Turning DOT source into pictures with whichever Graphviz renderer is installed.
+
+We look for the system `dot` first, then the pip-installable `graphviz-pure` (a
+pure-Rust port of `dot`, a dependency of microgradx, so a pip install alone can
+draw). Both are run on a temporary file rather than fed on standard input:
+graphviz-pure 0.2.2 ignores standard input (it prints nothing and exits 0).
+Both renderers write SVG and PNG (also JPEG, and `plain`/`json` layouts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+RENDERERS = ("dot", "graphviz-pure")
+INSTALL_HINT = (
+    "install a Graphviz renderer: `apt-get install graphviz` (the system `dot`) "
+    "or `pip install graphviz-pure==0.2.2`"
+)
+PICTURES = {".svg": "svg", ".png": "png", ".jpg": "jpg", ".jpeg": "jpg"}
+SOURCES = (".dot", ".gv")
+
+
+class RendererNotFound(OSError):
+    """Neither `dot` nor `graphviz-pure` is installed; the message says how to get one."""
+
+
+def find_renderer() -> str:
+    """The path of `dot` on PATH, else of `graphviz-pure` on PATH or beside this Python.
+
+    Looking beside `sys.executable` finds graphviz-pure in a virtualenv that is not
+    activated (its bin directory is then not on PATH).
+    """
+    for name in RENDERERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    found = shutil.which("graphviz-pure", path=str(Path(sys.executable).parent))
+    if found:
+        return found
+    raise RendererNotFound(f"no Graphviz renderer found (looked for {' and '.join(RENDERERS)}): {INSTALL_HINT}")
+
+
+def pipe(source: str, fmt: str = "svg") -> bytes:
+    """Render DOT source to the bytes of a picture in format `fmt` ("svg", "png", ...)."""
+    if not fmt.isalnum():
+        raise ValueError(f"bad picture format {fmt!r}: use svg or png")
+    exe = find_renderer()
+    with tempfile.TemporaryDirectory(prefix="microgradx-") as tmp:
+        src = Path(tmp) / "graph.gv"
+        src.write_text(source, encoding="utf-8")
+        done = subprocess.run([exe, f"-T{fmt}", str(src)], capture_output=True, check=False)
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OSError(f"{Path(exe).name} -T{fmt} failed: {message[0] if message else 'no output'}")
+    return done.stdout
+
+
+def render(graph: graphviz.Digraph | str, path: str | os.PathLike[str]) -> Path:
+    """Write a graph (or DOT source) to `path`; the suffix picks the format.
+
+    `.svg`, `.png`, `.jpg` are rendered; `.dot` and `.gv` get the DOT source, which
+    needs no renderer.
+    """
+    path = Path(path)
+    source = graph if isinstance(graph, str) else graph.source
+    suffix = path.suffix.lower()
+    if suffix in SOURCES:
+        path.write_text(source, encoding="utf-8")
+    elif suffix in PICTURES:
+        path.write_bytes(pipe(source, PICTURES[suffix]))
+    else:
+        known = ", ".join([*PICTURES, *SOURCES])
+        raise ValueError(f"cannot tell which picture to write from {str(path)!r}: end it with one of {known}")
+    return path
+
+
+class Picture(graphviz.Digraph):
+    """A `graphviz.Digraph` rendered by `find_renderer()`'s renderer.
+
+    Everything that renders goes through `pipe`, so Jupyter's display (`_repr_mimebundle_`)
+    works with only graphviz-pure installed; `.source` never needs a renderer.
+    """
+
+    def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kwargs: Any) -> Any:
+        """The rendered picture as bytes (or text, given an encoding); layout is always `dot`."""
+        data = pipe(self.source, format or self.format)
+        return data.decode(encoding) if encoding else data
+
+    def render(
+        self,
+        filename: str | os.PathLike[str] | None = None,
+        directory: str | os.PathLike[str] | None = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        *args: Any,
+        outfile: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Like graphviz's render: save the source as `filename`, the picture as `filename.<format>`.
+
+        With `outfile`, write just the picture there (format from its suffix). `view` is
+        not supported here: open the file yourself.
+        """
+        if view:
+            raise ValueError("Picture.render cannot open a viewer: open the written file yourself")
+        if outfile is not None:
+            return str(render(self, outfile))
+        source_path = Path(directory or self.directory or "") / (filename or self.filename)
+        source_path.write_text(self.source, encoding="utf-8")
+        fmt = format or self.format
+        out = source_path.with_name(f"{source_path.name}.{fmt}")
+        out.write_bytes(pipe(self.source, fmt))
+        if cleanup:
+            source_path.unlink()
+        return str(out)
