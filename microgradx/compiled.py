@@ -128,7 +128,7 @@ class Compiled:
             self.store.grad[self.p_idx] += grads[self.p_slots]
             return grads[self.in_slots].copy()
         lanes = vals.shape[1]
-        grads[tape.outputs[output]] = 1.0 / lanes if reduction == "mean" else 1.0
+        grads[tape.outputs[output]] = 1.0 / max(lanes, 1) if reduction == "mean" else 1.0
         kernels.backward_batch(tape.op, tape.a, tape.b, tape.args, vals, grads)
         x_grad = np.empty((lanes, self.in_slots.size))
         kernels.reduce_batch(grads, self.in_slots, x_grad, self.p_slots, self.store.grad, self.p_idx)

@@ -1,0 +1,161 @@
+"""microgradx.compile: flatten once, replay on rows and batches, with clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+
+
+@pytest.fixture
+def f_graph():
+    u, v, w = Value(2.0, label="u"), Value(3.0, label="v"), Value(4.0, label="w")
+    return u, v, w, microgradx.compile((u + v) * w, inputs=[u, v])
+
+
+def test_one_row_gives_a_float_and_the_lecture_gradients(f_graph):
+    u, v, w, step = f_graph
+    assert step.parameters == [w]
+    out = step.forward([2, 3])
+    assert isinstance(out, float) and out == 20.0
+    assert step.backward().tolist() == [4.0, 4.0]
+    assert w.grad == 5.0
+
+
+def test_batch_gives_one_output_per_row_and_mean_or_sum_reduction(f_graph):
+    u, v, w, step = f_graph
+    X = np.array([[2.0, 3.0], [1.0, 1.0], [0.0, -1.0]])
+    out = step.forward(X)
+    assert out.shape == (3,)
+    assert out.tolist() == [20.0, 8.0, -4.0]
+    gx = step.backward(reduction="sum")
+    assert gx.shape == (3, 2) and (gx == 4.0).all()
+    assert w.grad == 5 + 2 - 1  # Σ over rows of u + v
+    w.grad = 0.0
+    gx = step.backward()  # mean: each row seeded with 1/3
+    assert gx == pytest.approx(np.full((3, 2), 4 / 3))
+    assert w.grad == pytest.approx(6 / 3)
+
+
+def test_parameters_accumulate_like_leaves(f_graph):
+    u, v, w, step = f_graph
+    step.forward([2, 3])
+    step.backward()
+    step.backward()
+    assert w.grad == 10.0
+
+
+def test_next_forward_sees_parameter_updates_made_by_hand(f_graph):
+    u, v, w, step = f_graph
+    step.forward([2, 3])
+    step.backward()
+    w.data -= 0.1 * w.grad  # a plain SGD step, micrograd-style
+    assert w.data == pytest.approx(3.5)
+    assert step.forward([2, 3]) == pytest.approx(17.5)
+
+
+def test_list_of_outputs_gives_one_column_each():
+    x = Value(0.0, label="x")
+    p = Value(2.0)
+    step = microgradx.compile([x * p, x + p, (x * x)], inputs=[x])
+    out = step.forward(np.array([[1.0], [3.0]]))
+    assert out.shape == (2, 3)
+    assert out.tolist() == [[2.0, 3.0, 1.0], [6.0, 5.0, 9.0]]
+    with pytest.raises(ValueError, match="3 outputs"):
+        step.backward()
+    gx = step.backward(output=2, reduction="sum")
+    assert gx[:, 0].tolist() == [2.0, 6.0]
+    assert step.forward([1.0]).tolist() == [2.0, 3.0, 1.0]
+
+
+def test_compiled_matches_eager_on_a_neuron():
+    rng = np.random.default_rng(0)
+    xs = [Value(0.0, label=f"x{i}") for i in range(3)]
+    ws = [Value(float(w)) for w in rng.normal(size=3)]
+    b = Value(0.1)
+    out = (Value.dot(xs, ws) + b).tanh()
+    step = microgradx.compile(out, inputs=xs)
+    X = rng.normal(size=(5, 3))
+    batch = step.forward(X)
+    for r in range(5):
+        for x, val in zip(xs, X[r]):
+            x.data = val
+        eager = (sum((w * x for w, x in zip(ws, xs)), b)).tanh()
+        assert batch[r] == pytest.approx(eager.data, rel=1e-13)
+
+
+def test_constant_only_graph_and_empty_batch():
+    x = Value(1.0)
+    step = microgradx.compile(x * 2 + 1, inputs=[x])
+    assert step.forward(np.zeros((0, 1))).shape == (0,)
+    assert step.backward().shape == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "x,error,match",
+    [
+        ([1.0], ValueError, r"shape \(1,\).*takes \(2,\)"),
+        (np.zeros((3, 3)), ValueError, r"shape \(3, 3\)"),
+        (np.zeros((2, 2, 2)), ValueError, "shape"),
+        (["a", "b"], TypeError, "real numbers"),
+        ([1 + 1j, 2.0], TypeError, "complex"),
+        (None, ValueError, "shape"),
+    ],
+)
+def test_bad_input_shapes_and_types(f_graph, x, error, match):
+    step = f_graph[3]
+    with pytest.raises(error, match=match):
+        step.forward(x)
+
+
+def test_ints_float32_and_non_contiguous_inputs_work(f_graph):
+    step = f_graph[3]
+    assert step.forward(np.array([2, 3])) == 20.0
+    assert step.forward(np.array([2, 3], dtype=np.float32)) == 20.0
+    X = np.array([[2.0, 9.0, 3.0], [1.0, 9.0, 1.0]])[:, ::2]
+    assert not X.flags.c_contiguous
+    assert step.forward(X).tolist() == [20.0, 8.0]
+
+
+def test_backward_before_forward_is_an_error(f_graph):
+    with pytest.raises(RuntimeError, match="forward"):
+        f_graph[3].backward()
+
+
+def test_bad_reduction_is_named(f_graph):
+    step = f_graph[3]
+    step.forward([1, 2])
+    with pytest.raises(ValueError, match="reduction='avg'"):
+        step.backward(reduction="avg")
+
+
+def test_inputs_must_be_leaves_of_the_graph():
+    u, v = Value(1.0), Value(2.0)
+    s = u + v
+    f = s * 2
+    with pytest.raises(ValueError, match="computed from other Values"):
+        microgradx.compile(f, inputs=[s])
+    with pytest.raises(ValueError, match="not in the graph"):
+        microgradx.compile(f, inputs=[Value(3.0)])
+    with pytest.raises(ValueError, match="twice"):
+        microgradx.compile(f, inputs=[u, u])
+    with pytest.raises(TypeError, match="float"):
+        microgradx.compile(f, inputs=[1.0])
+    with pytest.raises(TypeError, match="not a Value"):
+        microgradx.compile([f, 3.0], inputs=[u])
+
+
+def test_two_compiled_graphs_share_parameters():
+    x = Value(0.0)
+    w = Value(2.0)
+    g1 = microgradx.compile(x * w, inputs=[x])
+    g2 = microgradx.compile(x * w + w, inputs=[x])
+    g1.forward([3.0])
+    g1.backward()
+    g2.forward([3.0])
+    g2.backward()
+    assert w.grad == 3.0 + 4.0
+    w.data = 1.0
+    assert g1.forward([3.0]) == 3.0 and g2.forward([3.0]) == 4.0
