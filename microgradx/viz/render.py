@@ -45,7 +45,9 @@ def find_renderer() -> str:
     found = shutil.which("graphviz-pure", path=str(Path(sys.executable).parent))
     if found:
         return found
-    raise RendererNotFound(f"no Graphviz renderer found (looked for {' and '.join(RENDERERS)}): {INSTALL_HINT}")
+    raise RendererNotFound(
+        f"no Graphviz renderer found (looked for {' and '.join(RENDERERS)}): {INSTALL_HINT}"
+    )
 
 
 def pipe(source: str, fmt: str = "svg") -> bytes:
