@@ -9,11 +9,10 @@ noise added to each coordinate.
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Union
 
 import numpy as np
 
-Seed = Union[int, np.random.Generator, None]
+Seed = int | np.random.Generator | None
 
 
 def _check(n_samples: object, noise: object, least: int = 2) -> int:
@@ -24,7 +23,9 @@ def _check(n_samples: object, noise: object, least: int = 2) -> int:
     return int(n_samples)
 
 
-def _finish(X: np.ndarray, y: np.ndarray, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _finish(
+    X: np.ndarray, y: np.ndarray, noise: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Add the noise and shuffle the rows, so classes are interleaved as in a real data set."""
     if noise > 0.0:
         X = X + rng.normal(0.0, noise, X.shape)
@@ -86,7 +87,11 @@ def make_spirals(
 
 
 def make_blobs(
-    n_samples: int = 100, centers: int | np.ndarray = 3, noise: float = 1.0, box: float = 10.0, seed: Seed = None
+    n_samples: int = 100,
+    centers: int | np.ndarray = 3,
+    noise: float = 1.0,
+    box: float = 5.0,
+    seed: Seed = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian clusters of standard deviation `noise` around `centers`: cluster k is class k.
 

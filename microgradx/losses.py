@@ -15,12 +15,12 @@ data (like the max logit of the first row) would be wrong for every other row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from numbers import Real
-from typing import Iterable, Sequence, Union
 
 from .engine import Value
 
-Scalar = Union[Value, float, int]
+Scalar = Value | float | int
 
 
 def mse(y_hat: Value, y: Scalar) -> Value:
@@ -72,7 +72,7 @@ def logsumexp(logits: Sequence[Value]) -> Value:
     The result does not depend on m, so its gradient through m is 1 − Σ softmax = 0.
     """
     m = maximum(logits)
-    return m + sum((z - m).exp() for z in logits).log()
+    return m + Value.sum((z - m).exp() for z in logits).log()
 
 
 def softmax(logits: Sequence[Value]) -> list[Value]:
@@ -100,15 +100,15 @@ def softmax_cross_entropy(logits: Sequence[Value], target: int | Sequence[Scalar
         raise TypeError(f"target must be a class index or {k} one-hot weights, got {target!r}")
     if len(target) != k:
         raise ValueError(f"target has {len(target)} one-hot weights for {k} logits")
-    return logsumexp(logits) - sum(y * z for y, z in zip(target, logits))
+    return logsumexp(logits) - Value.dot(list(target), logits)
 
 
 def l2(params: Iterable[Value], alpha: float = 1.0) -> Value:
-    """Weight decay penalty alpha · Σ p²."""
+    """Weight decay penalty alpha · Σ p², as one DOT node p·p (`sum(p * p ...)` makes 2n nodes)."""
     params = list(params)
     if not params:
         raise ValueError("l2() of no parameters")
-    return alpha * sum(p * p for p in params)
+    return alpha * Value.dot(params, params)
 
 
 def mean(losses: Iterable[Value]) -> Value:
@@ -116,4 +116,4 @@ def mean(losses: Iterable[Value]) -> Value:
     losses = list(losses)
     if not losses:
         raise ValueError("mean() of no losses")
-    return sum(losses) * (1.0 / len(losses))
+    return Value.sum(losses) * (1.0 / len(losses))

@@ -9,15 +9,15 @@ start, so compiled graphs, optimizers and `zero_grad` all work on the same array
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .engine import Value
 from .store import Store, bind
 
-Seed = Union[int, np.random.Generator, None]
-Input = Union[Value, float, int]
+Seed = int | np.random.Generator | None
+Input = Value | float | int
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
@@ -80,7 +80,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Input]) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        act = Value.dot(self.w, x) + self.b  # one DOT node for w·x: micrograd's sum, fewer nodes
         return ACTIVATIONS[self.activation](act)
 
     def parameters(self) -> list[Value]:
@@ -133,12 +133,15 @@ class MLP(Module):
     ) -> None:
         nin = _count(nin, "MLP(nin)")
         if isinstance(nouts, (int, np.integer)) or len(nouts) == 0:
-            raise ValueError(f"MLP(nouts) must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}")
+            raise ValueError(
+                f"MLP(nouts) must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}"
+            )
         sizes = [nin] + [_count(n, "each of MLP(nouts)") for n in nouts]
         hidden, last = _activation(activation), _activation(output_activation)
         rng = np.random.default_rng(seed)
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], hidden if i < len(nouts) - 1 else last, rng) for i in range(len(nouts))
+            Layer(sizes[i], sizes[i + 1], hidden if i < len(nouts) - 1 else last, rng)
+            for i in range(len(nouts))
         ]
         self._bind()
 

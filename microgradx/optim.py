@@ -9,8 +9,8 @@ a compiled graph reads the new values on its next forward. Per-parameter state
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from numbers import Real
-from typing import Iterable
 
 import numpy as np
 from numba import njit

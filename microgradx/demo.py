@@ -1,0 +1,291 @@
+"""`microgradx demo`: micrograd's moons demo, trained through one compiled graph.
+
+An MLP(2, [16, 16, 1]) learns 100 moons rows with a hinge loss plus 1e-4·Σp², by
+SGD whose learning rate falls linearly from 1.0 to 0.1 over 100 steps. The whole
+batch runs through one compiled graph per step, so a step takes microseconds
+where micrograd takes about a second. Options pick the data set, architecture,
+loss, optimizer and number of steps; the decision boundary goes to a PNG and
+the graph of one neuron to an SVG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from . import losses
+from .compiled import Compiled, compile
+from .datasets import DATASETS, one_hot
+from .engine import Value
+from .nn import ACTIVATIONS, MLP
+from .optim import SGD, Adam, Optimizer
+
+LOSSES = ("auto", "hinge", "bce", "mse", "softmax")
+OPTIMIZERS = ("sgd", "adam")
+
+
+def default_lr(optimizer: str, loss: str, dataset: str) -> float:
+    """A starting learning rate that trains well: micrograd's 1.0 for SGD, less where that diverges."""
+    if optimizer == "adam":
+        return 0.05
+    if loss == "mse":
+        return 0.1  # the squared error's gradient grows with the error
+    return 0.3 if dataset == "blobs" else 1.0  # blobs' inputs span ±5, not ±1
+
+
+@dataclass
+class Result:
+    """What a training run produced: the model, its data and its history."""
+
+    model: MLP
+    X: np.ndarray
+    y: np.ndarray
+    loss: str
+    score: Compiled  # the model's output(s) as a compiled graph of the inputs
+    losses: list[float] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def seconds_per_step(self) -> float:
+        """The median step: the first one also loads the compiled kernels."""
+        return float(np.median(self.step_seconds)) if self.step_seconds else float("nan")
+
+    @property
+    def accuracy(self) -> float:
+        return self.accuracies[-1] if self.accuracies else float("nan")
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class labels (0..k−1) for the rows of X."""
+        s = self.score.forward(np.asarray(X, dtype=np.float64).reshape(-1, 2))
+        return np.argmax(s, axis=1) if s.ndim == 2 else (s > 0).astype(np.int64)
+
+
+def _loss_graph(loss: str, out: Value | list[Value], classes: int) -> tuple[Value, list[Value]]:
+    """One row's data loss and the target inputs it reads (a label, or one-hot weights)."""
+    if loss == "softmax":
+        ys = [Value(0.0, label=f"y{k}") for k in range(classes)]
+        return losses.softmax_cross_entropy(out, ys), ys
+    y = Value(0.0, label="y")
+    if loss == "hinge":
+        return losses.hinge(out, y), [y]
+    if loss == "bce":
+        return losses.bce_with_logits(out, y), [y]
+    return losses.mse(out, y), [y]
+
+
+def _targets(loss: str, y: np.ndarray, classes: int) -> np.ndarray:
+    """Labels in the form each loss wants: ±1 for hinge and mse, 0/1 for bce, one-hot for softmax."""
+    if loss == "softmax":
+        return one_hot(y, classes)
+    return (y if loss == "bce" else y * 2 - 1).astype(np.float64).reshape(-1, 1)
+
+
+def train(
+    dataset: str = "moons",
+    layers: Sequence[int] = (16, 16),
+    activation: str = "relu",
+    loss: str = "auto",
+    optimizer: str = "sgd",
+    steps: int = 100,
+    lr: float | None = None,
+    alpha: float = 1e-4,
+    samples: int = 100,
+    noise: float | None = None,
+    seed: int = 1337,
+    progress: Callable[[int, float, float], None] | None = None,
+) -> Result:
+    """Train an MLP on a toy data set; lr decays linearly to a tenth of its start.
+
+    `loss="auto"` means hinge for two classes, softmax cross-entropy for more.
+    `progress(k, loss, accuracy)` is called after every step.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if noise is None:
+        noise = 0.5 if dataset == "blobs" else 0.1
+    X, y = DATASETS[dataset](n_samples=samples, noise=noise, seed=seed)
+    classes = int(y.max()) + 1
+    if loss == "auto":
+        loss = "hinge" if classes == 2 else "softmax"
+    if loss != "softmax" and classes != 2:
+        raise ValueError(f"the {loss} loss is for two classes; {dataset} has {classes}: use --loss softmax")
+    outputs = classes if loss == "softmax" else 1
+
+    # The README's training loop: one row's loss as a graph, compiled once, replayed on the batch.
+    model = MLP(2, [*layers, outputs], activation=activation, seed=seed)
+    xs = [Value(0.0, label="x1"), Value(0.0, label="x2")]
+    out = model(xs)
+    data_loss, ys = _loss_graph(loss, out, classes)
+    total = data_loss + alpha * sum(p * p for p in model.parameters())
+    step = compile(total, inputs=xs + ys)
+    score = compile(out, inputs=xs)
+    start = default_lr(optimizer, loss, dataset) if lr is None else lr
+    opt: Optimizer = (
+        SGD(model.parameters(), lr=start) if optimizer == "sgd" else Adam(model.parameters(), lr=start)
+    )
+    rows = np.column_stack([X, _targets(loss, y, classes)])
+
+    result = Result(model, X, y, loss, score)
+    for k in range(steps):
+        t0 = time.perf_counter()
+        batch_loss = step.forward(rows).mean()
+        model.zero_grad()
+        step.backward()
+        opt.lr = start * (1.0 - 0.9 * k / steps)
+        opt.step()
+        result.step_seconds.append(time.perf_counter() - t0)
+        result.losses.append(float(batch_loss))
+        result.accuracies.append(float(np.mean(result.predict(X) == y)))
+        if progress is not None:
+            progress(k, result.losses[-1], result.accuracies[-1])
+    return result
+
+
+# -- what the command shows and writes -------------------------------------------------
+
+
+def progress_bar(
+    steps: int, stream: TextIO | None = None, width: int = 30
+) -> Callable[[int, float, float], None]:
+    """A plain-text progress bar on stderr: redrawn in place on a terminal, ten lines otherwise."""
+    stream = sys.stderr if stream is None else stream
+    live = stream.isatty()
+
+    def show(k: int, loss: float, acc: float) -> None:
+        done = k + 1
+        if not live and done % max(1, steps // 10) and done != steps:
+            return
+        filled = width * done // steps
+        bar = "#" * filled + "." * (width - filled)
+        line = f"[{bar}] {done:>{len(str(steps))}}/{steps}  loss {loss:.4f}  accuracy {acc:6.1%}"
+        stream.write(f"\r{line}" if live else f"{line}\n")
+        if live and done == steps:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def plot_boundary(result: Result, path: Path) -> str:
+    """Write the decision boundary and the data as a PNG; says what happened."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no decision boundary plot (pip install 'microgradx[plot]')"
+    X, y = result.X, result.y
+    lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    labels = result.predict(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.contourf(gx, gy, labels, levels=np.arange(labels.max() + 2) - 0.5, cmap="Spectral", alpha=0.6)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Spectral", s=25, edgecolors="k", linewidths=0.5)
+    ax.set_title(f"{result.model!r}\naccuracy {result.accuracy:.0%}", fontsize=8)
+    ax.set_aspect("equal")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return f"decision boundary: {path}"
+
+
+def draw_neuron(result: Result, path: Path) -> str:
+    """Write the graph of the first neuron, on the first data row, as an SVG; says what happened."""
+    neuron = result.model.layers[0].neurons[0]
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(result.X[0])]
+    out = neuron(x)
+    out.label = "out"
+    for i, w in enumerate(neuron.w):
+        w.label = f"w{i + 1}"
+    neuron.b.label = "b"
+    try:
+        from .viz import draw
+
+        out.backward()
+        graph = draw(out)
+        try:
+            from .viz.render import render
+
+            render(graph, path)
+        except ImportError:
+            path.write_bytes(graph.pipe(format="svg"))
+    except Exception as e:  # drawing is an extra: report it and carry on
+        return f"could not draw the neuron's graph ({type(e).__name__}: {e}); skipped {path}"
+    finally:
+        neuron.zero_grad()
+    return f"one neuron's graph: {path}"
+
+
+def _layers(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--layers wants sizes like 16,16; got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"--layers sizes must be positive; got {text!r}")
+    return sizes
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `demo` subcommand to the `microgradx` command line."""
+    p = sub.add_parser(
+        "demo", help="train a tiny network on toy data (micrograd's moons demo)", description=__doc__
+    )
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="moons")
+    p.add_argument("--layers", type=_layers, default=[16, 16], help="hidden layer sizes (default 16,16)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="hidden activation")
+    p.add_argument("--loss", choices=LOSSES, default="auto", help="auto: hinge (2 classes) or softmax")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument(
+        "--lr", type=float, default=None, help="starting learning rate (default: 1.0 sgd, 0.05 adam)"
+    )
+    p.add_argument("--samples", type=int, default=100, help="rows of data (default 100)")
+    p.add_argument("--noise", type=float, default=None, help="data noise (default 0.1; blobs 0.5)")
+    p.add_argument("--seed", type=int, default=1337, help="seeds the data and the initial weights")
+    p.add_argument("-o", "--out", type=Path, default=Path("out"), help="folder for the pictures (out/)")
+    p.add_argument("--no-pictures", action="store_true", help="train and report only")
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train as the options say, report, and write the pictures."""
+    hidden = ",".join(map(str, args.layers))
+    print(f"training on {args.samples} {args.dataset} rows, hidden layers {hidden}", flush=True)
+    result = train(
+        dataset=args.dataset,
+        layers=args.layers,
+        activation=args.activation,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        steps=args.steps,
+        lr=args.lr,
+        samples=args.samples,
+        noise=args.noise,
+        seed=args.seed,
+        progress=progress_bar(args.steps),
+    )
+    print(f"{result.model!r}, {result.loss} loss, {args.optimizer}")
+    print(f"final loss {result.losses[-1]:.4f}, accuracy {result.accuracy:.1%}")
+    rows = len(result.y)
+    print(f"{result.seconds_per_step * 1e6:.0f} µs per step (forward + backward + update, {rows} rows)")
+    if not args.no_pictures:
+        args.out.mkdir(parents=True, exist_ok=True)
+        print(plot_boundary(result, args.out / f"{args.dataset}_boundary.png"))
+        print(draw_neuron(result, args.out / "neuron.svg"))
+    return 0

@@ -1,0 +1,99 @@
+"""The moons demo: micrograd's setup reaches 100 % in 100 steps; the command reports and draws."""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+
+import numpy as np
+import pytest
+
+from microgradx import Value, demo
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    demo.add_parser(parser.add_subparsers())
+    return parser.parse_args(["demo", *argv])
+
+
+def test_moons_demo_reaches_100_percent_in_100_steps():
+    result = demo.train()  # MLP(2, [16, 16, 1]), 100 moons rows, hinge + 1e-4 L2, SGD 1.0 -> 0.1
+    assert repr(result.model) == "MLP(2 -> 16 relu -> 16 relu -> 1 linear; 337 parameters)"
+    assert len(result.losses) == 100 and result.losses[-1] < result.losses[0]
+    assert result.accuracy == 1.0
+
+
+def test_trained_predictions_through_the_compiled_graph_equal_plain_values():
+    result = demo.train(steps=20)
+    got = result.score.forward(result.X)
+    want = [result.model([Value(a), Value(b)]).data for a, b in result.X]
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_same_seed_same_training():
+    a, b = demo.train(steps=5, seed=3), demo.train(steps=5, seed=3)
+    assert a.losses == b.losses
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"dataset": "circles", "loss": "bce"},
+        {"dataset": "blobs", "optimizer": "adam", "steps": 30},
+        {"dataset": "spirals", "layers": (8,), "optimizer": "adam", "steps": 10},
+        {"loss": "mse", "activation": "tanh", "steps": 10},
+        {"loss": "softmax", "steps": 10},
+    ],
+)
+def test_other_datasets_losses_and_optimizers_train(options):
+    result = demo.train(**options)
+    assert np.isfinite(result.losses).all()
+    assert result.losses[-1] < result.losses[0]
+    assert result.predict(result.X).shape == result.y.shape
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"dataset": "mnist"}, "unknown dataset 'mnist'"),
+        ({"loss": "l1"}, "unknown loss 'l1'"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer"),
+        ({"steps": 0}, "steps must be a positive integer"),
+        ({"dataset": "spirals", "loss": "hinge"}, "use --loss softmax"),
+    ],
+)
+def test_bad_options_give_clear_errors(options, match):
+    with pytest.raises(ValueError, match=match):
+        demo.train(**options)
+
+
+def test_command_reports_accuracy_and_time_and_writes_pictures(tmp_path, capsys):
+    assert demo.run(parse("-o", str(tmp_path))) == 0
+    out, err = capsys.readouterr()
+    assert "accuracy 100.0%" in out and "µs per step" in out
+    assert "100/100" in err  # the progress bar
+    assert (tmp_path / "moons_boundary.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "neuron.svg").exists() or "could not draw" in out
+
+
+def test_missing_matplotlib_and_viz_are_reported_not_fatal(tmp_path, capsys, monkeypatch):
+    real_import = builtins.__import__
+
+    def refuse(name, *args, **kwargs):
+        if name.startswith("matplotlib") or name in ("viz", "microgradx.viz") or "viz" in (args[2] or ()):
+            raise ImportError(f"no module named {name}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", refuse)
+    assert demo.run(parse("-o", str(tmp_path), "--steps", "5")) == 0
+    out = capsys.readouterr().out
+    assert "matplotlib is not installed" in out
+    assert "could not draw the neuron's graph" in out
+    assert not (tmp_path / "neuron.svg").exists()
+
+
+def test_layers_option():
+    assert parse("--layers", "8,4").layers == [8, 4]
+    with pytest.raises(SystemExit):
+        parse("--layers", "8,x")

@@ -1,0 +1,173 @@
+"""Each loss: its value, its gradient against central differences and the lecture's formulas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+from microgradx.losses import (
+    bce_with_logits,
+    hinge,
+    l2,
+    logsumexp,
+    maximum,
+    mean,
+    mse,
+    nll,
+    softmax,
+    softmax_cross_entropy,
+)
+
+
+def grad_of(f, *xs: float) -> tuple[float, list[float]]:
+    """f's value and its gradient in each argument, by Value.backward()."""
+    vs = [Value(x) for x in xs]
+    out = f(*vs)
+    out.backward()
+    return out.data, [v.grad for v in vs]
+
+
+def central(f, *xs: float, h: float = 1e-6) -> list[float]:
+    """Central differences of f (on Values, evaluated at .data) in each argument."""
+    grads = []
+    for i in range(len(xs)):
+        up = [Value(x + h * (j == i)) for j, x in enumerate(xs)]
+        down = [Value(x - h * (j == i)) for j, x in enumerate(xs)]
+        grads.append((f(*up).data - f(*down).data) / (2 * h))
+    return grads
+
+
+CASES = [
+    (mse, (0.3, 1.0)),
+    (mse, (-2.0, 0.5)),
+    (nll, (0.3, 1.0)),
+    (nll, (0.8, 0.0)),
+    (nll, (0.6, 0.25)),
+    (bce_with_logits, (2.5, 1.0)),
+    (bce_with_logits, (-1.5, 1.0)),
+    (bce_with_logits, (0.7, 0.0)),
+    (hinge, (0.2, 1.0)),
+    (hinge, (0.4, -1.0)),
+    (hinge, (1.5, 1.0)),
+]
+
+
+@pytest.mark.parametrize("loss, args", CASES)
+def test_gradient_matches_central_differences(loss, args):
+    _, g = grad_of(loss, *args)
+    assert g == pytest.approx(central(loss, *args), rel=1e-5, abs=1e-7)
+
+
+def test_quadratic_derivative_is_2_yhat_minus_y():
+    value, (d_yhat, d_y) = grad_of(mse, 0.3, 1.0)
+    assert value == pytest.approx(0.49)
+    assert d_yhat == pytest.approx(2 * (0.3 - 1.0))
+    assert d_y == pytest.approx(-2 * (0.3 - 1.0))
+
+
+@pytest.mark.parametrize("p, y", [(0.3, 1.0), (0.8, 0.0), (0.6, 0.25)])
+def test_nll_derivative_is_minus_y_over_p_plus_one_minus_y_over_one_minus_p(p, y):
+    value, (d_p, _) = grad_of(nll, p, y)
+    assert value == pytest.approx(-y * math.log(p) - (1 - y) * math.log(1 - p))
+    assert d_p == pytest.approx(-y / p + (1 - y) / (1 - p))
+
+
+def test_sigmoid_derivative_is_sigma_times_one_minus_sigma():
+    a = Value(0.7)
+    s = a.sigmoid()
+    s.backward()
+    assert a.grad == pytest.approx(s.data * (1 - s.data))
+
+
+@pytest.mark.parametrize("z, y", [(3.0, 1.0), (-2.0, 1.0), (0.5, 0.0), (-4.0, 0.0)])
+def test_bce_with_logits_equals_nll_of_sigmoid_and_has_gradient_sigma_minus_y(z, y):
+    value, (d_z, _) = grad_of(bce_with_logits, z, y)
+    assert value == pytest.approx(nll(Value(z).sigmoid(), y).data)
+    assert d_z == pytest.approx(1 / (1 + math.exp(-z)) - y)
+
+
+def test_bce_with_logits_is_finite_where_nll_of_sigmoid_is_not():
+    value, (d_z, _) = grad_of(bce_with_logits, 800.0, 0.0)
+    assert value == pytest.approx(800.0) and d_z == pytest.approx(1.0)
+    value, (d_z, _) = grad_of(bce_with_logits, -800.0, 0.0)
+    assert value == 0.0 and d_z == pytest.approx(0.0)
+
+
+def test_hinge_is_zero_beyond_the_margin_and_minus_y_inside():
+    assert grad_of(hinge, 1.5, 1.0) == (0.0, [0.0, 0.0])
+    value, (d_score, _) = grad_of(hinge, 0.4, -1.0)
+    assert value == pytest.approx(1.4) and d_score == pytest.approx(1.0)
+
+
+def test_maximum_is_exact_and_routes_the_gradient_to_the_largest():
+    vs = [Value(x) for x in (0.5, 3.25, -1.0, 2.0)]
+    m = maximum(vs)
+    m.backward()
+    assert m.data == 3.25
+    assert [v.grad for v in vs] == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_softmax_cross_entropy_value_and_gradient_softmax_minus_one_hot():
+    z = np.array([1.0, -0.5, 2.0])
+    vs = [Value(x) for x in z]
+    loss = softmax_cross_entropy(vs, 2)
+    loss.backward()
+    p = np.exp(z) / np.exp(z).sum()
+    assert loss.data == pytest.approx(-math.log(p[2]))
+    assert [v.grad for v in vs] == pytest.approx(p - np.eye(3)[2])
+    assert sum(s.data for s in softmax(vs)) == pytest.approx(1.0)
+
+
+def test_softmax_cross_entropy_gradient_matches_central_differences():
+    def f(a, b, c):
+        return softmax_cross_entropy([a, b, c], [0.0, 1.0, 0.0])
+
+    args = (0.3, -1.2, 0.9)
+    _, g = grad_of(f, *args)
+    assert g == pytest.approx(central(f, *args), rel=1e-5, abs=1e-7)
+
+
+def test_logsumexp_is_stable_for_huge_logits():
+    assert logsumexp([Value(1000.0), Value(1000.0)]).data == pytest.approx(1000 + math.log(2))
+
+
+def test_softmax_cross_entropy_compiled_replays_correctly_on_other_rows():
+    """The stabilising max is a graph, not a build-time constant: rows far from the first agree."""
+    zs = [Value(0.0) for _ in range(3)]
+    ys = [Value(0.0) for _ in range(3)]
+    step = microgradx.compile(softmax_cross_entropy(zs, ys), inputs=zs + ys)
+    rows = np.array([[0.0, 0.0, 0.0, 1, 0, 0], [900.0, 1.0, -3.0, 0, 1, 0], [-5.0, 2.0, 700.0, 0, 0, 1]])
+    out = step.forward(rows)
+    for row, got in zip(rows, out, strict=True):
+        want = softmax_cross_entropy([Value(x) for x in row[:3]], int(np.argmax(row[3:]))).data
+        assert math.isfinite(got) and got == pytest.approx(want)
+
+
+def test_l2_and_mean():
+    ps = [Value(1.0), Value(-2.0)]
+    penalty = l2(ps, 0.5)
+    penalty.backward()
+    assert penalty.data == pytest.approx(2.5)
+    assert [p.grad for p in ps] == pytest.approx([1.0, -2.0])  # d/dp α p² = 2αp
+    assert mean([Value(1.0), Value(2.0), Value(6.0)]).data == pytest.approx(3.0)
+
+
+def test_bad_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="at least 2 logits"):
+        softmax_cross_entropy([Value(1.0)], 0)
+    with pytest.raises(ValueError, match="not one of 0..2"):
+        softmax_cross_entropy([Value(1.0)] * 3, 3)
+    with pytest.raises(ValueError, match="2 one-hot weights for 3 logits"):
+        softmax_cross_entropy([Value(1.0)] * 3, [1.0, 0.0])
+    with pytest.raises(TypeError, match="class index"):
+        softmax_cross_entropy([Value(1.0)] * 3, "a")
+    with pytest.raises(ValueError, match="no parameters"):
+        l2([], 1e-4)
+    with pytest.raises(ValueError, match="no losses"):
+        mean([])
+    with pytest.raises(TypeError, match="not a number or a Value"):
+        mse(Value(1.0), "1")

@@ -1,0 +1,141 @@
+"""Neuron, Layer, MLP: outputs, parameter order, seeding, binding, and compiled = eager."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+from microgradx.nn import MLP, Layer, Neuron
+
+
+def test_neuron_computes_f_of_w_dot_x_plus_b():
+    n = Neuron(2, activation="tanh", seed=0)
+    w1, w2, b = (p.data for p in n.parameters())
+    b = 0.3
+    n.b.data = b
+    assert n([0.5, -1.0]).data == pytest.approx(math.tanh(w1 * 0.5 - w2 + b))
+
+
+@pytest.mark.parametrize(
+    "activation, f",
+    [
+        ("relu", lambda a: max(a, 0.0)),
+        ("tanh", math.tanh),
+        ("sigmoid", lambda a: 1 / (1 + math.exp(-a))),
+        ("linear", lambda a: a),
+        (None, lambda a: a),
+    ],
+)
+def test_each_activation(activation, f):
+    n = Neuron(3, activation=activation, seed=1)
+    x = [0.2, -0.7, 1.1]
+    a = sum(p.data * xi for p, xi in zip(n.w, x, strict=True)) + n.b.data
+    assert n(x).data == pytest.approx(f(a))
+
+
+def test_layer_returns_a_list_or_a_single_value():
+    assert len(Layer(2, 3, seed=0)([1.0, 2.0])) == 3
+    assert isinstance(Layer(2, 1, seed=0)([1.0, 2.0]), Value)
+
+
+def test_mlp_parameters_in_micrograds_order():
+    model = MLP(2, [3, 1], seed=0)
+    expected = []
+    for layer in model.layers:
+        for n in layer.neurons:
+            expected += n.w + [n.b]
+    assert model.parameters() == expected
+    assert len(expected) == (2 + 1) * 3 + (3 + 1) * 1
+    assert all(n.b.data == 0.0 for layer in model.layers for n in layer.neurons)
+    assert all(-1.0 <= p.data <= 1.0 for p in model.parameters())
+
+
+def test_mlp_hidden_activation_and_linear_output_by_default():
+    model = MLP(2, [4, 4, 1], activation="tanh")
+    assert [layer.activation for layer in model.layers] == ["tanh", "tanh", "linear"]
+    model = MLP(2, [4, 1], output_activation="sigmoid")
+    assert [layer.activation for layer in model.layers] == ["relu", "sigmoid"]
+
+
+def test_repr_shows_the_architecture():
+    assert repr(MLP(2, [16, 16, 1], seed=0)) == "MLP(2 -> 16 relu -> 16 relu -> 1 linear; 337 parameters)"
+    assert repr(Layer(3, 2, "tanh")) == "Layer(3 -> 2, tanh)"
+    assert repr(Neuron(3, "sigmoid")) == "Neuron(3, sigmoid)"
+
+
+def test_seed_makes_initialisation_reproducible():
+    a, b, c = MLP(2, [5, 1], seed=7), MLP(2, [5, 1], seed=7), MLP(2, [5, 1], seed=8)
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+    assert [p.data for p in a.parameters()] != [p.data for p in c.parameters()]
+
+
+def test_mlp_parameters_share_one_store_from_construction():
+    model = MLP(2, [3, 1], seed=0)
+    stores = {id(p._store) for p in model.parameters()}
+    assert len(stores) == 1 and model.parameters()[0]._store is not None
+    x = [Value(0.0), Value(0.0)]
+    assert microgradx.compile(model(x), inputs=x).store is model.parameters()[0]._store
+
+
+def test_zero_grad_clears_every_gradient():
+    model = MLP(2, [3, 1], seed=0)
+    model([1.0, -1.0]).backward()
+    assert any(p.grad != 0.0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+    layer = model.layers[0]  # a part of the model zeroes just its own slice
+    model([1.0, -1.0]).backward()
+    layer.zero_grad()
+    assert all(p.grad == 0.0 for p in layer.parameters())
+
+
+def test_zero_grad_after_a_parameter_moved_to_another_store():
+    model = MLP(2, [2, 1], seed=0)
+    extra = Value(2.0)
+    x = [Value(0.0), Value(0.0)]
+    step = microgradx.compile(model(x) + extra, inputs=x)  # extra joins: a new store
+    step.forward([1.0, 1.0])
+    step.backward()
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+    assert extra.grad == 1.0
+
+
+def test_compiled_predictions_equal_plain_value_evaluation():
+    model = MLP(2, [8, 8, 1], activation="tanh", seed=3)
+    x = [Value(0.0), Value(0.0)]
+    out = microgradx.compile(model(x), inputs=x)
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    got = out.forward(X)
+    want = [model([Value(a), Value(b)]).data for a, b in X]
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_multi_output_mlp_returns_a_list():
+    out = MLP(2, [4, 3], seed=0)([0.1, 0.2])
+    assert isinstance(out, list) and len(out) == 3
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: MLP(2, []), "non-empty list"),
+        (lambda: MLP(2, 16), "non-empty list"),
+        (lambda: MLP(0, [1]), r"MLP\(nin\) must be a positive integer"),
+        (lambda: MLP(2, [4, 0]), "each of MLP"),
+        (lambda: MLP(2, [4, 1], activation="gelu"), "unknown activation 'gelu'"),
+        (lambda: Neuron(2.5), "positive integer"),
+    ],
+)
+def test_bad_arguments_give_clear_errors(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_wrong_number_of_inputs():
+    with pytest.raises(ValueError, match="takes 2 inputs, got 3"):
+        MLP(2, [3, 1], seed=0)([1.0, 2.0, 3.0])

@@ -1,0 +1,118 @@
+"""SGD and Adam against updates computed by hand in NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+from microgradx.nn import MLP
+from microgradx.optim import SGD, Adam
+
+
+def params_with_grads(data, grads) -> list[Value]:
+    ps = [Value(d) for d in data]
+    for p, g in zip(ps, grads, strict=True):
+        p.grad = g
+    return ps
+
+
+def test_plain_sgd_step_is_p_minus_lr_grad_and_visible_in_data():
+    ps = params_with_grads([1.0, -2.0, 0.5], [0.5, -1.0, 2.0])
+    SGD(ps, lr=0.1).step()
+    assert [p.data for p in ps] == pytest.approx([0.95, -1.9, 0.3])
+
+
+def test_sgd_with_momentum_and_weight_decay_two_steps_by_hand():
+    p0, g1, g2 = np.array([1.0, -2.0]), np.array([0.5, 0.25]), np.array([-1.0, 2.0])
+    lr, mu, wd = 0.1, 0.9, 0.01
+    ps = params_with_grads(p0, g1)
+    opt = SGD(ps, lr=lr, momentum=mu, weight_decay=wd)
+    opt.step()
+    v1 = g1 + wd * p0
+    p1 = p0 - lr * v1
+    assert [p.data for p in ps] == pytest.approx(p1)
+    for p, g in zip(ps, g2, strict=True):
+        p.grad = g
+    opt.lr = 0.05  # a schedule changes lr between steps
+    opt.step()
+    v2 = mu * v1 + (g2 + wd * p1)
+    assert [p.data for p in ps] == pytest.approx(p1 - 0.05 * v2)
+
+
+def test_adam_first_two_steps_by_hand():
+    p0, g1, g2 = np.array([1.0, -2.0, 0.0]), np.array([0.5, -0.1, 3.0]), np.array([-0.2, -0.1, 1.0])
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    ps = params_with_grads(p0, g1)
+    opt = Adam(ps, lr=lr, betas=(b1, b2), eps=eps)
+    opt.step()
+    m, v = (1 - b1) * g1, (1 - b2) * g1**2
+    p1 = p0 - lr * (m / (1 - b1)) / (np.sqrt(v / (1 - b2)) + eps)
+    assert [p.data for p in ps] == pytest.approx(p1, rel=1e-12)
+    assert p1 == pytest.approx(p0 - lr * np.sign(g1))  # Adam's first step is lr·sign(g)
+    for p, g in zip(ps, g2, strict=True):
+        p.grad = g
+    opt.step()
+    m, v = b1 * m + (1 - b1) * g2, b2 * v + (1 - b2) * g2**2
+    p2 = p1 - lr * (m / (1 - b1**2)) / (np.sqrt(v / (1 - b2**2)) + eps)
+    assert [p.data for p in ps] == pytest.approx(p2, rel=1e-12)
+
+
+def test_zero_grad_zeroes_only_its_parameters():
+    ps = params_with_grads([1.0, 2.0], [3.0, 4.0])
+    other = ps[0] * ps[1]
+    SGD(ps, lr=0.1).zero_grad()
+    assert [p.grad for p in ps] == [0.0, 0.0]
+    assert other.data == 2.0
+
+
+def test_optimizer_shares_the_models_store_and_the_compiled_graph_sees_each_step():
+    model = MLP(2, [3, 1], seed=0)
+    x = [Value(0.0), Value(0.0)]
+    out = microgradx.compile(model(x), inputs=x)
+    opt = SGD(model.parameters(), lr=0.5)
+    assert opt._bind()[0] is out.store
+    before = out.forward([1.0, 2.0])
+    out.backward()
+    opt.step()
+    after = out.forward([1.0, 2.0])
+    assert after == pytest.approx(model([Value(1.0), Value(2.0)]).data)
+    assert after < before  # a gradient step down the output
+
+
+def test_optimizer_rebinds_when_a_parameter_moves():
+    ps = params_with_grads([1.0, 2.0], [1.0, 1.0])
+    opt = SGD(ps, lr=1.0)
+    extra = Value(5.0)
+    microgradx.compile(ps[0] * ps[1] * extra)  # binds ps and extra into a new store
+    opt.step()
+    assert [p.data for p in ps] == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: SGD([], lr=0.1), ValueError, "no parameters"),
+        (lambda: SGD([1.0], lr=0.1), TypeError, r"params\[0\] is float"),
+        (lambda: SGD([Value(1.0) + 1], lr=0.1), ValueError, "not a leaf"),
+        (lambda: SGD([Value(1.0)], lr="0.1"), TypeError, "lr must be a number"),
+        (lambda: SGD([Value(1.0)], lr=-1.0), ValueError, "lr must be in"),
+        (lambda: SGD([Value(1.0)], lr=float("nan")), ValueError, "lr must be in"),
+        (lambda: SGD([Value(1.0)], lr=0.1, momentum=1.0), ValueError, "momentum"),
+        (lambda: Adam([Value(1.0)], lr=0.1, betas=0.9), ValueError, "betas must be a pair"),
+        (lambda: Adam([Value(1.0)], lr=0.1, betas=(0.9, 1.5)), ValueError, r"betas\[1\]"),
+        (lambda: Adam([Value(1.0)], lr=0.1, eps=-1.0), ValueError, "eps"),
+    ],
+)
+def test_bad_inputs_give_clear_errors(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_lr_setter_validates():
+    opt = Adam([Value(1.0)], lr=0.1)
+    with pytest.raises(TypeError, match="lr must be a number"):
+        opt.lr = None
+    opt.lr = np.float64(0.5)
+    assert opt.lr == 0.5
