@@ -124,11 +124,16 @@ def forward(op, a, b, args, vals):
     """Evaluate every computed slot of the tape, in order."""
     for i in range(op.size):
         k = op[i]
-        if k == DOT:
+        if k == ADD:
+            vals[i] = vals[a[i]] + vals[b[i]]
+        elif k == MUL:
+            vals[i] = vals[a[i]] * vals[b[i]]
+        elif k <= CONST:
+            continue  # leaves and constants were filled in
+        elif k == DOT:
             n = b[i] // 2
-            s = a[i]
             total = 0.0
-            for m in range(s, s + n):
+            for m in range(a[i], a[i] + n):
                 total += vals[args[m]] * vals[args[m + n]]
             vals[i] = total
         elif k == SUM:
@@ -136,12 +141,6 @@ def forward(op, a, b, args, vals):
             for m in range(a[i], a[i] + b[i]):
                 total += vals[args[m]]
             vals[i] = total
-        elif k == ADD:
-            vals[i] = vals[a[i]] + vals[b[i]]
-        elif k == MUL:
-            vals[i] = vals[a[i]] * vals[b[i]]
-        elif k <= CONST:
-            continue  # leaves and constants were filled in
         elif k == SUB:
             vals[i] = vals[a[i]] - vals[b[i]]
         elif k == DIV:
@@ -157,29 +156,27 @@ def backward(op, a, b, args, vals, grads):
     """Reverse sweep: push each slot's gradient to its operands (chain rule)."""
     for i in range(op.size - 1, -1, -1):
         k = op[i]
-        if k <= CONST:
-            continue
         g = grads[i]
-        if k == DOT:
+        if k == ADD:
+            grads[a[i]] += g  # d(x+y) = dx + dy
+            grads[b[i]] += g
+        elif k == MUL:
+            x, y = a[i], b[i]
+            gx = g * vals[y]  # d(xy) = y dx + x dy
+            grads[y] += g * vals[x]
+            grads[x] += gx
+        elif k <= CONST:
+            continue
+        elif k == DOT:
             n = b[i] // 2
             for m in range(a[i], a[i] + n):
                 x, w = args[m], args[m + n]
                 gx = g * vals[w]  # d(Σ xw) = Σ (w dx + x dw)
                 grads[w] += g * vals[x]
                 grads[x] += gx
-            continue
-        if k == SUM:
+        elif k == SUM:
             for m in range(a[i], a[i] + b[i]):
                 grads[args[m]] += g  # d(Σ x) = Σ dx
-            continue
-        x = vals[a[i]]
-        if k == ADD:
-            grads[a[i]] += g  # d(x+y) = dx + dy
-            grads[b[i]] += g
-        elif k == MUL:
-            y = vals[b[i]]
-            grads[a[i]] += g * y  # d(xy) = y dx + x dy
-            grads[b[i]] += g * x
         elif k == SUB:
             grads[a[i]] += g  # d(x-y) = dx - dy
             grads[b[i]] -= g
@@ -188,13 +185,13 @@ def backward(op, a, b, args, vals, grads):
             grads[a[i]] += g / y  # d(x/y) = dx/y - (x/y²) dy
             grads[b[i]] -= g * vals[i] / y
         elif k == POW:
-            y = vals[b[i]]
+            x, y = vals[a[i]], vals[b[i]]
             grads[a[i]] += g * dpow_base(x, y)
             grads[b[i]] += g * dpow_exponent(x, vals[i])
         elif k == POWC:
-            grads[a[i]] += g * dpow_base(x, vals[b[i]])
+            grads[a[i]] += g * dpow_base(vals[a[i]], vals[b[i]])
         else:
-            grads[a[i]] += g * dunary(k, x, vals[i])
+            grads[a[i]] += g * dunary(k, vals[a[i]], vals[i])
 
 
 # -- batched sweeps: a row of lanes per slot -------------------------------------------
