@@ -5,8 +5,9 @@ and render with the system `dot` or the pip-installed `graphviz-pure`;
 `explore(root, "backprop.html")` writes a page that steps through both sweeps.
 """
 
+from .explore import explore
 from .graph import draw
 from .render import Picture, RendererNotFound, find_renderer, pipe, render
 from .tapeview import draw_tape
 
-__all__ = ["draw", "draw_tape", "render", "pipe", "find_renderer", "Picture", "RendererNotFound"]
+__all__ = ["draw", "draw_tape", "explore", "render", "pipe", "find_renderer", "Picture", "RendererNotFound"]

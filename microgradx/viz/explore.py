@@ -1,0 +1,88 @@
+"""`explore`: one self-contained HTML page that steps through backprop on a graph.
+
+The page holds the graph's picture (inline SVG), the steps of both sweeps as JSON and
+a little script: Prev/Next walk the forward sweep slot by slot, then the reverse
+sweep one chain-rule product at a time, highlighting the node at work and updating
+every value and gradient as it accumulates. No network is needed to open it.
+`#step=N` in the address opens the page after N steps (`#step=end` after all).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterable
+from html import escape
+from pathlib import Path
+
+from ..engine import Value
+from ..ops import Op
+from ..tape import flatten
+from .graph import draw, roles
+from .page import PAGE
+from .render import RendererNotFound, pipe
+from .steps import backward_steps, expression, forward_steps, output_name, slot_names
+
+
+def plain(x: float) -> float | str:
+    """A float JSON can carry: nan and ±inf become strings the page turns back into numbers."""
+    return x if math.isfinite(x) else str(x)
+
+
+def page_data(root: Value, inputs: Iterable[Value] = ()) -> dict[str, object]:
+    """Everything the page's script needs: the slots and the steps of both sweeps."""
+    tape = flatten(root)
+    names = slot_names(tape)
+    kinds = roles(tape, inputs)
+    slots = []
+    for k in range(len(tape)):
+        const = tape.op[k] == Op.CONST
+        slots.append(
+            {
+                "name": names[k],
+                "role": kinds[k],
+                "formula": expression(tape, names, k) if tape.operands(k).size else "",
+                "start": plain(float(tape.consts[tape.a[k]])) if const else None,
+            }
+        )
+    steps = [s.as_dict() for s in forward_steps(tape) + backward_steps(tape)]
+    for s in steps:
+        s["value"] = plain(s["value"])
+    return {"output": output_name(tape), "slots": slots, "steps": steps}
+
+
+def inline_svg(root: Value, inputs: Iterable[Value]) -> str:
+    """The graph as SVG markup to put straight into the page, or a note saying how to get it."""
+    try:
+        svg = pipe(draw(root, inputs=inputs).source, "svg").decode("utf-8")
+    except RendererNotFound as e:
+        return f'<p class="note">The picture of the graph needs a renderer: {escape(str(e))}</p>'
+    start = svg.find("<svg")
+    return re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S)
+
+
+def explore(
+    root: Value,
+    path: str | os.PathLike[str] = "backprop.html",
+    *,
+    inputs: Iterable[Value] = (),
+    title: str | None = None,
+) -> Path:
+    """Write the step-through page for the graph below `root` to `path`; returns the path.
+
+    `inputs` are the leaves to colour as inputs (the others are parameters).
+    """
+    inputs = list(inputs)
+    data = page_data(root, inputs)
+    blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # cannot end the <script>
+    title = title or f"backprop through {data['output']}"
+    html = (
+        PAGE.replace("{{title}}", escape(title))
+        .replace("{{svg}}", inline_svg(root, inputs))
+        .replace("{{data}}", blob)
+    )
+    path = Path(path)
+    path.write_text(html, encoding="utf-8")
+    return path

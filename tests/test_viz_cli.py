@@ -1,0 +1,112 @@
+"""`microgradx draw` and `explain`: files written, the lecture's numbers printed, bad input refused."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from microgradx.cli import main
+
+LECTURE = ["(u + v) * w", "u=2", "v=3", "w=4"]
+
+
+def texts(svg: bytes) -> list[str]:
+    return [t.text or "" for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_explain_prints_the_lecture_sweeps(capsys):
+    assert main(["explain", *LECTURE]) == 0
+    out = capsys.readouterr().out
+    for line in (
+        "t2 = u + v = 5",
+        "f = t2 * w = 20",
+        "∂f/∂f = 1",
+        "∂f/∂w += ∂f/∂f · ∂(t2 * w)/∂w = 1 · 5 = 5",
+        "∂f/∂t2 += ∂f/∂f · ∂(t2 * w)/∂t2 = 1 · 4 = 4",
+        "∂f/∂u += ∂f/∂t2 · ∂(u + v)/∂u = 4 · 1 = 4",
+        "w^δ += f^δ · t2",
+        "∂f/∂u = 4",
+        "∂f/∂v = 4",
+        "∂f/∂w = 5",
+    ):
+        assert line in out
+    assert out.index("f = t2 * w = 20") < out.index("∂f/∂f = 1") < out.index("gradients:")
+
+
+def test_explain_shows_accumulation_and_activations(capsys):
+    assert main(["explain", "tanh(u * u)", "u=0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "(total " in out  # u's gradient arrives twice
+    assert "t1^δ += f^δ · (1 − f²)" in out  # a_k^δ = φ_k^δ · f′(a_k), with tanh′ = 1 − tanh²
+
+
+def test_draw_writes_a_valid_svg(tmp_path, capsys):
+    out = tmp_path / "f.svg"
+    assert main(["draw", *LECTURE, "-o", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    shown = texts(out.read_bytes())
+    for t in ("u", "v", "w", "f", "data 20.0000", "grad 4.0000", "grad 5.0000"):
+        assert t in shown
+
+
+def test_draw_png_dot_tape_and_stdout(tmp_path, capsys):
+    assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.png")]) == 0
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.dot")]) == 0
+    assert "{ w | data 4.0000 | grad 5.0000 }" in (tmp_path / "f.dot").read_text()
+    assert main(["draw", *LECTURE, "--tape", "-o", str(tmp_path / "tape.svg")]) == 0
+    assert "2 add" in texts((tmp_path / "tape.svg").read_bytes())
+    capsys.readouterr()
+    assert main(["draw", *LECTURE, "--no-grad"]) == 0
+    src = capsys.readouterr().out
+    assert src.startswith("digraph") and "{ f | data 20.0000 }" in src
+
+
+def test_draw_html_writes_the_step_through_page(tmp_path):
+    out = tmp_path / "f.html"
+    assert main(["draw", *LECTURE, "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "<svg" in page and 'id="next"' in page
+    assert "∂f/∂w += ∂f/∂f · ∂(t2 * w)/∂w = 1 · 5 = 5" in page
+    assert "<script src" not in page and "<link" not in page  # self-contained
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "__import__('os')",
+        "__import__('os').system('touch pwned')",
+        "u.__class__",
+        "u.__class__.__bases__",
+        "(lambda: 1)()",
+        "[x for x in ()]",
+        "open('f')",
+        "u ** 10**10",
+        "9**9**9",
+        "u * " * 30_000 + "u",
+        '"a"',
+        "u[0]",
+        "exec('1')",
+        "eval('u')",
+        "import os",
+        "globals()",
+        "u.data",
+        "nope * u",
+    ],
+)
+def test_malicious_expressions_are_refused(expression, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for command in ("draw", "explain"):
+        assert main([command, expression, "u=2", "-o", "x.svg"][: 5 if command == "draw" else 3]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"microgradx {command}: ") and "Traceback" not in err
+        assert len(err) < 400
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing run
+
+
+def test_bad_bindings_and_formats_exit_2(tmp_path, capsys):
+    assert main(["draw", "u * 2", "u=abc"]) == 2
+    assert "not a number" in capsys.readouterr().err
+    assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.pdf")]) == 2
+    assert "end it with one of" in capsys.readouterr().err
