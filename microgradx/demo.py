@@ -194,8 +194,10 @@ def plot_boundary(result: Result, path: Path) -> str:
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     labels = result.predict(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.contourf(gx, gy, labels, levels=np.arange(labels.max() + 2) - 0.5, cmap="Spectral", alpha=0.6)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Spectral", s=25, edgecolors="k", linewidths=0.5)
+    k = int(max(labels.max(), y.max())) + 1
+    colours = {"cmap": "Spectral", "vmin": -0.5, "vmax": k - 0.5}  # class c gets the same hue in both
+    ax.contourf(gx, gy, labels, levels=np.arange(k + 1) - 0.5, alpha=0.5, **colours)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=25, edgecolors="k", linewidths=0.5, **colours)
     ax.set_title(f"{result.model!r}\naccuracy {result.accuracy:.0%}", fontsize=8)
     ax.set_aspect("equal")
     fig.savefig(path, dpi=120, bbox_inches="tight")
