@@ -1,0 +1,57 @@
+"""How long drawing takes: building the DOT text, then rendering it, for graphs up to 5,000 nodes.
+
+    python benchmarks/draw.py
+
+Prints one row per graph size; 2,000 nodes is the size the issue asks to render. The
+renderer is whichever `microgradx.viz.find_renderer()` finds (the system `dot`, else
+graphviz-pure).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from microgradx import Value
+from microgradx.tape import flatten
+from microgradx.viz import draw, draw_tape, explore, find_renderer, pipe
+from microgradx.viz.graph import DETAIL_LIMIT, SHOWN_LIMIT
+
+
+def layered(width: int, depth: int) -> Value:
+    """A net of tanh units, width × depth, summed: about 4·width·depth + 2·width nodes."""
+    xs = [Value(0.1 * i, f"x{i}") for i in range(width)]
+    for d in range(depth):
+        xs = [((xs[i] * 0.5 + xs[(i + 1) % width]) * (0.1 * d)).tanh() for i in range(width)]
+    return Value.sum(xs)
+
+
+def seconds(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def main() -> None:
+    print(f"renderer: {find_renderer()}")
+    print(f"{'nodes':>7} {'mode':>9} {'DOT':>8} {'svg':>8} {'png':>8} {'tape svg':>9} {'html':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for width, depth in [(5, 6), (20, 6), (20, 17), (25, 50)]:
+            root = layered(width, depth)
+            root.backward(engine="python")
+            n = len(flatten(root))
+            t_dot, graph = seconds(lambda r=root: draw(r))
+            t_svg, _ = seconds(lambda g=graph: pipe(g.source, "svg"))
+            t_png, _ = seconds(lambda g=graph: pipe(g.source, "png"))
+            t_tape, _ = seconds(lambda r=root: pipe(draw_tape(r).source, "svg"))
+            t_html, _ = seconds(lambda r=root: explore(r, Path(tmp) / "page.html"))
+            mode = "full" if n <= DETAIL_LIMIT else ("folded" if n <= SHOWN_LIMIT else "partial")
+            times = (
+                " ".join(f"{t:>7.2f}s" for t in (t_dot, t_svg, t_png)) + f" {t_tape:>8.2f}s {t_html:>7.2f}s"
+            )
+            print(f"{n:>7} {mode:>9} {times}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
