@@ -69,7 +69,8 @@ Red: the node at work; blue: the node whose gradient changes. Keys: ← and →.
     if (Number.isNaN(x)) return "nan";
     if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
     const a = Math.abs(x);
-    return x === 0 || (a >= 1e-4 && a < 1e7) ? x.toFixed(4) : x.toExponential(4);
+    if (x === 0 || (a >= 1e-4 && a < 1e7)) return x.toFixed(4);
+    return x.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2");  // 1.0000e+09, as Python prints it
   }
   // The rendered graph: node groups by their DOT name (n<slot> for values, o<slot> for ops).
   const groups = {};
