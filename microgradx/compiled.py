@@ -3,6 +3,10 @@
 The inputs are leaves of the graph that you name; every other leaf is a parameter,
 bound to a flat `Store` shared with optimizers. Each forward reads the parameters'
 current values, so `p.data -= lr * p.grad` between steps does what it says.
+
+What does not depend on the inputs runs once per call, the rest once per row, all
+rows together as lanes (see program.py); parameter gradients are summed over the
+rows inside the kernel.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import kernels
+from . import kernels, passes
 from .engine import Value
 from .ops import Op
+from .passes import PASSES
+from .program import split
 from .store import Store, bind
 from .tape import Tape, flatten
 
@@ -23,10 +29,14 @@ REDUCTIONS = ("mean", "sum")
 class Compiled:
     """A graph flattened to a tape, with its inputs and parameters located on it."""
 
-    def __init__(self, outputs: Value | Sequence[Value], inputs: Sequence[Value]) -> None:
+    def __init__(
+        self, outputs: Value | Sequence[Value], inputs: Sequence[Value], optimize: bool | Sequence[str] = True
+    ) -> None:
         self.single_output = isinstance(outputs, Value)
-        self.tape: Tape = flatten(outputs)
-        tape = self.tape
+        tape = flatten(outputs)
+        if optimize:
+            tape = passes.optimize(tape, PASSES if optimize is True else tuple(optimize))
+        self.tape: Tape = tape
         leaf_slot = {id(tape.nodes[s]): int(s) for s in tape.leaves}
         in_slots = []
         for k, x in enumerate(inputs):
@@ -45,24 +55,37 @@ class Compiled:
         self.p_slots = np.array([s for s in tape.leaves if s not in taken], dtype=np.int64)
         self.parameters: list[Value] = [tape.nodes[s] for s in self.p_slots]
         self._bind()
+        self._program()
         self._vals: np.ndarray | None = None  # workspace of the last forward
         self._grads: np.ndarray | None = None
-        self._ran = False
+        self._single = False
 
     def _bind(self) -> None:
         self.store, self.p_idx = bind(self.parameters) if self.parameters else (Store(0), np.zeros(0, np.int64))
         self._version = self.store.version
 
-    def _workspace(self, lanes: int | None) -> np.ndarray:
-        """vals for `lanes` rows (None: scalar), reused between calls, constants filled in."""
-        shape = (len(self.tape),) if lanes is None else (len(self.tape), lanes)
-        if self._vals is None or self._vals.shape != shape:
-            tape = self.tape
-            self._vals = np.zeros(shape)
-            c = np.flatnonzero(tape.op == Op.CONST)
-            self._vals[c] = tape.consts[tape.a[c]][:, None] if lanes is not None else tape.consts[tape.a[c]]
-            self._grads = np.zeros(shape)
-        return self._vals
+    def _program(self) -> None:
+        """Split the tape into the uniform program (once per call) and the varying one (per lane)."""
+        tape = self.tape
+        self.split = split(tape, self.in_slots)
+        ref = self.split.ref
+        self.in_rows = ref[self.in_slots].astype(np.int64)
+        self.p_uslots = (-ref[self.p_slots] - 1).astype(np.int64)
+        self.out_refs = ref[tape.outputs].astype(np.int64)
+        n_uniform = self.split.uop.size
+        self._uvals = np.zeros(n_uniform)
+        self._ugrads = np.zeros(n_uniform)
+        c = np.flatnonzero(tape.op == Op.CONST)
+        self._uvals[-ref[c] - 1] = tape.consts[tape.a[c]]
+
+    def _workspace(self, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """vals, grads (varying slots × lanes) and scratch rows, reused while the batch size holds."""
+        n = self.split.vcode.shape[0]
+        if self._vals is None or self._vals.shape != (n, lanes):
+            self._vals = np.zeros((n, lanes))
+            self._grads = np.zeros((n, lanes))
+            self._tmp = np.zeros((4, lanes))
+        return self._vals, self._grads, self._tmp
 
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
         """Check x and return it as (rows, n_inputs) float64, and whether it was one row."""
@@ -76,7 +99,7 @@ class Compiled:
         if arr.ndim == 1 and arr.shape[0] == n:
             return arr.reshape(1, n), True
         if arr.ndim == 2 and arr.shape[1] == n:
-            return np.ascontiguousarray(arr), False
+            return arr, False
         raise ValueError(f"forward(x): x has shape {arr.shape}; this graph takes ({n},) or (rows, {n})")
 
     def forward(self, x: object) -> float | np.ndarray:
@@ -84,21 +107,19 @@ class Compiled:
         rows, single = self._rows(x)
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
-        tape = self.tape
+        sp = self.split
+        vals, _, tmp = self._workspace(rows.shape[0])
+        kernels.run_forward(
+            sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self.p_uslots, self.store.data, self.p_idx,
+            sp.vcode, sp.vargs, vals, self.in_rows, rows, tmp,
+        )  # fmt: skip
+        self._single = single
+        outs = np.empty((rows.shape[0], self.out_refs.size))
+        for c, r in enumerate(self.out_refs):
+            outs[:, c] = vals[r] if r >= 0 else self._uvals[-r - 1]
         if single:
-            vals = self._workspace(None)
-            vals[self.in_slots] = rows[0]
-            vals[self.p_slots] = self.store.data[self.p_idx]
-            kernels.forward(tape.op, tape.a, tape.b, tape.args, vals)
-            self._ran = True
-            out = vals[tape.outputs]
-            return float(out[0]) if self.single_output else out.copy()
-        vals = self._workspace(rows.shape[0])
-        kernels.load_batch(vals, self.in_slots, rows, self.p_slots, self.store.data, self.p_idx)
-        kernels.forward_batch(tape.op, tape.a, tape.b, tape.args, vals)
-        self._ran = True
-        out = vals[tape.outputs]
-        return out[0].copy() if self.single_output else out.T.copy()
+            return float(outs[0, 0]) if self.single_output else outs[0]
+        return outs[:, 0] if self.single_output else outs
 
     __call__ = forward
 
@@ -111,28 +132,28 @@ class Compiled:
         """
         if reduction not in REDUCTIONS:
             raise ValueError(f"backward(reduction={reduction!r}): use one of {REDUCTIONS}")
-        if not self._ran:
+        if self._vals is None:
             raise RuntimeError("backward() needs a forward(x) first: there are no values to differentiate")
-        n_out = self.tape.outputs.size
+        n_out = self.out_refs.size
         if output is None:
             if n_out != 1:
                 raise ValueError(f"this graph has {n_out} outputs: say which with backward(output=k)")
             output = 0
         elif not 0 <= output < n_out:
             raise ValueError(f"backward(output={output}): this graph has outputs 0..{n_out - 1}")
-        tape, vals, grads = self.tape, self._vals, self._grads
-        grads.fill(0.0)
-        if vals.ndim == 1:
-            grads[tape.outputs[output]] = 1.0
-            kernels.backward(tape.op, tape.a, tape.b, tape.args, vals, grads)
-            self.store.grad[self.p_idx] += grads[self.p_slots]
-            return grads[self.in_slots].copy()
+        if self.store.version != self._version:
+            self._bind()
+        sp = self.split
+        vals, grads, tmp = self._vals, self._grads, self._tmp
         lanes = vals.shape[1]
-        grads[tape.outputs[output]] = 1.0 / max(lanes, 1) if reduction == "mean" else 1.0
-        kernels.backward_batch(tape.op, tape.a, tape.b, tape.args, vals, grads)
+        seed = 1.0 / max(lanes, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((lanes, self.in_slots.size))
-        kernels.reduce_batch(grads, self.in_slots, x_grad, self.p_slots, self.store.grad, self.p_idx)
-        return x_grad
+        kernels.run_backward(
+            sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots, self.store.grad,
+            self.p_idx, sp.vcode, sp.vargs, vals, grads, self.in_rows, x_grad, tmp,
+            self.out_refs[output], seed,
+        )  # fmt: skip
+        return x_grad[0] if self._single else x_grad
 
     def __repr__(self) -> str:
         return (
@@ -141,6 +162,11 @@ class Compiled:
         )
 
 
-def compile(outputs: Value | Sequence[Value], inputs: Sequence[Value] = ()) -> Compiled:  # noqa: A001
-    """Flatten `outputs` once into a replayable compiled graph with the given input leaves."""
-    return Compiled(outputs, inputs)
+def compile(  # noqa: A001
+    outputs: Value | Sequence[Value], inputs: Sequence[Value] = (), optimize: bool | Sequence[str] = True
+) -> Compiled:
+    """Flatten `outputs` once into a replayable compiled graph with the given input leaves.
+
+    `optimize` runs the tape passes (all by default; False for none, or a list of
+    names from `microgradx.passes.PASSES`)."""
+    return Compiled(outputs, inputs, optimize)

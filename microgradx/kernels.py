@@ -194,53 +194,116 @@ def backward(op, a, b, args, vals, grads):
             grads[a[i]] += g * dunary(k, vals[a[i]], vals[i])
 
 
-# -- batched sweeps: a row of lanes per slot -------------------------------------------
+# -- lane sweeps: the varying program, a row of lanes per slot ------------------------
+#
+# A compiled graph's varying program (see program.py) runs on vals of shape
+# (slots, lanes), lanes contiguous. Its operands are encoded references: r >= 0 is
+# row r, r < 0 is the uniform (same on every lane) scalar uvals[-r - 1]. A uniform
+# operand's gradient is summed over the lanes into ugrads inside the sweep.
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def lane_row(r, vals, uvals, tmp):
+    """Operand r as a row of lanes: its own row, or tmp filled with its uniform value."""
+    if r >= 0:
+        return vals[r]
+    tmp[:] = uvals[-r - 1]
+    return tmp
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def grad_row(r, grads, tmp):
+    """Where operand r's lane gradients go: its row, or tmp (zeroed) to be summed after."""
+    if r >= 0:
+        return grads[r]
+    tmp[:] = 0.0
+    return tmp
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def settle(r, ugrads, tmp):
+    """A uniform operand's gradient is the sum over lanes of what went into tmp."""
+    if r < 0:
+        ugrads[-r - 1] += tmp.sum()
+
+
+@njit(cache=True, error_model="numpy")
+def axpy(out, x, w):
+    """out += x·w over the lanes: one weight times a row (kept out of line: it vectorises best alone)."""
+    for j in range(out.size):
+        out[j] += x[j] * w
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def axpy_dot(gx, g, w, x):
+    """gx += g·w over the lanes, and return Σ g·x: a weight's gradient, summed over the rows.
+
+    Reassociating the sum lets it vectorise; the result differs from the sequential
+    sum only in the last bits."""
+    total = 0.0
+    for j in range(g.size):
+        gx[j] += g[j] * w
+        total += g[j] * x[j]
+    return total
 
 
 @jit
-def forward_batch(op, a, b, args, vals):
-    """`forward` on every lane at once: vals has shape (slots, lanes)."""
+def forward_lanes(code, args, vals, uvals, tmp):
+    """Evaluate the varying program on every lane (inputs are filled in)."""
     lanes = vals.shape[1]
-    for i in range(op.size):
-        k = op[i]
+    for i in range(code.shape[0]):
+        k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k <= CONST:
             continue
         out = vals[i]
         if k == DOT:
-            n = b[i] // 2
+            n = rb // 2
             out[:] = 0.0
-            for m in range(a[i], a[i] + n):
-                x = vals[args[m]]
-                w = vals[args[m + n]]
-                for j in range(lanes):
-                    out[j] += x[j] * w[j]
+            for m in range(ra, ra + n):
+                rx, rw = args[m], args[m + n]
+                if rx < 0 <= rw:  # a product commutes: put the row first
+                    rx, rw = rw, rx
+                if rw < 0 <= rx:  # the common case: a row times a weight
+                    axpy(out, vals[rx], uvals[-rw - 1])
+                elif rx < 0:  # both uniform, like a bias times 1
+                    c = uvals[-rx - 1] * uvals[-rw - 1]
+                    for j in range(lanes):
+                        out[j] += c
+                else:
+                    x, w = vals[rx], vals[rw]
+                    for j in range(lanes):
+                        out[j] += x[j] * w[j]
             continue
         if k == SUM:
             out[:] = 0.0
-            for m in range(a[i], a[i] + b[i]):
-                x = vals[args[m]]
-                for j in range(lanes):
-                    out[j] += x[j]
+            for m in range(ra, ra + rb):
+                r = args[m]
+                if r >= 0:
+                    axpy(out, vals[r], 1.0)
+                else:
+                    c = uvals[-r - 1]
+                    for j in range(lanes):
+                        out[j] += c
             continue
-        x = vals[a[i]]
+        x = lane_row(ra, vals, uvals, tmp[0])
         if k == ADD:
-            y = vals[b[i]]
+            y = lane_row(rb, vals, uvals, tmp[1])
             for j in range(lanes):
                 out[j] = x[j] + y[j]
         elif k == MUL:
-            y = vals[b[i]]
+            y = lane_row(rb, vals, uvals, tmp[1])
             for j in range(lanes):
                 out[j] = x[j] * y[j]
         elif k == SUB:
-            y = vals[b[i]]
+            y = lane_row(rb, vals, uvals, tmp[1])
             for j in range(lanes):
                 out[j] = x[j] - y[j]
         elif k == DIV:
-            y = vals[b[i]]
+            y = lane_row(rb, vals, uvals, tmp[1])
             for j in range(lanes):
                 out[j] = x[j] / y[j]
         elif k == POW or k == POWC:
-            y = vals[b[i]]
+            y = lane_row(rb, vals, uvals, tmp[1])
             for j in range(lanes):
                 out[j] = x[j] ** y[j]
         elif k == RELU:
@@ -255,63 +318,73 @@ def forward_batch(op, a, b, args, vals):
 
 
 @jit
-def backward_batch(op, a, b, args, vals, grads):
-    """`backward` on every lane at once: vals and grads have shape (slots, lanes)."""
+def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp):
+    """Reverse sweep of the varying program; uniform operands' gradients summed into ugrads."""
     lanes = vals.shape[1]
-    for i in range(op.size - 1, -1, -1):
-        k = op[i]
+    for i in range(code.shape[0] - 1, -1, -1):
+        k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k <= CONST:
             continue
         g = grads[i]
+        out = vals[i]
         if k == DOT:
-            n = b[i] // 2
-            for m in range(a[i], a[i] + n):
-                x, w = vals[args[m]], vals[args[m + n]]
-                gx, gw = grads[args[m]], grads[args[m + n]]
-                for j in range(lanes):
-                    dx = g[j] * w[j]  # d(Σ xw) = Σ (w dx + x dw)
-                    gw[j] += g[j] * x[j]
-                    gx[j] += dx
+            n = rb // 2
+            for m in range(ra, ra + n):
+                rx, rw = args[m], args[m + n]
+                if rx < 0 <= rw:
+                    rx, rw = rw, rx
+                if rw < 0 <= rx:  # a row times a weight: d(xw) = w dx + x dw
+                    ugrads[-rw - 1] += axpy_dot(grads[rx], g, uvals[-rw - 1], vals[rx])
+                elif rx < 0:  # both uniform: each gets the other times Σ g
+                    total = g.sum()
+                    ugrads[-rx - 1] += total * uvals[-rw - 1]
+                    ugrads[-rw - 1] += total * uvals[-rx - 1]
+                else:
+                    x, w, gx, gw = vals[rx], vals[rw], grads[rx], grads[rw]
+                    for j in range(lanes):
+                        dx = g[j] * w[j]
+                        gw[j] += g[j] * x[j]
+                        gx[j] += dx
             continue
         if k == SUM:
-            for m in range(a[i], a[i] + b[i]):
-                gx = grads[args[m]]
-                for j in range(lanes):
-                    gx[j] += g[j]  # d(Σ x) = Σ dx
+            for m in range(ra, ra + rb):
+                r = args[m]
+                if r >= 0:
+                    axpy(grads[r], g, 1.0)  # d(Σ x) = Σ dx
+                else:
+                    ugrads[-r - 1] += g.sum()
             continue
-        out = vals[i]
-        x = vals[a[i]]
-        gx = grads[a[i]]
-        if k == ADD:
-            gy = grads[b[i]]
-            for j in range(lanes):
-                gx[j] += g[j]
-                gy[j] += g[j]
-        elif k == MUL:
-            y = vals[b[i]]
-            gy = grads[b[i]]
-            for j in range(lanes):
-                gx[j] += g[j] * y[j]
-                gy[j] += g[j] * x[j]
-        elif k == SUB:
-            gy = grads[b[i]]
-            for j in range(lanes):
-                gx[j] += g[j]
-                gy[j] -= g[j]
-        elif k == DIV:
-            y = vals[b[i]]
-            gy = grads[b[i]]
-            for j in range(lanes):
-                gx[j] += g[j] / y[j]
-                gy[j] -= g[j] * out[j] / y[j]
-        elif k == POW:
-            y = vals[b[i]]
-            gy = grads[b[i]]
-            for j in range(lanes):
-                gx[j] += g[j] * dpow_base(x[j], y[j])
-                gy[j] += g[j] * dpow_exponent(x[j], out[j])
+        x = lane_row(ra, vals, uvals, tmp[0])
+        gx = grad_row(ra, grads, tmp[2])
+        if k == ADD or k == SUB or k == MUL or k == DIV or k == POW:
+            y = lane_row(rb, vals, uvals, tmp[1])
+            gy = grad_row(rb, grads, tmp[3])
+            if k == ADD:
+                for j in range(lanes):
+                    gx[j] += g[j]  # d(x+y) = dx + dy
+                    gy[j] += g[j]
+            elif k == MUL:
+                for j in range(lanes):
+                    dx = g[j] * y[j]  # d(xy) = y dx + x dy
+                    gy[j] += g[j] * x[j]
+                    gx[j] += dx
+            elif k == SUB:
+                for j in range(lanes):
+                    gx[j] += g[j]  # d(x-y) = dx - dy
+                    gy[j] -= g[j]
+            elif k == DIV:
+                for j in range(lanes):
+                    dx = g[j] / y[j]  # d(x/y) = dx/y - (x/y²) dy
+                    gy[j] -= g[j] * out[j] / y[j]
+                    gx[j] += dx
+            else:  # POW
+                for j in range(lanes):
+                    dx = g[j] * dpow_base(x[j], y[j])
+                    gy[j] += g[j] * dpow_exponent(x[j], out[j])
+                    gx[j] += dx
+            settle(rb, ugrads, tmp[3])
         elif k == POWC:
-            y = vals[b[i]]
+            y = lane_row(rb, vals, uvals, tmp[1])
             for j in range(lanes):
                 gx[j] += g[j] * dpow_base(x[j], y[j])
         elif k == RELU:
@@ -319,36 +392,47 @@ def backward_batch(op, a, b, args, vals, grads):
                 gx[j] += g[j] * (1.0 if x[j] > 0.0 else 0.0)  # d relu = 1[x > 0]
         elif k == TANH:
             for j in range(lanes):
-                gx[j] += g[j] * (1.0 - out[j] * out[j])
+                gx[j] += g[j] * (1.0 - out[j] * out[j])  # d tanh = 1 - tanh²
         else:
             for j in range(lanes):
                 gx[j] += g[j] * dunary(k, x[j], out[j])
+        settle(ra, ugrads, tmp[2])
 
 
-# -- moving data between a compiled graph's arrays and the sweeps -----------------------
+# -- a compiled graph's whole forward and backward, one call each ------------------------
 
 
 @jit
-def load_batch(vals, in_slots, x, p_slots, p_data, p_idx):
-    """Write the input rows x (rows, inputs) and the parameters into vals' lanes."""
-    for c in range(in_slots.size):
-        row = vals[in_slots[c]]
+def run_forward(uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx, vcode, vargs, vals, in_rows, x, tmp):
+    """Parameters into the uniform program, run it once; inputs into the lanes, run them."""
+    for c in range(p_uslots.size):
+        uvals[p_uslots[c]] = p_data[p_idx[c]]
+    forward(uop, ua, ub, uargs, uvals)
+    for c in range(in_rows.size):
+        row = vals[in_rows[c]]
         for j in range(x.shape[0]):
             row[j] = x[j, c]
-    for c in range(p_slots.size):
-        vals[p_slots[c], :] = p_data[p_idx[c]]
+    forward_lanes(vcode, vargs, vals, uvals, tmp)
 
 
 @jit
-def reduce_batch(grads, in_slots, x_grad, p_slots, p_grad, p_idx):
-    """Add each parameter's gradient, summed over lanes, into p_grad; copy the inputs'."""
-    for c in range(p_slots.size):
-        row = grads[p_slots[c]]
-        total = 0.0
-        for j in range(row.size):
-            total += row[j]
-        p_grad[p_idx[c]] += total
-    for c in range(in_slots.size):
-        row = grads[in_slots[c]]
+def run_backward(
+    uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx,
+    vcode, vargs, vals, grads, in_rows, x_grad, tmp, out_ref, seed,
+):  # fmt: skip
+    """Seed the output on every lane, sweep the lanes back, then the uniform program,
+    then add into the parameters' gradients; the inputs' gradients go to x_grad."""
+    grads[:] = 0.0
+    ugrads[:] = 0.0
+    if out_ref >= 0:
+        grads[out_ref, :] = seed
+    else:  # an output that does not depend on the inputs: the same seed on every lane
+        ugrads[-out_ref - 1] = seed * vals.shape[1]
+    backward_lanes(vcode, vargs, vals, grads, uvals, ugrads, tmp)
+    backward(uop, ua, ub, uargs, uvals, ugrads)
+    for c in range(p_uslots.size):
+        p_grad[p_idx[c]] += ugrads[p_uslots[c]]
+    for c in range(in_rows.size):
+        row = grads[in_rows[c]]
         for j in range(row.size):
             x_grad[j, c] = row[j]

@@ -1,0 +1,108 @@
+"""Splitting a tape for lanes: what depends on the inputs runs per row, the rest once.
+
+A compiled graph runs many rows at once. Slots that do not depend on any input
+(parameters, constants, and everything computed from them alone, such as an L2
+penalty) have the same value on every row: they form the *uniform* program, run
+once per call on scalars. The other slots form the *varying* program, run on
+rows of lanes. A varying op may read a uniform slot: operand references in the
+varying program are encoded as
+
+    r >= 0   row r of the varying values
+    r < 0    uniform slot -r - 1
+
+The uniform program is laid out like a tape (op, a, b, args arrays) and runs on
+the scalar sweeps; the varying program is one `code` array of shape (n, 3)
+holding (op, a, b) per slot, plus its `args`, and runs on the lane sweeps.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .ops import TABLE
+from .tape import Tape
+
+ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)
+
+
+class Split(NamedTuple):
+    """The two programs, and where each tape slot went."""
+
+    uop: np.ndarray  # the uniform program, laid out like a tape: op, a, b, args
+    ua: np.ndarray
+    ub: np.ndarray
+    uargs: np.ndarray
+    vcode: np.ndarray  # (n_varying, 3) int32
+    vargs: np.ndarray
+    ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
+
+
+@njit(cache=True)
+def _split(op, a, b, args, is_input, arity):
+    n = op.size
+    vary = is_input.copy()
+    for i in range(n):
+        k = op[i]
+        if arity[k] == 0:
+            continue
+        if arity[k] == -1:
+            for m in range(a[i], a[i] + b[i]):
+                vary[i] |= vary[args[m]]
+        else:
+            vary[i] = vary[a[i]] or (arity[k] == 2 and vary[b[i]])
+    ref = np.empty(n, np.int32)
+    nu = 0
+    nv = 0
+    for i in range(n):
+        if vary[i]:
+            ref[i] = nv
+            nv += 1
+        else:
+            ref[i] = -nu - 1
+            nu += 1
+    ucode = np.empty((nu, 3), np.int32)
+    vcode = np.empty((nv, 3), np.int32)
+    uargs = np.empty(args.size, np.int32)
+    vargs = np.empty(args.size, np.int32)
+    nua = 0
+    nva = 0
+    for i in range(n):
+        k = op[i]
+        code = vcode[ref[i]] if vary[i] else ucode[-ref[i] - 1]
+        code[0] = k
+        if arity[k] == 0:  # leaves and constants keep their index into leaves / consts
+            code[1] = a[i]
+            code[2] = b[i]
+        elif arity[k] == -1:
+            count = b[i]
+            if vary[i]:
+                code[1] = nva
+                for m in range(count):
+                    vargs[nva + m] = ref[args[a[i] + m]]
+                nva += count
+            else:
+                code[1] = nua
+                for m in range(count):
+                    uargs[nua + m] = -ref[args[a[i] + m]] - 1
+                nua += count
+            code[2] = count
+        else:
+            # a varying op keeps encoded references; a uniform op reads only uniform slots
+            code[1] = ref[a[i]] if vary[i] else -ref[a[i]] - 1
+            if arity[k] == 2:
+                code[2] = ref[b[i]] if vary[i] else -ref[b[i]] - 1
+            else:
+                code[2] = 0
+    return ucode, uargs[:nua].copy(), vcode, vargs[:nva].copy(), ref
+
+
+def split(tape: Tape, input_slots: np.ndarray) -> Split:
+    """Split `tape` into its uniform and varying programs, given which slots are inputs."""
+    is_input = np.zeros(len(tape), dtype=np.bool_)
+    is_input[input_slots] = True
+    ucode, uargs, vcode, vargs, ref = _split(tape.op, tape.a, tape.b, tape.args, is_input, ARITY)
+    uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in range(3))
+    return Split(uop, ua, ub, uargs, vcode, vargs, ref)
