@@ -5,19 +5,36 @@ one activation for its hidden layers and a linear output by default, as microgra
 does (the loss decides what the output means: hinge on a score, `sigmoid` then NLL
 on a probability, ...). An MLP's parameters live in one flat `Store` from the
 start, so compiled graphs, optimizers and `zero_grad` all work on the same arrays.
+
+Saving and loading (file format in `microgradx.serialize`):
+
+    model.save("model.npz")                 # atomic: the old file survives a crash
+    model.load("model.npz")                 # into this model, in place
+    model = MLP.from_file("model.npz")      # a new model built from the file
+
+Non-finite parameters (nan, inf) are refused both ways unless `allow_nonfinite=True`:
+a diverged model must not silently overwrite a good checkpoint, nor be loaded as one.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
+from . import serialize
 from .engine import Value
+from .serialize import ModelFileError
 from .store import Store, bind
+
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "ModelFileError", "Module", "Neuron"]
 
 Seed = int | np.random.Generator | None
 Input = Value | float | int
+M = TypeVar("M", bound="Module")
+PathLike = str | os.PathLike
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
@@ -66,6 +83,105 @@ class Module:
         else:
             store.grad[idx] = 0.0
 
+    # -- saving and loading -------------------------------------------------------------
+
+    def architecture(self) -> dict[str, Any]:
+        """What builds a module like this one (saved with its parameters, compared on load).
+
+        Subclasses that `from_file` can rebuild override this; the default names the
+        class and the parameter count, enough to load into a module built by hand.
+        """
+        return {"class": type(self).__name__, "parameters": len(self.parameters())}
+
+    def save(self, path: PathLike, allow_nonfinite: bool = False) -> None:
+        """Write the architecture and parameter values to `path` (.npz), atomically.
+
+        Refuses (ValueError) to write nan or inf parameters unless `allow_nonfinite`.
+        """
+        store, slots = self._slots()
+        values = store.data[slots]
+        if not allow_nonfinite:
+            _check_finite(values, f"not saving {self!r} to {os.fspath(path)}", "save")
+        serialize.write(path, self.architecture(), values)
+
+    def load(self: M, path: PathLike, allow_nonfinite: bool = False) -> M:
+        """Set this module's parameters from a file saved by `save`, in place; returns self.
+
+        Everything is checked before any parameter is written: a file of another
+        architecture, format or version, a damaged file or nan/inf values (unless
+        `allow_nonfinite`) raise `ModelFileError` and leave the model as it was.
+        Values are written into the parameters' Store, so compiled graphs see them.
+        """
+        architecture, values = serialize.read(path)
+        return self._set(architecture, values, path, allow_nonfinite)
+
+    @classmethod
+    def from_file(cls: type[M], path: PathLike, allow_nonfinite: bool = False) -> M:
+        """A new module built from a file's architecture, with its parameters.
+
+        `MLP.from_file(path)` insists on an MLP; `Module.from_file(path)` takes any
+        class listed in `BUILDERS` (MLP, Layer, Neuron).
+        """
+        architecture, values = serialize.read(path)
+        name = architecture["class"]
+        builder = BUILDERS.get(name)
+        if builder is None:
+            raise ModelFileError(
+                f"{os.fspath(path)} holds a {name}, which from_file cannot build (it builds "
+                f"{', '.join(BUILDERS)}): construct the model yourself, then call model.load(path)"
+            )
+        if not issubclass(BUILDERS[name][0], cls):
+            raise ModelFileError(f"{os.fspath(path)} holds a {name}, not a {cls.__name__}")
+        try:
+            module = builder[1](architecture)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(
+                f"{os.fspath(path)}: cannot build a {name} from {architecture}: {e}"
+            ) from None
+        return module._set(architecture, values, path, allow_nonfinite)
+
+    def _set(
+        self: M, architecture: dict[str, Any], values: np.ndarray, path: PathLike, allow_nonfinite: bool
+    ) -> M:
+        """Check that a file's architecture and values fit this module, then write them (all or nothing)."""
+        mine = self.architecture()
+        if architecture != mine:
+            diffs = [
+                f"{k} {architecture.get(k, '(missing)')!r} in the file, {mine.get(k, '(missing)')!r} here"
+                for k in sorted(set(mine) | set(architecture))
+                if architecture.get(k) != mine.get(k)
+            ]
+            raise ModelFileError(
+                f"{os.fspath(path)} holds another architecture: {'; '.join(diffs)}. "
+                f"Build the model to match, or use {type(self).__name__}.from_file(path)"
+            )
+        store, slots = self._slots()
+        if values.size != slots.size:
+            raise ModelFileError(
+                f"{os.fspath(path)} holds {values.size} parameter values; "
+                f"this {type(self).__name__} has {slots.size}"
+            )
+        if not allow_nonfinite:
+            _check_finite(values, f"not loading {os.fspath(path)}", "load")
+        store.data[slots] = values
+        return self
+
+    def _slots(self) -> tuple[Store, np.ndarray]:
+        """The Store and each parameter's index in it, in `parameters()` order (repeats kept)."""
+        store, _ = self._bind()
+        params = self.parameters()
+        return store, np.fromiter((p._idx for p in params), dtype=np.int64, count=len(params))
+
+
+def _check_finite(values: np.ndarray, context: str, action: str) -> None:
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = int(bad[0])
+        raise ModelFileError(
+            f"{context}: {bad.size} of {values.size} parameters are not finite "
+            f"(the first is parameters()[{i}] = {values[i]}); pass allow_nonfinite=True to {action} anyway"
+        )
+
 
 class Neuron(Module):
     """f(w·x + b) with weights drawn uniformly from [-1, 1] and bias 0 (micrograd's init)."""
@@ -85,6 +201,9 @@ class Neuron(Module):
 
     def parameters(self) -> list[Value]:
         return self.w + [self.b]
+
+    def architecture(self) -> dict[str, Any]:
+        return {"class": "Neuron", "nin": len(self.w), "activation": self.activation}
 
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, {self.activation})"
@@ -110,6 +229,10 @@ class Layer(Module):
     @property
     def activation(self) -> str:
         return self.neurons[0].activation
+
+    def architecture(self) -> dict[str, Any]:
+        nin, nout = len(self.neurons[0].w), len(self.neurons)
+        return {"class": "Layer", "nin": nin, "nout": nout, "activation": self.activation}
 
     def __repr__(self) -> str:
         return f"Layer({len(self.neurons[0].w)} -> {len(self.neurons)}, {self.activation})"
@@ -156,7 +279,34 @@ class MLP(Module):
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def architecture(self) -> dict[str, Any]:
+        return {
+            "class": "MLP",
+            "nin": len(self.layers[0].neurons[0].w),
+            "nouts": [len(layer.neurons) for layer in self.layers],
+            "activations": [layer.activation for layer in self.layers],
+        }
+
     def __repr__(self) -> str:
         parts = [str(len(self.layers[0].neurons[0].w))]
         parts += [f"{len(layer.neurons)} {layer.activation}" for layer in self.layers]
         return f"MLP({' -> '.join(parts)}; {len(self.parameters())} parameters)"
+
+
+def _build_mlp(a: dict[str, Any]) -> MLP:
+    acts = a["activations"]
+    if not isinstance(acts, list) or len(acts) != len(a["nouts"]):
+        raise ValueError(f"activations {acts!r} must list one activation per layer of nouts {a['nouts']!r}")
+    model = MLP(a["nin"], a["nouts"], acts[0], acts[-1])
+    for layer, act in zip(model.layers, acts, strict=True):  # hidden layers may differ if edited by hand
+        for n in layer.neurons:
+            n.activation = _activation(act)
+    return model
+
+
+# What `Module.from_file` can build: class name -> (class, builder from an architecture).
+BUILDERS: dict[str, tuple[type[Module], Callable[[dict[str, Any]], Module]]] = {
+    "MLP": (MLP, _build_mlp),
+    "Layer": (Layer, lambda a: Layer(a["nin"], a["nout"], a["activation"])),
+    "Neuron": (Neuron, lambda a: Neuron(a["nin"], a["activation"])),
+}
