@@ -19,7 +19,6 @@ import numpy as np
 
 import microgradx
 from microgradx import Value, kernels
-from microgradx.backprop import backward as eager_backward
 from microgradx.tape import flatten
 
 
@@ -109,8 +108,12 @@ def main() -> None:
 
     scalar_sweeps()
     rows.append(("scalar forward + backward", median_time(scalar_sweeps, reps) / N * 1e9, "ns/node", "<= 5"))
-    rows.append(("tape + sweep arrays, scalar", (tape.nbytes + vals.nbytes + grads.nbytes) / N, "B/node", "<= 40"))
-    rows.append(("Value.backward() (flatten+sweep+write)", median_time(out.backward, 3) / N * 1e9, "ns/node", ""))
+    rows.append(
+        ("tape + sweep arrays, scalar", (tape.nbytes + vals.nbytes + grads.nbytes) / N, "B/node", "<= 40")
+    )
+    rows.append(
+        ("Value.backward() (flatten+sweep+write)", median_time(out.backward, 3) / N * 1e9, "ns/node", "")
+    )
 
     # Batched: 100 lanes on a graph that fits in cache, as a training step's graph does.
     bx, bw, bout = mixed_chain(4_000)

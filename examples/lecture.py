@@ -24,4 +24,5 @@ print(tape)
 x = Value(1.5, label="x")
 F = (2 * x + 3) ** 2
 F.backward()
-print(f"\nF(x) = (2x + 3)^2 at x = {x.data:g}: F = {F.data:g}, F'(x) = {x.grad:g} = 4(2x + 3) = {4 * (2 * x.data + 3):g}")
+print(f"\nF(x) = (2x + 3)^2 at x = {x.data:g}: F = {F.data:g}")
+print(f"F'(x) = {x.grad:g}, and the chain rule's 4(2x + 3) = {4 * (2 * x.data + 3):g}")

@@ -11,7 +11,8 @@ rows inside the kernel.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from .passes import PASSES
 from .program import split
 from .store import Store, bind
 from .tape import Tape, flatten
+
+if TYPE_CHECKING:
+    from .optim import Optimizer
 
 REDUCTIONS = ("mean", "sum")
 
@@ -59,9 +63,12 @@ class Compiled:
         self._vals: np.ndarray | None = None  # workspace of the last forward
         self._grads: np.ndarray | None = None
         self._single = False
+        self._one_lr = np.zeros(1)  # train_step's learning rate, without a new array each step
 
     def _bind(self) -> None:
-        self.store, self.p_idx = bind(self.parameters) if self.parameters else (Store(0), np.zeros(0, np.int64))
+        self.store, self.p_idx = (
+            bind(self.parameters) if self.parameters else (Store(0), np.zeros(0, np.int64))
+        )
         self._version = self.store.version
 
     def _program(self) -> None:
@@ -93,7 +100,9 @@ class Compiled:
         try:
             arr = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as e:
-            raise TypeError(f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {e}") from None
+            raise TypeError(
+                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {e}"
+            ) from None
         if np.iscomplexobj(x):
             raise TypeError("forward(x): x must hold real numbers, got complex")
         if arr.ndim == 1 and arr.shape[0] == n:
@@ -154,6 +163,85 @@ class Compiled:
             self.out_refs[output], seed,
         )  # fmt: skip
         return x_grad[0] if self._single else x_grad
+
+    def train_step(self, x: object, optimizer: Optimizer) -> float:
+        """One training step in one compiled call: forward, zero grads, backward (mean), update.
+
+        Returns the mean output (the batch loss) before the update: the same as
+        `forward(x).mean(); zero_grad(); backward(); optimizer.step()`, without the
+        Python in between.
+        """
+        self._one_lr[0] = optimizer.lr
+        return float(self.fit(x, optimizer, 1, lr=self._one_lr)[0])
+
+    def fit(
+        self,
+        x: object,
+        optimizer: Optimizer,
+        steps: int,
+        lr: float | Sequence[float] | Callable[[int], float] | None = None,
+        every: int = 0,
+        callback: Callable[[int, np.ndarray], object] | None = None,
+    ) -> np.ndarray:
+        """`steps` training steps on the batch x, in as few compiled calls as possible.
+
+        lr: the optimizer's lr (None), or one per step (a sequence, or a function of
+        the step number). Every `every` steps (0: only at the end) callback(step,
+        losses so far) is called, for progress reports. Returns each step's mean loss.
+        """
+        rows, _ = self._rows(x)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"fit(steps={steps!r}): steps must be a whole number >= 0")
+        if self.out_refs.size != 1:
+            raise ValueError("fit trains a graph with one output (the loss)")
+        lrs = self._learning_rates(lr, optimizer, steps)
+        if self.store.version != self._version:
+            self._bind()
+        opt = optimizer.fused()
+        if opt.store is not self.store:
+            raise ValueError(
+                "the optimizer's parameters and this graph's are in different stores: "
+                "build the optimizer on the graph's parameters (for example model.parameters())"
+            )
+        sp = self.split
+        vals, grads, tmp = self._workspace(rows.shape[0])
+        self._single = False
+        losses = np.empty(steps)
+        if steps == 0:
+            return losses
+        chunk = every if every > 0 else max(steps, 1)
+        for start in range(0, steps, chunk):
+            stop = min(start + chunk, steps)
+            kernels.train_steps(
+                sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots,
+                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, vals, grads,
+                self.in_rows, rows, tmp, self.out_refs[0],
+                opt.rule, lrs[start:stop], opt.hyper, opt.idx, opt.state1, opt.state2,
+                opt.t + start, losses[start:stop],
+            )  # fmt: skip
+            if callback is not None:
+                callback(stop, losses[:stop])
+        optimizer.advance(steps)
+        if steps:
+            optimizer.lr = float(lrs[-1])
+        return losses
+
+    @staticmethod
+    def _learning_rates(lr: object, optimizer: Optimizer, steps: int) -> np.ndarray:
+        if type(lr) is np.ndarray and lr.shape == (steps,) and lr.dtype == np.float64:
+            if steps == 1 and lr[0] >= 0.0:  # train_step's own array, its value checked by the optimizer
+                return lr
+        if lr is None:
+            lrs = np.full(steps, optimizer.lr)
+        elif callable(lr):
+            lrs = np.array([lr(k) for k in range(steps)], dtype=np.float64)
+        else:
+            lrs = np.asarray(lr, dtype=np.float64).reshape(-1) if not np.isscalar(lr) else np.full(steps, lr)
+        if lrs.shape != (steps,):
+            raise ValueError(f"fit: got {lrs.size} learning rates for {steps} steps")
+        if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
+            raise ValueError("fit: learning rates must be finite and >= 0")
+        return lrs
 
     def __repr__(self) -> str:
         return (

@@ -9,15 +9,16 @@ the cycle collector.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from numbers import Real
-from typing import TYPE_CHECKING, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Union
 
 from .ops import FORWARD, TABLE, Op, codes
 
 if TYPE_CHECKING:
     from .store import Store
 
-Number = Union[int, float]
+Number = int | float
 
 Operand = Union["Value", int, float]
 
@@ -132,7 +133,9 @@ class Value:
         """x1·w1 + … + xn·wn as one node: a neuron's weighted sum, without 2n - 1 nodes."""
         xs, ws = list(xs), list(ws)
         if len(xs) != len(ws) or not xs:
-            raise ValueError(f"Value.dot needs two equally long, non-empty lists; got {len(xs)} and {len(ws)}")
+            raise ValueError(
+                f"Value.dot needs two equally long, non-empty lists; got {len(xs)} and {len(ws)}"
+            )
         return Value._nary(codes.DOT, tuple(_as_value(t, Op.DOT) for t in xs + ws))
 
     @staticmethod
@@ -270,9 +273,7 @@ def _as_operand(other: object, op: Op, value: Value, reflected: bool) -> float:
     if isinstance(other, (str, bytes)) or other is None or not _is_number(other):
         sym = TABLE[op].symbol
         expr = f"{other!r} {sym} Value" if reflected else f"Value {sym} {other!r}"
-        raise TypeError(
-            f"unsupported operand in {expr}: {type(other).__name__} is not a number or a Value"
-        )
+        raise TypeError(f"unsupported operand in {expr}: {type(other).__name__} is not a number or a Value")
     return _as_float(other, "operand")
 
 

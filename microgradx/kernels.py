@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .ops import Op
+from .ops import TABLE, Op
 
 # numba freezes globals at compile time; plain ints keep the branches readable.
 LEAF, CONST = int(Op.LEAF), int(Op.CONST)
@@ -28,7 +28,8 @@ POW, POWC, NEG, EXP, LOG = int(Op.POW), int(Op.POWC), int(Op.NEG), int(Op.EXP), 
 TANH, SIGMOID, RELU, ABS = int(Op.TANH), int(Op.SIGMOID), int(Op.RELU), int(Op.ABS)
 SQRT, SIN, COS = int(Op.SQRT), int(Op.SIN), int(Op.COS)
 SUM, DOT = int(Op.SUM), int(Op.DOT)
-N_OPS = len(Op)  # ops with a branch below; `tape.check_ops` refuses any other code
+N_OPS = len(Op)
+ARITY_OF = np.array([info.arity for info in TABLE], dtype=np.int8)
 
 jit = njit(cache=True, error_model="numpy", nogil=True)
 
@@ -198,8 +199,11 @@ def backward(op, a, b, args, vals, grads):
 #
 # A compiled graph's varying program (see program.py) runs on vals of shape
 # (slots, lanes), lanes contiguous. Its operands are encoded references: r >= 0 is
-# row r, r < 0 is the uniform (same on every lane) scalar uvals[-r - 1]. A uniform
-# operand's gradient is summed over the lanes into ugrads inside the sweep.
+# row r, r < 0 is the uniform (same on every lane) scalar uvals[-r - 1]. A unary op
+# of the varying program always reads a row; a binary op may read one uniform
+# operand. A uniform operand's gradient is summed over the lanes into ugrads inside
+# the sweep. A DOT's first code[i, 3] pairs are row × uniform (a neuron's inputs
+# times its weights), the hot loop of a network, done four pairs at a time.
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -227,24 +231,83 @@ def settle(r, ugrads, tmp):
         ugrads[-r - 1] += tmp.sum()
 
 
-@njit(cache=True, error_model="numpy")
-def axpy(out, x, w):
-    """out += x·w over the lanes: one weight times a row (kept out of line: it vectorises best alone)."""
-    for j in range(out.size):
-        out[j] += x[j] * w
+@njit(cache=True, error_model="numpy", inline="always")
+def dot_lanes(i, start, n, n_rw, args, vals, uvals):
+    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n]."""
+    lanes = vals.shape[1]
+    for j in range(lanes):
+        vals[i, j] = 0.0
+    m = start
+    while m + 4 <= start + n_rw:  # rows × weights, four pairs at a time
+        r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
+        w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
+        w2, w3 = uvals[-args[m + n + 2] - 1], uvals[-args[m + n + 3] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
+        m += 4
+    while m < start + n:
+        rx, rw = args[m], args[m + n]
+        if rw < 0 <= rx:  # a row times a weight
+            w = uvals[-rw - 1]
+            for j in range(lanes):
+                vals[i, j] += vals[rx, j] * w
+        elif rx < 0:  # both uniform, like a bias times 1
+            c = uvals[-rx - 1] * uvals[-rw - 1]
+            for j in range(lanes):
+                vals[i, j] += c
+        else:  # two rows
+            for j in range(lanes):
+                vals[i, j] += vals[rx, j] * vals[rw, j]
+        m += 1
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def axpy_dot(gx, g, w, x):
-    """gx += g·w over the lanes, and return Σ g·x: a weight's gradient, summed over the rows.
-
-    Reassociating the sum lets it vectorise; the result differs from the sequential
-    sum only in the last bits."""
-    total = 0.0
-    for j in range(g.size):
-        gx[j] += g[j] * w
-        total += g[j] * x[j]
-    return total
+@njit(cache=True, error_model="numpy", inline="always")
+def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads):
+    """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x."""
+    lanes = vals.shape[1]
+    m = start
+    while m + 4 <= start + n_rw:
+        r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
+        u0, u1, u2, u3 = -args[m + n] - 1, -args[m + n + 1] - 1, -args[m + n + 2] - 1, -args[m + n + 3] - 1
+        w0, w1, w2, w3 = uvals[u0], uvals[u1], uvals[u2], uvals[u3]
+        s0 = s1 = s2 = s3 = 0.0
+        for j in range(lanes):
+            g = grads[i, j]
+            s0 += g * vals[r0, j]
+            s1 += g * vals[r1, j]
+            s2 += g * vals[r2, j]
+            s3 += g * vals[r3, j]
+        for r, w in ((r0, w0), (r1, w1), (r2, w2), (r3, w3)):  # one row a loop: vectorises
+            for j in range(lanes):
+                grads[r, j] += grads[i, j] * w
+        ugrads[u0] += s0
+        ugrads[u1] += s1
+        ugrads[u2] += s2
+        ugrads[u3] += s3
+        m += 4
+    while m < start + n:
+        rx, rw = args[m], args[m + n]
+        if rw < 0 <= rx:
+            w = uvals[-rw - 1]
+            total = 0.0
+            for j in range(lanes):
+                total += grads[i, j] * vals[rx, j]
+            for j in range(lanes):
+                grads[rx, j] += grads[i, j] * w
+            ugrads[-rw - 1] += total
+        elif rx < 0:  # both uniform: each gets the other times Σ g
+            total = 0.0
+            for j in range(lanes):
+                total += grads[i, j]
+            ugrads[-rx - 1] += total * uvals[-rw - 1]
+            ugrads[-rw - 1] += total * uvals[-rx - 1]
+        else:
+            for j in range(lanes):
+                g = grads[i, j]
+                dx = g * vals[rw, j]
+                grads[rw, j] += g * vals[rx, j]
+                grads[rx, j] += dx
+        m += 1
 
 
 @jit
@@ -253,111 +316,95 @@ def forward_lanes(code, args, vals, uvals, tmp):
     lanes = vals.shape[1]
     for i in range(code.shape[0]):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
-        if k <= CONST:
-            continue
-        out = vals[i]
         if k == DOT:
-            n = rb // 2
-            out[:] = 0.0
-            for m in range(ra, ra + n):
-                rx, rw = args[m], args[m + n]
-                if rx < 0 <= rw:  # a product commutes: put the row first
-                    rx, rw = rw, rx
-                if rw < 0 <= rx:  # the common case: a row times a weight
-                    axpy(out, vals[rx], uvals[-rw - 1])
-                elif rx < 0:  # both uniform, like a bias times 1
-                    c = uvals[-rx - 1] * uvals[-rw - 1]
-                    for j in range(lanes):
-                        out[j] += c
-                else:
-                    x, w = vals[rx], vals[rw]
-                    for j in range(lanes):
-                        out[j] += x[j] * w[j]
+            dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals)
+        elif k <= CONST:
             continue
-        if k == SUM:
-            out[:] = 0.0
+        elif k == RELU:
+            for j in range(lanes):
+                vals[i, j] = relu(vals[ra, j])
+        elif k == SUM:
+            for j in range(lanes):
+                vals[i, j] = 0.0
             for m in range(ra, ra + rb):
                 r = args[m]
                 if r >= 0:
-                    axpy(out, vals[r], 1.0)
+                    for j in range(lanes):
+                        vals[i, j] += vals[r, j]
                 else:
                     c = uvals[-r - 1]
                     for j in range(lanes):
-                        out[j] += c
-            continue
-        x = lane_row(ra, vals, uvals, tmp[0])
-        if k == ADD:
-            y = lane_row(rb, vals, uvals, tmp[1])
-            for j in range(lanes):
-                out[j] = x[j] + y[j]
-        elif k == MUL:
-            y = lane_row(rb, vals, uvals, tmp[1])
-            for j in range(lanes):
-                out[j] = x[j] * y[j]
-        elif k == SUB:
-            y = lane_row(rb, vals, uvals, tmp[1])
-            for j in range(lanes):
-                out[j] = x[j] - y[j]
-        elif k == DIV:
-            y = lane_row(rb, vals, uvals, tmp[1])
-            for j in range(lanes):
-                out[j] = x[j] / y[j]
-        elif k == POW or k == POWC:
-            y = lane_row(rb, vals, uvals, tmp[1])
-            for j in range(lanes):
-                out[j] = x[j] ** y[j]
-        elif k == RELU:
-            for j in range(lanes):
-                out[j] = relu(x[j])
+                        vals[i, j] += c
         elif k == TANH:
             for j in range(lanes):
-                out[j] = math.tanh(x[j])
-        else:
+                vals[i, j] = math.tanh(vals[ra, j])
+        elif ARITY_OF[k] == 1:
             for j in range(lanes):
-                out[j] = unary(k, x[j])
+                vals[i, j] = unary(k, vals[ra, j])
+        else:
+            out = vals[i]
+            x = lane_row(ra, vals, uvals, tmp[0])
+            y = lane_row(rb, vals, uvals, tmp[1])
+            if k == ADD:
+                for j in range(lanes):
+                    out[j] = x[j] + y[j]
+            elif k == MUL:
+                for j in range(lanes):
+                    out[j] = x[j] * y[j]
+            elif k == SUB:
+                for j in range(lanes):
+                    out[j] = x[j] - y[j]
+            elif k == DIV:
+                for j in range(lanes):
+                    out[j] = x[j] / y[j]
+            else:  # POW, POWC
+                for j in range(lanes):
+                    out[j] = x[j] ** y[j]
 
 
-@jit
+@njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc"})
 def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp):
-    """Reverse sweep of the varying program; uniform operands' gradients summed into ugrads."""
+    """Reverse sweep of the varying program; uniform operands' gradients summed into ugrads.
+
+    Sums over lanes may be reassociated (fastmath "reassoc") so that they vectorise.
+    """
     lanes = vals.shape[1]
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
-        if k <= CONST:
-            continue
-        g = grads[i]
-        out = vals[i]
         if k == DOT:
-            n = rb // 2
-            for m in range(ra, ra + n):
-                rx, rw = args[m], args[m + n]
-                if rx < 0 <= rw:
-                    rx, rw = rw, rx
-                if rw < 0 <= rx:  # a row times a weight: d(xw) = w dx + x dw
-                    ugrads[-rw - 1] += axpy_dot(grads[rx], g, uvals[-rw - 1], vals[rx])
-                elif rx < 0:  # both uniform: each gets the other times Σ g
-                    total = g.sum()
-                    ugrads[-rx - 1] += total * uvals[-rw - 1]
-                    ugrads[-rw - 1] += total * uvals[-rx - 1]
-                else:
-                    x, w, gx, gw = vals[rx], vals[rw], grads[rx], grads[rw]
-                    for j in range(lanes):
-                        dx = g[j] * w[j]
-                        gw[j] += g[j] * x[j]
-                        gx[j] += dx
+            dot_lanes_back(i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads)
+        elif k <= CONST:
             continue
-        if k == SUM:
+        elif k == RELU:
+            for j in range(lanes):
+                grads[ra, j] += grads[i, j] * (1.0 if vals[ra, j] > 0.0 else 0.0)  # d relu = 1[x > 0]
+        elif k == SUM:
             for m in range(ra, ra + rb):
                 r = args[m]
                 if r >= 0:
-                    axpy(grads[r], g, 1.0)  # d(Σ x) = Σ dx
+                    for j in range(lanes):
+                        grads[r, j] += grads[i, j]  # d(Σ x) = Σ dx
                 else:
-                    ugrads[-r - 1] += g.sum()
-            continue
-        x = lane_row(ra, vals, uvals, tmp[0])
-        gx = grad_row(ra, grads, tmp[2])
-        if k == ADD or k == SUB or k == MUL or k == DIV or k == POW:
+                    total = 0.0
+                    for j in range(lanes):
+                        total += grads[i, j]
+                    ugrads[-r - 1] += total
+        elif k == TANH:
+            for j in range(lanes):
+                grads[ra, j] += grads[i, j] * (1.0 - vals[i, j] * vals[i, j])  # d tanh = 1 - tanh²
+        elif ARITY_OF[k] == 1:
+            for j in range(lanes):
+                grads[ra, j] += grads[i, j] * dunary(k, vals[ra, j], vals[i, j])
+        else:
+            g, out = grads[i], vals[i]
+            x = lane_row(ra, vals, uvals, tmp[0])
             y = lane_row(rb, vals, uvals, tmp[1])
+            gx = grad_row(ra, grads, tmp[2])
+            if k == POWC:  # a constant exponent takes no gradient
+                for j in range(lanes):
+                    gx[j] += g[j] * dpow_base(x[j], y[j])
+                settle(ra, ugrads, tmp[2])
+                continue
             gy = grad_row(rb, grads, tmp[3])
             if k == ADD:
                 for j in range(lanes):
@@ -382,21 +429,8 @@ def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp):
                     dx = g[j] * dpow_base(x[j], y[j])
                     gy[j] += g[j] * dpow_exponent(x[j], out[j])
                     gx[j] += dx
+            settle(ra, ugrads, tmp[2])
             settle(rb, ugrads, tmp[3])
-        elif k == POWC:
-            y = lane_row(rb, vals, uvals, tmp[1])
-            for j in range(lanes):
-                gx[j] += g[j] * dpow_base(x[j], y[j])
-        elif k == RELU:
-            for j in range(lanes):
-                gx[j] += g[j] * (1.0 if x[j] > 0.0 else 0.0)  # d relu = 1[x > 0]
-        elif k == TANH:
-            for j in range(lanes):
-                gx[j] += g[j] * (1.0 - out[j] * out[j])  # d tanh = 1 - tanh²
-        else:
-            for j in range(lanes):
-                gx[j] += g[j] * dunary(k, x[j], out[j])
-        settle(ra, ugrads, tmp[2])
 
 
 # -- a compiled graph's whole forward and backward, one call each ------------------------
@@ -432,7 +466,76 @@ def run_backward(
     backward(uop, ua, ub, uargs, uvals, ugrads)
     for c in range(p_uslots.size):
         p_grad[p_idx[c]] += ugrads[p_uslots[c]]
+    if x_grad.shape[0] == 0:  # the caller does not want the inputs' gradients
+        return
     for c in range(in_rows.size):
         row = grads[in_rows[c]]
         for j in range(row.size):
             x_grad[j, c] = row[j]
+
+
+# -- optimizer updates, and whole training steps in one call -----------------------------
+
+SGD_RULE, ADAM_RULE = 0, 1
+
+
+@jit
+def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay):
+    """p ← p − lr·g, with g = ∂L/∂p + weight_decay·p, through velocity v ← momentum·v + g."""
+    for j in range(idx.size):
+        i = idx[j]
+        g = grad[i] + weight_decay * data[i]  # d/dp (λ/2 p²) = λp
+        if momentum != 0.0:
+            velocity[j] = momentum * velocity[j] + g
+            g = velocity[j]
+        data[i] -= lr * g
+
+
+@jit
+def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
+    """Adam's step t (from 1): moments m, v of the gradient, bias-corrected."""
+    c1 = 1.0 - beta1**t
+    c2 = 1.0 - beta2**t
+    for j in range(idx.size):
+        i = idx[j]
+        g = grad[i] + weight_decay * data[i]
+        m[j] = beta1 * m[j] + (1.0 - beta1) * g  # first moment
+        v[j] = beta2 * v[j] + (1.0 - beta2) * g * g  # second moment
+        data[i] -= lr * (m[j] / c1) / (math.sqrt(v[j] / c2) + eps)
+
+
+@jit
+def train_steps(
+    uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
+    vcode, vargs, vals, grads, in_rows, x, tmp, out_ref,
+    rule, lrs, hyper, opt_idx, state1, state2, t0, losses,
+):  # fmt: skip
+    """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
+
+    rule picks the update: SGD_RULE with hyper = (momentum, weight_decay) and
+    state1 = velocity; ADAM_RULE with hyper = (beta1, beta2, eps, weight_decay),
+    state1, state2 = m, v and t0 steps taken before. losses gets each step's mean output.
+    """
+    lanes = x.shape[0]
+    no_x_grad = np.empty((0, 0))
+    for step in range(lrs.size):
+        run_forward(uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx, vcode, vargs, vals, in_rows, x, tmp)
+        if out_ref >= 0:
+            losses[step] = vals[out_ref].sum() / lanes
+        else:
+            losses[step] = uvals[-out_ref - 1]
+        for c in range(p_idx.size):
+            p_grad[p_idx[c]] = 0.0
+        for c in range(opt_idx.size):
+            p_grad[opt_idx[c]] = 0.0
+        run_backward(
+            uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx,
+            vcode, vargs, vals, grads, in_rows, no_x_grad, tmp, out_ref, 1.0 / lanes,
+        )  # fmt: skip
+        if rule == SGD_RULE:
+            sgd_update(p_data, p_grad, opt_idx, state1, lrs[step], hyper[0], hyper[1])
+        else:
+            adam_update(
+                p_data, p_grad, opt_idx, state1, state2, lrs[step],
+                hyper[0], hyper[1], hyper[2], hyper[3], t0 + step + 1,
+            )  # fmt: skip

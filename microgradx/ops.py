@@ -16,9 +16,10 @@ ops at the end, never renumber.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from enum import IntEnum
 from types import SimpleNamespace
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 INF = math.inf
 NAN = math.nan
@@ -174,8 +175,8 @@ TABLE: tuple[OpInfo, ...] = (
     OpInfo(Op.ADD,     "add",     "+",    2, lambda x, y: x + y,   lambda o, x, y: (1.0, 1.0)),
     OpInfo(Op.SUB,     "sub",     "-",    2, lambda x, y: x - y,   lambda o, x, y: (1.0, -1.0)),
     OpInfo(Op.MUL,     "mul",     "*",    2, lambda x, y: x * y,   lambda o, x, y: (y, x)),
-    OpInfo(Op.DIV,     "div",     "/",    2, _div,                 lambda o, x, y: (_div(1.0, y), -_div(o, y))),
-    OpInfo(Op.POW,     "pow",     "**",   2, _pow,                 lambda o, x, y: (_dpowc(x, y), _dpow_dy(x, o))),
+    OpInfo(Op.DIV,     "div",     "/",    2, _div,                 lambda o, x, y: (_div(1.0, y), -_div(o, y))),  # noqa: E501
+    OpInfo(Op.POW,     "pow",     "**",   2, _pow,                 lambda o, x, y: (_dpowc(x, y), _dpow_dy(x, o))),  # noqa: E501
     OpInfo(Op.POWC,    "powc",    "**",   2, _pow,                 lambda o, x, c: (_dpowc(x, c),)),
     OpInfo(Op.NEG,     "neg",     "-",    1, lambda x: -x,         lambda o, x: (-1.0,)),
     OpInfo(Op.EXP,     "exp",     "exp",  1, _exp,                 lambda o, x: (o,)),

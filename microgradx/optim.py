@@ -11,34 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from . import kernels
 from .engine import Value
 from .ops import Op
 from .store import Store, bind
-
-
-@njit(cache=True, error_model="numpy")
-def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay):
-    for j in range(idx.size):
-        i = idx[j]
-        g = grad[i] + weight_decay * data[i]  # d/dp (λ/2 p²) = λp
-        if momentum != 0.0:
-            velocity[j] = momentum * velocity[j] + g  # v ← μv + g
-            g = velocity[j]
-        data[i] -= lr * g
-
-
-@njit(cache=True, error_model="numpy")
-def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, c1, c2):
-    for j in range(idx.size):
-        i = idx[j]
-        g = grad[i] + weight_decay * data[i]
-        m[j] = beta1 * m[j] + (1.0 - beta1) * g  # first moment
-        v[j] = beta2 * v[j] + (1.0 - beta2) * g * g  # second moment
-        data[i] -= lr * (m[j] / c1) / (math.sqrt(v[j] / c2) + eps)  # bias-corrected step
 
 
 def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open_high: bool = False) -> float:
@@ -50,6 +30,18 @@ def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open
         bound = f"[{low:g}, {high:g}{')' if open_high else ']'}"
         raise ValueError(f"{what} must be in {bound}, got {x!r}")
     return x
+
+
+class Fused(NamedTuple):
+    """An optimizer as the fused training kernel sees it (see kernels.train_steps)."""
+
+    rule: int
+    store: Store
+    idx: np.ndarray
+    hyper: np.ndarray
+    state1: np.ndarray
+    state2: np.ndarray
+    t: int
 
 
 class Optimizer:
@@ -94,6 +86,13 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def fused(self) -> Fused:
+        """What a compiled graph's fused training loop needs to run this optimizer's update."""
+        raise NotImplementedError
+
+    def advance(self, steps: int) -> None:
+        """Count steps taken by a fused training loop (Adam's bias correction needs them)."""
+
 
 class SGD(Optimizer):
     """p ← p − lr·v with v ← momentum·v + (∂L/∂p + weight_decay·p) (PyTorch's rule)."""
@@ -108,7 +107,14 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         store, idx = self._bind()
-        sgd_update(store.data, store.grad, idx, self.velocity, self.lr, self.momentum, self.weight_decay)
+        kernels.sgd_update(
+            store.data, store.grad, idx, self.velocity, self.lr, self.momentum, self.weight_decay
+        )
+
+    def fused(self) -> Fused:
+        store, idx = self._bind()
+        hyper = np.array([self.momentum, self.weight_decay])
+        return Fused(kernels.SGD_RULE, store, idx, hyper, self.velocity, self.velocity, 0)
 
     def __repr__(self) -> str:
         return f"SGD({len(self.params)} parameters, lr={self.lr:g}, momentum={self.momentum:g})"
@@ -139,11 +145,18 @@ class Adam(Optimizer):
     def step(self) -> None:
         store, idx = self._bind()
         self.t += 1
-        c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
-        adam_update(
+        kernels.adam_update(
             store.data, store.grad, idx, self.m, self.v,
-            self.lr, self.beta1, self.beta2, self.eps, self.weight_decay, c1, c2,
+            self.lr, self.beta1, self.beta2, self.eps, self.weight_decay, self.t,
         )  # fmt: skip
+
+    def fused(self) -> Fused:
+        store, idx = self._bind()
+        hyper = np.array([self.beta1, self.beta2, self.eps, self.weight_decay])
+        return Fused(kernels.ADAM_RULE, store, idx, hyper, self.m, self.v, self.t)
+
+    def advance(self, steps: int) -> None:
+        self.t += steps
 
     def __repr__(self) -> str:
         return f"Adam({len(self.params)} parameters, lr={self.lr:g}, betas=({self.beta1:g}, {self.beta2:g}))"

@@ -11,8 +11,10 @@ varying program are encoded as
     r < 0    uniform slot -r - 1
 
 The uniform program is laid out like a tape (op, a, b, args arrays) and runs on
-the scalar sweeps; the varying program is one `code` array of shape (n, 3)
-holding (op, a, b) per slot, plus its `args`, and runs on the lane sweeps.
+the scalar sweeps; the varying program is one `code` array of shape (n, 4)
+holding (op, a, b, c) per slot, plus its `args`, and runs on the lane sweeps.
+For a varying DOT, c counts its leading pairs that are a row times a uniform
+value (each pair's row put first): the kernel's fast path.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .ops import TABLE
+from .ops import TABLE, Op
 from .tape import Tape
 
 ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)
+DOT = int(Op.DOT)
 
 
 class Split(NamedTuple):
@@ -35,9 +38,27 @@ class Split(NamedTuple):
     ua: np.ndarray
     ub: np.ndarray
     uargs: np.ndarray
-    vcode: np.ndarray  # (n_varying, 3) int32
+    vcode: np.ndarray  # (n_varying, 4) int32: op, a, b, and for a DOT its leading row × uniform pairs
     vargs: np.ndarray
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
+
+
+@njit(cache=True)
+def _rows_first(pairs):
+    """Order a DOT's pairs (x1..xn, w1..wn) row × uniform first, the row as x; count them."""
+    n = pairs.size // 2
+    done = 0
+    for m in range(n):
+        x, w = pairs[m], pairs[m + n]
+        if x < 0 <= w:  # a product commutes
+            x, w = w, x
+        if x >= 0 > w:  # move the pair to the front
+            pairs[m], pairs[m + n] = pairs[done], pairs[done + n]
+            pairs[done], pairs[done + n] = x, w
+            done += 1
+        else:
+            pairs[m], pairs[m + n] = x, w
+    return done
 
 
 @njit(cache=True)
@@ -63,8 +84,8 @@ def _split(op, a, b, args, is_input, arity):
         else:
             ref[i] = -nu - 1
             nu += 1
-    ucode = np.empty((nu, 3), np.int32)
-    vcode = np.empty((nv, 3), np.int32)
+    ucode = np.zeros((nu, 4), np.int32)
+    vcode = np.zeros((nv, 4), np.int32)
     uargs = np.empty(args.size, np.int32)
     vargs = np.empty(args.size, np.int32)
     nua = 0
@@ -82,6 +103,8 @@ def _split(op, a, b, args, is_input, arity):
                 code[1] = nva
                 for m in range(count):
                     vargs[nva + m] = ref[args[a[i] + m]]
+                if k == DOT:
+                    code[3] = _rows_first(vargs[nva : nva + count])
                 nva += count
             else:
                 code[1] = nua

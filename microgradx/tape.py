@@ -16,7 +16,7 @@ as easily as a short one.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

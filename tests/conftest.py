@@ -2,6 +2,7 @@
 
 import pytest
 
+
 @pytest.fixture
 def lecture_graph():
     """The lecture's f = (u + v) · w at u = 2, v = 3, w = 4."""

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import central_difference, sweep_grads
 
 import microgradx
 from microgradx import Op, Value
 from microgradx.ops import FORWARD, TABLE
-
-from oracles import central_difference, sweep_grads
 
 # Points inside each op's domain, away from kinks (relu and abs at 0).
 POINTS = {

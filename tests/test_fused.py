@@ -1,0 +1,105 @@
+"""Fused training: train_step and fit do exactly what the README's Python loop does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+from microgradx.datasets import make_moons
+from microgradx.nn import MLP
+from microgradx.optim import SGD, Adam
+
+
+def setup(seed: int = 0):
+    model = MLP(2, [8, 8, 1], seed=seed)
+    xs = [Value(0.0, label="x1"), Value(0.0, label="x2")]
+    y = Value(0.0, label="y")
+    loss = (1 - y * model(xs)).relu() + 1e-4 * sum(p * p for p in model.parameters())
+    X, labels = make_moons(60, noise=0.1, seed=seed)
+    XY = np.column_stack([X, labels * 2.0 - 1.0])
+    return model, microgradx.compile(loss, inputs=xs + [y]), XY
+
+
+def python_loop(model, step, opt, XY, lrs):
+    losses = []
+    for lr in lrs:
+        losses.append(step.forward(XY).mean())
+        model.zero_grad()
+        step.backward()
+        opt.lr = lr
+        opt.step()
+    return np.array(losses)
+
+
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: SGD(ps, lr=0.5),
+        lambda ps: SGD(ps, lr=0.3, momentum=0.9, weight_decay=1e-3),
+        lambda ps: Adam(ps, lr=0.02),
+    ],
+    ids=["sgd", "sgd-momentum", "adam"],
+)
+def test_fit_equals_the_python_loop(make_opt):
+    m1, s1, XY = setup()
+    m2, s2, _ = setup()
+    o1, o2 = make_opt(m1.parameters()), make_opt(m2.parameters())
+    lrs = np.linspace(o1.lr, o1.lr / 10, 25)
+    expected = python_loop(m1, s1, o1, XY, lrs)
+    got = s2.fit(XY, o2, 25, lr=lrs)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(
+        [p.data for p in m2.parameters()], [p.data for p in m1.parameters()], rtol=1e-9, atol=1e-12
+    )
+    assert o2.lr == pytest.approx(lrs[-1])
+
+
+def test_train_step_is_one_step_of_the_loop():
+    m1, s1, XY = setup(1)
+    m2, s2, _ = setup(1)
+    o1, o2 = SGD(m1.parameters(), lr=0.7), SGD(m2.parameters(), lr=0.7)
+    for _ in range(3):
+        expected = python_loop(m1, s1, o1, XY, [0.7])[0]
+        assert s2.train_step(XY, o2) == pytest.approx(expected, rel=1e-12)
+    assert [p.data for p in m2.parameters()] == pytest.approx([p.data for p in m1.parameters()], rel=1e-10)
+    assert [p.grad for p in m2.parameters()] == pytest.approx([p.grad for p in m1.parameters()], rel=1e-10)
+
+
+def test_fit_reports_progress_and_learns():
+    model, step, XY = setup(2)
+    seen = []
+    losses = step.fit(XY, SGD(model.parameters(), lr=1.0), 100, lr=lambda k: 1.0 - 0.9 * k / 100,
+                      every=25, callback=lambda k, ls: seen.append((k, ls[-1])))  # fmt: skip
+    assert [k for k, _ in seen] == [25, 50, 75, 100]
+    assert losses.shape == (100,) and losses[-1] < losses[0]
+    xs = [Value(0.0), Value(0.0)]
+    score = microgradx.compile(model(xs), inputs=xs)
+    accuracy = np.mean(np.sign(score.forward(XY[:, :2])) == XY[:, 2])
+    assert accuracy > 0.9
+
+
+def test_hand_changes_to_parameters_are_seen_by_the_next_fused_step():
+    model, step, XY = setup(3)
+    opt = SGD(model.parameters(), lr=0.0)  # lr 0: only the hand change moves anything
+    before = step.train_step(XY, opt)
+    for p in model.parameters():
+        p.data = 0.0
+    assert step.train_step(XY, opt) == pytest.approx(1.0)  # all-zero network: hinge 1 on every row
+    assert before != pytest.approx(1.0)
+
+
+def test_fit_errors():
+    model, step, XY = setup()
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="steps"):
+        step.fit(XY, opt, -1)
+    with pytest.raises(ValueError, match="3 learning rates for 5 steps"):
+        step.fit(XY, opt, 5, lr=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="finite"):
+        step.fit(XY, opt, 2, lr=[0.1, float("nan")])
+    other = SGD([Value(1.0)], lr=0.1)
+    with pytest.raises(ValueError, match="different stores"):
+        step.fit(XY, other, 1)
+    assert step.fit(XY, opt, 0).shape == (0,)
