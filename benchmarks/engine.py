@@ -129,6 +129,16 @@ def main() -> None:
     batched()
     per = median_time(batched, 20) / (bn * B) * 1e9
     rows.append((f"batched forward + backward, B={B}, {bn} slots", per, "ns/node-row", "<= 2"))
+    checked = microgradx.compile(bout, inputs=[bx], check=True)
+
+    def batched_checked() -> None:
+        checked.forward(X)
+        checked.backward()
+
+    batched_checked()
+    per_checked = median_time(batched_checked, 20) / (bn * B) * 1e9
+    rows.append(("  the same with check=True (nan/inf tracing)", per_checked, "ns/node-row",
+                 f"cost {per_checked / per:.2f}x"))  # fmt: skip
 
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels, reference
+from . import kernels, nantrace, reference
 from .engine import Value
 from .ops import Op
 from .tape import Tape, flatten
@@ -34,13 +34,31 @@ def sweep(tape: Tape, engine: str = "numba", seed: float = 1.0) -> None:
     tape.data, tape.grad = vals, grads
 
 
-def backward(root: Value, engine: str = "numba") -> Tape:
+def check_sweep(tape: Tape) -> None:
+    """Raise FloatingPointError at the first non-finite value, then gradient, of a swept tape."""
+    ref = np.arange(len(tape), dtype=np.int32)
+    empty = np.zeros(0)
+    slot, _ = nantrace.first_nonfinite(
+        tape.op, tape.a, tape.b, tape.args, ref, tape.data.reshape(-1, 1), empty, nantrace.ARITY
+    )
+    if slot >= 0:
+        raise nantrace.value_error(tape, slot, -1, lambda s: tape.data[s])
+    slot, _ = nantrace.last_nonfinite(ref, tape.grad.reshape(-1, 1), empty)
+    if slot >= 0:
+        raise nantrace.grad_error(tape, slot, -1, lambda s: tape.grad[s])
+
+
+def backward(root: Value, engine: str = "numba", check: bool = False) -> Tape:
     """Fill every node's .grad with ∂root/∂node; leaves accumulate, others are set.
 
     Computed nodes also get their .data refreshed from the leaves' current values.
+    With check=True a nan or inf raises FloatingPointError naming where it came
+    from, and no gradient is written.
     """
     tape = flatten(root)
     sweep(tape, engine)
+    if check:
+        check_sweep(tape)
     data, grad = tape.data.tolist(), tape.grad.tolist()
     for v, d, g in zip(tape.nodes, data, grad):
         if v._a is not None:

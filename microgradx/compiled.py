@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import kernels, passes
+from . import kernels, nantrace, passes
 from .engine import Value
 from .ops import Op
 from .passes import PASSES
@@ -34,9 +34,14 @@ class Compiled:
     """A graph flattened to a tape, with its inputs and parameters located on it."""
 
     def __init__(
-        self, outputs: Value | Sequence[Value], inputs: Sequence[Value], optimize: bool | Sequence[str] = True
+        self,
+        outputs: Value | Sequence[Value],
+        inputs: Sequence[Value],
+        optimize: bool | Sequence[str] = True,
+        check: bool = False,
     ) -> None:
         self.single_output = isinstance(outputs, Value)
+        self.check = check
         tape = flatten(outputs)
         if optimize:
             tape = passes.optimize(tape, PASSES if optimize is True else tuple(optimize))
@@ -123,6 +128,8 @@ class Compiled:
             sp.vcode, sp.vargs, vals, self.in_rows, rows, tmp,
         )  # fmt: skip
         self._single = single
+        if self.check:
+            self._check_values(vals)
         outs = np.empty((rows.shape[0], self.out_refs.size))
         for c, r in enumerate(self.out_refs):
             outs[:, c] = vals[r] if r >= 0 else self._uvals[-r - 1]
@@ -162,7 +169,28 @@ class Compiled:
             self.p_idx, sp.vcode, sp.vargs, vals, grads, self.in_rows, x_grad, tmp,
             self.out_refs[output], seed,
         )  # fmt: skip
+        if self.check:
+            self._check_grads(grads)
         return x_grad[0] if self._single else x_grad
+
+    def _value_of(self, vals: np.ndarray, lane: int):
+        ref = self.split.ref
+        return lambda s: self._uvals[-ref[s] - 1] if ref[s] < 0 else vals[ref[s], max(lane, 0)]
+
+    def _check_values(self, vals: np.ndarray) -> None:
+        tape = self.tape
+        slot, lane = nantrace.first_nonfinite(
+            tape.op, tape.a, tape.b, tape.args, self.split.ref, vals, self._uvals, nantrace.ARITY
+        )
+        if slot >= 0:
+            raise nantrace.value_error(tape, slot, lane, self._value_of(vals, lane))
+
+    def _check_grads(self, grads: np.ndarray) -> None:
+        slot, lane = nantrace.last_nonfinite(self.split.ref, grads, self._ugrads)
+        if slot >= 0:
+            ref = self.split.ref
+            grad_of = lambda s: self._ugrads[-ref[s] - 1] if ref[s] < 0 else grads[ref[s], max(lane, 0)]
+            raise nantrace.grad_error(self.tape, slot, lane, grad_of)
 
     def train_step(self, x: object, optimizer: Optimizer) -> float:
         """One training step in one compiled call: forward, zero grads, backward (mean), update.
@@ -210,6 +238,8 @@ class Compiled:
         if steps == 0:
             return losses
         chunk = every if every > 0 else max(steps, 1)
+        if self.check:
+            chunk = 1  # check each step's values and gradients before the next step
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
             kernels.train_steps(
@@ -219,6 +249,9 @@ class Compiled:
                 opt.rule, lrs[start:stop], opt.hyper, opt.idx, opt.state1, opt.state2,
                 opt.t + start, losses[start:stop],
             )  # fmt: skip
+            if self.check:
+                self._check_values(vals)
+                self._check_grads(grads)
             if callback is not None:
                 callback(stop, losses[:stop])
         optimizer.advance(steps)
@@ -251,10 +284,15 @@ class Compiled:
 
 
 def compile(  # noqa: A001
-    outputs: Value | Sequence[Value], inputs: Sequence[Value] = (), optimize: bool | Sequence[str] = True
+    outputs: Value | Sequence[Value],
+    inputs: Sequence[Value] = (),
+    optimize: bool | Sequence[str] = True,
+    check: bool = False,
 ) -> Compiled:
     """Flatten `outputs` once into a replayable compiled graph with the given input leaves.
 
     `optimize` runs the tape passes (all by default; False for none, or a list of
-    names from `microgradx.passes.PASSES`)."""
-    return Compiled(outputs, inputs, optimize)
+    names from `microgradx.passes.PASSES`). `check=True` scans every forward and
+    backward for nan or inf and raises FloatingPointError naming where it came from.
+    """
+    return Compiled(outputs, inputs, optimize, check)

@@ -249,16 +249,18 @@ class Value:
 
     # -- gradients ------------------------------------------------------------------------
 
-    def backward(self, engine: str = "numba") -> None:
+    def backward(self, engine: str = "numba", check: bool = False) -> None:
         """Fill `.grad` of every node of this graph with ∂self/∂node.
 
         Intermediate nodes hold this call's gradient; leaves accumulate across calls
         (zero them between steps), as in micrograd and PyTorch. `engine="python"`
         runs the pure-Python reference sweep instead of the compiled one.
+        `check=True` raises FloatingPointError at the first nan or inf, naming the
+        op that made it and the nearest labelled Value.
         """
         from .backprop import backward
 
-        backward(self, engine)
+        backward(self, engine, check)
 
 
 def _as_value(x: Operand, op: Op) -> Value:

@@ -1,0 +1,79 @@
+"""NaN/inf tracing: check=True names the slot, op, operands, nearest label and row of the first non-finite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+from microgradx.datasets import make_moons
+from microgradx.nn import MLP
+from microgradx.optim import SGD
+
+
+def log_graph():
+    x, w = Value(0.0, label="x"), Value(1.0, label="w")
+    h = (x * w).log()
+    h.label = "h"
+    loss = h * 2 + 1
+    loss.label = "loss"
+    return x, w, loss
+
+
+def test_eager_backward_names_the_log_of_zero():
+    x, w, loss = log_graph()
+    with pytest.raises(FloatingPointError, match=r"-inf first appeared at slot t\d+ \(log\).*= 0.*'h'"):
+        loss.backward(check=True)
+    assert w.grad == 0.0  # nothing was written
+
+
+def test_without_check_nan_and_inf_pass_silently():
+    x, w, loss = log_graph()
+    loss.backward()
+    assert loss.data == -np.inf
+
+
+def test_compiled_forward_names_the_row():
+    x, w, loss = log_graph()
+    step = microgradx.compile(loss, inputs=[x], check=True)
+    assert step.forward(np.array([[1.0], [2.0]])).shape == (2,)
+    with pytest.raises(FloatingPointError, match=r"nan first appeared .*\(log\) on row 1: .*= -2"):
+        step.forward(np.array([[1.0], [-2.0], [3.0]]))
+
+
+def test_nan_in_the_inputs_is_traced_to_the_input_leaf():
+    x, w, loss = log_graph()
+    step = microgradx.compile(loss, inputs=[x], check=True)
+    with pytest.raises(FloatingPointError, match=r"nan first appeared at slot t\d+ \(leaf\) on row 2.*'x'"):
+        step.forward(np.array([[1.0], [1.0], [np.nan]]))
+
+
+def test_non_finite_gradient_is_reported_after_backward():
+    x, w = Value(0.0, label="x"), Value(1.0, label="w")
+    y = (x * x).sqrt() * w  # √(x²) has no derivative at 0: the sweep makes inf·0
+    step = microgradx.compile(y, inputs=[x], check=True)
+    step.forward(np.array([[0.0]]))
+    with pytest.raises(FloatingPointError, match="non-finite gradient .* local derivatives of .*sqrt"):
+        step.backward()
+
+
+def test_a_uniform_slot_is_reported_without_a_row():
+    x, w = Value(1.0, label="x"), Value(-1.0, label="w")
+    y = x * w.sqrt()
+    step = microgradx.compile(y, inputs=[x], check=True)
+    with pytest.raises(FloatingPointError, match=r"\(sqrt\): t\d+ = sqrt of t\d+ = -1") as info:
+        step.forward(np.array([[1.0], [2.0]]))
+    assert "on row" not in str(info.value)
+
+
+def test_fit_with_check_stops_at_the_step_that_blew_up():
+    model = MLP(2, [4, 1], seed=0)
+    xs = [Value(0.0), Value(0.0)]
+    y = Value(0.0)
+    loss = (model(xs) - y) ** 2
+    X, labels = make_moons(20, seed=0)
+    step = microgradx.compile(loss, inputs=xs + [y], check=True)
+    opt = SGD(model.parameters(), lr=1e6)  # diverges: squares overflow to inf within a few steps
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        step.fit(np.column_stack([X, labels]), opt, 50)
