@@ -26,6 +26,18 @@ def _value(ref, s, lane, vals, uvals):
     return uvals[-r - 1] if r < 0 else vals[r, lane]
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def all_finite(x):
+    """Whether every number in x is finite: x - x is 0 for those, nan for nan and ±inf.
+
+    The sum may be reassociated, so the scan vectorises: the quick test before a search."""
+    flat = x.reshape(-1)
+    total = 0.0
+    for i in range(flat.size):
+        total += flat[i] - flat[i]
+    return total == 0.0
+
+
 @njit(cache=True)
 def first_nonfinite(op, a, b, args, ref, vals, uvals, arity):
     """(slot, lane) of the first non-finite value whose operands are all finite; (-1, -1) if none.
@@ -33,6 +45,8 @@ def first_nonfinite(op, a, b, args, ref, vals, uvals, arity):
     ref maps tape slots to rows of vals (r >= 0) or uniform values uvals[-r - 1].
     A non-finite leaf or constant is its own origin.
     """
+    if all_finite(vals) and all_finite(uvals):
+        return -1, -1
     lanes = vals.shape[1]
     for s in range(op.size):
         r = ref[s]
@@ -57,6 +71,8 @@ def first_nonfinite(op, a, b, args, ref, vals, uvals, arity):
 @njit(cache=True)
 def last_nonfinite(ref, grads, ugrads):
     """(slot, lane) of the highest slot with a non-finite gradient: where the reverse sweep broke."""
+    if all_finite(grads) and all_finite(ugrads):
+        return -1, -1
     lanes = grads.shape[1]
     for s in range(ref.size - 1, -1, -1):
         r = ref[s]
