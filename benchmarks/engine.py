@@ -1,6 +1,6 @@
 """Per-node costs of the engine: build, flatten, sweeps (scalar and batched), memory, start-up.
 
-Run: python benchmarks/engine.py [--nodes 1000000] [--quick]
+Run: python benchmarks/engine.py [--width 290] [--quick]
 Everything is measured in this one run, as medians of repeats; where micrograd is
 installed its backward runs on the same graph and the table gives the ratio.
 """
@@ -15,6 +15,7 @@ import textwrap
 import time
 import tracemalloc
 
+import numba
 import numpy as np
 
 import microgradx
@@ -76,12 +77,44 @@ def startup_seconds() -> float:
     return float(out.stdout.strip())
 
 
+def scalar_sweep_cost(out, reps: int) -> tuple[int, float, float]:
+    """(nodes, flatten ns/node, scalar forward + backward ns/node) for the graph below out."""
+    tape = flatten(out)
+    n = len(tape)
+    flat = median_time(lambda: flatten(out), reps) / n * 1e9
+    vals = tape.initial_values()
+    grads = np.zeros(n)
+    code = (tape.op, tape.a, tape.b, tape.args)
+
+    def sweeps() -> None:
+        kernels.forward(*code, vals)
+        grads.fill(0.0)
+        grads[tape.outputs[0]] = 1.0
+        kernels.backward(*code, vals, grads)
+
+    sweeps()
+    return n, flat, median_time(sweeps, reps) / n * 1e9
+
+
+def batched_cost(out, inputs, rows: int, optimize: bool, check: bool = False) -> float:
+    """ns per (original node × row) of a compiled forward + backward on `rows` rows."""
+    step = microgradx.compile(out, inputs=inputs, optimize=optimize, check=check)
+    X = np.random.default_rng(0).uniform(-1, 1, size=(rows, len(inputs)))
+
+    def run() -> None:
+        step.forward(X)
+        step.backward()
+
+    run()
+    return median_time(run, 20) / (len(flatten(out)) * rows) * 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=1_000_000, help="size of the big graph")
+    parser.add_argument("--width", type=int, default=290, help="width of the big MLP graph (290: ~1M nodes)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller graphs")
     args = parser.parse_args()
-    n = 100_000 if args.quick else args.nodes
+    width = 90 if args.quick else args.width
     reps = 3 if args.quick else 5
     rows: list[tuple[str, float, str, str]] = []
 
@@ -89,56 +122,39 @@ def main() -> None:
     rows.append(("import + first backward, new process", startup_seconds() * 1e3, "ms", "<= 1000 ms"))
 
     t = time.perf_counter()
-    x, w, out = mixed_chain(n)
+    big = mlp_graph(Value, width=width, depth=4, inputs=width)
     build = time.perf_counter() - t
-    tape = flatten(out)
-    N = len(tape)
-    rows.append(("build graph (Python operators)", build / N * 1e9, "ns/node", ""))
-    rows.append(("flatten to tape", median_time(lambda: flatten(out), reps) / N * 1e9, "ns/node", "<= 1000"))
-
-    vals = tape.initial_values()
-    grads = np.zeros(N)
-    code = (tape.op, tape.a, tape.b, tape.args)
-
-    def scalar_sweeps() -> None:
-        kernels.forward(*code, vals)
-        grads.fill(0.0)
-        grads[tape.outputs[0]] = 1.0
-        kernels.backward(*code, vals, grads)
-
-    scalar_sweeps()
-    rows.append(("scalar forward + backward", median_time(scalar_sweeps, reps) / N * 1e9, "ns/node", "<= 5"))
+    n, flat, sweep_ns = scalar_sweep_cost(big, reps)
+    rows.append((f"MLP graph, micrograd-style (+, *, relu): {n} nodes", float(n), "nodes", ""))
+    rows.append(("  build (Python operators)", build / n * 1e9, "ns/node", ""))
+    rows.append(("  flatten to tape", flat, "ns/node", "<= 1000"))
+    rows.append(("  scalar forward + backward", sweep_ns, "ns/node", "<= 5"))
+    tape = flatten(big)
+    tape_bytes = (tape.nbytes + 16 * len(tape)) / len(tape)  # + the data and grad arrays of a sweep
+    rows.append(("  tape + sweep arrays, scalar", tape_bytes, "B/node", "<= 40"))
     rows.append(
-        ("tape + sweep arrays, scalar", (tape.nbytes + vals.nbytes + grads.nbytes) / N, "B/node", "<= 40")
+        ("  Value.backward() (flatten+sweep+write)", median_time(big.backward, 3) / n * 1e9, "ns/node", "")
     )
-    rows.append(
-        ("Value.backward() (flatten+sweep+write)", median_time(out.backward, 3) / N * 1e9, "ns/node", "")
-    )
+    del tape, big
 
-    # Batched: 100 lanes on a graph that fits in cache, as a training step's graph does.
-    bx, bw, bout = mixed_chain(4_000)
-    step = microgradx.compile(bout, inputs=[bx])
+    x, w, chain = mixed_chain(n)
+    n_chain, flat_chain, sweep_chain = scalar_sweep_cost(chain, reps)
+    rows.append((f"deep chain (mul, add, relu, tanh): {n_chain} nodes", float(n_chain), "nodes", ""))
+    rows.append(("  flatten to tape", flat_chain, "ns/node", "<= 1000"))
+    rows.append(("  scalar forward + backward", sweep_chain, "ns/node", "latency-bound; tanh ~25 ns"))
+    del chain
+
+    small = mlp_graph(Value, width=40, depth=4, inputs=40)
+    inputs = [v for v in (flatten(small).nodes[s] for s in flatten(small).leaves)][:40]
     B = 100
-    X = np.linspace(-1, 1, B)[:, None]
-    bn = len(step.tape)
-
-    def batched() -> None:
-        step.forward(X)
-        step.backward()
-
-    batched()
-    per = median_time(batched, 20) / (bn * B) * 1e9
-    rows.append((f"batched forward + backward, B={B}, {bn} slots", per, "ns/node-row", "<= 2"))
-    checked = microgradx.compile(bout, inputs=[bx], check=True)
-
-    def batched_checked() -> None:
-        checked.forward(X)
-        checked.backward()
-
-    batched_checked()
-    per_checked = median_time(batched_checked, 20) / (bn * B) * 1e9
-    rows.append(("  the same with check=True (nan/inf tracing)", per_checked, "ns/node-row",
-                 f"cost {per_checked / per:.2f}x"))  # fmt: skip
+    plain = batched_cost(small, inputs, B, optimize=False)
+    rows.append((f"batched, B={B}, MLP graph of {len(flatten(small))} nodes", plain, "ns/node-row", "<= 2"))
+    fast = batched_cost(small, inputs, B, optimize=True)
+    rows.append(
+        ("  with the tape passes (per original node-row)", fast, "ns/node-row", f"{plain / fast:.1f}x")
+    )
+    checked = batched_cost(small, inputs, B, optimize=False, check=True)
+    rows.append(("  check=True (nan/inf tracing)", checked, "ns/node-row", f"cost {checked / plain:.2f}x"))
 
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -169,10 +185,10 @@ def main() -> None:
     else:
         rows.append(("  micrograd", float("nan"), "", "not installed (pip install micrograd)"))
 
-    print(f"microgradx {microgradx.__version__}, numpy {np.__version__}, big graph {N} nodes")
-    print(f"{'measure':<48} {'value':>12}  {'unit':<12} floor / ratio")
+    print(f"microgradx {microgradx.__version__}, numpy {np.__version__}, numba {numba.__version__}")
+    print(f"{'measure':<52} {'value':>12}  {'unit':<12} floor / ratio")
     for name, value, unit, note in rows:
-        print(f"{name:<48} {value:>12.2f}  {unit:<12} {note}")
+        print(f"{name:<52} {value:>12.2f}  {unit:<12} {note}")
 
 
 if __name__ == "__main__":

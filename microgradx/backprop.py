@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import kernels, nantrace, reference
@@ -48,24 +50,70 @@ def check_sweep(tape: Tape) -> None:
         raise nantrace.grad_error(tape, slot, -1, lambda s: tape.grad[s])
 
 
+class Plan:
+    """A root's tape and its nodes sorted by role, kept on the root after its first backward().
+
+    A graph below a Value never changes shape (operands are fixed when a node is
+    made), so later backward() calls on the same root skip flattening. The plan
+    holds every node but the root itself, so root → plan → nodes makes no cycle.
+    """
+
+    __slots__ = ("tape", "root_slot", "inner", "inner_slots", "leaves", "leaf_slots", "consts", "const_slots")
+
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
+        self.root_slot = int(tape.outputs[0])
+        tape.nodes[self.root_slot] = None  # no reference back to the root
+        kinds = {Op.LEAF: [], Op.CONST: []}
+        inner = []
+        for s, v in enumerate(tape.nodes):
+            if v is not None:
+                kinds.get(v.op, inner).append(s)
+        self.inner_slots = np.array(inner, dtype=np.int64)
+        self.leaf_slots = np.array(kinds[Op.LEAF], dtype=np.int64)
+        self.const_slots = np.array(kinds[Op.CONST], dtype=np.int64)
+        self.inner = [tape.nodes[s] for s in inner]
+        self.leaves = [tape.nodes[s] for s in kinds[Op.LEAF]]
+        self.consts = [tape.nodes[s] for s in kinds[Op.CONST]]
+
+
 def backward(root: Value, engine: str = "numba", check: bool = False) -> Tape:
     """Fill every node's .grad with ∂root/∂node; leaves accumulate, others are set.
 
     Computed nodes also get their .data refreshed from the leaves' current values.
     With check=True a nan or inf raises FloatingPointError naming where it came
-    from, and no gradient is written.
+    from, and no gradient is written. Returns the swept tape.
     """
-    tape = flatten(root)
-    sweep(tape, engine)
-    if check:
-        check_sweep(tape)
-    data, grad = tape.data.tolist(), tape.grad.tolist()
-    for v, d, g in zip(tape.nodes, data, grad):
-        if v._a is not None:
-            v._data = d
-            v._grad = g
-        elif v.op == Op.CONST:
-            v._grad = g
+    if root._a is None:  # a lone leaf or constant: ∂root/∂root = 1
+        tape = flatten(root)
+        sweep(tape, engine)
+        if root.op == Op.LEAF:
+            root.grad += 1.0
         else:
-            v.grad += g
-    return tape
+            root._grad = 1.0
+        return tape
+    plan = root._plan
+    if plan is None:
+        plan = root._plan = Plan(flatten(root))
+    tape = plan.tape
+    tape.nodes[plan.root_slot] = root  # for the sweep and for its caller; taken out again below
+    try:
+        sweep(tape, engine)
+        if check:
+            check_sweep(tape)
+    finally:
+        tape.nodes[plan.root_slot] = None
+    data, grad = tape.data, tape.grad
+    for v, d, g in zip(plan.inner, data[plan.inner_slots].tolist(), grad[plan.inner_slots].tolist()):
+        v._data = d
+        v._grad = g
+    for v, g in zip(plan.consts, grad[plan.const_slots].tolist()):
+        v._grad = g
+    for v, g in zip(plan.leaves, grad[plan.leaf_slots].tolist()):
+        v.grad += g
+    root._data = float(data[plan.root_slot])
+    root._grad = float(grad[plan.root_slot])
+    swept = copy.copy(tape)
+    swept.nodes = list(tape.nodes)
+    swept.nodes[plan.root_slot] = root
+    return swept

@@ -42,7 +42,7 @@ class Value:
     `Value(-1).sqrt()` nan, `Value(1) / 0` inf.
     """
 
-    __slots__ = ("_data", "_grad", "op", "_a", "_b", "label", "_store", "_idx")
+    __slots__ = ("_data", "_grad", "op", "_a", "_b", "label", "_store", "_idx", "_plan")
     __array_ufunc__ = None  # NumPy scalars on the left defer to our reflected operators
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -54,6 +54,7 @@ class Value:
         self.label = label
         self._store: Store | None = None
         self._idx = -1
+        self._plan = None  # backward()'s flattened graph, kept once made (see backprop.Plan)
 
     # -- data and grad read through to a Store when the leaf is bound to one --------
 
@@ -105,6 +106,7 @@ class Value:
         out.label = ""
         out._store = None
         out._idx = -1
+        out._plan = None
         return out
 
     @staticmethod
@@ -118,6 +120,7 @@ class Value:
         out.label = ""
         out._store = None
         out._idx = -1
+        out._plan = None
         return out
 
     @staticmethod

@@ -66,7 +66,8 @@ class Tape:
         c = np.flatnonzero(self.op == Op.CONST)
         vals[c] = self.consts[self.a[c]]
         nodes = self.nodes
-        vals[self.leaves] = np.fromiter((nodes[s].data for s in self.leaves), float, self.leaves.size)
+        leaves = [nodes[s] for s in self.leaves.tolist()]
+        vals[self.leaves] = [v._data if v._store is None else v.data for v in leaves]
         return vals
 
     def operands(self, i: int) -> np.ndarray:
@@ -93,7 +94,8 @@ class Tape:
             rhs = f"{info.name} t{self.a[i]} t{self.b[i]}"
         text = f"t{i} = {rhs}"
         notes = []
-        label = self.nodes[i].label if i < len(self.nodes) else ""
+        node = self.nodes[i] if i < len(self.nodes) else None
+        label = node.label if node is not None else ""
         if label:
             notes.append(label)
         if self.data is not None:

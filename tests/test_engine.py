@@ -182,3 +182,24 @@ def test_values_form_no_reference_cycles():
         assert gc.collect() == 0  # everything was freed by reference counting
     finally:
         gc.enable()
+
+
+def test_repeated_backward_reuses_the_flattened_graph():
+    x = Value(2.0)
+    y = (x * x).tanh() + x
+    y.backward()
+    plan = y._plan
+    assert plan is not None
+    x.grad = 0.0
+    x.data = 0.5
+    y.backward()
+    assert y._plan is plan  # not flattened again: a graph below a Value never changes shape
+    assert x.grad == pytest.approx((1 - np.tanh(0.25) ** 2) * 1.0 + 1.0)
+    assert y.data == pytest.approx(np.tanh(0.25) + 0.5)
+
+
+def test_backward_of_a_lone_leaf():
+    x = Value(3.0)
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0
