@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from . import kernels, nantrace, passes
@@ -30,8 +31,41 @@ if TYPE_CHECKING:
 REDUCTIONS = ("mean", "sum")
 
 
+class Workspace:
+    """The lanes' arrays for one batch: rows cut into chunks, one per thread when that pays.
+
+    vals and grads have shape (chunks, varying slots, L): chunk c holds rows
+    c·L … c·L + counts[c] - 1, lanes contiguous.
+    """
+
+    def __init__(self, n_varying: int, n_uniform: int, rows: int, chunks: int) -> None:
+        L = -(-rows // chunks)  # ceil
+        self.rows = rows
+        self.parallel = chunks > 1
+        self.counts = np.array([max(0, min(L, rows - c * L)) for c in range(chunks)], dtype=np.int64)
+        self.vals = np.zeros((chunks, n_varying, L))
+        self.grads = np.zeros((chunks, n_varying, L))
+        self.tmp = np.zeros((chunks, 4, L))
+        self.chunk_ugrads = np.zeros((chunks, n_uniform))
+
+    def row(self, r: int) -> np.ndarray:
+        """Varying slot r's values for every row of the batch."""
+        if self.counts.size == 1:
+            return self.vals[0, r, : self.rows]
+        return np.concatenate([self.vals[c, r, :n] for c, n in enumerate(self.counts)])
+
+    def chunks(self, arrays: np.ndarray | None = None):
+        """(chunk's (slots, lanes) array, its first row) for each chunk of vals (or of `arrays`)."""
+        arrays = self.vals if arrays is None else arrays
+        L = arrays.shape[2]
+        for c, n in enumerate(self.counts):
+            yield arrays[c, :, :n], c * L
+
+
 class Compiled:
     """A graph flattened to a tape, with its inputs and parameters located on it."""
+
+    parallel_rows = 4096  # from this many rows on, the rows are split over threads (numba prange)
 
     def __init__(
         self,
@@ -65,8 +99,8 @@ class Compiled:
         self.parameters: list[Value] = [tape.nodes[s] for s in self.p_slots]
         self._bind()
         self._program()
-        self._vals: np.ndarray | None = None  # workspace of the last forward
-        self._grads: np.ndarray | None = None
+        self._ws: Workspace | None = None  # the lanes' arrays of the last forward
+        self._ran = False
         self._single = False
         self._one_lr = np.zeros(1)  # train_step's learning rate, without a new array each step
 
@@ -90,14 +124,13 @@ class Compiled:
         c = np.flatnonzero(tape.op == Op.CONST)
         self._uvals[-ref[c] - 1] = tape.consts[tape.a[c]]
 
-    def _workspace(self, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """vals, grads (varying slots × lanes) and scratch rows, reused while the batch size holds."""
-        n = self.split.vcode.shape[0]
-        if self._vals is None or self._vals.shape != (n, lanes):
-            self._vals = np.zeros((n, lanes))
-            self._grads = np.zeros((n, lanes))
-            self._tmp = np.zeros((4, lanes))
-        return self._vals, self._grads, self._tmp
+    def _workspace(self, rows: int) -> Workspace:
+        """The lanes' arrays for this many rows, reused while the batch size holds."""
+        ws = self._ws
+        if ws is None or ws.rows != rows:
+            chunks = numba.get_num_threads() if rows >= self.parallel_rows else 1
+            ws = self._ws = Workspace(self.split.vcode.shape[0], self._uvals.size, rows, chunks)
+        return ws
 
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
         """Check x and return it as (rows, n_inputs) float64, and whether it was one row."""
@@ -122,17 +155,18 @@ class Compiled:
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
         sp = self.split
-        vals, _, tmp = self._workspace(rows.shape[0])
+        ws = self._workspace(rows.shape[0])
         kernels.run_forward(
             sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self.p_uslots, self.store.data, self.p_idx,
-            sp.vcode, sp.vargs, vals, self.in_rows, rows, tmp,
+            sp.vcode, sp.vargs, ws.vals, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
         )  # fmt: skip
         self._single = single
+        self._ran = True
         if self.check:
-            self._check_values(vals)
+            self._check_values(ws)
         outs = np.empty((rows.shape[0], self.out_refs.size))
         for c, r in enumerate(self.out_refs):
-            outs[:, c] = vals[r] if r >= 0 else self._uvals[-r - 1]
+            outs[:, c] = ws.row(r) if r >= 0 else self._uvals[-r - 1]
         if single:
             return float(outs[0, 0]) if self.single_output else outs[0]
         return outs[:, 0] if self.single_output else outs
@@ -148,7 +182,7 @@ class Compiled:
         """
         if reduction not in REDUCTIONS:
             raise ValueError(f"backward(reduction={reduction!r}): use one of {REDUCTIONS}")
-        if self._vals is None:
+        if not self._ran:
             raise RuntimeError("backward() needs a forward(x) first: there are no values to differentiate")
         n_out = self.out_refs.size
         if output is None:
@@ -160,37 +194,35 @@ class Compiled:
         if self.store.version != self._version:
             self._bind()
         sp = self.split
-        vals, grads, tmp = self._vals, self._grads, self._tmp
-        lanes = vals.shape[1]
-        seed = 1.0 / max(lanes, 1) if reduction == "mean" else 1.0
-        x_grad = np.empty((lanes, self.in_slots.size))
+        ws = self._ws
+        seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
+        x_grad = np.empty((ws.rows, self.in_slots.size))
         kernels.run_backward(
             sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots, self.store.grad,
-            self.p_idx, sp.vcode, sp.vargs, vals, grads, self.in_rows, x_grad, tmp,
-            self.out_refs[output], seed,
+            self.p_idx, sp.vcode, sp.vargs, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows, x_grad,
+            ws.tmp, ws.counts, ws.parallel, self.out_refs[output], seed,
         )  # fmt: skip
         if self.check:
-            self._check_grads(grads)
+            self._check_grads(ws)
         return x_grad[0] if self._single else x_grad
 
-    def _value_of(self, vals: np.ndarray, lane: int):
-        ref = self.split.ref
-        return lambda s: self._uvals[-ref[s] - 1] if ref[s] < 0 else vals[ref[s], max(lane, 0)]
+    def _check_values(self, ws: Workspace) -> None:
+        tape, ref, uvals = self.tape, self.split.ref, self._uvals
+        for vals, first in ws.chunks():
+            slot, lane = nantrace.first_nonfinite(
+                tape.op, tape.a, tape.b, tape.args, ref, vals, uvals, nantrace.ARITY
+            )
+            if slot >= 0:
+                value_of = _reader(ref, vals, uvals, lane)
+                raise nantrace.value_error(tape, slot, lane + first if lane >= 0 else -1, value_of)
 
-    def _check_values(self, vals: np.ndarray) -> None:
-        tape = self.tape
-        slot, lane = nantrace.first_nonfinite(
-            tape.op, tape.a, tape.b, tape.args, self.split.ref, vals, self._uvals, nantrace.ARITY
-        )
-        if slot >= 0:
-            raise nantrace.value_error(tape, slot, lane, self._value_of(vals, lane))
-
-    def _check_grads(self, grads: np.ndarray) -> None:
-        slot, lane = nantrace.last_nonfinite(self.split.ref, grads, self._ugrads)
-        if slot >= 0:
-            ref = self.split.ref
-            grad_of = lambda s: self._ugrads[-ref[s] - 1] if ref[s] < 0 else grads[ref[s], max(lane, 0)]
-            raise nantrace.grad_error(self.tape, slot, lane, grad_of)
+    def _check_grads(self, ws: Workspace) -> None:
+        ref, ugrads = self.split.ref, self._ugrads
+        for grads, first in ws.chunks(ws.grads):
+            slot, lane = nantrace.last_nonfinite(ref, grads, ugrads)
+            if slot >= 0:
+                grad_of = _reader(ref, grads, ugrads, lane)
+                raise nantrace.grad_error(self.tape, slot, lane + first if lane >= 0 else -1, grad_of)
 
     def train_step(self, x: object, optimizer: Optimizer) -> float:
         """One training step in one compiled call: forward, zero grads, backward (mean), update.
@@ -232,8 +264,9 @@ class Compiled:
                 "build the optimizer on the graph's parameters (for example model.parameters())"
             )
         sp = self.split
-        vals, grads, tmp = self._workspace(rows.shape[0])
+        ws = self._workspace(rows.shape[0])
         self._single = False
+        self._ran = True
         losses = np.empty(steps)
         if steps == 0:
             return losses
@@ -244,14 +277,14 @@ class Compiled:
             stop = min(start + chunk, steps)
             kernels.train_steps(
                 sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots,
-                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, vals, grads,
-                self.in_rows, rows, tmp, self.out_refs[0],
+                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, ws.vals, ws.grads,
+                ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel, self.out_refs[0],
                 opt.rule, lrs[start:stop], opt.hyper, opt.idx, opt.state1, opt.state2,
                 opt.t + start, losses[start:stop],
             )  # fmt: skip
             if self.check:
-                self._check_values(vals)
-                self._check_grads(grads)
+                self._check_values(ws)
+                self._check_grads(ws)
             if callback is not None:
                 callback(stop, losses[:stop])
         optimizer.advance(steps)
@@ -281,6 +314,11 @@ class Compiled:
             f"<Compiled {len(self.tape)} slots, {self.in_slots.size} inputs, "
             f"{len(self.parameters)} parameters, {self.tape.outputs.size} outputs>"
         )
+
+
+def _reader(ref: np.ndarray, rows: np.ndarray, uniform: np.ndarray, lane: int):
+    """A function from tape slot to its number on `lane` (uniform slots: their one value)."""
+    return lambda s: uniform[-ref[s] - 1] if ref[s] < 0 else rows[ref[s], max(lane, 0)]
 
 
 def compile(  # noqa: A001

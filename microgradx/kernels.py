@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .ops import TABLE, Op
 
@@ -232,9 +232,8 @@ def settle(r, ugrads, tmp):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dot_lanes(i, start, n, n_rw, args, vals, uvals):
+def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes):
     """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n]."""
-    lanes = vals.shape[1]
     for j in range(lanes):
         vals[i, j] = 0.0
     m = start
@@ -262,9 +261,8 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads):
+def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes):
     """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x."""
-    lanes = vals.shape[1]
     m = start
     while m + 4 <= start + n_rw:
         r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
@@ -311,13 +309,12 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads):
 
 
 @jit
-def forward_lanes(code, args, vals, uvals, tmp):
-    """Evaluate the varying program on every lane (inputs are filled in)."""
-    lanes = vals.shape[1]
+def forward_lanes(code, args, vals, uvals, tmp, lanes):
+    """Evaluate the varying program on the first `lanes` lanes (inputs are filled in)."""
     for i in range(code.shape[0]):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals)
+            dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes)
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -363,16 +360,16 @@ def forward_lanes(code, args, vals, uvals, tmp):
 
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc"})
-def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp):
-    """Reverse sweep of the varying program; uniform operands' gradients summed into ugrads.
+def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp, lanes):
+    """Reverse sweep of the varying program on the first `lanes` lanes; uniform operands'
+    gradients summed into ugrads.
 
     Sums over lanes may be reassociated (fastmath "reassoc") so that they vectorise.
     """
-    lanes = vals.shape[1]
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            dot_lanes_back(i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads)
+            dot_lanes_back(i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes)
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -434,44 +431,88 @@ def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp):
 
 
 # -- a compiled graph's whole forward and backward, one call each ------------------------
+#
+# The rows of a batch are cut into chunks, one per thread when the batch is large
+# enough to pay for threads: vals has shape (chunks, slots, L), chunk c holding rows
+# c·L … c·L + counts[c] - 1 as its lanes. Uniform gradients are summed per chunk,
+# then over chunks.
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts):
+    lo = c * vals.shape[2]
+    n = counts[c]
+    for col in range(in_rows.size):
+        for j in range(n):
+            vals[c, in_rows[col], j] = x[lo + j, col]
+    forward_lanes(code, args, vals[c], uvals, tmp[c], n)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def backward_chunk(c, code, args, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+    n = counts[c]
+    grads[c] = 0.0
+    ugrads[c] = 0.0
+    if out_ref >= 0:
+        for j in range(n):
+            grads[c, out_ref, j] = seed
+    else:  # an output that does not depend on the inputs: the same seed on every lane
+        ugrads[c, -out_ref - 1] = seed * n
+    backward_lanes(code, args, vals[c], grads[c], uvals, ugrads[c], tmp[c], n)
+
+
+@njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+def forward_chunks_parallel(code, args, vals, uvals, tmp, in_rows, x, counts):
+    for c in prange(vals.shape[0]):
+        forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts)
+
+
+@njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+def backward_chunks_parallel(code, args, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+    for c in prange(vals.shape[0]):
+        backward_chunk(c, code, args, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed)
 
 
 @jit
-def run_forward(uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx, vcode, vargs, vals, in_rows, x, tmp):
+def run_forward(
+    uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx, vcode, vargs, vals, in_rows, x, tmp, counts, parallel
+):  # fmt: skip
     """Parameters into the uniform program, run it once; inputs into the lanes, run them."""
     for c in range(p_uslots.size):
         uvals[p_uslots[c]] = p_data[p_idx[c]]
     forward(uop, ua, ub, uargs, uvals)
-    for c in range(in_rows.size):
-        row = vals[in_rows[c]]
-        for j in range(x.shape[0]):
-            row[j] = x[j, c]
-    forward_lanes(vcode, vargs, vals, uvals, tmp)
+    if parallel:
+        forward_chunks_parallel(vcode, vargs, vals, uvals, tmp, in_rows, x, counts)
+    else:
+        for c in range(vals.shape[0]):
+            forward_chunk(c, vcode, vargs, vals, uvals, tmp, in_rows, x, counts)
 
 
 @jit
 def run_backward(
     uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx,
-    vcode, vargs, vals, grads, in_rows, x_grad, tmp, out_ref, seed,
+    vcode, vargs, vals, grads, chunk_ugrads, in_rows, x_grad, tmp, counts, parallel, out_ref, seed,
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back, then the uniform program,
     then add into the parameters' gradients; the inputs' gradients go to x_grad."""
-    grads[:] = 0.0
-    ugrads[:] = 0.0
-    if out_ref >= 0:
-        grads[out_ref, :] = seed
-    else:  # an output that does not depend on the inputs: the same seed on every lane
-        ugrads[-out_ref - 1] = seed * vals.shape[1]
-    backward_lanes(vcode, vargs, vals, grads, uvals, ugrads, tmp)
+    if parallel:
+        backward_chunks_parallel(vcode, vargs, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed)
+    else:
+        for c in range(vals.shape[0]):
+            backward_chunk(c, vcode, vargs, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed)
+    ugrads[:] = chunk_ugrads[0]
+    for c in range(1, vals.shape[0]):
+        ugrads += chunk_ugrads[c]
     backward(uop, ua, ub, uargs, uvals, ugrads)
     for c in range(p_uslots.size):
         p_grad[p_idx[c]] += ugrads[p_uslots[c]]
     if x_grad.shape[0] == 0:  # the caller does not want the inputs' gradients
         return
-    for c in range(in_rows.size):
-        row = grads[in_rows[c]]
-        for j in range(row.size):
-            x_grad[j, c] = row[j]
+    L = vals.shape[2]
+    for c in range(vals.shape[0]):
+        for col in range(in_rows.size):
+            for j in range(counts[c]):
+                x_grad[c * L + j, col] = grads[c, in_rows[col], j]
 
 
 # -- optimizer updates, and whole training steps in one call -----------------------------
@@ -507,7 +548,7 @@ def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
 @jit
 def train_steps(
     uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
-    vcode, vargs, vals, grads, in_rows, x, tmp, out_ref,
+    vcode, vargs, vals, grads, chunk_ugrads, in_rows, x, tmp, counts, parallel, out_ref,
     rule, lrs, hyper, opt_idx, state1, state2, t0, losses,
 ):  # fmt: skip
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
@@ -519,9 +560,16 @@ def train_steps(
     lanes = x.shape[0]
     no_x_grad = np.empty((0, 0))
     for step in range(lrs.size):
-        run_forward(uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx, vcode, vargs, vals, in_rows, x, tmp)
+        run_forward(
+            uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx,
+            vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
+        )  # fmt: skip
         if out_ref >= 0:
-            losses[step] = vals[out_ref].sum() / lanes
+            total = 0.0
+            for c in range(vals.shape[0]):
+                for j in range(counts[c]):
+                    total += vals[c, out_ref, j]
+            losses[step] = total / lanes
         else:
             losses[step] = uvals[-out_ref - 1]
         for c in range(p_idx.size):
@@ -529,8 +577,8 @@ def train_steps(
         for c in range(opt_idx.size):
             p_grad[opt_idx[c]] = 0.0
         run_backward(
-            uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx,
-            vcode, vargs, vals, grads, in_rows, no_x_grad, tmp, out_ref, 1.0 / lanes,
+            uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx, vcode, vargs, vals, grads,
+            chunk_ugrads, in_rows, no_x_grad, tmp, counts, parallel, out_ref, 1.0 / lanes,
         )  # fmt: skip
         if rule == SGD_RULE:
             sgd_update(p_data, p_grad, opt_idx, state1, lrs[step], hyper[0], hyper[1])

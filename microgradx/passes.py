@@ -152,28 +152,39 @@ def cse(ir: IR) -> None:
 
 
 def fuse_sums(ir: IR) -> None:
-    """An addition whose operand is an addition read nowhere else absorbs its terms."""
-    uses = ir.uses()
+    """An addition whose operand is an addition read nowhere else absorbs its terms.
+
+    Each chain is expanded once, from its outermost addition, so a chain of n
+    additions costs O(n); the absorbed links are left dead for dce."""
+    adds = (Op.ADD, Op.SUM)
+    uses, live = ir.uses(), ir.live()
+    absorbed = [False] * len(ir.op)
     for s, k in enumerate(ir.op):
-        if k not in (Op.ADD, Op.SUM):
+        if k in adds and live[s]:
+            for t in ir.args[s]:
+                if ir.op[t] in adds and uses[t] == 1:
+                    absorbed[t] = True
+    for s, k in enumerate(ir.op):
+        if k not in adds or not live[s] or absorbed[s] or not any(absorbed[t] for t in ir.args[s]):
             continue
         terms: list[int] = []
-        for t in ir.args[s]:
-            if ir.op[t] in (Op.ADD, Op.SUM) and uses[t] == 1:
-                terms.extend(ir.args[t])  # already flat: slots are visited in order
+        stack = list(reversed(ir.args[s]))
+        while stack:
+            t = stack.pop()
+            if absorbed[t]:
+                stack.extend(reversed(ir.args[t]))
             else:
                 terms.append(t)
-        if len(terms) > len(ir.args[s]):
-            ir.op[s] = int(Op.SUM)
-            ir.args[s] = terms
+        ir.op[s] = int(Op.SUM)
+        ir.args[s] = terms
 
 
 def fuse_dots(ir: IR) -> None:
     """A sum with products among its terms becomes one DOT; other terms pair with a 1."""
-    uses = ir.uses()
+    uses, live = ir.uses(), ir.live()
     one = None
     for s, k in enumerate(ir.op):
-        if k not in (Op.ADD, Op.SUM):
+        if k not in (Op.ADD, Op.SUM) or not live[s]:
             continue
         xs: list[int] = []
         ws: list[int] = []

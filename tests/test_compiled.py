@@ -159,3 +159,25 @@ def test_two_compiled_graphs_share_parameters():
     assert w.grad == 3.0 + 4.0
     w.data = 1.0
     assert g1.forward([3.0]) == 3.0 and g2.forward([3.0]) == 4.0
+
+
+def test_rows_split_over_threads_give_the_same_results():
+    """Large batches run in chunks over threads (numba prange): same outputs and gradients."""
+    rng = np.random.default_rng(1)
+    xs = [Value(0.0) for _ in range(3)]
+    ws = [Value(float(w)) for w in rng.normal(size=3)]
+    h = (Value.dot(xs, ws) + 0.5).tanh()
+    out = (h * xs[0] + ws[0] * ws[1]).relu() + h / 3
+    serial = microgradx.compile(out, inputs=xs)
+    split = microgradx.compile(out, inputs=xs)
+    split.parallel_rows = 10  # 37 rows: chunks of 19 and 18 on two threads
+    X = rng.normal(size=(37, 3))
+    np.testing.assert_allclose(split.forward(X), serial.forward(X), rtol=1e-14)
+    before = split.store.grad.copy()
+    gx_split = split.backward(reduction="sum")
+    g_split = split.store.grad - before
+    before = serial.store.grad.copy()
+    gx_serial = serial.backward(reduction="sum")
+    g_serial = serial.store.grad - before
+    np.testing.assert_allclose(gx_split, gx_serial, rtol=1e-13)
+    np.testing.assert_allclose(g_split, g_serial, rtol=1e-12)
