@@ -135,14 +135,14 @@ class Compiled:
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
         """Check x and return it as (rows, n_inputs) float64, and whether it was one row."""
         n = self.in_slots.size
+        if isinstance(x, np.ndarray) and np.iscomplexobj(x):  # asarray would warn and drop the imaginary part
+            raise TypeError("forward(x): x must hold real numbers, got complex")
         try:
             arr = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise TypeError(
                 f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {e}"
             ) from None
-        if np.iscomplexobj(x):
-            raise TypeError("forward(x): x must hold real numbers, got complex")
         if arr.ndim == 1 and arr.shape[0] == n:
             return arr.reshape(1, n), True
         if arr.ndim == 2 and arr.shape[1] == n:

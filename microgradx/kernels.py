@@ -67,7 +67,7 @@ def dpow_exponent(x, out):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def sign(x):
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)  # 0 at 0, nan at nan
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -191,6 +191,9 @@ def backward(op, a, b, args, vals, grads):
             grads[b[i]] += g * dpow_exponent(x, vals[i])
         elif k == POWC:
             grads[a[i]] += g * dpow_base(vals[a[i]], vals[b[i]])
+        elif k == RELU:
+            if vals[a[i]] > 0.0:  # d relu = 1[x > 0], a mask: inf or nan from above stops here
+                grads[a[i]] += g
         else:
             grads[a[i]] += g * dunary(k, vals[a[i]], vals[i])
 
@@ -359,7 +362,7 @@ def forward_lanes(code, args, vals, uvals, tmp, lanes):
                     out[j] = x[j] ** y[j]
 
 
-@njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc"})
+@njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
 def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp, lanes):
     """Reverse sweep of the varying program on the first `lanes` lanes; uniform operands'
     gradients summed into ugrads.
@@ -374,7 +377,7 @@ def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp, lanes):
             continue
         elif k == RELU:
             for j in range(lanes):
-                grads[ra, j] += grads[i, j] * (1.0 if vals[ra, j] > 0.0 else 0.0)  # d relu = 1[x > 0]
+                grads[ra, j] += grads[i, j] if vals[ra, j] > 0.0 else 0.0  # d relu = 1[x > 0], a mask
         elif k == SUM:
             for m in range(ra, ra + rb):
                 r = args[m]

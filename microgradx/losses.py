@@ -44,11 +44,13 @@ binary_cross_entropy = nll
 
 
 def bce_with_logits(z: Value, y: Scalar) -> Value:
-    """`nll(sigmoid(z), y)` for y ∈ {0, 1}, stable for any z: relu(z) − z·y + log(1 + e^−|z|).
+    """`nll(sigmoid(z), y)` for y ∈ {0, 1}, stable for any z: max(z, 0) − z·y + log(1 + e^−|z|).
 
-    Its derivative in z is σ(z) − y, and no exp overflows.
+    Its derivative in z is σ(z) − y, and no exp overflows. max(z, 0) is written
+    (z + |z|)/2, not relu(z): at z = 0 the subgradients ½ and 0 of its two kinks give
+    the true σ(0) − y = ½ − y.
     """
-    return z.relu() - z * y + (1 + (-z.abs()).exp()).log()
+    return 0.5 * (z + z.abs()) - z * y + (1 + (-z.abs()).exp()).log()
 
 
 def hinge(score: Value, y: Scalar) -> Value:

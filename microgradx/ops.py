@@ -66,16 +66,16 @@ def _pow(x: float, y: float) -> float:
         r = x**y
     except ZeroDivisionError:  # 0 ** negative
         return math.copysign(INF, x) if y == int(y) and int(y) % 2 else INF
-    except OverflowError:
-        return INF
+    except OverflowError:  # |x ** y| too large: negative only for x < 0 and an odd integer y
+        return -INF if x < 0.0 and y == int(y) and int(y) % 2 else INF
     return NAN if isinstance(r, complex) else r
 
 
 def _exp(x: float) -> float:
     try:
         return math.exp(x)
-    except OverflowError:
-        return INF
+    except OverflowError:  # |x ** y| too large: negative only for x < 0 and an odd integer y
+        return -INF if x < 0.0 and y == int(y) and int(y) % 2 else INF
 
 
 def _log(x: float) -> float:

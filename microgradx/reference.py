@@ -10,7 +10,7 @@ operand the node's gradient times the local derivative (the chain rule):
 
 from __future__ import annotations
 
-from .ops import TABLE
+from .ops import TABLE, Op
 
 
 def operands(op: list[int], a: list[int], b: list[int], args: list[int], k: int) -> list[int]:
@@ -41,4 +41,6 @@ def backward(
         slots = operands(op, a, b, args, k)
         local = info.derivative(vals[k], *[vals[s] for s in slots])
         for s, d in zip(slots, local):  # POWC's constant exponent has no entry: no gradient
+            if d == 0.0 and op[k] == Op.RELU:
+                continue  # relu's dead side is a mask: nothing passes, not even inf·0 = nan
             grads[s] += grads[k] * d
