@@ -74,8 +74,8 @@ def _pow(x: float, y: float) -> float:
 def _exp(x: float) -> float:
     try:
         return math.exp(x)
-    except OverflowError:  # |x ** y| too large: negative only for x < 0 and an odd integer y
-        return -INF if x < 0.0 and y == int(y) and int(y) % 2 else INF
+    except OverflowError:
+        return INF
 
 
 def _log(x: float) -> float:
