@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -27,11 +25,16 @@ def test_readme_demo_command_runs_the_demo():
     assert any(c.endswith("microgradx demo") for c in commands)
 
 
-@pytest.mark.parametrize("code", blocks("python"), ids=lambda c: c.splitlines()[0][:40])
-def test_readme_python_examples_run(code):
+def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
+    """Each Python block runs after the ones above it, as a reader would run them."""
+    monkeypatch.chdir(tmp_path)  # the save/load example writes a file
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # the README's own code, nothing else
-    if "f" in namespace and "u" in namespace:
-        assert namespace["f"].data == 20.0 and namespace["u"].grad == 4.0
-    if "batch_loss" in namespace:
-        assert namespace["batch_loss"] < 0.1  # the moons loss after 100 steps
+    for code in blocks("python"):
+        exec(compile(code, "README.md", "exec"), namespace)  # the README's own code, nothing else
+        if "f" in namespace and "u" in namespace and "w" in namespace and "model" not in namespace:
+            assert namespace["f"].data == 20.0 and namespace["u"].grad == 4.0
+    assert namespace["batch_loss"] < 0.1  # the moons loss after 100 steps
+    assert namespace["losses"][-1] <= namespace["batch_loss"] + 1e-9  # 100 more steps
+    same = namespace["same"]
+    assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
+    assert "25 " in capsys.readouterr().out  # the progress callback printed
