@@ -32,16 +32,18 @@ REDUCTIONS = ("mean", "sum")
 
 
 class Workspace:
-    """The lanes' arrays for one batch: rows cut into chunks, one per thread when that pays.
+    """The lanes' arrays for one batch: rows cut into chunks that fit in cache, run on
+    several threads when the batch is large enough to pay for them.
 
     vals and grads have shape (chunks, varying slots, L): chunk c holds rows
     c·L … c·L + counts[c] - 1, lanes contiguous.
     """
 
-    def __init__(self, n_varying: int, n_uniform: int, rows: int, chunks: int) -> None:
-        L = -(-rows // chunks)  # ceil
+    def __init__(self, n_varying: int, n_uniform: int, rows: int, block: int, parallel: bool) -> None:
+        chunks = max(1, -(-rows // block))  # ceil
+        L = -(-rows // chunks)  # rows spread evenly: no chunk much shorter than the others
         self.rows = rows
-        self.parallel = chunks > 1
+        self.parallel = parallel and chunks > 1
         self.counts = np.array([max(0, min(L, rows - c * L)) for c in range(chunks)], dtype=np.int64)
         self.vals = np.zeros((chunks, n_varying, L))
         self.grads = np.zeros((chunks, n_varying, L))
@@ -65,7 +67,10 @@ class Workspace:
 class Compiled:
     """A graph flattened to a tape, with its inputs and parameters located on it."""
 
-    parallel_rows = 4096  # from this many rows on, the rows are split over threads (numba prange)
+    # Rows go through the varying program in blocks of at most block_rows lanes, so that a
+    # block's values stay in cache; from parallel_rows rows on, blocks run on all threads.
+    block_rows = 256
+    parallel_rows = 4096
 
     def __init__(
         self,
@@ -128,8 +133,12 @@ class Compiled:
         """The lanes' arrays for this many rows, reused while the batch size holds."""
         ws = self._ws
         if ws is None or ws.rows != rows:
-            chunks = numba.get_num_threads() if rows >= self.parallel_rows else 1
-            ws = self._ws = Workspace(self.split.vcode.shape[0], self._uvals.size, rows, chunks)
+            n_varying = self.split.vcode.shape[0]
+            block = self.block_rows
+            parallel = rows >= self.parallel_rows and numba.get_num_threads() > 1
+            if parallel:  # at least one chunk per thread
+                block = min(block, -(-rows // numba.get_num_threads()))
+            ws = self._ws = Workspace(n_varying, self._uvals.size, rows, block, parallel)
         return ws
 
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
@@ -199,7 +208,7 @@ class Compiled:
         x_grad = np.empty((ws.rows, self.in_slots.size))
         kernels.run_backward(
             sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots, self.store.grad,
-            self.p_idx, sp.vcode, sp.vargs, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows, x_grad,
+            self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows, x_grad,
             ws.tmp, ws.counts, ws.parallel, self.out_refs[output], seed,
         )  # fmt: skip
         if self.check:
@@ -277,7 +286,7 @@ class Compiled:
             stop = min(start + chunk, steps)
             kernels.train_steps(
                 sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots,
-                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, ws.vals, ws.grads,
+                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads,
                 ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel, self.out_refs[0],
                 opt.rule, lrs[start:stop], opt.hyper, opt.idx, opt.state1, opt.state2,
                 opt.t + start, losses[start:stop],

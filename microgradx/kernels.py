@@ -264,8 +264,10 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes):
-    """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x."""
+def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later):
+    """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x.
+
+    With rows_later, the rows' g·w is left to the DOT's group (see group_rows_back)."""
     m = start
     while m + 4 <= start + n_rw:
         r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
@@ -278,9 +280,10 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes):
             s1 += g * vals[r1, j]
             s2 += g * vals[r2, j]
             s3 += g * vals[r3, j]
-        for r, w in ((r0, w0), (r1, w1), (r2, w2), (r3, w3)):  # one row a loop: vectorises
-            for j in range(lanes):
-                grads[r, j] += grads[i, j] * w
+        if not rows_later:
+            for r, w in ((r0, w0), (r1, w1), (r2, w2), (r3, w3)):  # one row a loop: vectorises
+                for j in range(lanes):
+                    grads[r, j] += grads[i, j] * w
         ugrads[u0] += s0
         ugrads[u1] += s1
         ugrads[u2] += s2
@@ -293,8 +296,9 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes):
             total = 0.0
             for j in range(lanes):
                 total += grads[i, j] * vals[rx, j]
-            for j in range(lanes):
-                grads[rx, j] += grads[i, j] * w
+            if not (rows_later and m < start + n_rw):
+                for j in range(lanes):
+                    grads[rx, j] += grads[i, j] * w
             ugrads[-rw - 1] += total
         elif rx < 0:  # both uniform: each gets the other times Σ g
             total = 0.0
@@ -309,6 +313,32 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes):
                 grads[rw, j] += g * vals[rx, j]
                 grads[rx, j] += dx
         m += 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def group_rows_back(members, code, args, grads, uvals, lanes):
+    """The rows read by a group of DOTs (a layer's neurons) get Σ_k g_k·w_k, four neurons at a
+    time: one pass over a row's lanes for every four neurons, not one for each."""
+    first = members[0]
+    start, rows = code[first, 1], code[first, 3]
+    for q in range(rows):
+        r = args[start + q]
+        k = 0
+        while k + 4 <= members.size:
+            a0, a1, a2, a3 = members[k], members[k + 1], members[k + 2], members[k + 3]
+            w0 = uvals[-args[code[a0, 1] + code[a0, 2] // 2 + q] - 1]
+            w1 = uvals[-args[code[a1, 1] + code[a1, 2] // 2 + q] - 1]
+            w2 = uvals[-args[code[a2, 1] + code[a2, 2] // 2 + q] - 1]
+            w3 = uvals[-args[code[a3, 1] + code[a3, 2] // 2 + q] - 1]
+            for j in range(lanes):
+                grads[r, j] += grads[a0, j] * w0 + grads[a1, j] * w1 + grads[a2, j] * w2 + grads[a3, j] * w3
+            k += 4
+        while k < members.size:
+            a0 = members[k]
+            w0 = uvals[-args[code[a0, 1] + code[a0, 2] // 2 + q] - 1]
+            for j in range(lanes):
+                grads[r, j] += grads[a0, j] * w0
+            k += 1
 
 
 @jit
@@ -363,7 +393,7 @@ def forward_lanes(code, args, vals, uvals, tmp, lanes):
 
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
-def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp, lanes):
+def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes):
     """Reverse sweep of the varying program on the first `lanes` lanes; uniform operands'
     gradients summed into ugrads.
 
@@ -372,7 +402,11 @@ def backward_lanes(code, args, vals, grads, uvals, ugrads, tmp, lanes):
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            dot_lanes_back(i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes)
+            in_group = code[i, 5] != 0
+            dot_lanes_back(i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes, in_group)
+            if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
+                members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
+                group_rows_back(members, code, args, grads, uvals, lanes)
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -452,7 +486,7 @@ def forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def backward_chunk(c, code, args, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+def backward_chunk(c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
     n = counts[c]
     grads[c] = 0.0
     ugrads[c] = 0.0
@@ -461,7 +495,7 @@ def backward_chunk(c, code, args, vals, grads, uvals, ugrads, tmp, counts, out_r
             grads[c, out_ref, j] = seed
     else:  # an output that does not depend on the inputs: the same seed on every lane
         ugrads[c, -out_ref - 1] = seed * n
-    backward_lanes(code, args, vals[c], grads[c], uvals, ugrads[c], tmp[c], n)
+    backward_lanes(code, args, groups, vals[c], grads[c], uvals, ugrads[c], tmp[c], n)
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
@@ -471,9 +505,9 @@ def forward_chunks_parallel(code, args, vals, uvals, tmp, in_rows, x, counts):
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
-def backward_chunks_parallel(code, args, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+def backward_chunks_parallel(code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
     for c in prange(vals.shape[0]):
-        backward_chunk(c, code, args, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed)
+        backward_chunk(c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed)
 
 
 @jit
@@ -494,15 +528,19 @@ def run_forward(
 @jit
 def run_backward(
     uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx,
-    vcode, vargs, vals, grads, chunk_ugrads, in_rows, x_grad, tmp, counts, parallel, out_ref, seed,
+    vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x_grad, tmp, counts, parallel, out_ref, seed,
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back, then the uniform program,
     then add into the parameters' gradients; the inputs' gradients go to x_grad."""
     if parallel:
-        backward_chunks_parallel(vcode, vargs, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed)
+        backward_chunks_parallel(
+            vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed
+        )
     else:
         for c in range(vals.shape[0]):
-            backward_chunk(c, vcode, vargs, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed)
+            backward_chunk(
+                c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed
+            )
     ugrads[:] = chunk_ugrads[0]
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
@@ -551,7 +589,7 @@ def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
 @jit
 def train_steps(
     uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
-    vcode, vargs, vals, grads, chunk_ugrads, in_rows, x, tmp, counts, parallel, out_ref,
+    vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x, tmp, counts, parallel, out_ref,
     rule, lrs, hyper, opt_idx, state1, state2, t0, losses,
 ):  # fmt: skip
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
@@ -580,7 +618,7 @@ def train_steps(
         for c in range(opt_idx.size):
             p_grad[opt_idx[c]] = 0.0
         run_backward(
-            uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx, vcode, vargs, vals, grads,
+            uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx, vcode, vargs, vgroups, vals, grads,
             chunk_ugrads, in_rows, no_x_grad, tmp, counts, parallel, out_ref, 1.0 / lanes,
         )  # fmt: skip
         if rule == SGD_RULE:

@@ -12,9 +12,10 @@ varying program are encoded as
 
 The uniform program is laid out like a tape (op, a, b, args arrays) and runs on
 the scalar sweeps; the varying program is one `code` array of shape (n, 4)
-holding (op, a, b, c) per slot, plus its `args`, and runs on the lane sweeps.
+holding (op, a, b, c, …) per slot, plus its `args`, and runs on the lane sweeps.
 For a varying DOT, c counts its leading pairs that are a row times a uniform
-value (each pair's row put first): the kernel's fast path.
+value (each pair's row put first): the kernel's fast path; two more columns group
+the DOTs that read the same rows (see group_dots).
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class Split(NamedTuple):
     ua: np.ndarray
     ub: np.ndarray
     uargs: np.ndarray
-    vcode: np.ndarray  # (n_varying, 4) int32: op, a, b, and for a DOT its leading row × uniform pairs
+    vcode: np.ndarray  # (n_varying, 6) int32: op, a, b, and for a DOT: see group_dots
     vargs: np.ndarray
+    vgroups: np.ndarray  # slots of DOTs that share their rows, a group after another
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
 
 
@@ -84,8 +86,8 @@ def _split(op, a, b, args, is_input, arity):
         else:
             ref[i] = -nu - 1
             nu += 1
-    ucode = np.zeros((nu, 4), np.int32)
-    vcode = np.zeros((nv, 4), np.int32)
+    ucode = np.zeros((nu, 6), np.int32)
+    vcode = np.zeros((nv, 6), np.int32)
     uargs = np.empty(args.size, np.int32)
     vargs = np.empty(args.size, np.int32)
     nua = 0
@@ -128,4 +130,29 @@ def split(tape: Tape, input_slots: np.ndarray) -> Split:
     is_input[input_slots] = True
     ucode, uargs, vcode, vargs, ref = _split(tape.op, tape.a, tape.b, tape.args, is_input, ARITY)
     uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in range(3))
-    return Split(uop, ua, ub, uargs, vcode, vargs, ref)
+    return Split(uop, ua, ub, uargs, vcode, vargs, group_dots(vcode, vargs), ref)
+
+
+def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
+    """Mark the DOTs that read the same rows (the neurons of a layer) as one group.
+
+    Their rows' gradients, Σ over the group's neurons of g·w, are then summed four
+    neurons at a time, once the sweep back reaches the group's first DOT (all its
+    neurons' gradients are complete by then, and the rows come before it). Columns
+    4 and 5 of vcode: for a group's first DOT, where its members start in the
+    returned array and how many there are; for the others, 0 and -1.
+    """
+    by_rows: dict[tuple[int, ...], list[int]] = {}
+    for i in np.flatnonzero(vcode[:, 0] == DOT).tolist():
+        start, rows = vcode[i, 1], vcode[i, 3]
+        if rows:
+            by_rows.setdefault(tuple(vargs[start : start + rows].tolist()), []).append(i)
+    members: list[int] = []
+    for group in by_rows.values():
+        if len(group) < 2:
+            continue
+        vcode[group[0], 4] = len(members)
+        vcode[group[0], 5] = len(group)
+        vcode[group[1:], 5] = -1
+        members += group
+    return np.array(members, dtype=np.int32)

@@ -181,3 +181,31 @@ def test_rows_split_over_threads_give_the_same_results():
     g_serial = serial.store.grad - before
     np.testing.assert_allclose(gx_split, gx_serial, rtol=1e-13)
     np.testing.assert_allclose(g_split, g_serial, rtol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_a_network_matches_the_reference_sweep_row_by_row(activation):
+    """Layers become DOTs that share their rows (grouped in the backward sweep): check
+    every gradient against the pure-Python reference sweep, one row at a time."""
+    from microgradx.nn import MLP
+
+    model = MLP(3, [5, 6, 2], activation=activation, seed=4)
+    xs = [Value(0.0, label=f"x{i}") for i in range(3)]
+    out = model(xs)
+    loss = (out[0] * out[1]).tanh() + out[0]
+    step = microgradx.compile(loss, inputs=xs)
+    assert step.split.vgroups.size > 0  # the layers were grouped
+    X = np.random.default_rng(2).normal(size=(7, 3))
+    model.zero_grad()
+    step.forward(X)
+    gx = step.backward(reduction="sum")
+    compiled_grads = np.array([p.grad for p in model.parameters()])
+    model.zero_grad()
+    for r, row in enumerate(X):
+        for x, v in zip(xs, row):
+            x.data = float(v)
+            x.grad = 0.0
+        loss.backward(engine="python")
+        assert [x.grad for x in xs] == pytest.approx(gx[r], rel=1e-10, abs=1e-12)
+    reference_grads = np.array([p.grad for p in model.parameters()])
+    np.testing.assert_allclose(compiled_grads, reference_grads, rtol=1e-10, atol=1e-12)
