@@ -208,8 +208,8 @@ class Compiled:
         x_grad = np.empty((ws.rows, self.in_slots.size))
         kernels.run_backward(
             sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots, self.store.grad,
-            self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows, x_grad,
-            ws.tmp, ws.counts, ws.parallel, self.out_refs[output], seed,
+            self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows,
+            x_grad, ws.tmp, ws.counts, ws.parallel, self.out_refs[output], seed,
         )  # fmt: skip
         if self.check:
             self._check_grads(ws)
@@ -286,8 +286,8 @@ class Compiled:
             stop = min(start + chunk, steps)
             kernels.train_steps(
                 sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots,
-                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads,
-                ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel, self.out_refs[0],
+                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
+                ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel, self.out_refs[0],
                 opt.rule, lrs[start:stop], opt.hyper, opt.idx, opt.state1, opt.state2,
                 opt.t + start, losses[start:stop],
             )  # fmt: skip
