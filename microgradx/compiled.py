@@ -287,7 +287,8 @@ class Compiled:
             kernels.train_steps(
                 sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots,
                 self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
-                ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel, self.out_refs[0],
+                ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
+                self.out_refs[0],
                 opt.rule, lrs[start:stop], opt.hyper, opt.idx, opt.state1, opt.state2,
                 opt.t + start, losses[start:stop],
             )  # fmt: skip
