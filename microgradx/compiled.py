@@ -118,7 +118,7 @@ class Compiled:
     def _program(self) -> None:
         """Split the tape into the uniform program (once per call) and the varying one (per lane)."""
         tape = self.tape
-        self.split = split(tape, self.in_slots)
+        self.split = split(tape, self.in_slots, fuse_relu=not self.check)  # tracing sees every slot
         ref = self.split.ref
         self.in_rows = ref[self.in_slots].astype(np.int64)
         self.p_uslots = (-ref[self.p_slots] - 1).astype(np.int64)
@@ -166,8 +166,8 @@ class Compiled:
         sp = self.split
         ws = self._workspace(rows.shape[0])
         kernels.run_forward(
-            sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self.p_uslots, self.store.data, self.p_idx,
-            sp.vcode, sp.vargs, ws.vals, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
+            sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self.p_uslots, self.store.data,
+            self.p_idx, sp.vcode, sp.vargs, ws.vals, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
         )  # fmt: skip
         self._single = single
         self._ran = True
@@ -207,9 +207,10 @@ class Compiled:
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
         kernels.run_backward(
-            sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots, self.store.grad,
-            self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows,
-            x_grad, ws.tmp, ws.counts, ws.parallel, self.out_refs[output], seed,
+            sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
+            self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads,
+            ws.chunk_ugrads, self.in_rows, x_grad, ws.tmp, ws.counts, ws.parallel, self.out_refs[output],
+            seed,
         )  # fmt: skip
         if self.check:
             self._check_grads(ws)
@@ -285,7 +286,7 @@ class Compiled:
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
             kernels.train_steps(
-                sp.uop, sp.ua, sp.ub, sp.uargs, self._uvals, self._ugrads, self.p_uslots,
+                sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
                 self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
                 ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
                 self.out_refs[0],

@@ -121,9 +121,10 @@ def dunary(k, x, out):
 
 
 @jit
-def forward(op, a, b, args, vals):
-    """Evaluate every computed slot of the tape, in order."""
-    for i in range(op.size):
+def forward(op, a, b, args, vals, first=0):
+    """Evaluate every computed slot of the tape, in order (slots before `first` are all
+    leaves and constants: nothing to compute there)."""
+    for i in range(first, op.size):
         k = op[i]
         if k == ADD:
             vals[i] = vals[a[i]] + vals[b[i]]
@@ -153,9 +154,9 @@ def forward(op, a, b, args, vals):
 
 
 @jit
-def backward(op, a, b, args, vals, grads):
-    """Reverse sweep: push each slot's gradient to its operands (chain rule)."""
-    for i in range(op.size - 1, -1, -1):
+def backward(op, a, b, args, vals, grads, first=0):
+    """Reverse sweep: push each slot's gradient to its operands (chain rule), down to `first`."""
+    for i in range(op.size - 1, first - 1, -1):
         k = op[i]
         g = grads[i]
         if k == ADD:
@@ -348,6 +349,9 @@ def forward_lanes(code, args, vals, uvals, tmp, lanes):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
             dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes)
+            if code[i, 6]:  # the relu that alone reads this DOT, done in place
+                for j in range(lanes):
+                    vals[i, j] = relu(vals[i, j])
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -402,6 +406,9 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes):
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
+            if code[i, 6]:  # its relu, done in place: d relu = 1[x > 0], and x > 0 where relu(x) > 0
+                for j in range(lanes):
+                    grads[i, j] = grads[i, j] if vals[i, j] > 0.0 else 0.0
             in_group = code[i, 5] != 0
             dot_lanes_back(i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes, in_group)
             if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
@@ -512,12 +519,13 @@ def backward_chunks_parallel(code, args, groups, vals, grads, uvals, ugrads, tmp
 
 @jit
 def run_forward(
-    uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx, vcode, vargs, vals, in_rows, x, tmp, counts, parallel
+    uop, ua, ub, uargs, ufirst, uvals, p_uslots, p_data, p_idx,
+    vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
 ):  # fmt: skip
     """Parameters into the uniform program, run it once; inputs into the lanes, run them."""
     for c in range(p_uslots.size):
         uvals[p_uslots[c]] = p_data[p_idx[c]]
-    forward(uop, ua, ub, uargs, uvals)
+    forward(uop, ua, ub, uargs, uvals, ufirst)
     if parallel:
         forward_chunks_parallel(vcode, vargs, vals, uvals, tmp, in_rows, x, counts)
     else:
@@ -527,7 +535,7 @@ def run_forward(
 
 @jit
 def run_backward(
-    uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx,
+    uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_grad, p_idx,
     vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x_grad, tmp, counts, parallel, out_ref, seed,
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back, then the uniform program,
@@ -544,7 +552,7 @@ def run_backward(
     ugrads[:] = chunk_ugrads[0]
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
-    backward(uop, ua, ub, uargs, uvals, ugrads)
+    backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
     for c in range(p_uslots.size):
         p_grad[p_idx[c]] += ugrads[p_uslots[c]]
     if x_grad.shape[0] == 0:  # the caller does not want the inputs' gradients
@@ -588,7 +596,7 @@ def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
 
 @jit
 def train_steps(
-    uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
+    uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
     vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x, tmp, counts, parallel, out_ref,
     rule, lrs, hyper, opt_idx, state1, state2, t0, losses,
 ):  # fmt: skip
@@ -602,7 +610,7 @@ def train_steps(
     no_x_grad = np.empty((0, 0))
     for step in range(lrs.size):
         run_forward(
-            uop, ua, ub, uargs, uvals, p_uslots, p_data, p_idx,
+            uop, ua, ub, uargs, ufirst, uvals, p_uslots, p_data, p_idx,
             vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
         )  # fmt: skip
         if out_ref >= 0:
@@ -618,8 +626,9 @@ def train_steps(
         for c in range(opt_idx.size):
             p_grad[opt_idx[c]] = 0.0
         run_backward(
-            uop, ua, ub, uargs, uvals, ugrads, p_uslots, p_grad, p_idx, vcode, vargs, vgroups, vals, grads,
-            chunk_ugrads, in_rows, no_x_grad, tmp, counts, parallel, out_ref, 1.0 / lanes,
+            uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_grad, p_idx,
+            vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, no_x_grad, tmp, counts, parallel,
+            out_ref, 1.0 / lanes,
         )  # fmt: skip
         if rule == SGD_RULE:
             sgd_update(p_data, p_grad, opt_idx, state1, lrs[step], hyper[0], hyper[1])

@@ -15,7 +15,8 @@ the scalar sweeps; the varying program is one `code` array of shape (n, 4)
 holding (op, a, b, c, …) per slot, plus its `args`, and runs on the lane sweeps.
 For a varying DOT, c counts its leading pairs that are a row times a uniform
 value (each pair's row put first): the kernel's fast path; two more columns group
-the DOTs that read the same rows (see group_dots).
+the DOTs that read the same rows (see group_dots), and column 6 says the DOT's row
+also takes the relu that alone reads it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class Split(NamedTuple):
     ua: np.ndarray
     ub: np.ndarray
     uargs: np.ndarray
-    vcode: np.ndarray  # (n_varying, 6) int32: op, a, b, and for a DOT: see group_dots
+    ufirst: int  # the uniform program's first computed slot (leaves and constants come first)
+    vcode: np.ndarray  # (n_varying, 7) int32: op, a, b, and for a DOT: see group_dots and split
     vargs: np.ndarray
     vgroups: np.ndarray  # slots of DOTs that share their rows, a group after another
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
@@ -64,7 +66,7 @@ def _rows_first(pairs):
 
 
 @njit(cache=True)
-def _split(op, a, b, args, is_input, arity):
+def _split(op, a, b, args, is_input, fusable, arity):
     n = op.size
     vary = is_input.copy()
     for i in range(n):
@@ -77,23 +79,29 @@ def _split(op, a, b, args, is_input, arity):
         else:
             vary[i] = vary[a[i]] or (arity[k] == 2 and vary[b[i]])
     ref = np.empty(n, np.int32)
+    fused = fusable & vary  # a varying relu of a DOT read by it alone
     nu = 0
     nv = 0
     for i in range(n):
-        if vary[i]:
+        if fused[i]:
+            ref[i] = ref[a[i]]  # the relu is done in its DOT's row
+        elif vary[i]:
             ref[i] = nv
             nv += 1
         else:
             ref[i] = -nu - 1
             nu += 1
-    ucode = np.zeros((nu, 6), np.int32)
-    vcode = np.zeros((nv, 6), np.int32)
+    ucode = np.zeros((nu, 7), np.int32)
+    vcode = np.zeros((nv, 7), np.int32)
     uargs = np.empty(args.size, np.int32)
     vargs = np.empty(args.size, np.int32)
     nua = 0
     nva = 0
     for i in range(n):
         k = op[i]
+        if fused[i]:
+            vcode[ref[i], 6] = 1
+            continue
         code = vcode[ref[i]] if vary[i] else ucode[-ref[i] - 1]
         code[0] = k
         if arity[k] == 0:  # leaves and constants keep their index into leaves / consts
@@ -124,13 +132,24 @@ def _split(op, a, b, args, is_input, arity):
     return ucode, uargs[:nua].copy(), vcode, vargs[:nva].copy(), ref
 
 
-def split(tape: Tape, input_slots: np.ndarray) -> Split:
-    """Split `tape` into its uniform and varying programs, given which slots are inputs."""
+def split(tape: Tape, input_slots: np.ndarray, fuse_relu: bool = True) -> Split:
+    """Split `tape` into its uniform and varying programs, given which slots are inputs.
+
+    With fuse_relu, a relu whose operand is a DOT read by nothing else is done in
+    that DOT's row (vcode column 6): one pass over the lanes fewer each way."""
     is_input = np.zeros(len(tape), dtype=np.bool_)
     is_input[input_slots] = True
-    ucode, uargs, vcode, vargs, ref = _split(tape.op, tape.a, tape.b, tape.args, is_input, ARITY)
+    fusable = np.zeros(len(tape), dtype=np.bool_)
+    if fuse_relu:
+        uses = np.bincount(np.concatenate([tape.operand_slots(), tape.outputs]), minlength=len(tape))
+        relus = np.flatnonzero(tape.op == Op.RELU)
+        dots = tape.a[relus]
+        fusable[relus[(tape.op[dots] == Op.DOT) & (uses[dots] == 1)]] = True
+    ucode, uargs, vcode, vargs, ref = _split(tape.op, tape.a, tape.b, tape.args, is_input, fusable, ARITY)
     uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in range(3))
-    return Split(uop, ua, ub, uargs, vcode, vargs, group_dots(vcode, vargs), ref)
+    computed = np.flatnonzero(uop > Op.CONST)
+    ufirst = int(computed[0]) if computed.size else uop.size
+    return Split(uop, ua, ub, uargs, ufirst, vcode, vargs, group_dots(vcode, vargs), ref)
 
 
 def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:

@@ -77,6 +77,11 @@ class Tape:
             return self.args[self.a[i] : self.a[i] + self.b[i]]
         return np.array([self.a[i], self.b[i]][:arity], dtype=np.int32)
 
+    def operand_slots(self) -> np.ndarray:
+        """Every operand slot read by every slot (with repeats): for counting uses."""
+        arity = np.array([info.arity for info in TABLE], dtype=np.int8)[self.op]
+        return np.concatenate([self.a[arity >= 1], self.b[arity == 2], self.args]).astype(np.int64)
+
     def line(self, i: int) -> str:
         """Slot i as one line of text, like JAX's jaxpr: `t4 = mul t2 t3`."""
         k = int(self.op[i])
