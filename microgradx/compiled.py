@@ -26,7 +26,7 @@ from .store import Store, bind
 from .tape import Tape, flatten
 
 if TYPE_CHECKING:
-    from .optim import Optimizer
+    from .optim import Fused, Optimizer
 
 REDUCTIONS = ("mean", "sum")
 
@@ -107,7 +107,8 @@ class Compiled:
         self._ws: Workspace | None = None  # the lanes' arrays of the last forward
         self._ran = False
         self._single = False
-        self._one_lr = np.zeros(1)  # train_step's learning rate, without a new array each step
+        self._one_lr = np.zeros(1)  # train_step's learning rate and loss, without new arrays each step
+        self._one_loss = np.zeros(1)
 
     def _bind(self) -> None:
         self.store, self.p_idx = (
@@ -123,6 +124,7 @@ class Compiled:
         self.in_rows = ref[self.in_slots].astype(np.int64)
         self.p_uslots = (-ref[self.p_slots] - 1).astype(np.int64)
         self.out_refs = ref[tape.outputs].astype(np.int64)
+        self._out_list: list[int] = self.out_refs.tolist()
         n_uniform = self.split.uop.size
         self._uvals = np.zeros(n_uniform)
         self._ugrads = np.zeros(n_uniform)
@@ -173,12 +175,14 @@ class Compiled:
         self._ran = True
         if self.check:
             self._check_values(ws)
-        outs = np.empty((rows.shape[0], self.out_refs.size))
-        for c, r in enumerate(self.out_refs):
+        if self.single_output:
+            r = self._out_list[0]
+            out = ws.row(r).copy() if r >= 0 else np.full(rows.shape[0], self._uvals[-r - 1])
+            return float(out[0]) if single else out
+        outs = np.empty((rows.shape[0], len(self._out_list)))
+        for c, r in enumerate(self._out_list):
             outs[:, c] = ws.row(r) if r >= 0 else self._uvals[-r - 1]
-        if single:
-            return float(outs[0, 0]) if self.single_output else outs[0]
-        return outs[:, 0] if self.single_output else outs
+        return outs[0] if single else outs
 
     __call__ = forward
 
@@ -241,8 +245,38 @@ class Compiled:
         `forward(x).mean(); zero_grad(); backward(); optimizer.step()`, without the
         Python in between.
         """
+        ws = self._ws
+        quick = (
+            type(x) is np.ndarray
+            and x.dtype == np.float64
+            and x.ndim == 2
+            and ws is not None
+            and x.shape == (ws.rows, self.in_slots.size)
+            and self.store.version == self._version
+            and not self.check
+        )
+        if not quick:  # the first step, or anything unusual: every check
+            self._one_lr[0] = optimizer.lr
+            return float(self.fit(x, optimizer, 1, lr=self._one_lr)[0])
+        opt = optimizer.fused()
+        if opt.store is not self.store:
+            return float(self.fit(x, optimizer, 1)[0])  # raises, naming the problem
         self._one_lr[0] = optimizer.lr
-        return float(self.fit(x, optimizer, 1, lr=self._one_lr)[0])
+        self._run_steps(ws, x, opt, self._one_lr, self._one_loss)
+        optimizer.advance(1)
+        return float(self._one_loss[0])
+
+    def _run_steps(
+        self, ws: Workspace, rows: np.ndarray, opt: Fused, lrs: np.ndarray, losses: np.ndarray
+    ) -> None:
+        """len(lrs) fused training steps on the rows (see kernels.train_steps)."""
+        sp = self.split
+        kernels.train_steps(
+            sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
+            self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
+            ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
+            self.out_refs[0], opt.rule, lrs, opt.hyper, opt.idx, opt.state1, opt.state2, opt.t, losses,
+        )  # fmt: skip
 
     def fit(
         self,
@@ -273,7 +307,6 @@ class Compiled:
                 "the optimizer's parameters and this graph's are in different stores: "
                 "build the optimizer on the graph's parameters (for example model.parameters())"
             )
-        sp = self.split
         ws = self._workspace(rows.shape[0])
         self._single = False
         self._ran = True
@@ -285,14 +318,7 @@ class Compiled:
             chunk = 1  # check each step's values and gradients before the next step
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
-            kernels.train_steps(
-                sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
-                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
-                ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
-                self.out_refs[0],
-                opt.rule, lrs[start:stop], opt.hyper, opt.idx, opt.state1, opt.state2,
-                opt.t + start, losses[start:stop],
-            )  # fmt: skip
+            self._run_steps(ws, rows, opt._replace(t=opt.t + start), lrs[start:stop], losses[start:stop])
             if self.check:
                 self._check_values(ws)
                 self._check_grads(ws)

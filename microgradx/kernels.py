@@ -237,43 +237,79 @@ def settle(r, ugrads, tmp):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes):
-    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n]."""
+    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n].
+
+    The uniform × uniform pairs (a bias times 1) make the starting value; the rows ×
+    weights go four at a time (then three, two or one), so each pass over vals[i]
+    does several multiply-adds."""
+    c = 0.0
+    for m in range(start + n_rw, start + n):
+        rx, rw = args[m], args[m + n]
+        if rx < 0 and rw < 0:
+            c += uvals[-rx - 1] * uvals[-rw - 1]
     for j in range(lanes):
-        vals[i, j] = 0.0
+        vals[i, j] = c
     m = start
-    while m + 4 <= start + n_rw:  # rows × weights, four pairs at a time
+    while m + 4 <= start + n_rw:
         r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
         w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
         w2, w3 = uvals[-args[m + n + 2] - 1], uvals[-args[m + n + 3] - 1]
         for j in range(lanes):
             vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
         m += 4
-    while m < start + n:
+    left = start + n_rw - m
+    if left == 3:
+        r0, r1, r2 = args[m], args[m + 1], args[m + 2]
+        w0, w1, w2 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1], uvals[-args[m + n + 2] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2
+    elif left == 2:
+        r0, r1 = args[m], args[m + 1]
+        w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1
+    elif left == 1:
+        r0, w0 = args[m], uvals[-args[m + n] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0
+    for m in range(start + n_rw, start + n):  # rows × rows
         rx, rw = args[m], args[m + n]
-        if rw < 0 <= rx:  # a row times a weight
-            w = uvals[-rw - 1]
-            for j in range(lanes):
-                vals[i, j] += vals[rx, j] * w
-        elif rx < 0:  # both uniform, like a bias times 1
-            c = uvals[-rx - 1] * uvals[-rw - 1]
-            for j in range(lanes):
-                vals[i, j] += c
-        else:  # two rows
+        if rx >= 0:
             for j in range(lanes):
                 vals[i, j] += vals[rx, j] * vals[rw, j]
-        m += 1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later):
+def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask):
     """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x.
 
-    With rows_later, the rows' g·w is left to the DOT's group (see group_rows_back)."""
+    With relu_mask, the DOT's row also holds its relu: g is masked by 1[out > 0] first
+    (in the same pass that sums g for the uniform × uniform pairs). With rows_later,
+    the rows' g·w is left to the DOT's group (see group_rows_back)."""
+    total = 0.0
+    if relu_mask:
+        for j in range(lanes):
+            g = grads[i, j] if vals[i, j] > 0.0 else 0.0  # d relu = 1[x > 0], and x > 0 where relu(x) > 0
+            grads[i, j] = g
+            total += g
+    else:
+        for j in range(lanes):
+            total += grads[i, j]
+    for m in range(start + n_rw, start + n):
+        rx, rw = args[m], args[m + n]
+        if rx < 0 and rw < 0:  # both uniform: each gets the other times Σ g
+            ugrads[-rx - 1] += total * uvals[-rw - 1]
+            ugrads[-rw - 1] += total * uvals[-rx - 1]
+        elif rx >= 0:  # two rows
+            for j in range(lanes):
+                g = grads[i, j]
+                dx = g * vals[rw, j]
+                grads[rw, j] += g * vals[rx, j]
+                grads[rx, j] += dx
     m = start
-    while m + 4 <= start + n_rw:
+    while m + 4 <= start + n_rw:  # rows × weights, four pairs at a time
         r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
         u0, u1, u2, u3 = -args[m + n] - 1, -args[m + n + 1] - 1, -args[m + n + 2] - 1, -args[m + n + 3] - 1
-        w0, w1, w2, w3 = uvals[u0], uvals[u1], uvals[u2], uvals[u3]
         s0 = s1 = s2 = s3 = 0.0
         for j in range(lanes):
             g = grads[i, j]
@@ -281,38 +317,25 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
             s1 += g * vals[r1, j]
             s2 += g * vals[r2, j]
             s3 += g * vals[r3, j]
-        if not rows_later:
-            for r, w in ((r0, w0), (r1, w1), (r2, w2), (r3, w3)):  # one row a loop: vectorises
-                for j in range(lanes):
-                    grads[r, j] += grads[i, j] * w
         ugrads[u0] += s0
         ugrads[u1] += s1
         ugrads[u2] += s2
         ugrads[u3] += s3
+        if not rows_later:
+            for r, w in ((r0, uvals[u0]), (r1, uvals[u1]), (r2, uvals[u2]), (r3, uvals[u3])):
+                for j in range(lanes):  # one row a loop: vectorises
+                    grads[r, j] += grads[i, j] * w
         m += 4
-    while m < start + n:
-        rx, rw = args[m], args[m + n]
-        if rw < 0 <= rx:
-            w = uvals[-rw - 1]
-            total = 0.0
+    while m < start + n_rw:
+        r0, u0 = args[m], -args[m + n] - 1
+        s0 = 0.0
+        for j in range(lanes):
+            s0 += grads[i, j] * vals[r0, j]
+        ugrads[u0] += s0
+        if not rows_later:
+            w = uvals[u0]
             for j in range(lanes):
-                total += grads[i, j] * vals[rx, j]
-            if not (rows_later and m < start + n_rw):
-                for j in range(lanes):
-                    grads[rx, j] += grads[i, j] * w
-            ugrads[-rw - 1] += total
-        elif rx < 0:  # both uniform: each gets the other times Σ g
-            total = 0.0
-            for j in range(lanes):
-                total += grads[i, j]
-            ugrads[-rx - 1] += total * uvals[-rw - 1]
-            ugrads[-rw - 1] += total * uvals[-rx - 1]
-        else:
-            for j in range(lanes):
-                g = grads[i, j]
-                dx = g * vals[rw, j]
-                grads[rw, j] += g * vals[rx, j]
-                grads[rx, j] += dx
+                grads[r0, j] += grads[i, j] * w
         m += 1
 
 
@@ -406,11 +429,10 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes):
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            if code[i, 6]:  # its relu, done in place: d relu = 1[x > 0], and x > 0 where relu(x) > 0
-                for j in range(lanes):
-                    grads[i, j] = grads[i, j] if vals[i, j] > 0.0 else 0.0
-            in_group = code[i, 5] != 0
-            dot_lanes_back(i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes, in_group)
+            in_group, relu_mask = code[i, 5] != 0, code[i, 6] != 0
+            dot_lanes_back(
+                i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes, in_group, relu_mask
+            )
             if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
                 members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
                 group_rows_back(members, code, args, grads, uvals, lanes)
