@@ -91,14 +91,10 @@ class Value:
     # -- graph structure --------------------------------------------------------------
 
     @staticmethod
-    def _node(op: int, a: Value, b: Value | None) -> Value:
-        """A new result node: op applied to a (and b), data from the op table."""
-        x = a._data if a._store is None else a.data
+    def _result(op: int, data: float, a: Value | tuple[Value, ...], b: Value | None) -> Value:
+        """A new computed node (no validation: data comes from the op table's forward rule)."""
         out = Value.__new__(Value)
-        if b is None:
-            out._data = FORWARD[op](x)
-        else:
-            out._data = FORWARD[op](x, b._data if b._store is None else b.data)
+        out._data = data
         out._grad = 0.0
         out.op = op
         out._a = a
@@ -110,18 +106,18 @@ class Value:
         return out
 
     @staticmethod
+    def _node(op: int, a: Value, b: Value | None) -> Value:
+        """op applied to a (and b)."""
+        x = a._data if a._store is None else a.data
+        if b is None:
+            return Value._result(op, FORWARD[op](x), a, None)
+        return Value._result(op, FORWARD[op](x, b._data if b._store is None else b.data), a, b)
+
+    @staticmethod
     def _nary(op: int, args: tuple[Value, ...]) -> Value:
-        out = Value.__new__(Value)
-        out._data = FORWARD[op](*[x._data if x._store is None else x.data for x in args])
-        out._grad = 0.0
-        out.op = op
-        out._a = args
-        out._b = None
-        out.label = ""
-        out._store = None
-        out._idx = -1
-        out._plan = None
-        return out
+        """op applied to any number of operands (SUM, DOT): they are kept as a tuple in _a."""
+        data = FORWARD[op](*[x._data if x._store is None else x.data for x in args])
+        return Value._result(op, data, args, None)
 
     @staticmethod
     def sum(terms: Iterable[Operand]) -> Value:

@@ -111,15 +111,9 @@ class IR:
             else:
                 a_slots.append(operands[0])
                 b_slots.append(operands[1] if len(operands) > 1 else -1)
-        return Tape(
-            op=np.array(ops, dtype=np.int8),
-            a=np.array(a_slots, dtype=np.int32),
-            b=np.array(b_slots, dtype=np.int32),
-            args=np.array(args, dtype=np.int32),
-            consts=np.array(consts, dtype=np.float64),
-            leaves=np.array(leaves, dtype=np.int32),
-            outputs=np.array([new[s] for s in self.outputs], dtype=np.int32),
-            nodes=[self.node[s] for s in order],
+        outputs = [new[s] for s in self.outputs]
+        return Tape.from_lists(
+            ops, a_slots, b_slots, args, consts, leaves, outputs, [self.node[s] for s in order]
         )
 
 

@@ -50,6 +50,31 @@ class Tape:
         self.data: np.ndarray | None = None
         self.grad: np.ndarray | None = None
 
+    @classmethod
+    def from_lists(
+        cls,
+        ops: list[int],
+        a: list[int],
+        b: list[int],
+        args: list[int],
+        consts: list[float],
+        leaves: list[int],
+        outputs: list[int],
+        nodes: list[Value | None],
+    ) -> Tape:
+        """A tape from Python lists, in the tape's compact dtypes."""
+        i32 = np.int32
+        return cls(
+            op=np.array(ops, dtype=np.int8),
+            a=np.array(a, dtype=i32),
+            b=np.array(b, dtype=i32),
+            args=np.array(args, dtype=i32),
+            consts=np.array(consts, dtype=np.float64),
+            leaves=np.array(leaves, dtype=i32),
+            outputs=np.array(outputs, dtype=i32),
+            nodes=nodes,
+        )
+
     def __len__(self) -> int:
         return self.op.size
 
@@ -193,13 +218,4 @@ def flatten(outputs: Value | Sequence[Value]) -> Tape:
             slot[v] = i
             nodes.append(v)
             ops.append(v.op)
-    return Tape(
-        op=np.array(ops, dtype=np.int8),
-        a=np.array(a_slots, dtype=np.int32),
-        b=np.array(b_slots, dtype=np.int32),
-        args=np.array(args, dtype=np.int32),
-        consts=np.array(consts, dtype=np.float64),
-        leaves=np.array(leaves, dtype=np.int32),
-        outputs=np.array([slot[r] for r in roots], dtype=np.int32),
-        nodes=nodes,
-    )
+    return Tape.from_lists(ops, a_slots, b_slots, args, consts, leaves, [slot[r] for r in roots], nodes)
