@@ -68,9 +68,10 @@ class Compiled:
     """A graph flattened to a tape, with its inputs and parameters located on it."""
 
     # Rows go through the varying program in blocks of at most block_rows lanes, so that a
-    # block's values stay in cache; from parallel_rows rows on, blocks run on all threads.
+    # block's values stay in cache; from parallel_rows rows on, blocks run on all threads
+    # (benchmarks/parallel.py: two threads win from about 256 rows on a 2-core machine).
     block_rows = 256
-    parallel_rows = 4096
+    parallel_rows = 512
 
     def __init__(
         self,
@@ -92,7 +93,9 @@ class Compiled:
                 raise TypeError(f"inputs[{k}] is {type(x).__name__}, not a Value")
             s = leaf_slot.get(id(x))
             if s is None:
-                why = "is computed from other Values" if x.op != Op.LEAF else "is not in the graph"
+                why = {Op.LEAF: "is not in the graph", Op.CONST: "is a constant"}.get(
+                    x.op, "is computed from other Values"
+                )
                 raise ValueError(f"inputs[{k}] ({x!r}) {why}: inputs must be leaves of the graph")
             if s in in_slots:
                 raise ValueError(f"inputs[{k}] ({x!r}) is listed twice")
@@ -111,6 +114,7 @@ class Compiled:
         self._one_loss = np.zeros(1)
 
     def _bind(self) -> None:
+        """Find (or make) the one Store holding the parameters, and their indices in it."""
         self.store, self.p_idx = (
             bind(self.parameters) if self.parameters else (Store(0), np.zeros(0, np.int64))
         )
