@@ -150,6 +150,8 @@ class Compiled:
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
         """Check x and return it as (rows, n_inputs) float64, and whether it was one row."""
         n = self.in_slots.size
+        if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 2 and x.shape[1] == n:
+            return x, False  # the usual case, with nothing to convert
         if isinstance(x, np.ndarray) and np.iscomplexobj(x):  # asarray would warn and drop the imaginary part
             raise TypeError("forward(x): x must hold real numbers, got complex")
         try:
@@ -201,7 +203,7 @@ class Compiled:
             raise ValueError(f"backward(reduction={reduction!r}): use one of {REDUCTIONS}")
         if not self._ran:
             raise RuntimeError("backward() needs a forward(x) first: there are no values to differentiate")
-        n_out = self.out_refs.size
+        n_out = len(self._out_list)
         if output is None:
             if n_out != 1:
                 raise ValueError(f"this graph has {n_out} outputs: say which with backward(output=k)")
@@ -217,7 +219,7 @@ class Compiled:
         lanes.run_backward(
             sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
             self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads,
-            ws.chunk_ugrads, self.in_rows, x_grad, ws.tmp, ws.counts, ws.parallel, self.out_refs[output],
+            ws.chunk_ugrads, self.in_rows, x_grad, ws.tmp, ws.counts, ws.parallel, self._out_list[output],
             seed,
         )  # fmt: skip
         if self.check:
@@ -279,7 +281,7 @@ class Compiled:
             sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
             self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
             ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
-            self.out_refs[0], opt.rule, lrs, opt.hyper, opt.idx, opt.state1, opt.state2, opt.t, losses,
+            self._out_list[0], opt.rule, lrs, opt.hyper, opt.idx, opt.state1, opt.state2, opt.t, losses,
         )  # fmt: skip
 
     def fit(
