@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from . import lanes, nantrace, passes
+from . import kernels, nantrace, passes
 from .engine import Value
 from .ops import Op
 from .passes import PASSES
@@ -173,7 +173,7 @@ class Compiled:
             self._bind()  # a parameter moved to another store since we last looked
         sp = self.split
         ws = self._workspace(rows.shape[0])
-        lanes.run_forward(
+        kernels.run_forward(
             sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self.p_uslots, self.store.data,
             self.p_idx, sp.vcode, sp.vargs, ws.vals, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
         )  # fmt: skip
@@ -216,7 +216,7 @@ class Compiled:
         ws = self._ws
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
-        lanes.run_backward(
+        kernels.run_backward(
             sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
             self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads,
             ws.chunk_ugrads, self.in_rows, x_grad, ws.tmp, ws.counts, ws.parallel, self._out_list[output],
@@ -275,9 +275,9 @@ class Compiled:
     def _run_steps(
         self, ws: Workspace, rows: np.ndarray, opt: Fused, lrs: np.ndarray, losses: np.ndarray
     ) -> None:
-        """len(lrs) fused training steps on the rows (see lanes.train_steps)."""
+        """len(lrs) fused training steps on the rows (see kernels.train_steps)."""
         sp = self.split
-        lanes.train_steps(
+        kernels.train_steps(
             sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
             self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
             ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,

@@ -1,13 +1,29 @@
-"""numba sweeps over a tape, one value per slot: forward and reverse; and optimizer updates.
+"""numba sweeps over a tape: forward and reverse, one value per slot or many rows at once.
 
 Each sweep is one loop over slots with one branch per op code (see `ops.py`), the
-forward rule in `forward`, the chain rule in `backward`:
+forward rule in `forward*`, the chain rule in `backward*`:
 
     grad[operand] += grad[slot] * ∂slot/∂operand
 
 Leaves and constants are written into `vals` before a forward sweep; the sweeps
 never touch them. Floats follow NumPy (`error_model="numpy"`): 1/0 is inf, never an
-exception inside numba. The sweeps over many rows at once are in `lanes.py`.
+exception inside numba.
+
+Many rows at once (the second half of this file): a compiled graph's varying
+program (see program.py) runs on vals of shape (slots, lanes), lanes contiguous,
+so the inner loops vectorise. Its operands are encoded references: r >= 0 is row
+r, r < 0 is the uniform (same on every lane) scalar uvals[-r - 1]; the uniform
+program runs once per call on the scalar sweeps. A unary op of the varying
+program always reads a row; a binary op may read one uniform operand. A uniform
+operand's gradient is summed over the lanes into ugrads inside the sweep.
+
+The hot loop of a network is the DOT of a neuron, Σ rowᵢ·weightᵢ: its first
+code[i, 3] pairs are row × uniform, done four pairs at a time; DOTs reading the
+same rows (a layer) pass the rows their gradients together (group_rows_back); a
+relu that alone reads a DOT lives in the DOT's row (code[i, 6]).
+
+All the jitted code that calls other jitted code lives in this one file: numba's
+on-disk cache does not notice a change to a function defined in another file.
 """
 
 from __future__ import annotations
@@ -15,7 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .ops import TABLE, Op
 
@@ -222,3 +238,432 @@ def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
         m[j] = beta1 * m[j] + (1.0 - beta1) * g  # first moment
         v[j] = beta2 * v[j] + (1.0 - beta2) * g * g  # second moment
         data[i] -= lr * (m[j] / c1) / (math.sqrt(v[j] / c2) + eps)
+
+
+# -- many rows at once: the varying program of a compiled graph -------------------------------
+
+SGD_RULE, ADAM_RULE = 0, 1  # train_steps' update rules
+
+
+# -- the varying program's sweeps ---------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def lane_row(r, vals, uvals, tmp):
+    """Operand r as a row of lanes: its own row, or tmp filled with its uniform value."""
+    if r >= 0:
+        return vals[r]
+    tmp[:] = uvals[-r - 1]
+    return tmp
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def grad_row(r, grads, tmp):
+    """Where operand r's lane gradients go: its row, or tmp (zeroed) to be summed after."""
+    if r >= 0:
+        return grads[r]
+    tmp[:] = 0.0
+    return tmp
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def settle(r, ugrads, tmp):
+    """A uniform operand's gradient is the sum over lanes of what went into tmp."""
+    if r < 0:
+        ugrads[-r - 1] += tmp.sum()
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes):
+    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n].
+
+    The uniform × uniform pairs (a bias times 1) make the starting value; the rows ×
+    weights go four at a time (then three, two or one), so each pass over vals[i]
+    does several multiply-adds."""
+    c = 0.0
+    for m in range(start + n_rw, start + n):
+        rx, rw = args[m], args[m + n]
+        if rx < 0 and rw < 0:
+            c += uvals[-rx - 1] * uvals[-rw - 1]
+    for j in range(lanes):
+        vals[i, j] = c
+    m = start
+    while m + 4 <= start + n_rw:
+        r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
+        w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
+        w2, w3 = uvals[-args[m + n + 2] - 1], uvals[-args[m + n + 3] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
+        m += 4
+    left = start + n_rw - m
+    if left == 3:
+        r0, r1, r2 = args[m], args[m + 1], args[m + 2]
+        w0, w1, w2 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1], uvals[-args[m + n + 2] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2
+    elif left == 2:
+        r0, r1 = args[m], args[m + 1]
+        w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1
+    elif left == 1:
+        r0, w0 = args[m], uvals[-args[m + n] - 1]
+        for j in range(lanes):
+            vals[i, j] += vals[r0, j] * w0
+    for m in range(start + n_rw, start + n):  # rows × rows
+        rx, rw = args[m], args[m + n]
+        if rx >= 0:
+            for j in range(lanes):
+                vals[i, j] += vals[rx, j] * vals[rw, j]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask):
+    """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x.
+
+    With relu_mask, the DOT's row also holds its relu: g is masked by 1[out > 0] first
+    (in the same pass that sums g for the uniform × uniform pairs). With rows_later,
+    the rows' g·w is left to the DOT's group (see group_rows_back)."""
+    total = 0.0
+    if relu_mask:
+        for j in range(lanes):
+            g = grads[i, j] if vals[i, j] > 0.0 else 0.0  # d relu = 1[x > 0], and x > 0 where relu(x) > 0
+            grads[i, j] = g
+            total += g
+    else:
+        for j in range(lanes):
+            total += grads[i, j]
+    for m in range(start + n_rw, start + n):
+        rx, rw = args[m], args[m + n]
+        if rx < 0 and rw < 0:  # both uniform: each gets the other times Σ g
+            ugrads[-rx - 1] += total * uvals[-rw - 1]
+            ugrads[-rw - 1] += total * uvals[-rx - 1]
+        elif rx >= 0:  # two rows
+            for j in range(lanes):
+                g = grads[i, j]
+                dx = g * vals[rw, j]
+                grads[rw, j] += g * vals[rx, j]
+                grads[rx, j] += dx
+    m = start
+    while m + 4 <= start + n_rw:  # rows × weights, four pairs at a time
+        r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
+        u0, u1, u2, u3 = -args[m + n] - 1, -args[m + n + 1] - 1, -args[m + n + 2] - 1, -args[m + n + 3] - 1
+        s0 = s1 = s2 = s3 = 0.0
+        for j in range(lanes):
+            g = grads[i, j]
+            s0 += g * vals[r0, j]
+            s1 += g * vals[r1, j]
+            s2 += g * vals[r2, j]
+            s3 += g * vals[r3, j]
+        ugrads[u0] += s0
+        ugrads[u1] += s1
+        ugrads[u2] += s2
+        ugrads[u3] += s3
+        if not rows_later:
+            for r, w in ((r0, uvals[u0]), (r1, uvals[u1]), (r2, uvals[u2]), (r3, uvals[u3])):
+                for j in range(lanes):  # one row a loop: vectorises
+                    grads[r, j] += grads[i, j] * w
+        m += 4
+    while m < start + n_rw:
+        r0, u0 = args[m], -args[m + n] - 1
+        s0 = 0.0
+        for j in range(lanes):
+            s0 += grads[i, j] * vals[r0, j]
+        ugrads[u0] += s0
+        if not rows_later:
+            w = uvals[u0]
+            for j in range(lanes):
+                grads[r0, j] += grads[i, j] * w
+        m += 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def group_rows_back(members, code, args, grads, uvals, lanes):
+    """The rows read by a group of DOTs (a layer's neurons) get Σ_k g_k·w_k, four neurons at a
+    time: one pass over a row's lanes for every four neurons, not one for each."""
+    first = members[0]
+    start, rows = code[first, 1], code[first, 3]
+    for q in range(rows):
+        r = args[start + q]
+        k = 0
+        while k + 4 <= members.size:
+            a0, a1, a2, a3 = members[k], members[k + 1], members[k + 2], members[k + 3]
+            w0 = uvals[-args[code[a0, 1] + code[a0, 2] // 2 + q] - 1]
+            w1 = uvals[-args[code[a1, 1] + code[a1, 2] // 2 + q] - 1]
+            w2 = uvals[-args[code[a2, 1] + code[a2, 2] // 2 + q] - 1]
+            w3 = uvals[-args[code[a3, 1] + code[a3, 2] // 2 + q] - 1]
+            for j in range(lanes):
+                grads[r, j] += grads[a0, j] * w0 + grads[a1, j] * w1 + grads[a2, j] * w2 + grads[a3, j] * w3
+            k += 4
+        while k < members.size:
+            a0 = members[k]
+            w0 = uvals[-args[code[a0, 1] + code[a0, 2] // 2 + q] - 1]
+            for j in range(lanes):
+                grads[r, j] += grads[a0, j] * w0
+            k += 1
+
+
+@jit
+def forward_lanes(code, args, vals, uvals, tmp, lanes):
+    """Evaluate the varying program on the first `lanes` lanes (inputs are filled in)."""
+    for i in range(code.shape[0]):
+        k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
+        if k == DOT:
+            dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes)
+            if code[i, 6]:  # the relu that alone reads this DOT, done in place
+                for j in range(lanes):
+                    vals[i, j] = relu(vals[i, j])
+        elif k <= CONST:
+            continue
+        elif k == RELU:
+            for j in range(lanes):
+                vals[i, j] = relu(vals[ra, j])
+        elif k == SUM:
+            for j in range(lanes):
+                vals[i, j] = 0.0
+            for m in range(ra, ra + rb):
+                r = args[m]
+                if r >= 0:
+                    for j in range(lanes):
+                        vals[i, j] += vals[r, j]
+                else:
+                    c = uvals[-r - 1]
+                    for j in range(lanes):
+                        vals[i, j] += c
+        elif k == TANH:
+            for j in range(lanes):
+                vals[i, j] = math.tanh(vals[ra, j])
+        elif ARITY_OF[k] == 1:
+            for j in range(lanes):
+                vals[i, j] = unary(k, vals[ra, j])
+        else:
+            out = vals[i]
+            x = lane_row(ra, vals, uvals, tmp[0])
+            y = lane_row(rb, vals, uvals, tmp[1])
+            if k == ADD:
+                for j in range(lanes):
+                    out[j] = x[j] + y[j]
+            elif k == MUL:
+                for j in range(lanes):
+                    out[j] = x[j] * y[j]
+            elif k == SUB:
+                for j in range(lanes):
+                    out[j] = x[j] - y[j]
+            elif k == DIV:
+                for j in range(lanes):
+                    out[j] = x[j] / y[j]
+            else:  # POW, POWC
+                for j in range(lanes):
+                    out[j] = x[j] ** y[j]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
+def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes):
+    """Reverse sweep of the varying program on the first `lanes` lanes; uniform operands'
+    gradients summed into ugrads.
+
+    Sums over lanes may be reassociated (fastmath "reassoc") so that they vectorise.
+    """
+    for i in range(code.shape[0] - 1, -1, -1):
+        k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
+        if k == DOT:
+            in_group, relu_mask = code[i, 5] != 0, code[i, 6] != 0
+            dot_lanes_back(
+                i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes, in_group, relu_mask
+            )
+            if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
+                members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
+                group_rows_back(members, code, args, grads, uvals, lanes)
+        elif k <= CONST:
+            continue
+        elif k == RELU:
+            for j in range(lanes):
+                grads[ra, j] += grads[i, j] if vals[ra, j] > 0.0 else 0.0  # d relu = 1[x > 0], a mask
+        elif k == SUM:
+            for m in range(ra, ra + rb):
+                r = args[m]
+                if r >= 0:
+                    for j in range(lanes):
+                        grads[r, j] += grads[i, j]  # d(Σ x) = Σ dx
+                else:
+                    total = 0.0
+                    for j in range(lanes):
+                        total += grads[i, j]
+                    ugrads[-r - 1] += total
+        elif k == TANH:
+            for j in range(lanes):
+                grads[ra, j] += grads[i, j] * (1.0 - vals[i, j] * vals[i, j])  # d tanh = 1 - tanh²
+        elif ARITY_OF[k] == 1:
+            for j in range(lanes):
+                grads[ra, j] += grads[i, j] * dunary(k, vals[ra, j], vals[i, j])
+        else:
+            g, out = grads[i], vals[i]
+            x = lane_row(ra, vals, uvals, tmp[0])
+            y = lane_row(rb, vals, uvals, tmp[1])
+            gx = grad_row(ra, grads, tmp[2])
+            if k == POWC:  # a constant exponent takes no gradient
+                for j in range(lanes):
+                    gx[j] += g[j] * dpow_base(x[j], y[j])
+                settle(ra, ugrads, tmp[2])
+                continue
+            gy = grad_row(rb, grads, tmp[3])
+            if k == ADD:
+                for j in range(lanes):
+                    gx[j] += g[j]  # d(x+y) = dx + dy
+                    gy[j] += g[j]
+            elif k == MUL:
+                for j in range(lanes):
+                    dx = g[j] * y[j]  # d(xy) = y dx + x dy
+                    gy[j] += g[j] * x[j]
+                    gx[j] += dx
+            elif k == SUB:
+                for j in range(lanes):
+                    gx[j] += g[j]  # d(x-y) = dx - dy
+                    gy[j] -= g[j]
+            elif k == DIV:
+                for j in range(lanes):
+                    dx = g[j] / y[j]  # d(x/y) = dx/y - (x/y²) dy
+                    gy[j] -= g[j] * out[j] / y[j]
+                    gx[j] += dx
+            else:  # POW
+                for j in range(lanes):
+                    dx = g[j] * dpow_base(x[j], y[j])
+                    gy[j] += g[j] * dpow_exponent(x[j], out[j])
+                    gx[j] += dx
+            settle(ra, ugrads, tmp[2])
+            settle(rb, ugrads, tmp[3])
+
+
+# -- a compiled graph's whole forward and backward, one call each ------------------------
+#
+# The rows of a batch are cut into chunks, one per thread when the batch is large
+# enough to pay for threads: vals has shape (chunks, slots, L), chunk c holding rows
+# c·L … c·L + counts[c] - 1 as its lanes. Uniform gradients are summed per chunk,
+# then over chunks.
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts):
+    lo = c * vals.shape[2]
+    n = counts[c]
+    for col in range(in_rows.size):
+        for j in range(n):
+            vals[c, in_rows[col], j] = x[lo + j, col]
+    forward_lanes(code, args, vals[c], uvals, tmp[c], n)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def backward_chunk(c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+    n = counts[c]
+    grads[c] = 0.0
+    ugrads[c] = 0.0
+    if out_ref >= 0:
+        for j in range(n):
+            grads[c, out_ref, j] = seed
+    else:  # an output that does not depend on the inputs: the same seed on every lane
+        ugrads[c, -out_ref - 1] = seed * n
+    backward_lanes(code, args, groups, vals[c], grads[c], uvals, ugrads[c], tmp[c], n)
+
+
+@njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+def forward_chunks_parallel(code, args, vals, uvals, tmp, in_rows, x, counts):
+    for c in prange(vals.shape[0]):
+        forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts)
+
+
+@njit(cache=True, error_model="numpy", nogil=True, parallel=True)
+def backward_chunks_parallel(code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+    for c in prange(vals.shape[0]):
+        backward_chunk(c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed)
+
+
+@jit
+def run_forward(
+    uop, ua, ub, uargs, ufirst, uvals, p_uslots, p_data, p_idx,
+    vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
+):  # fmt: skip
+    """Parameters into the uniform program, run it once; inputs into the lanes, run them."""
+    for c in range(p_uslots.size):
+        uvals[p_uslots[c]] = p_data[p_idx[c]]
+    forward(uop, ua, ub, uargs, uvals, ufirst)
+    if parallel:
+        forward_chunks_parallel(vcode, vargs, vals, uvals, tmp, in_rows, x, counts)
+    else:
+        for c in range(vals.shape[0]):
+            forward_chunk(c, vcode, vargs, vals, uvals, tmp, in_rows, x, counts)
+
+
+@jit
+def run_backward(
+    uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_grad, p_idx,
+    vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x_grad, tmp, counts, parallel, out_ref, seed,
+):  # fmt: skip
+    """Seed the output on every lane, sweep the lanes back, then the uniform program,
+    then add into the parameters' gradients; the inputs' gradients go to x_grad."""
+    if parallel:
+        backward_chunks_parallel(
+            vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed
+        )
+    else:
+        for c in range(vals.shape[0]):
+            backward_chunk(
+                c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed
+            )
+    ugrads[:] = chunk_ugrads[0]
+    for c in range(1, vals.shape[0]):
+        ugrads += chunk_ugrads[c]
+    backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
+    for c in range(p_uslots.size):
+        p_grad[p_idx[c]] += ugrads[p_uslots[c]]
+    if x_grad.shape[0] == 0:  # the caller does not want the inputs' gradients
+        return
+    L = vals.shape[2]
+    for c in range(vals.shape[0]):
+        for col in range(in_rows.size):
+            for j in range(counts[c]):
+                x_grad[c * L + j, col] = grads[c, in_rows[col], j]
+
+
+@jit
+def train_steps(
+    uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
+    vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x, tmp, counts, parallel, out_ref,
+    rule, lrs, hyper, opt_idx, state1, state2, t0, losses,
+):  # fmt: skip
+    """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
+
+    rule picks the update: SGD_RULE with hyper = (momentum, weight_decay) and
+    state1 = velocity; ADAM_RULE with hyper = (beta1, beta2, eps, weight_decay),
+    state1, state2 = m, v and t0 steps taken before. losses gets each step's mean output.
+    """
+    lanes = x.shape[0]
+    no_x_grad = np.empty((0, 0))
+    for step in range(lrs.size):
+        run_forward(
+            uop, ua, ub, uargs, ufirst, uvals, p_uslots, p_data, p_idx,
+            vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
+        )  # fmt: skip
+        if out_ref >= 0:
+            total = 0.0
+            for c in range(vals.shape[0]):
+                for j in range(counts[c]):
+                    total += vals[c, out_ref, j]
+            losses[step] = total / lanes
+        else:
+            losses[step] = uvals[-out_ref - 1]
+        for c in range(p_idx.size):
+            p_grad[p_idx[c]] = 0.0
+        for c in range(opt_idx.size):
+            p_grad[opt_idx[c]] = 0.0
+        run_backward(
+            uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_grad, p_idx,
+            vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, no_x_grad, tmp, counts, parallel,
+            out_ref, 1.0 / lanes,
+        )  # fmt: skip
+        if rule == SGD_RULE:
+            sgd_update(p_data, p_grad, opt_idx, state1, lrs[step], hyper[0], hyper[1])
+        else:
+            adam_update(
+                p_data, p_grad, opt_idx, state1, state2, lrs[step],
+                hyper[0], hyper[1], hyper[2], hyper[3], t0 + step + 1,
+            )  # fmt: skip

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels, lanes
+from . import kernels
 from .engine import Value
 from .ops import Op
 from .store import Store, bind
@@ -33,7 +33,7 @@ def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open
 
 
 class Fused(NamedTuple):
-    """An optimizer as the fused training kernel sees it (see lanes.train_steps)."""
+    """An optimizer as the fused training kernel sees it (see kernels.train_steps)."""
 
     rule: int
     store: Store
@@ -114,7 +114,7 @@ class SGD(Optimizer):
     def fused(self) -> Fused:
         store, idx = self._bind()
         hyper = np.array([self.momentum, self.weight_decay])
-        return Fused(lanes.SGD_RULE, store, idx, hyper, self.velocity, self.velocity, 0)
+        return Fused(kernels.SGD_RULE, store, idx, hyper, self.velocity, self.velocity, 0)
 
     def __repr__(self) -> str:
         return f"SGD({len(self.params)} parameters, lr={self.lr:g}, momentum={self.momentum:g})"
@@ -153,7 +153,7 @@ class Adam(Optimizer):
     def fused(self) -> Fused:
         store, idx = self._bind()
         hyper = np.array([self.beta1, self.beta2, self.eps, self.weight_decay])
-        return Fused(lanes.ADAM_RULE, store, idx, hyper, self.m, self.v, self.t)
+        return Fused(kernels.ADAM_RULE, store, idx, hyper, self.m, self.v, self.t)
 
     def advance(self, steps: int) -> None:
         self.t += steps
