@@ -274,17 +274,44 @@ def settle(r, ugrads, tmp):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes):
+def block_rows(args, uvals, m, n, q):
+    """Up to four row × weight pairs from m on: their rows and weights (q of them are real;
+    the rest repeat the first row with weight 0, and the loops leave them out)."""
+    r0 = args[m]
+    r1 = args[m + 1] if q > 1 else r0
+    r2 = args[m + 2] if q > 2 else r0
+    r3 = args[m + 3] if q > 3 else r0
+    w0 = uvals[-args[m + n] - 1]
+    w1 = uvals[-args[m + n + 1] - 1] if q > 1 else 0.0
+    w2 = uvals[-args[m + n + 2] - 1] if q > 2 else 0.0
+    w3 = uvals[-args[m + n + 3] - 1] if q > 3 else 0.0
+    return r0, r1, r2, r3, w0, w1, w2, w3
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
     """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n].
 
     The uniform × uniform pairs (a bias times 1) make the starting value; the rows ×
     weights go four at a time (then three, two or one), so each pass over vals[i]
     does several multiply-adds."""
     c = 0.0
+    rows_rows = False
     for m in range(start + n_rw, start + n):
         rx, rw = args[m], args[m + n]
         if rx < 0 and rw < 0:
             c += uvals[-rx - 1] * uvals[-rw - 1]
+        else:
+            rows_rows = True
+    if 0 < n_rw <= 4 and not rows_rows:  # a small neuron: everything in one pass
+        r0, r1, r2, r3, w0, w1, w2, w3 = block_rows(args, uvals, start, n, n_rw)
+        for j in range(lanes):
+            acc = c + vals[r0, j] * w0
+            acc += vals[r1, j] * w1 if n_rw > 1 else 0.0
+            acc += vals[r2, j] * w2 if n_rw > 2 else 0.0
+            acc += vals[r3, j] * w3 if n_rw > 3 else 0.0
+            vals[i, j] = relu(acc) if with_relu else acc
+        return
     for j in range(lanes):
         vals[i, j] = c
     m = start
@@ -315,6 +342,9 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes):
         if rx >= 0:
             for j in range(lanes):
                 vals[i, j] += vals[rx, j] * vals[rw, j]
+    if with_relu:  # the relu that alone reads this DOT, done in place
+        for j in range(lanes):
+            vals[i, j] = relu(vals[i, j])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -323,7 +353,8 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
 
     With relu_mask, the DOT's row also holds its relu: g is masked by 1[out > 0] first
     (in the same pass that sums g for the uniform × uniform pairs). With rows_later,
-    the rows' g·w is left to the DOT's group (see group_rows_back)."""
+    the rows' g·w is left to the DOT's group (see group_rows_back). The weights'
+    sums go four at a time; a small neuron's (four rows or fewer) in one pass."""
     total = 0.0
     if relu_mask:
         for j in range(lanes):
@@ -344,6 +375,23 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
                 dx = g * vals[rw, j]
                 grads[rw, j] += g * vals[rx, j]
                 grads[rx, j] += dx
+    if 0 < n_rw <= 4:  # a small neuron: its weights' sums in one pass
+        r0, r1, r2, r3, w0, w1, w2, w3 = block_rows(args, uvals, start, n, n_rw)
+        s0 = s1 = s2 = s3 = 0.0
+        for j in range(lanes):
+            g = grads[i, j]
+            s0 += g * vals[r0, j]
+            s1 += g * vals[r1, j] if n_rw > 1 else 0.0
+            s2 += g * vals[r2, j] if n_rw > 2 else 0.0
+            s3 += g * vals[r3, j] if n_rw > 3 else 0.0
+        sums = (s0, s1, s2, s3)
+        for t in range(n_rw):
+            ugrads[-args[start + n + t] - 1] += sums[t]
+            if not rows_later:
+                r, w = args[start + t], uvals[-args[start + n + t] - 1]
+                for j in range(lanes):
+                    grads[r, j] += grads[i, j] * w
+        return
     m = start
     while m + 4 <= start + n_rw:  # rows × weights, four pairs at a time
         r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
@@ -378,13 +426,15 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def group_rows_back(members, code, args, grads, uvals, lanes):
+def group_rows_back(members, code, args, grads, uvals, lanes, input_grads):
     """The rows read by a group of DOTs (a layer's neurons) get Σ_k g_k·w_k, four neurons at a
     time: one pass over a row's lanes for every four neurons, not one for each."""
     first = members[0]
     start, rows = code[first, 1], code[first, 3]
     for q in range(rows):
         r = args[start + q]
+        if code[r, 0] == LEAF and not input_grads:  # an input row, whose gradient nobody wants
+            continue
         k = 0
         while k + 4 <= members.size:
             a0, a1, a2, a3 = members[k], members[k + 1], members[k + 2], members[k + 3]
@@ -409,10 +459,7 @@ def forward_lanes(code, args, vals, uvals, tmp, lanes):
     for i in range(code.shape[0]):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes)
-            if code[i, 6]:  # the relu that alone reads this DOT, done in place
-                for j in range(lanes):
-                    vals[i, j] = relu(vals[i, j])
+            dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes, code[i, 6] != 0)
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -458,7 +505,7 @@ def forward_lanes(code, args, vals, uvals, tmp, lanes):
 
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
-def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes):
+def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, input_grads):
     """Reverse sweep of the varying program on the first `lanes` lanes; uniform operands'
     gradients summed into ugrads.
 
@@ -473,7 +520,7 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes):
             )
             if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
                 members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
-                group_rows_back(members, code, args, grads, uvals, lanes)
+                group_rows_back(members, code, args, grads, uvals, lanes, input_grads)
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -553,7 +600,9 @@ def forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def backward_chunk(c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+def backward_chunk(
+    c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
+):
     n = counts[c]
     grads[c] = 0.0
     ugrads[c] = 0.0
@@ -562,7 +611,7 @@ def backward_chunk(c, code, args, groups, vals, grads, uvals, ugrads, tmp, count
             grads[c, out_ref, j] = seed
     else:  # an output that does not depend on the inputs: the same seed on every lane
         ugrads[c, -out_ref - 1] = seed * n
-    backward_lanes(code, args, groups, vals[c], grads[c], uvals, ugrads[c], tmp[c], n)
+    backward_lanes(code, args, groups, vals[c], grads[c], uvals, ugrads[c], tmp[c], n, input_grads)
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
@@ -572,9 +621,13 @@ def forward_chunks_parallel(code, args, vals, uvals, tmp, in_rows, x, counts):
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
-def backward_chunks_parallel(code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed):
+def backward_chunks_parallel(
+    code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
+):
     for c in prange(vals.shape[0]):
-        backward_chunk(c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed)
+        backward_chunk(
+            c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
+        )
 
 
 @jit
@@ -600,22 +653,24 @@ def run_backward(
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back, then the uniform program,
     then add into the parameters' gradients; the inputs' gradients go to x_grad."""
+    input_grads = x_grad.shape[0] > 0  # else the inputs' rows need no gradient
     if parallel:
         backward_chunks_parallel(
-            vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed
+            vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed, input_grads
         )
     else:
         for c in range(vals.shape[0]):
             backward_chunk(
-                c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed
-            )
+                c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed,
+                input_grads,
+            )  # fmt: skip
     ugrads[:] = chunk_ugrads[0]
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
     backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
     for c in range(p_uslots.size):
         p_grad[p_idx[c]] += ugrads[p_uslots[c]]
-    if x_grad.shape[0] == 0:  # the caller does not want the inputs' gradients
+    if not input_grads:
         return
     L = vals.shape[2]
     for c in range(vals.shape[0]):
