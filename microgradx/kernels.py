@@ -604,8 +604,11 @@ def backward_chunk(
     c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
 ):
     n = counts[c]
-    grads[c] = 0.0
-    ugrads[c] = 0.0
+    g = grads[c]
+    for r in range(g.shape[0]):
+        for j in range(n):
+            g[r, j] = 0.0
+    ugrads[c, :] = 0.0
     if out_ref >= 0:
         for j in range(n):
             grads[c, out_ref, j] = seed
