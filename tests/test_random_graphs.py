@@ -113,3 +113,55 @@ def _near_kink(out: Value, h: float) -> bool:
     sweep(tape)
     kinks = [i for i in range(len(tape)) if tape.op[i] in (int(microgradx.Op.RELU), int(microgradx.Op.ABS))]
     return any(abs(tape.data[tape.a[i]]) < 1e3 * h for i in kinks)
+
+
+@st.composite
+def networks(draw):
+    """Random layered networks: DOTs over shared rows (layers), fused relus, biases, odd widths,
+    rows × rows products and uniform terms, the lane kernels' fast paths and their edges."""
+    n_in = draw(st.integers(1, 6))
+    xs = [Value(0.0, label=f"x{i}") for i in range(n_in)]
+    h = list(xs)
+    params = []
+    for _ in range(draw(st.integers(1, 3))):
+        width = draw(st.integers(1, 7))
+        act = draw(st.sampled_from(["relu", "tanh", "none"]))
+        layer = []
+        for _ in range(width):
+            ws = [Value(draw(st.floats(-1.5, 1.5, allow_nan=False))) for _ in h]
+            b = Value(draw(st.floats(-0.5, 0.5, allow_nan=False)))
+            params += ws + [b]
+            z = Value.dot(ws, h) + b if draw(st.booleans()) else sum((w * x for w, x in zip(ws, h)), b)
+            layer.append(z.relu() if act == "relu" else (z.tanh() if act == "tanh" else z))
+        if draw(st.booleans()) and len(layer) >= 2:
+            layer.append(Value.dot(layer[:2], layer[-2:]))  # rows × rows
+        h = layer
+    out = Value.sum(h) if len(h) > 1 else h[0]
+    return xs, params, out * 0.5 + params[0] * params[-1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks(), st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_compiled_networks_match_the_reference_sweep(net, rows, seed):
+    xs, params, out = net
+    step = microgradx.compile(out, inputs=xs)
+    X = np.random.default_rng(seed).uniform(-2, 2, size=(rows, len(xs)))
+    for p in params:
+        p.grad = 0.0
+    values = step.forward(X)
+    gx = step.backward(reduction="sum")
+    compiled = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    for r in range(rows):
+        for x, v in zip(xs, X[r]):
+            x.data = float(v)
+            x.grad = 0.0
+        out.backward(engine="python")
+        assert out.data == pytest.approx(values[r], rel=1e-10, abs=1e-12)
+        assert [x.grad for x in xs] == pytest.approx(gx[r], rel=1e-9, abs=1e-11)
+    assert compiled == pytest.approx([p.grad for p in params], rel=1e-9, abs=1e-11)
+    threaded = microgradx.compile(out, inputs=xs)
+    threaded.parallel_rows, threaded.block_rows = 2, 2  # rows in blocks of two, over the threads
+    np.testing.assert_allclose(threaded.forward(X), values, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(threaded.backward(reduction="sum"), gx, rtol=1e-12, atol=1e-14)
