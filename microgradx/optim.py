@@ -23,6 +23,8 @@ from .store import Store, bind
 
 def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open_high: bool = False) -> float:
     """x as a finite float in [low, high] (or [low, high)); else an error naming it."""
+    if type(x) is float and low <= x < high:  # the usual case, checked without the ABCs (finite: inf >= high)
+        return x
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})")
     x = float(x)
