@@ -8,7 +8,7 @@ import numpy as np
 
 from . import kernels, nantrace, reference
 from .engine import Value
-from .ops import Op
+from .ops import ARITY, Op
 from .tape import Tape, flatten
 
 ENGINES = ("numba", "python")
@@ -41,7 +41,7 @@ def check_sweep(tape: Tape) -> None:
     ref = np.arange(len(tape), dtype=np.int32)
     empty = np.zeros(0)
     slot, _ = nantrace.first_nonfinite(
-        tape.op, tape.a, tape.b, tape.args, ref, tape.data.reshape(-1, 1), empty, nantrace.ARITY
+        tape.op, tape.a, tape.b, tape.args, ref, tape.data.reshape(-1, 1), empty, ARITY
     )
     if slot >= 0:
         raise nantrace.value_error(tape, slot, -1, lambda s: tape.data[s])

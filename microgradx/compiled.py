@@ -19,7 +19,7 @@ import numpy as np
 
 from . import kernels, nantrace, passes
 from .engine import Value
-from .ops import Op
+from .ops import ARITY, Op
 from .passes import PASSES
 from .program import split
 from .store import Store, bind
@@ -229,9 +229,7 @@ class Compiled:
     def _check_values(self, ws: Workspace) -> None:
         tape, ref, uvals = self.tape, self.split.ref, self._uvals
         for vals, first in ws.chunks():
-            slot, lane = nantrace.first_nonfinite(
-                tape.op, tape.a, tape.b, tape.args, ref, vals, uvals, nantrace.ARITY
-            )
+            slot, lane = nantrace.first_nonfinite(tape.op, tape.a, tape.b, tape.args, ref, vals, uvals, ARITY)
             if slot >= 0:
                 value_of = _reader(ref, vals, uvals, lane)
                 raise nantrace.value_error(tape, slot, lane + first if lane >= 0 else -1, value_of)

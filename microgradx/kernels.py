@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .ops import TABLE, Op
+from .ops import ARITY, Op
 
 # numba freezes globals at compile time; plain ints keep the branches readable.
 LEAF, CONST = int(Op.LEAF), int(Op.CONST)
@@ -42,7 +42,6 @@ POW, POWC, NEG, EXP, LOG = int(Op.POW), int(Op.POWC), int(Op.NEG), int(Op.EXP), 
 TANH, SIGMOID, RELU, ABS = int(Op.TANH), int(Op.SIGMOID), int(Op.RELU), int(Op.ABS)
 SQRT, SIN, COS = int(Op.SQRT), int(Op.SIN), int(Op.COS)
 SUM, DOT = int(Op.SUM), int(Op.DOT)
-ARITY_OF = np.array([info.arity for info in TABLE], dtype=np.int8)
 
 jit = njit(cache=True, error_model="numpy", nogil=True)
 
@@ -480,7 +479,7 @@ def forward_lanes(code, args, vals, uvals, tmp, lanes):
         elif k == TANH:
             for j in range(lanes):
                 vals[i, j] = math.tanh(vals[ra, j])
-        elif ARITY_OF[k] == 1:
+        elif ARITY[k] == 1:
             for j in range(lanes):
                 vals[i, j] = unary(k, vals[ra, j])
         else:
@@ -540,7 +539,7 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
         elif k == TANH:
             for j in range(lanes):
                 grads[ra, j] += grads[i, j] * (1.0 - vals[i, j] * vals[i, j])  # d tanh = 1 - tanh²
-        elif ARITY_OF[k] == 1:
+        elif ARITY[k] == 1:
             for j in range(lanes):
                 grads[ra, j] += grads[i, j] * dunary(k, vals[ra, j], vals[i, j])
         else:

@@ -17,8 +17,6 @@ from numba import njit
 from .ops import TABLE, Op
 from .tape import Tape
 
-ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)
-
 
 @njit(cache=True, inline="always")
 def _value(ref, s, lane, vals, uvals):

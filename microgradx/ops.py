@@ -21,6 +21,8 @@ from enum import IntEnum
 from types import SimpleNamespace
 from typing import NamedTuple
 
+import numpy as np
+
 INF = math.inf
 NAN = math.nan
 
@@ -199,7 +201,7 @@ UNARY = frozenset(info.op for info in TABLE if info.arity == 1)
 BINARY = frozenset(info.op for info in TABLE if info.arity == 2)
 NARY = frozenset(info.op for info in TABLE if info.arity == -1)
 FORWARD = [info.forward for info in TABLE]
-DERIVATIVE = [info.derivative for info in TABLE]
+ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)  # by code, for numba loops
 
 # The codes as plain ints, which Values store: cheaper to compare and to turn into arrays.
 codes = SimpleNamespace(**{op.name: int(op) for op in Op})

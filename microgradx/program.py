@@ -26,10 +26,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .ops import TABLE, Op
+from .ops import ARITY, Op
 from .tape import Tape
 
-ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)
 DOT = int(Op.DOT)
 
 

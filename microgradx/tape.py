@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .engine import Value
-from .ops import TABLE, Op
+from .ops import ARITY, TABLE, Op
 
 
 class Tape:
@@ -104,7 +104,7 @@ class Tape:
 
     def operand_slots(self) -> np.ndarray:
         """Every operand slot read by every slot (with repeats): for counting uses."""
-        arity = np.array([info.arity for info in TABLE], dtype=np.int8)[self.op]
+        arity = ARITY[self.op]
         return np.concatenate([self.a[arity >= 1], self.b[arity == 2], self.args]).astype(np.int64)
 
     def line(self, i: int) -> str:
