@@ -508,7 +508,8 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
     """Reverse sweep of the varying program on the first `lanes` lanes; uniform operands'
     gradients summed into ugrads.
 
-    Sums over lanes may be reassociated (fastmath "reassoc") so that they vectorise.
+    Sums over lanes may be reassociated and products fused into multiply-adds (fastmath
+    "reassoc", "contract") so that they vectorise: the last bits may differ from a plain sum.
     """
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
