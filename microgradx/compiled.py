@@ -112,6 +112,8 @@ class Compiled:
         self._single = False
         self._one_lr = np.zeros(1)  # train_step's learning rate and loss, without new arrays each step
         self._one_loss = np.zeros(1)
+        self._uslots_key: tuple | None = None  # see _uniform_slots
+        self._uslots = np.zeros(0, dtype=np.int64)
 
     def _bind(self) -> None:
         """Find (or make) the one Store holding the parameters, and their indices in it."""
@@ -270,6 +272,18 @@ class Compiled:
         optimizer.advance(1)
         return float(self._one_loss[0])
 
+    def _uniform_slots(self, store_idx: np.ndarray) -> np.ndarray:
+        """Each of these store entries' uniform slot, if all are this graph's parameters; else empty.
+
+        With them the fused steps update the parameters where the graph reads them."""
+        key = (store_idx.ctypes.data, store_idx.size, self._version)
+        if self._uslots_key != key:
+            where = dict(zip(self.p_idx.tolist(), self.p_uslots.tolist()))
+            slots = [where.get(i, -1) for i in store_idx.tolist()]
+            self._uslots = np.array([] if -1 in slots else slots, dtype=np.int64)
+            self._uslots_key = key
+        return self._uslots
+
     def _run_steps(
         self, ws: Workspace, rows: np.ndarray, opt: Fused, lrs: np.ndarray, losses: np.ndarray
     ) -> None:
@@ -279,7 +293,8 @@ class Compiled:
             sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
             self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
             ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
-            self._out_list[0], opt.rule, lrs, opt.hyper, opt.idx, opt.state1, opt.state2, opt.t, losses,
+            self._out_list[0], opt.rule, lrs, opt.hyper, opt.idx, self._uniform_slots(opt.idx),
+            opt.state1, opt.state2, opt.t, losses,
         )  # fmt: skip
 
     def fit(

@@ -185,6 +185,9 @@ def backward(op, a, b, args, vals, grads, first=0):
             n = b[i] // 2
             for m in range(a[i], a[i] + n):
                 x, w = args[m], args[m + n]
+                if x == w:  # a square, like an L2 penalty's p·p: d(x²) = 2x dx
+                    grads[x] += 2.0 * g * vals[x]
+                    continue
                 gx = g * vals[w]  # d(Σ xw) = Σ (w dx + x dw)
                 grads[w] += g * vals[x]
                 grads[x] += gx
@@ -686,19 +689,27 @@ def run_backward(
 def train_steps(
     uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
     vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x, tmp, counts, parallel, out_ref,
-    rule, lrs, hyper, opt_idx, state1, state2, t0, losses,
+    rule, lrs, hyper, opt_idx, opt_uslots, state1, state2, t0, losses,
 ):  # fmt: skip
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
 
     rule picks the update: SGD_RULE with hyper = (momentum, weight_decay) and
     state1 = velocity; ADAM_RULE with hyper = (beta1, beta2, eps, weight_decay),
     state1, state2 = m, v and t0 steps taken before. losses gets each step's mean output.
+
+    When every parameter the optimizer updates is one of the graph's (opt_uslots gives
+    each one's uniform slot; empty otherwise), the steps update the uniform values in
+    place and the store sees the parameters, and the last step's gradients, at the end.
     """
     lanes = x.shape[0]
     no_x_grad = np.empty((0, 0))
+    in_place = opt_uslots.size > 0
+    step_uslots = p_uslots[:0] if in_place else p_uslots  # what each step moves to and from the store
+    for c in range(p_uslots.size):
+        uvals[p_uslots[c]] = p_data[p_idx[c]]
     for step in range(lrs.size):
         run_forward(
-            uop, ua, ub, uargs, ufirst, uvals, p_uslots, p_data, p_idx,
+            uop, ua, ub, uargs, ufirst, uvals, step_uslots, p_data, p_idx,
             vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
         )  # fmt: skip
         if out_ref >= 0:
@@ -709,19 +720,25 @@ def train_steps(
             losses[step] = total / lanes
         else:
             losses[step] = uvals[-out_ref - 1]
-        for c in range(p_idx.size):
-            p_grad[p_idx[c]] = 0.0
-        for c in range(opt_idx.size):
-            p_grad[opt_idx[c]] = 0.0
+        if not in_place:
+            for c in range(p_idx.size):
+                p_grad[p_idx[c]] = 0.0
+            for c in range(opt_idx.size):
+                p_grad[opt_idx[c]] = 0.0
         run_backward(
-            uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_grad, p_idx,
+            uop, ua, ub, uargs, ufirst, uvals, ugrads, step_uslots, p_grad, p_idx,
             vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, no_x_grad, tmp, counts, parallel,
             out_ref, 1.0 / lanes,
         )  # fmt: skip
+        data, grad, idx = (uvals, ugrads, opt_uslots) if in_place else (p_data, p_grad, opt_idx)
         if rule == SGD_RULE:
-            sgd_update(p_data, p_grad, opt_idx, state1, lrs[step], hyper[0], hyper[1])
+            sgd_update(data, grad, idx, state1, lrs[step], hyper[0], hyper[1])
         else:
             adam_update(
-                p_data, p_grad, opt_idx, state1, state2, lrs[step],
+                data, grad, idx, state1, state2, lrs[step],
                 hyper[0], hyper[1], hyper[2], hyper[3], t0 + step + 1,
             )  # fmt: skip
+    if in_place:  # the parameters and the last step's gradients, back in the store
+        for c in range(p_uslots.size):
+            p_data[p_idx[c]] = uvals[p_uslots[c]]
+            p_grad[p_idx[c]] = ugrads[p_uslots[c]]
