@@ -112,7 +112,9 @@ class Compiled:
         self._single = False
         self._one_lr = np.zeros(1)  # train_step's learning rate and loss, without new arrays each step
         self._one_loss = np.zeros(1)
-        self._uslots_key: tuple | None = None  # see _uniform_slots
+        self._step_args: tuple = (None, None, (), ())  # see _run_steps
+        self._uslots_for: np.ndarray | None = None  # see _uniform_slots
+        self._uslots_version = -1
         self._uslots = np.zeros(0, dtype=np.int64)
 
     def _bind(self) -> None:
@@ -276,26 +278,41 @@ class Compiled:
         """Each of these store entries' uniform slot, if all are this graph's parameters; else empty.
 
         With them the fused steps update the parameters where the graph reads them."""
-        key = (store_idx.ctypes.data, store_idx.size, self._version)
-        if self._uslots_key != key:
+        if self._uslots_for is not store_idx or self._uslots_version != self._version:
+            self._uslots_for, self._uslots_version = store_idx, self._version
             where = dict(zip(self.p_idx.tolist(), self.p_uslots.tolist()))
             slots = [where.get(i, -1) for i in store_idx.tolist()]
             self._uslots = np.array([] if -1 in slots else slots, dtype=np.int64)
-            self._uslots_key = key
         return self._uslots
 
     def _run_steps(
         self, ws: Workspace, rows: np.ndarray, opt: Fused, lrs: np.ndarray, losses: np.ndarray
     ) -> None:
         """len(lrs) fused training steps on the rows (see kernels.train_steps)."""
-        sp = self.split
+        if self._step_args[0] is not ws or self._step_args[1] is not self.store:
+            sp = self.split
+            before = (
+                sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
+                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
+                ws.grads, ws.chunk_ugrads, self.in_rows,
+            )  # fmt: skip
+            after = (ws.tmp, ws.counts, ws.parallel, self._out_list[0])
+            self._step_args = (ws, self.store, before, after)  # the arguments that do not change
+        _, _, before, after = self._step_args
         kernels.train_steps(
-            sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
-            self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
-            ws.grads, ws.chunk_ugrads, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
-            self._out_list[0], opt.rule, lrs, opt.hyper, opt.idx, self._uniform_slots(opt.idx),
-            opt.state1, opt.state2, opt.t, losses,
-        )  # fmt: skip
+            *before,
+            rows,
+            *after,
+            opt.rule,
+            lrs,
+            opt.hyper,
+            opt.idx,
+            self._uniform_slots(opt.idx),
+            opt.state1,
+            opt.state2,
+            opt.t,
+            losses,
+        )
 
     def fit(
         self,

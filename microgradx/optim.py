@@ -106,6 +106,7 @@ class SGD(Optimizer):
         self.momentum = _number(momentum, "momentum", 0.0, 1.0, open_high=True)
         self.weight_decay = _number(weight_decay, "weight_decay")
         self.velocity = np.zeros(len(self.params))
+        self._hyper = np.zeros(2)  # (momentum, weight_decay) for the fused kernel
 
     def step(self) -> None:
         store, idx = self._bind()
@@ -115,8 +116,8 @@ class SGD(Optimizer):
 
     def fused(self) -> Fused:
         store, idx = self._bind()
-        hyper = np.array([self.momentum, self.weight_decay])
-        return Fused(kernels.SGD_RULE, store, idx, hyper, self.velocity, self.velocity, 0)
+        self._hyper[:] = self.momentum, self.weight_decay
+        return Fused(kernels.SGD_RULE, store, idx, self._hyper, self.velocity, self.velocity, 0)
 
     def __repr__(self) -> str:
         return f"SGD({len(self.params)} parameters, lr={self.lr:g}, momentum={self.momentum:g})"
@@ -140,6 +141,7 @@ class Adam(Optimizer):
         self.beta2 = _number(betas[1], "betas[1]", 0.0, 1.0, open_high=True)
         self.eps = _number(eps, "eps")
         self.weight_decay = _number(weight_decay, "weight_decay")
+        self._hyper = np.zeros(4)  # (beta1, beta2, eps, weight_decay) for the fused kernel
         self.m = np.zeros(len(self.params))
         self.v = np.zeros(len(self.params))
         self.t = 0
@@ -154,8 +156,8 @@ class Adam(Optimizer):
 
     def fused(self) -> Fused:
         store, idx = self._bind()
-        hyper = np.array([self.beta1, self.beta2, self.eps, self.weight_decay])
-        return Fused(kernels.ADAM_RULE, store, idx, hyper, self.m, self.v, self.t)
+        self._hyper[:] = self.beta1, self.beta2, self.eps, self.weight_decay
+        return Fused(kernels.ADAM_RULE, store, idx, self._hyper, self.m, self.v, self.t)
 
     def advance(self, steps: int) -> None:
         self.t += steps
