@@ -112,7 +112,7 @@ class Compiled:
         self._single = False
         self._one_lr = np.zeros(1)  # train_step's learning rate and loss, without new arrays each step
         self._one_loss = np.zeros(1)
-        self._step_args: tuple = (None, None, (), ())  # see _run_steps
+        self._args: tuple = (None, None, {})  # see _kernel_args
         self._uslots_for: np.ndarray | None = None  # see _uniform_slots
         self._uslots_version = -1
         self._uslots = np.zeros(0, dtype=np.int64)
@@ -175,12 +175,9 @@ class Compiled:
         rows, single = self._rows(x)
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
-        sp = self.split
         ws = self._workspace(rows.shape[0])
-        kernels.run_forward(
-            sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self.p_uslots, self.store.data,
-            self.p_idx, sp.vcode, sp.vargs, ws.vals, self.in_rows, rows, ws.tmp, ws.counts, ws.parallel,
-        )  # fmt: skip
+        before, after = self._kernel_args(ws)["forward"]
+        kernels.run_forward(*before, rows, *after)
         self._single = single
         self._ran = True
         if self.check:
@@ -216,16 +213,11 @@ class Compiled:
             raise ValueError(f"backward(output={output}): this graph has outputs 0..{n_out - 1}")
         if self.store.version != self._version:
             self._bind()
-        sp = self.split
         ws = self._ws
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
-        kernels.run_backward(
-            sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
-            self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads,
-            ws.chunk_ugrads, self.in_rows, x_grad, ws.tmp, ws.counts, ws.parallel, self._out_list[output],
-            seed,
-        )  # fmt: skip
+        before, after = self._kernel_args(ws)["backward"]
+        kernels.run_backward(*before, x_grad, *after, self._out_list[output], seed)
         if self.check:
             self._check_grads(ws)
         return x_grad[0] if self._single else x_grad
@@ -274,6 +266,32 @@ class Compiled:
         optimizer.advance(1)
         return float(self._one_loss[0])
 
+    def _kernel_args(self, ws: Workspace) -> dict[str, tuple[tuple, tuple]]:
+        """The kernels' arguments that stay the same while the workspace and the store do,
+        before and after the one that changes (the rows, or the inputs' gradients)."""
+        if self._args[0] is not ws or self._args[1] is not self.store:
+            sp = self.split
+            program = (sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals)
+            lanes = (ws.tmp, ws.counts, ws.parallel)
+            self._args = (ws, self.store, {
+                "forward": (
+                    (*program, self.p_uslots, self.store.data, self.p_idx, sp.vcode, sp.vargs, ws.vals,
+                     self.in_rows),
+                    lanes,
+                ),
+                "backward": (
+                    (*program, self._ugrads, self.p_uslots, self.store.grad, self.p_idx, sp.vcode, sp.vargs,
+                     sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows),
+                    lanes,
+                ),
+                "steps": (
+                    (*program, self._ugrads, self.p_uslots, self.store.data, self.store.grad, self.p_idx,
+                     sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows),
+                    (*lanes, self._out_list[0]),
+                ),
+            })  # fmt: skip
+        return self._args[2]
+
     def _uniform_slots(self, store_idx: np.ndarray) -> np.ndarray:
         """Each of these store entries' uniform slot, if all are this graph's parameters; else empty.
 
@@ -289,20 +307,8 @@ class Compiled:
         self, ws: Workspace, rows: np.ndarray, opt: Fused, lrs: np.ndarray, losses: np.ndarray
     ) -> None:
         """len(lrs) fused training steps on the rows (see kernels.train_steps)."""
-        if self._step_args[0] is not ws or self._step_args[1] is not self.store:
-            sp = self.split
-            before = (
-                sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals, self._ugrads, self.p_uslots,
-                self.store.data, self.store.grad, self.p_idx, sp.vcode, sp.vargs, sp.vgroups, ws.vals,
-                ws.grads, ws.chunk_ugrads, self.in_rows,
-            )  # fmt: skip
-            after = (ws.tmp, ws.counts, ws.parallel, self._out_list[0])
-            self._step_args = (ws, self.store, before, after)  # the arguments that do not change
-        _, _, before, after = self._step_args
-        kernels.train_steps(
-            *before,
-            rows,
-            *after,
+        before, after = self._kernel_args(ws)["steps"]
+        optimizer = (
             opt.rule,
             lrs,
             opt.hyper,
@@ -311,8 +317,8 @@ class Compiled:
             opt.state1,
             opt.state2,
             opt.t,
-            losses,
         )
+        kernels.train_steps(*before, rows, *after, *optimizer, losses)
 
     def fit(
         self,
