@@ -64,17 +64,15 @@ class Plan:
         self.tape = tape
         self.root_slot = int(tape.outputs[0])
         tape.nodes[self.root_slot] = None  # no reference back to the root
-        kinds = {Op.LEAF: [], Op.CONST: []}
-        inner = []
-        for s, v in enumerate(tape.nodes):
-            if v is not None:
-                kinds.get(v.op, inner).append(s)
-        self.inner_slots = np.array(inner, dtype=np.int64)
-        self.leaf_slots = np.array(kinds[Op.LEAF], dtype=np.int64)
-        self.const_slots = np.array(kinds[Op.CONST], dtype=np.int64)
-        self.inner = [tape.nodes[s] for s in inner]
-        self.leaves = [tape.nodes[s] for s in kinds[Op.LEAF]]
-        self.consts = [tape.nodes[s] for s in kinds[Op.CONST]]
+        computed = tape.op > Op.CONST
+        computed[self.root_slot] = False
+        self.inner_slots = np.flatnonzero(computed)
+        self.leaf_slots = tape.leaves.astype(np.int64)
+        self.const_slots = np.flatnonzero(tape.op == Op.CONST)
+        nodes = tape.nodes
+        self.inner = [nodes[s] for s in self.inner_slots.tolist()]
+        self.leaves = [nodes[s] for s in self.leaf_slots.tolist()]
+        self.consts = [nodes[s] for s in self.const_slots.tolist()]
 
 
 def backward(root: Value, engine: str = "numba", check: bool = False) -> Tape:
