@@ -103,3 +103,29 @@ def test_fit_errors():
     with pytest.raises(ValueError, match="different stores"):
         step.fit(XY, other, 1)
     assert step.fit(XY, opt, 0).shape == (0,)
+
+
+def test_an_optimizer_with_a_parameter_outside_the_graph_still_matches_the_loop():
+    """The fused steps update in the graph's own values only when every optimized parameter
+    is in the graph; with one more parameter they go through the store, to the same result."""
+    m1, s1, XY = setup(4)
+    m2, s2, _ = setup(4)
+    extra1, extra2 = Value(0.5), Value(0.5)
+    o1 = SGD(m1.parameters() + [extra1], lr=0.3, weight_decay=0.1)
+    o2 = SGD(m2.parameters() + [extra2], lr=0.3, weight_decay=0.1)
+    expected = python_loop(m1, s1, o1, XY, [0.3] * 5)
+    got = s2.fit(XY, o2, 5)
+    assert s2._uniform_slots(o2.fused().idx).size == 0  # the path through the store
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        [p.data for p in m2.parameters()], [p.data for p in m1.parameters()], rtol=1e-12
+    )
+    assert extra2.data == pytest.approx(extra1.data) and extra2.data < 0.5  # weight decay moved it
+
+
+def test_fit_needs_a_single_output():
+    x = Value(0.0)
+    w = Value(1.0)
+    step = microgradx.compile([x * w, x + w], inputs=[x])
+    with pytest.raises(ValueError, match="one output"):
+        step.fit(np.zeros((3, 1)), SGD([w], lr=0.1), 2)
