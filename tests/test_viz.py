@@ -179,3 +179,17 @@ def test_draw_tape_of_constants_and_nary_ops():
     src = draw_tape(Value.dot([x, y], [y, x]) * 3).source
     assert ">consts[0] = 3</td>" in src
     assert ">args[0:4] = t0 t1 t1 t0</td>" in src
+
+
+def test_draw_tape_of_an_optimised_compiled_tape():
+    """A compiled graph's tape has slots the passes made (no Value behind them): still drawn."""
+    import microgradx
+    from microgradx.nn import MLP
+
+    model = MLP(2, [3, 1], seed=0)
+    xs = [Value(0.0, label="x1"), Value(0.0, label="x2")]
+    loss = (1 - Value(1.0, label="y") * model(xs)).relu()
+    step = microgradx.compile(loss, inputs=xs)
+    assert any(node is None for node in step.tape.nodes)  # the passes' constant 1
+    source = microgradx.draw_tape(step.tape).source
+    assert "dot" in source and "x1" in source

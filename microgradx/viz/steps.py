@@ -49,7 +49,7 @@ def slot_names(tape: Tape) -> list[str]:
     """A name per slot: the Value's label, a constant's value, else t<slot> as in print(tape)."""
     names = []
     for i, node in enumerate(tape.nodes):
-        if node.label:
+        if node is not None and node.label:  # an optimised tape has slots made by its passes
             names.append(node.label)
         elif tape.op[i] == Op.CONST:
             names.append(num(float(tape.consts[tape.a[i]])))

@@ -7,6 +7,9 @@ gradient, so a learner sees how `(u + v) * w` became `t2 = add t0 t1; t4 = mul t
 from __future__ import annotations
 
 from html import escape
+from math import nan
+
+import numpy as np
 
 from ..engine import Value
 from ..ops import TABLE, Op
@@ -49,8 +52,12 @@ def draw_tape(tape: Tape | Value, *, format: str = "svg") -> Picture:
         tape = flatten(tape)
     n = len(tape)
     names = slot_names(tape)
-    data = tape.data.tolist() if tape.data is not None else [v.data for v in tape.nodes]
-    grad = tape.grad.tolist() if tape.grad is not None else [v.grad for v in tape.nodes]
+    # Unswept: the Values' own numbers (a slot made by a tape pass has none: a constant's value, else nan).
+    own = [(v.data, v.grad) if v is not None else (nan, nan) for v in tape.nodes]
+    for i in np.flatnonzero(tape.op == Op.CONST):
+        own[i] = (float(tape.consts[tape.a[i]]), own[i][1])
+    data = tape.data.tolist() if tape.data is not None else [d for d, _ in own]
+    grad = tape.grad.tolist() if tape.grad is not None else [g for _, g in own]
     outputs = set(tape.outputs.tolist())
     head = "".join(f'<td bgcolor="#e8e8e8"><b>{h}</b></td>' for h in HEADER)
     rows = [f"<tr>{head}</tr>"]
@@ -66,7 +73,7 @@ def draw_tape(tape: Tape | Value, *, format: str = "svg") -> Picture:
             f"t{i}",
             f"{int(tape.op[i])} {info.name}",
             operands_text(tape, i),
-            names[i] if tape.nodes[i].label else "",
+            names[i] if tape.nodes[i] is not None and tape.nodes[i].label else "",
             fmt(data[i]),
             fmt(grad[i]),
         )
