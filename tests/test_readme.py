@@ -37,4 +37,9 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert namespace["losses"][-1] < 0.1  # 100 more steps, fused, still trained
     same = namespace["same"]
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
-    assert "25 " in capsys.readouterr().out  # the progress callback printed
+    printed = capsys.readouterr().out
+    assert "25 " in printed  # the progress callback printed
+    shown_tape = next(
+        b for b in re.findall(r"```\n(.*?)```", README, flags=re.S) if b.startswith("t0 = leaf")
+    )
+    assert shown_tape in printed  # the tape the README shows is the one its code prints
