@@ -39,7 +39,6 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
     printed = capsys.readouterr().out
     assert "25 " in printed  # the progress callback printed
-    shown_tape = next(
-        b for b in re.findall(r"```\n(.*?)```", README, flags=re.S) if b.startswith("t0 = leaf")
-    )
+    plain_blocks = re.findall(r"^```\n(.*?)^```", README, flags=re.S | re.M)
+    shown_tape = next(b for b in plain_blocks if b.startswith("t0 = leaf"))
     assert shown_tape in printed  # the tape the README shows is the one its code prints
