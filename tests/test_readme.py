@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
+def fenced() -> list[tuple[str, str]]:
+    """The README's fenced code blocks, as (language, text), in order."""
+    found, lang, lines = [], None, []
+    for line in README.splitlines(keepends=True):
+        if line.startswith("```"):
+            if lang is None:
+                lang, lines = line[3:].strip(), []
+            else:
+                found.append((lang, "".join(lines)))
+                lang = None
+        elif lang is not None:
+            lines.append(line)
+    return found
+
+
 def blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+    return [text for kind, text in fenced() if kind == lang]
 
 
 def test_ci_runs_exactly_the_readme_test_command():
@@ -39,6 +53,5 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
     printed = capsys.readouterr().out
     assert "25 " in printed  # the progress callback printed
-    plain_blocks = re.findall(r"^```\n(.*?)^```", README, flags=re.S | re.M)
-    shown_tape = next(b for b in plain_blocks if b.startswith("t0 = leaf"))
+    shown_tape = next(b for b in blocks("") if b.startswith("t0 = leaf"))
     assert shown_tape in printed  # the tape the README shows is the one its code prints
