@@ -587,14 +587,14 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
 # -- a compiled graph's whole forward and backward, one call each ------------------------
 #
 # The rows of a batch are cut into chunks, one per thread when the batch is large
-# enough to pay for threads: vals has shape (chunks, slots, L), chunk c holding rows
-# c·L … c·L + counts[c] - 1 as its lanes. Uniform gradients are summed per chunk,
-# then over chunks.
+# enough to pay for threads: vals has shape (chunks, slots, L') with L' >= L =
+# counts[0], chunk c holding rows c·L … c·L + counts[c] - 1 as its first lanes.
+# Uniform gradients are summed per chunk, then over chunks.
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts):
-    lo = c * vals.shape[2]
+    lo = c * counts[0]  # every chunk but the last holds counts[0] rows
     n = counts[c]
     for col in range(in_rows.size):
         for j in range(n):
@@ -678,7 +678,7 @@ def run_backward(
         p_grad[p_idx[c]] += ugrads[p_uslots[c]]
     if not input_grads:
         return
-    L = vals.shape[2]
+    L = counts[0]  # rows per chunk (the last may hold fewer)
     for c in range(vals.shape[0]):
         for col in range(in_rows.size):
             for j in range(counts[c]):

@@ -209,3 +209,28 @@ def test_a_network_matches_the_reference_sweep_row_by_row(activation):
         assert [x.grad for x in xs] == pytest.approx(gx[r], rel=1e-10, abs=1e-12)
     reference_grads = np.array([p.grad for p in model.parameters()])
     np.testing.assert_allclose(compiled_grads, reference_grads, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("block_rows,parallel_rows", [(40, 10**9), (40, 1), (64, 1)])
+def test_blocks_of_rows_padded_to_cache_lines_agree(block_rows, parallel_rows):
+    """Rows in blocks (each slot's lanes padded to a cache line from 32 rows a block on),
+    serial or over threads: the same outputs and gradients as one plain block."""
+    from microgradx.nn import MLP
+
+    model = MLP(2, [6, 5, 1], seed=7)
+    xs = [Value(0.0), Value(0.0)]
+    loss = (model(xs) - xs[0]).tanh()
+    X = np.random.default_rng(5).normal(size=(100, 2))
+    plain = microgradx.compile(loss, inputs=xs)
+    plain.block_rows = 10**9
+    blocked = microgradx.compile(loss, inputs=xs)
+    blocked.block_rows, blocked.parallel_rows = block_rows, parallel_rows
+    np.testing.assert_allclose(blocked.forward(X), plain.forward(X), rtol=1e-13)
+    assert blocked._ws.vals.shape[0] > 1 and blocked._ws.vals.shape[2] % 8 == 0  # padded blocks
+    before = blocked.store.grad.copy()
+    gx_blocked = blocked.backward(reduction="sum")
+    g_blocked = blocked.store.grad - before
+    before = plain.store.grad.copy()
+    gx_plain = plain.backward(reduction="sum")
+    np.testing.assert_allclose(gx_blocked, gx_plain, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(g_blocked, plain.store.grad - before, rtol=1e-11, atol=1e-14)
