@@ -288,8 +288,8 @@ class Compiled:
             lanes = (ws.tmp, ws.counts, ws.parallel)
             self._args = (ws, self.store, {
                 "forward": (
-                    (*program, self.p_uslots, self.store.data, self.p_idx, sp.vcode, sp.vargs, ws.vals,
-                     self.in_rows),
+                    (*program, self.p_uslots, self.store.data, self.p_idx, sp.vcode, sp.vargs, sp.vgroups,
+                     ws.vals, self.in_rows),
                     lanes,
                 ),
                 "backward": (

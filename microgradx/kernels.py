@@ -350,12 +350,13 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask):
+def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask, tiled):
     """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x.
 
     With relu_mask, the DOT's row also holds its relu: g is masked by 1[out > 0] first
     (in the same pass that sums g for the uniform × uniform pairs). With rows_later,
-    the rows' g·w is left to the DOT's group (see group_rows_back). The weights'
+    the rows' g·w is left to the DOT's group (see group_rows_back); a tiled group
+    also sums its weights' gradients itself (see group_reduce_back). The weights'
     sums go four at a time; a small neuron's (four rows or fewer) in one pass."""
     total = 0.0
     if relu_mask:
@@ -377,6 +378,8 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
                 dx = g * vals[rw, j]
                 grads[rw, j] += g * vals[rx, j]
                 grads[rx, j] += dx
+    if tiled:
+        return
     if 0 < n_rw <= 4:  # a small neuron: its weights' sums in one pass
         r0, r1, r2, r3, w0, w1, w2, w3 = block_rows(args, uvals, start, n, n_rw)
         s0 = s1 = s2 = s3 = 0.0
@@ -428,6 +431,106 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def group_forward(members, code, args, vals, uvals, lanes):
+    """A tiled group's DOTs (a layer's neurons, see program._tiles), all at its first DOT, in
+    tiles of four neurons × four rows: each pass over the lanes loads four rows and does
+    sixteen multiply-adds, where one neuron at a time would load sixteen rows."""
+    first = members[0]
+    start0, rows = code[first, 1], code[first, 3]
+    for i in members:  # each neuron starts from its uniform pairs (its bias times 1)
+        start, n = code[i, 1], code[i, 2] // 2
+        c = 0.0
+        for m in range(start + rows, start + n):
+            c += uvals[-args[m] - 1] * uvals[-args[m + n] - 1]
+        for j in range(lanes):
+            vals[i, j] = c
+    for t in range(0, members.size, 4):
+        i0, i1, i2, i3 = members[t], members[t + 1], members[t + 2], members[t + 3]
+        b0, b1 = code[i0, 1] + code[i0, 2] // 2, code[i1, 1] + code[i1, 2] // 2  # where weights start
+        b2, b3 = code[i2, 1] + code[i2, 2] // 2, code[i3, 1] + code[i3, 2] // 2
+        for q in range(0, rows, 4):
+            r0, r1, r2, r3 = (
+                args[start0 + q],
+                args[start0 + q + 1],
+                args[start0 + q + 2],
+                args[start0 + q + 3],
+            )
+            w00, w01, w02, w03 = weights4(uvals, args, b0 + q)
+            w10, w11, w12, w13 = weights4(uvals, args, b1 + q)
+            w20, w21, w22, w23 = weights4(uvals, args, b2 + q)
+            w30, w31, w32, w33 = weights4(uvals, args, b3 + q)
+            for j in range(lanes):
+                x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
+                vals[i0, j] += x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
+                vals[i1, j] += x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
+                vals[i2, j] += x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
+                vals[i3, j] += x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
+    for i in members:
+        if code[i, 6]:  # the relu that alone reads this DOT
+            for j in range(lanes):
+                vals[i, j] = relu(vals[i, j])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def weights4(uvals, args, m):
+    """The four uniform values args[m … m + 3] refer to."""
+    return uvals[-args[m] - 1], uvals[-args[m + 1] - 1], uvals[-args[m + 2] - 1], uvals[-args[m + 3] - 1]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def group_reduce_back(members, code, args, vals, grads, ugrads, lanes):
+    """A tiled group's weights' gradients, Σ_lanes g·x, in tiles of four neurons × four rows:
+    sixteen sums from eight loads a lane, where one neuron at a time needs twenty."""
+    first = members[0]
+    start0, rows = code[first, 1], code[first, 3]
+    for t in range(0, members.size, 4):
+        i0, i1, i2, i3 = members[t], members[t + 1], members[t + 2], members[t + 3]
+        b0, b1 = code[i0, 1] + code[i0, 2] // 2, code[i1, 1] + code[i1, 2] // 2
+        b2, b3 = code[i2, 1] + code[i2, 2] // 2, code[i3, 1] + code[i3, 2] // 2
+        for q in range(0, rows, 4):
+            r0, r1, r2, r3 = (
+                args[start0 + q],
+                args[start0 + q + 1],
+                args[start0 + q + 2],
+                args[start0 + q + 3],
+            )
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+            for j in range(lanes):
+                g0, g1, g2, g3 = grads[i0, j], grads[i1, j], grads[i2, j], grads[i3, j]
+                x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
+                s00 += g0 * x0
+                s01 += g0 * x1
+                s02 += g0 * x2
+                s03 += g0 * x3
+                s10 += g1 * x0
+                s11 += g1 * x1
+                s12 += g1 * x2
+                s13 += g1 * x3
+                s20 += g2 * x0
+                s21 += g2 * x1
+                s22 += g2 * x2
+                s23 += g2 * x3
+                s30 += g3 * x0
+                s31 += g3 * x1
+                s32 += g3 * x2
+                s33 += g3 * x3
+            add4(ugrads, args, b0 + q, s00, s01, s02, s03)
+            add4(ugrads, args, b1 + q, s10, s11, s12, s13)
+            add4(ugrads, args, b2 + q, s20, s21, s22, s23)
+            add4(ugrads, args, b3 + q, s30, s31, s32, s33)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add4(ugrads, args, m, s0, s1, s2, s3):
+    """Add four sums to the uniform slots args[m … m + 3] refer to."""
+    ugrads[-args[m] - 1] += s0
+    ugrads[-args[m + 1] - 1] += s1
+    ugrads[-args[m + 2] - 1] += s2
+    ugrads[-args[m + 3] - 1] += s3
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def group_rows_back(members, code, args, grads, uvals, lanes, input_grads):
     """The rows read by a group of DOTs (a layer's neurons) get Σ_k g_k·w_k, four neurons at a
     time: one pass over a row's lanes for every four neurons, not one for each."""
@@ -456,12 +559,15 @@ def group_rows_back(members, code, args, grads, uvals, lanes, input_grads):
 
 
 @jit
-def forward_lanes(code, args, vals, uvals, tmp, lanes):
+def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
     """Evaluate the varying program on the first `lanes` lanes (inputs are filled in)."""
     for i in range(code.shape[0]):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes, code[i, 6] != 0)
+            if code[i, 7] == 0:
+                dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes, code[i, 6] != 0)
+            elif code[i, 5] > 0:  # a tiled group's first DOT: the whole group (the others skip)
+                group_forward(groups[code[i, 4] : code[i, 4] + code[i, 5]], code, args, vals, uvals, lanes)
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -517,12 +623,26 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            in_group, relu_mask = code[i, 5] != 0, code[i, 6] != 0
+            in_group, relu_mask, tiled = code[i, 5] != 0, code[i, 6] != 0, code[i, 7] != 0
             dot_lanes_back(
-                i, ra, rb // 2, code[i, 3], args, vals, grads, uvals, ugrads, lanes, in_group, relu_mask
+                i,
+                ra,
+                rb // 2,
+                code[i, 3],
+                args,
+                vals,
+                grads,
+                uvals,
+                ugrads,
+                lanes,
+                in_group,
+                relu_mask,
+                tiled,
             )
             if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
                 members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
+                if tiled:
+                    group_reduce_back(members, code, args, vals, grads, ugrads, lanes)
                 group_rows_back(members, code, args, grads, uvals, lanes, input_grads)
         elif k <= CONST:
             continue
@@ -593,13 +713,13 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts):
+def forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts):
     lo = c * counts[0]  # every chunk but the last holds counts[0] rows
     n = counts[c]
     for col in range(in_rows.size):
         for j in range(n):
             vals[c, in_rows[col], j] = x[lo + j, col]
-    forward_lanes(code, args, vals[c], uvals, tmp[c], n)
+    forward_lanes(code, args, groups, vals[c], uvals, tmp[c], n)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -621,9 +741,9 @@ def backward_chunk(
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
-def forward_chunks_parallel(code, args, vals, uvals, tmp, in_rows, x, counts):
+def forward_chunks_parallel(code, args, groups, vals, uvals, tmp, in_rows, x, counts):
     for c in prange(vals.shape[0]):
-        forward_chunk(c, code, args, vals, uvals, tmp, in_rows, x, counts)
+        forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts)
 
 
 @njit(cache=True, error_model="numpy", nogil=True, parallel=True)
@@ -639,17 +759,17 @@ def backward_chunks_parallel(
 @jit
 def run_forward(
     uop, ua, ub, uargs, ufirst, uvals, p_uslots, p_data, p_idx,
-    vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
+    vcode, vargs, vgroups, vals, in_rows, x, tmp, counts, parallel,
 ):  # fmt: skip
     """Parameters into the uniform program, run it once; inputs into the lanes, run them."""
     for c in range(p_uslots.size):
         uvals[p_uslots[c]] = p_data[p_idx[c]]
     forward(uop, ua, ub, uargs, uvals, ufirst)
     if parallel:
-        forward_chunks_parallel(vcode, vargs, vals, uvals, tmp, in_rows, x, counts)
+        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
     else:
         for c in range(vals.shape[0]):
-            forward_chunk(c, vcode, vargs, vals, uvals, tmp, in_rows, x, counts)
+            forward_chunk(c, vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
 
 
 @jit
@@ -710,7 +830,7 @@ def train_steps(
     for step in range(lrs.size):
         run_forward(
             uop, ua, ub, uargs, ufirst, uvals, step_uslots, p_data, p_idx,
-            vcode, vargs, vals, in_rows, x, tmp, counts, parallel,
+            vcode, vargs, vgroups, vals, in_rows, x, tmp, counts, parallel,
         )  # fmt: skip
         if out_ref >= 0:
             total = 0.0

@@ -40,7 +40,7 @@ class Split(NamedTuple):
     ub: np.ndarray
     uargs: np.ndarray
     ufirst: int  # the uniform program's first computed slot (leaves and constants come first)
-    vcode: np.ndarray  # (n_varying, 7) int32: op, a, b, and for a DOT: see group_dots and split
+    vcode: np.ndarray  # (n_varying, 8) int32: op, a, b, and for a DOT: see group_dots and split
     vargs: np.ndarray
     vgroups: np.ndarray  # slots of DOTs that share their rows, a group after another
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
@@ -90,8 +90,8 @@ def _split(op, a, b, args, is_input, fusable, arity):
         else:
             ref[i] = -nu - 1
             nu += 1
-    ucode = np.zeros((nu, 7), np.int32)
-    vcode = np.zeros((nv, 7), np.int32)
+    ucode = np.zeros((nu, 8), np.int32)
+    vcode = np.zeros((nv, 8), np.int32)
     uargs = np.empty(args.size, np.int32)
     vargs = np.empty(args.size, np.int32)
     nua = 0
@@ -158,7 +158,8 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
     neurons at a time, once the sweep back reaches the group's first DOT (all its
     neurons' gradients are complete by then, and the rows come before it). Columns
     4 and 5 of vcode: for a group's first DOT, where its members start in the
-    returned array and how many there are; for the others, 0 and -1.
+    returned array and how many there are; for the others, 0 and -1. Column 7: 1 on
+    every member of a group that runs as tiles (see kernels.group_forward).
     """
     by_rows: dict[tuple[int, ...], list[int]] = {}
     for i in np.flatnonzero(vcode[:, 0] == DOT).tolist():
@@ -172,5 +173,19 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
         vcode[group[0], 4] = len(members)
         vcode[group[0], 5] = len(group)
         vcode[group[1:], 5] = -1
+        vcode[group, 7] = _tiles(vcode, vargs, group)
         members += group
     return np.array(members, dtype=np.int32)
+
+
+def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
+    """1 if the group can run as tiles of four neurons × four rows: whole tiles, and no
+    pair but rows × weights and uniform × uniform, so every operand is ready at its first DOT."""
+    rows = int(vcode[group[0], 3])
+    if len(group) % 4 or rows % 4:
+        return 0
+    for i in group:
+        start, n = int(vcode[i, 1]), int(vcode[i, 2]) // 2
+        if any(vargs[m] >= 0 or vargs[m + n] >= 0 for m in range(start + rows, start + n)):
+            return 0
+    return 1

@@ -184,18 +184,23 @@ def test_rows_split_over_threads_give_the_same_results():
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_a_network_matches_the_reference_sweep_row_by_row(activation):
-    """Layers become DOTs that share their rows (grouped in the backward sweep): check
-    every gradient against the pure-Python reference sweep, one row at a time."""
+@pytest.mark.parametrize("sizes", [(3, [5, 6, 2]), (4, [8, 8, 4]), (8, [4, 12, 4])])
+def test_a_network_matches_the_reference_sweep_row_by_row(activation, sizes):
+    """Layers become DOTs that share their rows (grouped in the backward sweep; in tiles of
+    four neurons × four rows when the widths allow): check every gradient against the
+    pure-Python reference sweep, one row at a time."""
     from microgradx.nn import MLP
 
-    model = MLP(3, [5, 6, 2], activation=activation, seed=4)
-    xs = [Value(0.0, label=f"x{i}") for i in range(3)]
+    nin, widths = sizes
+    model = MLP(nin, widths, activation=activation, seed=4)
+    xs = [Value(0.0, label=f"x{i}") for i in range(nin)]
     out = model(xs)
     loss = (out[0] * out[1]).tanh() + out[0]
     step = microgradx.compile(loss, inputs=xs)
     assert step.split.vgroups.size > 0  # the layers were grouped
-    X = np.random.default_rng(2).normal(size=(7, 3))
+    if nin % 4 == 0:
+        assert step.split.vcode[:, 7].any()  # some layer runs as tiles
+    X = np.random.default_rng(2).normal(size=(7, nin))
     model.zero_grad()
     step.forward(X)
     gx = step.backward(reduction="sum")
