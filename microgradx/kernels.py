@@ -445,16 +445,9 @@ def group_forward(members, code, args, vals, uvals, lanes):
         for j in range(lanes):
             vals[i, j] = c
     for t in range(0, members.size, 4):
-        i0, i1, i2, i3 = members[t], members[t + 1], members[t + 2], members[t + 3]
-        b0, b1 = code[i0, 1] + code[i0, 2] // 2, code[i1, 1] + code[i1, 2] // 2  # where weights start
-        b2, b3 = code[i2, 1] + code[i2, 2] // 2, code[i3, 1] + code[i3, 2] // 2
+        i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
         for q in range(0, rows, 4):
-            r0, r1, r2, r3 = (
-                args[start0 + q],
-                args[start0 + q + 1],
-                args[start0 + q + 2],
-                args[start0 + q + 3],
-            )
+            r0, r1, r2, r3 = four(args, start0 + q)
             w00, w01, w02, w03 = weights4(uvals, args, b0 + q)
             w10, w11, w12, w13 = weights4(uvals, args, b1 + q)
             w20, w21, w22, w23 = weights4(uvals, args, b2 + q)
@@ -472,6 +465,25 @@ def group_forward(members, code, args, vals, uvals, lanes):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def four(a, m):
+    """a[m], a[m + 1], a[m + 2], a[m + 3]: a tile's four neurons, or its four rows."""
+    return a[m], a[m + 1], a[m + 2], a[m + 3]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def tile(members, code, t):
+    """A tile's four DOTs (members t … t + 3) and where each one's weights start in args."""
+    i0, i1, i2, i3 = four(members, t)
+    return i0, i1, i2, i3, weights(code, i0), weights(code, i1), weights(code, i2), weights(code, i3)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def weights(code, i):
+    """Where DOT i's weights (the second half of its operands) start in args."""
+    return code[i, 1] + code[i, 2] // 2
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def weights4(uvals, args, m):
     """The four uniform values args[m … m + 3] refer to."""
     return uvals[-args[m] - 1], uvals[-args[m + 1] - 1], uvals[-args[m + 2] - 1], uvals[-args[m + 3] - 1]
@@ -484,16 +496,9 @@ def group_reduce_back(members, code, args, vals, grads, ugrads, lanes):
     first = members[0]
     start0, rows = code[first, 1], code[first, 3]
     for t in range(0, members.size, 4):
-        i0, i1, i2, i3 = members[t], members[t + 1], members[t + 2], members[t + 3]
-        b0, b1 = code[i0, 1] + code[i0, 2] // 2, code[i1, 1] + code[i1, 2] // 2
-        b2, b3 = code[i2, 1] + code[i2, 2] // 2, code[i3, 1] + code[i3, 2] // 2
+        i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
         for q in range(0, rows, 4):
-            r0, r1, r2, r3 = (
-                args[start0 + q],
-                args[start0 + q + 1],
-                args[start0 + q + 2],
-                args[start0 + q + 3],
-            )
+            r0, r1, r2, r3 = four(args, start0 + q)
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
             s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
             for j in range(lanes):
