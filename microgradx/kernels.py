@@ -434,34 +434,60 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
 def group_forward(members, code, args, vals, uvals, lanes):
     """A tiled group's DOTs (a layer's neurons, see program._tiles), all at its first DOT, in
     tiles of four neurons × four rows: each pass over the lanes loads four rows and does
-    sixteen multiply-adds, where one neuron at a time would load sixteen rows."""
-    first = members[0]
-    start0, rows = code[first, 1], code[first, 3]
-    for i in members:  # each neuron starts from its uniform pairs (its bias times 1)
-        start, n = code[i, 1], code[i, 2] // 2
-        c = 0.0
-        for m in range(start + rows, start + n):
-            c += uvals[-args[m] - 1] * uvals[-args[m + n] - 1]
-        for j in range(lanes):
-            vals[i, j] = c
+    sixteen multiply-adds, where one neuron at a time would load sixteen rows. The first
+    pass starts from each neuron's uniform pairs (its bias), the last applies its relu."""
+    first_dot = members[0]
+    start0, rows = code[first_dot, 1], code[first_dot, 3]
     for t in range(0, members.size, 4):
         i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
+        c0, c1, c2, c3 = (
+            uniform_part(i0, code, args, uvals, rows),
+            uniform_part(i1, code, args, uvals, rows),
+            uniform_part(i2, code, args, uvals, rows),
+            uniform_part(i3, code, args, uvals, rows),
+        )
+        f0, f1, f2, f3 = code[i0, 6] != 0, code[i1, 6] != 0, code[i2, 6] != 0, code[i3, 6] != 0
         for q in range(0, rows, 4):
             r0, r1, r2, r3 = four(args, start0 + q)
             w00, w01, w02, w03 = weights4(uvals, args, b0 + q)
             w10, w11, w12, w13 = weights4(uvals, args, b1 + q)
             w20, w21, w22, w23 = weights4(uvals, args, b2 + q)
             w30, w31, w32, w33 = weights4(uvals, args, b3 + q)
+            if q == 0:  # the first pass starts from the bias
+                for j in range(lanes):
+                    x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
+                    vals[i0, j] = c0 + (x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03)
+                    vals[i1, j] = c1 + (x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13)
+                    vals[i2, j] = c2 + (x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23)
+                    vals[i3, j] = c3 + (x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33)
+            else:
+                for j in range(lanes):
+                    x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
+                    vals[i0, j] += x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
+                    vals[i1, j] += x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
+                    vals[i2, j] += x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
+                    vals[i3, j] += x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
+        if f0 and f1 and f2 and f3:  # the relus that alone read these DOTs, in one pass
             for j in range(lanes):
-                x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
-                vals[i0, j] += x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
-                vals[i1, j] += x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
-                vals[i2, j] += x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
-                vals[i3, j] += x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
-    for i in members:
-        if code[i, 6]:  # the relu that alone reads this DOT
-            for j in range(lanes):
-                vals[i, j] = relu(vals[i, j])
+                vals[i0, j] = relu(vals[i0, j])
+                vals[i1, j] = relu(vals[i1, j])
+                vals[i2, j] = relu(vals[i2, j])
+                vals[i3, j] = relu(vals[i3, j])
+        else:
+            for i, f in ((i0, f0), (i1, f1), (i2, f2), (i3, f3)):
+                if f:
+                    for j in range(lanes):
+                        vals[i, j] = relu(vals[i, j])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def uniform_part(i, code, args, uvals, rows):
+    """Σ over DOT i's pairs after its first `rows`: its uniform × uniform pairs (a bias times 1)."""
+    start, n = code[i, 1], code[i, 2] // 2
+    c = 0.0
+    for m in range(start + rows, start + n):
+        c += uvals[-args[m] - 1] * uvals[-args[m + n] - 1]
+    return c
 
 
 @njit(cache=True, error_model="numpy", inline="always")
