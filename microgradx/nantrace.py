@@ -26,14 +26,22 @@ def _value(ref, s, lane, vals, uvals):
 
 @njit(cache=True, fastmath={"reassoc"})
 def all_finite(x):
-    """Whether every number in x is finite: x - x is 0 for those, nan for nan and ±inf.
-
-    The sum may be reassociated, so the scan vectorises: the quick test before a search."""
-    flat = x.reshape(-1)
+    """Whether every number in x (a row of numbers) is finite: x - x is 0 for those, nan for
+    nan and ±inf. The sum may be reassociated, so the scan vectorises: the quick test before
+    a search."""
     total = 0.0
-    for i in range(flat.size):
-        total += flat[i] - flat[i]
+    for i in range(x.size):
+        total += x[i] - x[i]
     return total == 0.0
+
+
+@njit(cache=True)
+def all_rows_finite(x):
+    """all_finite for each row of a 2-D array (a chunk's lanes need not be contiguous)."""
+    for r in range(x.shape[0]):
+        if not all_finite(x[r]):
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -43,7 +51,7 @@ def first_nonfinite(op, a, b, args, ref, vals, uvals, arity):
     ref maps tape slots to rows of vals (r >= 0) or uniform values uvals[-r - 1].
     A non-finite leaf or constant is its own origin.
     """
-    if all_finite(vals) and all_finite(uvals):
+    if all_rows_finite(vals) and all_finite(uvals):
         return -1, -1
     lanes = vals.shape[1]
     for s in range(op.size):
@@ -69,7 +77,7 @@ def first_nonfinite(op, a, b, args, ref, vals, uvals, arity):
 @njit(cache=True)
 def last_nonfinite(ref, grads, ugrads):
     """(slot, lane) of the highest slot with a non-finite gradient: where the reverse sweep broke."""
-    if all_finite(grads) and all_finite(ugrads):
+    if all_rows_finite(grads) and all_finite(ugrads):
         return -1, -1
     lanes = grads.shape[1]
     for s in range(ref.size - 1, -1, -1):

@@ -77,3 +77,18 @@ def test_fit_with_check_stops_at_the_step_that_blew_up():
     opt = SGD(model.parameters(), lr=1e6)  # diverges: squares overflow to inf within a few steps
     with pytest.raises(FloatingPointError, match="non-finite"):
         step.fit(np.column_stack([X, labels]), opt, 50)
+
+
+@pytest.mark.parametrize("block_rows", [256, 40])
+def test_large_batches_in_padded_blocks_are_traced_too(block_rows):
+    """From 32 rows a block on, each slot's lanes are padded to a cache line: the scan must
+    read only the rows' own lanes, and still find the bad one (and its row, in any block)."""
+    x, w, loss = log_graph()
+    step = microgradx.compile(loss, inputs=[x], check=True)
+    step.block_rows = block_rows
+    X = np.linspace(1.0, 2.0, 100)[:, None]
+    assert step.forward(X).shape == (100,)
+    step.backward()
+    X[57, 0] = -1.0
+    with pytest.raises(FloatingPointError, match=r"\(log\) on row 57"):
+        step.forward(X)
