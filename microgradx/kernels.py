@@ -433,9 +433,10 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
 @njit(cache=True, error_model="numpy", inline="always")
 def group_forward(members, code, args, vals, uvals, lanes):
     """A tiled group's DOTs (a layer's neurons, see program._tiles), all at its first DOT, in
-    tiles of four neurons × four rows: each pass over the lanes loads four rows and does
-    sixteen multiply-adds, where one neuron at a time would load sixteen rows. The first
-    pass starts from each neuron's uniform pairs (its bias), the last applies its relu."""
+    tiles of four neurons × four rows (the rows left over: four neurons × one row): each
+    pass over the lanes loads four rows and does sixteen multiply-adds, where one neuron
+    at a time would load sixteen rows. The first pass starts from each neuron's uniform
+    pairs (its bias); one more pass does the relus."""
     first_dot = members[0]
     start0, rows = code[first_dot, 1], code[first_dot, 3]
     for t in range(0, members.size, 4):
@@ -447,7 +448,7 @@ def group_forward(members, code, args, vals, uvals, lanes):
             uniform_part(i3, code, args, uvals, rows),
         )
         f0, f1, f2, f3 = code[i0, 6] != 0, code[i1, 6] != 0, code[i2, 6] != 0, code[i3, 6] != 0
-        for q in range(0, rows, 4):
+        for q in range(0, rows - rows % 4, 4):
             r0, r1, r2, r3 = four(args, start0 + q)
             w00, w01, w02, w03 = weights4(uvals, args, b0 + q)
             w10, w11, w12, w13 = weights4(uvals, args, b1 + q)
@@ -467,6 +468,24 @@ def group_forward(members, code, args, vals, uvals, lanes):
                     vals[i1, j] += x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
                     vals[i2, j] += x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
                     vals[i3, j] += x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
+        for q in range(rows - rows % 4, rows):  # the rows left over, one a pass
+            r = args[start0 + q]
+            w0, w1 = uvals[-args[b0 + q] - 1], uvals[-args[b1 + q] - 1]
+            w2, w3 = uvals[-args[b2 + q] - 1], uvals[-args[b3 + q] - 1]
+            if q == 0:  # the first pass starts from the bias
+                for j in range(lanes):
+                    x = vals[r, j]
+                    vals[i0, j] = c0 + x * w0
+                    vals[i1, j] = c1 + x * w1
+                    vals[i2, j] = c2 + x * w2
+                    vals[i3, j] = c3 + x * w3
+            else:
+                for j in range(lanes):
+                    x = vals[r, j]
+                    vals[i0, j] += x * w0
+                    vals[i1, j] += x * w1
+                    vals[i2, j] += x * w2
+                    vals[i3, j] += x * w3
         if f0 and f1 and f2 and f3:  # the relus that alone read these DOTs, in one pass
             for j in range(lanes):
                 vals[i0, j] = relu(vals[i0, j])
@@ -523,7 +542,7 @@ def group_reduce_back(members, code, args, vals, grads, ugrads, lanes):
     start0, rows = code[first, 1], code[first, 3]
     for t in range(0, members.size, 4):
         i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
-        for q in range(0, rows, 4):
+        for q in range(0, rows - rows % 4, 4):
             r0, r1, r2, r3 = four(args, start0 + q)
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
             s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
@@ -550,6 +569,19 @@ def group_reduce_back(members, code, args, vals, grads, ugrads, lanes):
             add4(ugrads, args, b1 + q, s10, s11, s12, s13)
             add4(ugrads, args, b2 + q, s20, s21, s22, s23)
             add4(ugrads, args, b3 + q, s30, s31, s32, s33)
+        for q in range(rows - rows % 4, rows):  # the rows left over, one a pass
+            r = args[start0 + q]
+            s0 = s1 = s2 = s3 = 0.0
+            for j in range(lanes):
+                x = vals[r, j]
+                s0 += grads[i0, j] * x
+                s1 += grads[i1, j] * x
+                s2 += grads[i2, j] * x
+                s3 += grads[i3, j] * x
+            ugrads[-args[b0 + q] - 1] += s0
+            ugrads[-args[b1 + q] - 1] += s1
+            ugrads[-args[b2 + q] - 1] += s2
+            ugrads[-args[b3 + q] - 1] += s3
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -179,10 +179,10 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
 
 
 def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
-    """1 if the group can run as tiles of four neurons × four rows: whole tiles, and no
-    pair but rows × weights and uniform × uniform, so every operand is ready at its first DOT."""
+    """1 if the group can run as tiles of four neurons: whole tiles, and no pair but rows ×
+    weights and uniform × uniform, so every operand is ready at its first DOT."""
     rows = int(vcode[group[0], 3])
-    if len(group) % 4 or rows % 4:
+    if len(group) % 4:
         return 0
     for i in group:
         start, n = int(vcode[i, 1]), int(vcode[i, 2]) // 2
