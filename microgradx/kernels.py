@@ -19,8 +19,10 @@ operand's gradient is summed over the lanes into ugrads inside the sweep.
 
 The hot loop of a network is the DOT of a neuron, Σ rowᵢ·weightᵢ: its first
 code[i, 3] pairs are row × uniform, done four pairs at a time; DOTs reading the
-same rows (a layer) pass the rows their gradients together (group_rows_back); a
-relu that alone reads a DOT lives in the DOT's row (code[i, 6]).
+same rows (a layer) pass the rows their gradients together (group_rows_back), and
+when there are a multiple of four of them they run as tiles of four neurons × four
+rows (code[i, 7]: group_forward, group_reduce_back); a relu that alone reads a DOT
+lives in the DOT's row (code[i, 6]).
 
 All the jitted code that calls other jitted code lives in this one file: numba's
 on-disk cache does not notice a change to a function defined in another file.
