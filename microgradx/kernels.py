@@ -320,9 +320,8 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
         vals[i, j] = c
     m = start
     while m + 4 <= start + n_rw:
-        r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
-        w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
-        w2, w3 = uvals[-args[m + n + 2] - 1], uvals[-args[m + n + 3] - 1]
+        r0, r1, r2, r3 = four(args, m)
+        w0, w1, w2, w3 = weights4(uvals, args, m + n)
         for j in range(lanes):
             vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
         m += 4
@@ -401,8 +400,7 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
         return
     m = start
     while m + 4 <= start + n_rw:  # rows × weights, four pairs at a time
-        r0, r1, r2, r3 = args[m], args[m + 1], args[m + 2], args[m + 3]
-        u0, u1, u2, u3 = -args[m + n] - 1, -args[m + n + 1] - 1, -args[m + n + 2] - 1, -args[m + n + 3] - 1
+        r0, r1, r2, r3 = four(args, m)
         s0 = s1 = s2 = s3 = 0.0
         for j in range(lanes):
             g = grads[i, j]
@@ -410,12 +408,10 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
             s1 += g * vals[r1, j]
             s2 += g * vals[r2, j]
             s3 += g * vals[r3, j]
-        ugrads[u0] += s0
-        ugrads[u1] += s1
-        ugrads[u2] += s2
-        ugrads[u3] += s3
+        add4(ugrads, args, m + n, s0, s1, s2, s3)
         if not rows_later:
-            for r, w in ((r0, uvals[u0]), (r1, uvals[u1]), (r2, uvals[u2]), (r3, uvals[u3])):
+            w0, w1, w2, w3 = weights4(uvals, args, m + n)
+            for r, w in ((r0, w0), (r1, w1), (r2, w2), (r3, w3)):
                 for j in range(lanes):  # one row a loop: vectorises
                     grads[r, j] += grads[i, j] * w
         m += 4
@@ -890,8 +886,9 @@ def train_steps(
     no_x_grad = np.empty((0, 0))
     in_place = opt_uslots.size > 0
     step_uslots = p_uslots[:0] if in_place else p_uslots  # what each step moves to and from the store
-    for c in range(p_uslots.size):
-        uvals[p_uslots[c]] = p_data[p_idx[c]]
+    if in_place:  # once for all the steps (otherwise each forward reads the store)
+        for c in range(p_uslots.size):
+            uvals[p_uslots[c]] = p_data[p_idx[c]]
     for step in range(lrs.size):
         run_forward(
             uop, ua, ub, uargs, ufirst, uvals, step_uslots, p_data, p_idx,
