@@ -197,9 +197,6 @@ TABLE: tuple[OpInfo, ...] = (
 
 assert all(info.op == i for i, info in enumerate(TABLE)), "TABLE must list ops in code order"
 
-UNARY = frozenset(info.op for info in TABLE if info.arity == 1)
-BINARY = frozenset(info.op for info in TABLE if info.arity == 2)
-NARY = frozenset(info.op for info in TABLE if info.arity == -1)
 FORWARD = [info.forward for info in TABLE]
 ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)  # by code, for numba loops
 
