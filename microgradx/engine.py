@@ -27,7 +27,7 @@ def _as_float(x: object, what: str) -> float:
     """Accept ints, floats and NumPy scalars; name anything else in a TypeError."""
     if type(x) is float:
         return x
-    if isinstance(x, Real) or (hasattr(x, "dtype") and getattr(x, "shape", None) == ()):
+    if _is_number(x):
         try:
             return float(x)  # type: ignore[arg-type]
         except TypeError:
@@ -279,4 +279,5 @@ def _as_operand(other: object, op: Op, value: Value, reflected: bool) -> float:
 
 
 def _is_number(x: object) -> bool:
+    """A real number: Python's, or a NumPy scalar (a 0-d array counts too)."""
     return isinstance(x, Real) or (hasattr(x, "dtype") and getattr(x, "shape", None) == ())
