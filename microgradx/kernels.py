@@ -21,7 +21,7 @@ The hot loop of a network is the DOT of a neuron, Σ rowᵢ·weightᵢ: its firs
 code[i, 3] pairs are row × uniform, done four pairs at a time; DOTs reading the
 same rows (a layer) pass the rows their gradients together (group_rows_back), and
 when there are a multiple of four of them they run as tiles of four neurons × four
-rows (code[i, 7]: group_forward, group_reduce_back); a relu that alone reads a DOT
+rows (code[i, 7]: group_forward, group_back); a relu that alone reads a DOT
 lives in the DOT's row (code[i, 6]).
 
 All the jitted code that calls other jitted code lives in this one file: numba's
@@ -351,14 +351,14 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask, tiled):
+def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask):
     """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x.
 
     With relu_mask, the DOT's row also holds its relu: g is masked by 1[out > 0] first
     (in the same pass that sums g for the uniform × uniform pairs). With rows_later,
-    the rows' g·w is left to the DOT's group (see group_rows_back); a tiled group
-    also sums its weights' gradients itself (see group_reduce_back). The weights'
-    sums go four at a time; a small neuron's (four rows or fewer) in one pass."""
+    the rows' g·w is left to the DOT's group (see group_rows_back). The weights' sums
+    go four at a time, each four rows' g·w in the same pass; a small neuron's (four
+    rows or fewer) in one pass. (A tiled group does all this in group_back.)"""
     total = 0.0
     if relu_mask:
         for j in range(lanes):
@@ -379,8 +379,6 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
                 dx = g * vals[rw, j]
                 grads[rw, j] += g * vals[rx, j]
                 grads[rx, j] += dx
-    if tiled:
-        return
     if 0 < n_rw <= 4:  # a small neuron: its weights' sums in one pass
         r0, r1, r2, r3, w0, w1, w2, w3 = block_rows(args, uvals, start, n, n_rw)
         s0 = s1 = s2 = s3 = 0.0
@@ -401,6 +399,7 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
     m = start
     while m + 4 <= start + n_rw:  # rows × weights, four pairs at a time
         r0, r1, r2, r3 = four(args, m)
+        w0, w1, w2, w3 = weights4(uvals, args, m + n)
         s0 = s1 = s2 = s3 = 0.0
         for j in range(lanes):
             g = grads[i, j]
@@ -408,12 +407,12 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
             s1 += g * vals[r1, j]
             s2 += g * vals[r2, j]
             s3 += g * vals[r3, j]
+            if not rows_later:  # the four rows' gradients in the same pass (the test leaves the loop)
+                grads[r0, j] += g * w0
+                grads[r1, j] += g * w1
+                grads[r2, j] += g * w2
+                grads[r3, j] += g * w3
         add4(ugrads, args, m + n, s0, s1, s2, s3)
-        if not rows_later:
-            w0, w1, w2, w3 = weights4(uvals, args, m + n)
-            for r, w in ((r0, w0), (r1, w1), (r2, w2), (r3, w3)):
-                for j in range(lanes):  # one row a loop: vectorises
-                    grads[r, j] += grads[i, j] * w
         m += 4
     while m < start + n_rw:
         r0, u0 = args[m], -args[m + n] - 1
@@ -533,13 +532,20 @@ def weights4(uvals, args, m):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def group_reduce_back(members, code, args, vals, grads, ugrads, lanes):
-    """A tiled group's weights' gradients, Σ_lanes g·x, in tiles of four neurons × four rows:
-    sixteen sums from eight loads a lane, where one neuron at a time needs twenty."""
+def group_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads):
+    """A tiled group's whole backward, once every member's gradient is complete: per tile of
+    four neurons, one pass masks their relus and sums their g (for the biases), then their
+    weights' gradients Σ_lanes g·x in tiles of four neurons × four rows (sixteen sums from
+    eight loads a lane); last the rows' gradients Σ_k g_k·w_k, four rows × four neurons a pass."""
     first = members[0]
     start0, rows = code[first, 1], code[first, 3]
     for t in range(0, members.size, 4):
         i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
+        t0, t1, t2, t3 = mask4(i0, i1, i2, i3, code, vals, grads, lanes)
+        uniform_back(i0, code, args, uvals, ugrads, rows, t0)
+        uniform_back(i1, code, args, uvals, ugrads, rows, t1)
+        uniform_back(i2, code, args, uvals, ugrads, rows, t2)
+        uniform_back(i3, code, args, uvals, ugrads, rows, t3)
         for q in range(0, rows - rows % 4, 4):
             r0, r1, r2, r3 = four(args, start0 + q)
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
@@ -580,6 +586,62 @@ def group_reduce_back(members, code, args, vals, grads, ugrads, lanes):
             ugrads[-args[b1 + q] - 1] += s1
             ugrads[-args[b2 + q] - 1] += s2
             ugrads[-args[b3 + q] - 1] += s3
+    for q in range(0, rows - rows % 4, 4):  # the rows' gradients, four rows × four neurons a pass
+        r0, r1, r2, r3 = four(args, start0 + q)
+        if (
+            not input_grads
+            and code[r0, 0] == LEAF
+            and code[r1, 0] == LEAF
+            and code[r2, 0] == LEAF
+            and code[r3, 0] == LEAF
+        ):
+            continue  # input rows, whose gradient nobody wants
+        for t in range(0, members.size, 4):
+            i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
+            w00, w01, w02, w03 = weights4(uvals, args, b0 + q)
+            w10, w11, w12, w13 = weights4(uvals, args, b1 + q)
+            w20, w21, w22, w23 = weights4(uvals, args, b2 + q)
+            w30, w31, w32, w33 = weights4(uvals, args, b3 + q)
+            for j in range(lanes):
+                g0, g1, g2, g3 = grads[i0, j], grads[i1, j], grads[i2, j], grads[i3, j]
+                grads[r0, j] += g0 * w00 + g1 * w10 + g2 * w20 + g3 * w30
+                grads[r1, j] += g0 * w01 + g1 * w11 + g2 * w21 + g3 * w31
+                grads[r2, j] += g0 * w02 + g1 * w12 + g2 * w22 + g3 * w32
+                grads[r3, j] += g0 * w03 + g1 * w13 + g2 * w23 + g3 * w33
+    group_rows_back(members, code, args, grads, uvals, lanes, input_grads, rows - rows % 4)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def mask4(i0, i1, i2, i3, code, vals, grads, lanes):
+    """Four DOT rows' gradients in one pass: masked by 1[out > 0] where the row holds its relu
+    (out > 0 exactly where the DOT's x > 0), and summed over the lanes."""
+    f0, f1, f2, f3 = code[i0, 6] == 0, code[i1, 6] == 0, code[i2, 6] == 0, code[i3, 6] == 0  # no relu
+    t0 = t1 = t2 = t3 = 0.0
+    for j in range(lanes):
+        g0 = grads[i0, j] if f0 or vals[i0, j] > 0.0 else 0.0
+        g1 = grads[i1, j] if f1 or vals[i1, j] > 0.0 else 0.0
+        g2 = grads[i2, j] if f2 or vals[i2, j] > 0.0 else 0.0
+        g3 = grads[i3, j] if f3 or vals[i3, j] > 0.0 else 0.0
+        grads[i0, j] = g0
+        grads[i1, j] = g1
+        grads[i2, j] = g2
+        grads[i3, j] = g3
+        t0 += g0
+        t1 += g1
+        t2 += g2
+        t3 += g3
+    return t0, t1, t2, t3
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def uniform_back(i, code, args, uvals, ugrads, rows, total):
+    """DOT i's uniform × uniform pairs (after its first `rows`), given Σ_lanes g: each gets the
+    other times Σ g (the way back of uniform_part)."""
+    start, n = code[i, 1], code[i, 2] // 2
+    for m in range(start + rows, start + n):
+        rx, rw = -args[m] - 1, -args[m + n] - 1
+        ugrads[rx] += total * uvals[rw]
+        ugrads[rw] += total * uvals[rx]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -592,12 +654,12 @@ def add4(ugrads, args, m, s0, s1, s2, s3):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def group_rows_back(members, code, args, grads, uvals, lanes, input_grads):
-    """The rows read by a group of DOTs (a layer's neurons) get Σ_k g_k·w_k, four neurons at a
-    time: one pass over a row's lanes for every four neurons, not one for each."""
+def group_rows_back(members, code, args, grads, uvals, lanes, input_grads, q0):
+    """The rows read by a group of DOTs (a layer's neurons), from its q0-th on, get Σ_k g_k·w_k,
+    four neurons at a time: one pass over a row's lanes for every four neurons, not one for each."""
     first = members[0]
     start, rows = code[first, 1], code[first, 3]
-    for q in range(rows):
+    for q in range(q0, rows):
         r = args[start + q]
         if code[r, 0] == LEAF and not input_grads:  # an input row, whose gradient nobody wants
             continue
@@ -619,9 +681,11 @@ def group_rows_back(members, code, args, grads, uvals, lanes, input_grads):
             k += 1
 
 
-@jit
+@njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
 def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
-    """Evaluate the varying program on the first `lanes` lanes (inputs are filled in)."""
+    """Evaluate the varying program on the first `lanes` lanes (inputs are filled in).
+
+    Products may fuse into multiply-adds (fastmath "contract"): the last bit may differ."""
     for i in range(code.shape[0]):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
@@ -684,7 +748,12 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
-            in_group, relu_mask, tiled = code[i, 5] != 0, code[i, 6] != 0, code[i, 7] != 0
+            if code[i, 7] != 0:  # a tiled group's DOT: the whole group goes at its first DOT
+                if code[i, 5] > 0:
+                    group_back(groups[code[i, 4] : code[i, 4] + code[i, 5]], code, args, vals, grads, uvals,
+                               ugrads, lanes, input_grads)  # fmt: skip
+                continue
+            in_group, relu_mask = code[i, 5] != 0, code[i, 6] != 0
             dot_lanes_back(
                 i,
                 ra,
@@ -698,13 +767,10 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
                 lanes,
                 in_group,
                 relu_mask,
-                tiled,
             )
             if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
                 members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
-                if tiled:
-                    group_reduce_back(members, code, args, vals, grads, ugrads, lanes)
-                group_rows_back(members, code, args, grads, uvals, lanes, input_grads)
+                group_rows_back(members, code, args, grads, uvals, lanes, input_grads, 0)
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -788,10 +854,9 @@ def backward_chunk(
     c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
 ):
     n = counts[c]
-    g = grads[c]
-    for r in range(g.shape[0]):
-        for j in range(n):
-            g[r, j] = 0.0
+    g = grads[c].reshape(grads.shape[1] * grads.shape[2])  # the chunk's slots, lanes and padding: one run
+    for j in range(g.size):
+        g[j] = 0.0
     ugrads[c, :] = 0.0
     if out_ref >= 0:
         for j in range(n):

@@ -218,6 +218,42 @@ def test_a_network_matches_the_reference_sweep_row_by_row(activation, sizes):
     np.testing.assert_allclose(compiled_grads, reference_grads, rtol=1e-10, atol=1e-12)
 
 
+def test_a_tiled_layer_with_some_relus_not_fused_matches_the_reference_sweep():
+    """A layer of eight neurons over six inputs runs as tiles (a quad of rows and two left
+    over); two of its pre-activations are also read elsewhere, so their relus stay apart
+    from their DOT rows while their tile-mates' are fused. Values and every gradient,
+    inputs' included, against the pure-Python sweep row by row."""
+    rng = np.random.default_rng(11)
+    xs = [Value(0.0, label=f"x{i}") for i in range(6)]
+    params, zs = [], []
+    for _ in range(8):
+        ws = [Value(float(w)) for w in rng.normal(size=6)]
+        b = Value(float(rng.normal()))
+        params += ws + [b]
+        zs.append(Value.dot(ws, xs) + b)
+    hs = [z.relu() for z in zs]
+    out = Value.sum(h * (k + 1) for k, h in enumerate(hs)) + zs[1] * zs[6]
+    step = microgradx.compile(out, inputs=xs)
+    code = step.split.vcode
+    tiled = code[:, 7] == 1
+    assert tiled.sum() == 8 and 0 < code[tiled, 6].sum() < 8  # fused and unfused relus in the tiles
+    X = rng.normal(size=(21, 6))
+    for p in params:
+        p.grad = 0.0
+    values = step.forward(X)
+    gx = step.backward(reduction="sum")
+    compiled = np.array([p.grad for p in params])
+    for p in params:
+        p.grad = 0.0
+    for r, row in enumerate(X):
+        for x, v in zip(xs, row):
+            x.data, x.grad = float(v), 0.0
+        out.backward(engine="python")
+        assert out.data == pytest.approx(values[r], rel=1e-12)
+        np.testing.assert_allclose(gx[r], [x.grad for x in xs], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(compiled, [p.grad for p in params], rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("block_rows,parallel_rows", [(40, 10**9), (40, 1), (64, 1)])
 def test_blocks_of_rows_padded_to_cache_lines_agree(block_rows, parallel_rows):
     """Rows in blocks (each slot's lanes padded to a cache line from 32 rows a block on),
