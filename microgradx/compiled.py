@@ -59,10 +59,16 @@ class Workspace:
         # Each slot's lanes start on a cache line (whole-vector loads), except for small batches,
         # where the padding would cost more memory than it saves time.
         stride = -(-L // LINE) * LINE if L >= 4 * LINE else L
-        self.vals = aligned_zeros((chunks, n_varying, stride))
-        self.grads = aligned_zeros((chunks, n_varying, stride))
-        self.tmp = aligned_zeros((chunks, 4, stride))
-        self.chunk_ugrads = np.zeros((chunks, n_uniform))
+        # One buffer for all (the kernels take it whole: see kernels.workspace_parts), cut
+        # into vals, grads, tmp (four rows of scratch) and the chunks' uniform gradients.
+        self.layout = np.array(
+            [chunks, n_varying, stride, n_uniform, self.parallel, *self.counts], dtype=np.int64
+        )
+        size, tmp_size = chunks * n_varying * stride, chunks * 4 * stride
+        self.work = aligned_zeros((2 * size + tmp_size + chunks * n_uniform,))
+        self.vals = self.work[:size].reshape(chunks, n_varying, stride)
+        self.grads = self.work[size : 2 * size].reshape(chunks, n_varying, stride)
+        self.tmp = self.work[2 * size : 2 * size + tmp_size].reshape(chunks, 4, stride)
 
     def row(self, r: int) -> np.ndarray:
         """Varying slot r's values for every row of the batch."""
@@ -125,10 +131,10 @@ class Compiled:
         self._single = False
         self._one_lr = np.zeros(1)  # train_step's learning rate and loss, without new arrays each step
         self._one_loss = np.zeros(1)
-        self._args: tuple = (None, None, {})  # see _kernel_args
-        self._uslots_for: np.ndarray | None = None  # see _uniform_slots
-        self._uslots_version = -1
-        self._uslots = np.zeros(0, dtype=np.int64)
+        self._args: tuple = (None, None, ())  # see _kernel_args
+        self._opt_for: np.ndarray | None = None  # see _optimizer_slots
+        self._opt_version = -1
+        self._opt_slots = np.zeros((1, 0), dtype=np.int32)
 
     def _bind(self) -> None:
         """Find (or make) the one Store holding the parameters, and their indices in it."""
@@ -147,8 +153,8 @@ class Compiled:
         self.out_refs = ref[tape.outputs].astype(np.int64)
         self._out_list: list[int] = self.out_refs.tolist()
         n_uniform = self.split.uop.size
-        self._uvals = np.zeros(n_uniform)
-        self._ugrads = np.zeros(n_uniform)
+        self._uniform = np.zeros((2, n_uniform))  # values and gradients, one array for the kernels
+        self._uvals, self._ugrads = self._uniform
         c = np.flatnonzero(tape.op == Op.CONST)
         self._uvals[-ref[c] - 1] = tape.consts[tape.a[c]]
 
@@ -189,8 +195,7 @@ class Compiled:
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
         ws = self._workspace(rows.shape[0])
-        before, after = self._kernel_args(ws)["forward"]
-        kernels.run_forward(*before, rows, *after)
+        kernels.run_forward(*self._kernel_args(ws), rows, True)
         self._single = single
         self._ran = True
         if self.check:
@@ -229,8 +234,7 @@ class Compiled:
         ws = self._ws
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
-        before, after = self._kernel_args(ws)["backward"]
-        kernels.run_backward(*before, x_grad, *after, self._out_list[output], seed)
+        kernels.run_backward(*self._kernel_args(ws), x_grad, self._out_list[output], seed, True)
         if self.check:
             self._check_grads(ws)
         return x_grad[0] if self._single else x_grad
@@ -259,79 +263,75 @@ class Compiled:
         Python in between.
         """
         ws = self._ws
-        quick = (
-            type(x) is np.ndarray
-            and x.dtype == np.float64
-            and x.ndim == 2
-            and ws is not None
-            and x.shape == (ws.rows, self.in_slots.size)
-            and self.store.version == self._version
-            and not self.check
-        )
-        if not quick:  # the first step, or anything unusual: every check
-            self._one_lr[0] = optimizer.lr
+        self._one_lr[0] = optimizer.lr
+        if (
+            type(x) is not np.ndarray
+            or x.dtype != np.float64
+            or ws is None
+            or x.shape != (ws.rows, self.in_slots.size)
+            or self.store.version != self._version
+            or self.check
+        ):  # the first step, or anything unusual: every check
             return float(self.fit(x, optimizer, 1, lr=self._one_lr)[0])
         opt = optimizer.fused()
         if opt.store is not self.store:
             return float(self.fit(x, optimizer, 1)[0])  # raises, naming the problem
-        self._one_lr[0] = optimizer.lr
         self._run_steps(ws, x, opt, self._one_lr, self._one_loss)
         optimizer.advance(1)
         return float(self._one_loss[0])
 
-    def _kernel_args(self, ws: Workspace) -> dict[str, tuple[tuple, tuple]]:
-        """The kernels' arguments that stay the same while the workspace and the store do,
-        before and after the one that changes (the rows, or the inputs' gradients)."""
-        if self._args[0] is not ws or self._args[1] is not self.store:
-            sp = self.split
-            program = (sp.uop, sp.ua, sp.ub, sp.uargs, sp.ufirst, self._uvals)
-            lanes = (ws.tmp, ws.counts, ws.parallel)
-            self._args = (ws, self.store, {
-                "forward": (
-                    (*program, self.p_uslots, self.store.data, self.p_idx, sp.vcode, sp.vargs, sp.vgroups,
-                     ws.vals, self.in_rows),
-                    lanes,
-                ),
-                "backward": (
-                    (*program, self._ugrads, self.p_uslots, self.store.grad, self.p_idx, sp.vcode, sp.vargs,
-                     sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows),
-                    lanes,
-                ),
-                "steps": (
-                    (*program, self._ugrads, self.p_uslots, self.store.data, self.store.grad, self.p_idx,
-                     sp.vcode, sp.vargs, sp.vgroups, ws.vals, ws.grads, ws.chunk_ugrads, self.in_rows),
-                    (*lanes, self._out_list[0]),
-                ),
-            })  # fmt: skip
+    def _kernel_args(self, ws: Workspace) -> tuple[np.ndarray, ...]:
+        """The kernels' first five arguments: the program packed into one int32 array (see
+        kernels.program_parts), the workspace's layout and buffer, the uniform values and
+        gradients, the store's data and grad. Kept while the workspace and the store hold."""
+        if self._args[0] is not ws or self._args[1] is not self.p_idx:
+            self._args = (
+                ws,
+                self.p_idx,
+                (self._pack(), ws.layout, ws.work, self._uniform, self.store.arrays),
+            )
         return self._args[2]
 
-    def _uniform_slots(self, store_idx: np.ndarray) -> np.ndarray:
-        """Each of these store entries' uniform slot, if all are this graph's parameters; else empty.
+    def _pack(self) -> np.ndarray:
+        """The program's arrays in one int32 array (see kernels.program_parts); the split's
+        arrays become views into it, so the program is not held twice."""
+        sp = self.split
+        parts = [sp.uop, sp.ua, sp.ub, sp.uargs, sp.vcode, sp.vargs, sp.vgroups, self.in_rows, self.p_uslots]
+        parts.append(self.p_idx)
+        assert len(parts) == kernels.PROGRAM_PARTS
+        sizes = [part.size for part in parts]
+        starts = np.cumsum([2 + len(parts)] + sizes)
+        prog = np.empty(starts[-1], dtype=np.int32)
+        prog[0], prog[1 : 2 + len(parts)] = sp.ufirst, starts
+        for part, start, size in zip(parts, starts, sizes, strict=False):
+            prog[start : start + size] = part.ravel()
+        view = [prog[start : start + size] for start, size in zip(starts, sizes, strict=False)]
+        self.split = sp._replace(
+            uop=view[0], ua=view[1], ub=view[2], uargs=view[3], vcode=view[4].reshape(sp.vcode.shape),
+            vargs=view[5], vgroups=view[6],
+        )  # fmt: skip
+        return prog
 
-        With them the fused steps update the parameters where the graph reads them."""
-        if self._uslots_for is not store_idx or self._uslots_version != self._version:
-            self._uslots_for, self._uslots_version = store_idx, self._version
+    def _optimizer_slots(self, store_idx: np.ndarray) -> np.ndarray:
+        """The optimizer's parameters for the fused steps: their store indices, and under them
+        each one's uniform slot if all are this graph's parameters (the steps then update them
+        where the graph reads them); shape (2, n), or (1, n) without the slots."""
+        if self._opt_for is not store_idx or self._opt_version != self._version:
+            self._opt_for, self._opt_version = store_idx, self._version
             where = dict(zip(self.p_idx.tolist(), self.p_uslots.tolist()))
             slots = [where.get(i, -1) for i in store_idx.tolist()]
-            self._uslots = np.array([] if -1 in slots else slots, dtype=np.int64)
-        return self._uslots
+            rows = [store_idx] if -1 in slots else [store_idx, slots]
+            self._opt_slots = np.array(rows, dtype=np.int32).reshape(len(rows), len(slots))
+        return self._opt_slots
 
     def _run_steps(
         self, ws: Workspace, rows: np.ndarray, opt: Fused, lrs: np.ndarray, losses: np.ndarray
     ) -> None:
         """len(lrs) fused training steps on the rows (see kernels.train_steps)."""
-        before, after = self._kernel_args(ws)["steps"]
-        optimizer = (
-            opt.rule,
-            lrs,
-            opt.hyper,
-            opt.idx,
-            self._uniform_slots(opt.idx),
-            opt.state1,
-            opt.state2,
-            opt.t,
-        )
-        kernels.train_steps(*before, rows, *after, *optimizer, losses)
+        kernels.train_steps(
+            *self._kernel_args(ws), rows, self._out_list[0], opt.rule, lrs, opt.hyper,
+            self._optimizer_slots(opt.idx), opt.state1, opt.state2, opt.t, losses,
+        )  # fmt: skip
 
     def fit(
         self,

@@ -883,13 +883,15 @@ def backward_chunks_parallel(
 
 
 @jit
-def run_forward(
-    uop, ua, ub, uargs, ufirst, uvals, p_uslots, p_data, p_idx,
-    vcode, vargs, vgroups, vals, in_rows, x, tmp, counts, parallel,
-):  # fmt: skip
-    """Parameters into the uniform program, run it once; inputs into the lanes, run them."""
-    for c in range(p_uslots.size):
-        uvals[p_uslots[c]] = p_data[p_idx[c]]
+def run_forward(prog, layout, work, uniform, store, x, from_store):
+    """Parameters into the uniform program (from_store: else they are there already), run it
+    once; inputs into the lanes, run them."""
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+    vals, _, tmp, _, counts, parallel = workspace_parts(layout, work)
+    uvals, p_data = uniform[0], store[0]
+    if from_store:
+        for c in range(p_uslots.size):
+            uvals[p_uslots[c]] = p_data[p_idx[c]]
     forward(uop, ua, ub, uargs, uvals, ufirst)
     if parallel:
         forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
@@ -899,12 +901,13 @@ def run_forward(
 
 
 @jit
-def run_backward(
-    uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_grad, p_idx,
-    vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x_grad, tmp, counts, parallel, out_ref, seed,
-):  # fmt: skip
+def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed, to_store):
     """Seed the output on every lane, sweep the lanes back, then the uniform program,
-    then add into the parameters' gradients; the inputs' gradients go to x_grad."""
+    then add into the parameters' gradients (to_store: else they stay in the uniform
+    gradients); the inputs' gradients go to x_grad."""
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+    vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
+    uvals, ugrads, p_grad = uniform[0], uniform[1], store[1]
     input_grads = x_grad.shape[0] > 0  # else the inputs' rows need no gradient
     if parallel:
         backward_chunks_parallel(
@@ -920,8 +923,9 @@ def run_backward(
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
     backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
-    for c in range(p_uslots.size):
-        p_grad[p_idx[c]] += ugrads[p_uslots[c]]
+    if to_store:
+        for c in range(p_uslots.size):
+            p_grad[p_idx[c]] += ugrads[p_uslots[c]]
     if not input_grads:
         return
     L = counts[0]  # rows per chunk (the last may hold fewer)
@@ -933,32 +937,31 @@ def run_backward(
 
 @jit
 def train_steps(
-    uop, ua, ub, uargs, ufirst, uvals, ugrads, p_uslots, p_data, p_grad, p_idx,
-    vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, x, tmp, counts, parallel, out_ref,
-    rule, lrs, hyper, opt_idx, opt_uslots, state1, state2, t0, losses,
-):  # fmt: skip
+    prog, layout, work, uniform, store, x, out_ref, rule, lrs, hyper, opt, state1, state2, t0, losses
+):
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
 
     rule picks the update: SGD_RULE with hyper = (momentum, weight_decay) and
     state1 = velocity; ADAM_RULE with hyper = (beta1, beta2, eps, weight_decay),
-    state1, state2 = m, v and t0 steps taken before. losses gets each step's mean output.
+    state1, state2 = m, v and t0 steps taken before. opt[0] holds the store indices
+    of the parameters the optimizer updates. losses gets each step's mean output.
 
-    When every parameter the optimizer updates is one of the graph's (opt_uslots gives
-    each one's uniform slot; empty otherwise), the steps update the uniform values in
+    When every one of those parameters is one of the graph's (opt[1] gives each one's
+    uniform slot; opt has one row otherwise), the steps update the uniform values in
     place and the store sees the parameters, and the last step's gradients, at the end.
     """
+    _, _, _, _, _, _, _, _, _, p_uslots, p_idx = program_parts(prog)
+    vals, _, _, _, counts, _ = workspace_parts(layout, work)
+    uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
     lanes = x.shape[0]
-    no_x_grad = np.empty((0, 0))
-    in_place = opt_uslots.size > 0
-    step_uslots = p_uslots[:0] if in_place else p_uslots  # what each step moves to and from the store
+    no_x_grad = x[:0]
+    in_place = opt.shape[0] > 1
+    opt_idx = opt[0]
     if in_place:  # once for all the steps (otherwise each forward reads the store)
         for c in range(p_uslots.size):
             uvals[p_uslots[c]] = p_data[p_idx[c]]
     for step in range(lrs.size):
-        run_forward(
-            uop, ua, ub, uargs, ufirst, uvals, step_uslots, p_data, p_idx,
-            vcode, vargs, vgroups, vals, in_rows, x, tmp, counts, parallel,
-        )  # fmt: skip
+        run_forward(prog, layout, work, uniform, store, x, not in_place)
         if out_ref >= 0:
             total = 0.0
             for c in range(vals.shape[0]):
@@ -972,12 +975,11 @@ def train_steps(
                 p_grad[p_idx[c]] = 0.0
             for c in range(opt_idx.size):
                 p_grad[opt_idx[c]] = 0.0
-        run_backward(
-            uop, ua, ub, uargs, ufirst, uvals, ugrads, step_uslots, p_grad, p_idx,
-            vcode, vargs, vgroups, vals, grads, chunk_ugrads, in_rows, no_x_grad, tmp, counts, parallel,
-            out_ref, 1.0 / lanes,
-        )  # fmt: skip
-        data, grad, idx = (uvals, ugrads, opt_uslots) if in_place else (p_data, p_grad, opt_idx)
+        run_backward(prog, layout, work, uniform, store, no_x_grad, out_ref, 1.0 / lanes, not in_place)
+        if in_place:
+            data, grad, idx = uvals, ugrads, opt[1]
+        else:
+            data, grad, idx = p_data, p_grad, opt_idx
         if rule == SGD_RULE:
             sgd_update(data, grad, idx, state1, lrs[step], hyper[0], hyper[1])
         else:
@@ -989,3 +991,40 @@ def train_steps(
         for c in range(p_uslots.size):
             p_data[p_idx[c]] = uvals[p_uslots[c]]
             p_grad[p_idx[c]] = ugrads[p_uslots[c]]
+
+
+# -- a compiled graph's arrays, packed ------------------------------------------------------
+#
+# Each array a numba call takes costs about 65 ns to unpack, and a training step is a
+# few microseconds: so the entry points above take a graph's arrays packed into a few
+# (built by compiled.py) and cut them back into views here.
+
+PROGRAM_PARTS = 10  # uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def program_parts(prog):
+    """A graph's int32 arrays out of prog: prog[0] is the uniform program's first computed
+    slot, prog[1 : 2 + PROGRAM_PARTS] where each part starts (and the last ends)."""
+    o = prog[1 : 2 + PROGRAM_PARTS]
+    vcode = prog[o[4] : o[5]].reshape((o[5] - o[4]) // 8, 8)
+    return (
+        prog[0],
+        prog[o[0] : o[1]], prog[o[1] : o[2]], prog[o[2] : o[3]], prog[o[3] : o[4]],
+        vcode, prog[o[5] : o[6]], prog[o[6] : o[7]],
+        prog[o[7] : o[8]], prog[o[8] : o[9]], prog[o[9] : o[10]],
+    )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def workspace_parts(layout, work):
+    """A workspace's arrays out of work, by layout = (chunks, varying slots, lane stride,
+    uniform slots, parallel, rows of each chunk…): vals, grads, tmp, the chunks' uniform
+    gradients, the rows of each chunk, and whether the chunks run on threads."""
+    chunks, n, stride, nu = layout[0], layout[1], layout[2], layout[3]
+    size, tmp_size = chunks * n * stride, chunks * 4 * stride
+    vals = work[:size].reshape(chunks, n, stride)
+    grads = work[size : 2 * size].reshape(chunks, n, stride)
+    tmp = work[2 * size : 2 * size + tmp_size].reshape(chunks, 4, stride)
+    chunk_ugrads = work[2 * size + tmp_size : 2 * size + tmp_size + chunks * nu].reshape(chunks, nu)
+    return vals, grads, tmp, chunk_ugrads, layout[5 : 5 + chunks], layout[4] != 0

@@ -107,6 +107,7 @@ class SGD(Optimizer):
         self.weight_decay = _number(weight_decay, "weight_decay")
         self.velocity = np.zeros(len(self.params))
         self._hyper = np.zeros(2)  # (momentum, weight_decay) for the fused kernel
+        self._fused: Fused | None = None  # kept while the store and the arrays in it hold
 
     def step(self) -> None:
         store, idx = self._bind()
@@ -116,8 +117,19 @@ class SGD(Optimizer):
 
     def fused(self) -> Fused:
         store, idx = self._bind()
-        self._hyper[:] = self.momentum, self.weight_decay
-        return Fused(kernels.SGD_RULE, store, idx, self._hyper, self.velocity, self.velocity, 0)
+        fused = self._fused
+        if (
+            fused is None
+            or fused.store is not store
+            or fused.idx is not idx
+            or fused.state1 is not self.velocity
+        ):
+            fused = self._fused = Fused(
+                kernels.SGD_RULE, store, idx, self._hyper, self.velocity, self.velocity, 0
+            )
+        self._hyper[0] = self.momentum  # read each step: they may be changed between steps
+        self._hyper[1] = self.weight_decay
+        return fused
 
     def __repr__(self) -> str:
         return f"SGD({len(self.params)} parameters, lr={self.lr:g}, momentum={self.momentum:g})"

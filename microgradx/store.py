@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 class Store:
     """Values and gradients of bound leaves, as two float64 arrays of equal length."""
 
-    __slots__ = ("data", "grad", "version")
+    __slots__ = ("arrays", "data", "grad", "version")
 
     def __init__(self, size: int) -> None:
-        self.data = np.zeros(size)
-        self.grad = np.zeros(size)
+        self.arrays = np.zeros((2, size))  # data and grad in one array: one argument to a kernel
+        self.data, self.grad = self.arrays
         # Bumped whenever a Value moves out of this store: users of an (store, index)
         # pair compare versions to know their indices are still right.
         self.version = 0
