@@ -146,7 +146,11 @@ class Compiled:
     def _program(self) -> None:
         """Split the tape into the uniform program (once per call) and the varying one (per lane)."""
         tape = self.tape
-        self.split = split(tape, self.in_slots, fuse_relu=not self.check)  # tracing sees every slot
+        order = np.arange(len(tape)) + len(self.store)  # parameters first, in the store's order
+        order[self.p_slots] = self.p_idx
+        self.split = split(
+            tape, self.in_slots, fuse_relu=not self.check, leaf_order=order
+        )  # tracing sees every slot
         ref = self.split.ref
         self.in_rows = ref[self.in_slots].astype(np.int64)
         self.p_uslots = (-ref[self.p_slots] - 1).astype(np.int64)
@@ -300,9 +304,13 @@ class Compiled:
         parts.append(self.p_idx)
         assert len(parts) == kernels.PROGRAM_PARTS
         sizes = [part.size for part in parts]
-        starts = np.cumsum([2 + len(parts)] + sizes)
+        starts = np.cumsum([4 + len(parts)] + sizes)
         prog = np.empty(starts[-1], dtype=np.int32)
-        prog[0], prog[1 : 2 + len(parts)] = sp.ufirst, starts
+        prog[0], prog[3 : 4 + len(parts)] = sp.ufirst, starts
+        prog[1] = prog[2] = -1
+        n, idx, uslots = self.p_idx.size, self.p_idx, self.p_uslots
+        if n and idx.max() - idx.min() == n - 1 and np.all(uslots - idx == uslots[0] - idx[0]):
+            prog[1], prog[2] = idx.min(), uslots.min()  # the parameters: one run in the store and in uvals
         for part, start, size in zip(parts, starts, sizes, strict=False):
             prog[start : start + size] = part.ravel()
         view = [prog[start : start + size] for start, size in zip(starts, sizes, strict=False)]

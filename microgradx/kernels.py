@@ -888,10 +888,9 @@ def run_forward(prog, layout, work, uniform, store, x, from_store):
     once; inputs into the lanes, run them."""
     ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
     vals, _, tmp, _, counts, parallel = workspace_parts(layout, work)
-    uvals, p_data = uniform[0], store[0]
     if from_store:
-        for c in range(p_uslots.size):
-            uvals[p_uslots[c]] = p_data[p_idx[c]]
+        params_in(prog, p_uslots, p_idx, uniform[0], store[0])
+    uvals = uniform[0]
     forward(uop, ua, ub, uargs, uvals, ufirst)
     if parallel:
         forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
@@ -923,7 +922,10 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed, to_s
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
     backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
-    if to_store:
+    if to_store and prog[1] >= 0:  # the parameters in one run
+        k, u = prog[1], prog[2]
+        p_grad[k : k + p_idx.size] += ugrads[u : u + p_idx.size]
+    elif to_store:
         for c in range(p_uslots.size):
             p_grad[p_idx[c]] += ugrads[p_uslots[c]]
     if not input_grads:
@@ -958,8 +960,7 @@ def train_steps(
     in_place = opt.shape[0] > 1
     opt_idx = opt[0]
     if in_place:  # once for all the steps (otherwise each forward reads the store)
-        for c in range(p_uslots.size):
-            uvals[p_uslots[c]] = p_data[p_idx[c]]
+        params_in(prog, p_uslots, p_idx, uvals, p_data)
     for step in range(lrs.size):
         run_forward(prog, layout, work, uniform, store, x, not in_place)
         if out_ref >= 0:
@@ -988,9 +989,7 @@ def train_steps(
                 hyper[0], hyper[1], hyper[2], hyper[3], t0 + step + 1,
             )  # fmt: skip
     if in_place:  # the parameters and the last step's gradients, back in the store
-        for c in range(p_uslots.size):
-            p_data[p_idx[c]] = uvals[p_uslots[c]]
-            p_grad[p_idx[c]] = ugrads[p_uslots[c]]
+        params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad)
 
 
 # -- a compiled graph's arrays, packed ------------------------------------------------------
@@ -1005,8 +1004,9 @@ PROGRAM_PARTS = 10  # uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslo
 @njit(cache=True, error_model="numpy", inline="always")
 def program_parts(prog):
     """A graph's int32 arrays out of prog: prog[0] is the uniform program's first computed
-    slot, prog[1 : 2 + PROGRAM_PARTS] where each part starts (and the last ends)."""
-    o = prog[1 : 2 + PROGRAM_PARTS]
+    slot, prog[3 : 4 + PROGRAM_PARTS] where each part starts (and the last ends). (prog[1]
+    and prog[2], see params_in, say where the parameters are one run.)"""
+    o = prog[3 : 4 + PROGRAM_PARTS]
     vcode = prog[o[4] : o[5]].reshape((o[5] - o[4]) // 8, 8)
     return (
         prog[0],
@@ -1014,6 +1014,31 @@ def program_parts(prog):
         vcode, prog[o[5] : o[6]], prog[o[6] : o[7]],
         prog[o[7] : o[8]], prog[o[8] : o[9]], prog[o[9] : o[10]],
     )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def params_in(prog, p_uslots, p_idx, uvals, p_data):
+    """The parameters' values from the store into the uniform values: one run when they are
+    in the same order in both (prog[1] their first in the store, prog[2] in uvals; -1 if not)."""
+    if prog[1] >= 0:
+        k, u = prog[1], prog[2]
+        uvals[u : u + p_idx.size] = p_data[k : k + p_idx.size]
+    else:
+        for c in range(p_uslots.size):
+            uvals[p_uslots[c]] = p_data[p_idx[c]]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad):
+    """The parameters' values and gradients from the uniform ones back into the store."""
+    if prog[1] >= 0:
+        k, u = prog[1], prog[2]
+        p_data[k : k + p_idx.size] = uvals[u : u + p_idx.size]
+        p_grad[k : k + p_idx.size] = ugrads[u : u + p_idx.size]
+    else:
+        for c in range(p_uslots.size):
+            p_data[p_idx[c]] = uvals[p_uslots[c]]
+            p_grad[p_idx[c]] = ugrads[p_uslots[c]]
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -131,11 +131,15 @@ def _split(op, a, b, args, is_input, fusable, arity):
     return ucode, uargs[:nua].copy(), vcode, vargs[:nva].copy(), ref
 
 
-def split(tape: Tape, input_slots: np.ndarray, fuse_relu: bool = True) -> Split:
+def split(
+    tape: Tape, input_slots: np.ndarray, fuse_relu: bool = True, leaf_order: np.ndarray | None = None
+) -> Split:
     """Split `tape` into its uniform and varying programs, given which slots are inputs.
 
     With fuse_relu, a relu whose operand is a DOT read by nothing else is done in
-    that DOT's row (vcode column 6): one pass over the lanes fewer each way."""
+    that DOT's row (vcode column 6): one pass over the lanes fewer each way. With
+    leaf_order (a sort key per tape slot), the uniform leaves take their places in
+    that order (see order_leaves)."""
     is_input = np.zeros(len(tape), dtype=np.bool_)
     is_input[input_slots] = True
     fusable = np.zeros(len(tape), dtype=np.bool_)
@@ -145,6 +149,8 @@ def split(tape: Tape, input_slots: np.ndarray, fuse_relu: bool = True) -> Split:
         dots = tape.a[relus]
         fusable[relus[(tape.op[dots] == Op.DOT) & (uses[dots] == 1)]] = True
     ucode, uargs, vcode, vargs, ref = _split(tape.op, tape.a, tape.b, tape.args, is_input, fusable, ARITY)
+    if leaf_order is not None:
+        order_leaves(ucode, uargs, vcode, vargs, ref, leaf_order)
     uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in range(3))
     computed = np.flatnonzero(uop > Op.CONST)
     ufirst = int(computed[0]) if computed.size else uop.size
@@ -189,3 +195,36 @@ def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
         if any(vargs[m] >= 0 or vargs[m + n] >= 0 for m in range(start + rows, start + n)):
             return 0
     return 1
+
+
+def order_leaves(ucode: np.ndarray, uargs: np.ndarray, vcode: np.ndarray, vargs: np.ndarray, ref: np.ndarray,
+                 key: np.ndarray) -> None:  # fmt: skip
+    """Renumber the uniform leaves and constants, in place, so that they sit in the order of
+    key (per tape slot) on the places they held: a graph whose parameters are ordered as
+    their store is then copies them in and out in one run (see kernels.run_forward).
+    Computed slots keep their places, so every operand still comes before its reader."""
+    if ucode.shape[0] == 0:
+        return
+    uniform = np.flatnonzero(ref < 0)
+    tape_slot = np.empty(ucode.shape[0], dtype=np.int64)
+    tape_slot[-ref[uniform] - 1] = uniform
+    places = np.flatnonzero(ucode[:, 0] <= Op.CONST)  # leaves and constants
+    movers = places[np.argsort(key[tape_slot[places]], kind="stable")]
+    perm = np.arange(ucode.shape[0], dtype=np.int32)  # old uniform slot -> new
+    perm[movers] = places
+    ucode[perm] = ucode.copy()
+    computed = ucode[:, 0] > Op.CONST
+    unary_binary = computed & (ARITY[ucode[:, 0]] > 0)
+    ucode[unary_binary, 1] = perm[ucode[unary_binary, 1]]
+    binary = computed & (ARITY[ucode[:, 0]] == 2)
+    ucode[binary, 2] = perm[ucode[binary, 2]]
+    uargs[:] = perm[uargs]
+
+    def renumber(refs: np.ndarray) -> np.ndarray:  # encoded references: r < 0 is uniform -r - 1
+        return np.where(refs < 0, -perm[np.maximum(-refs - 1, 0)] - 1, refs)
+
+    vargs[:] = renumber(vargs)
+    reads = (vcode[:, 0] > Op.CONST) & (ARITY[vcode[:, 0]] > 0)  # not leaves, not n-ary (start, count)
+    vcode[reads, 1] = renumber(vcode[reads, 1])
+    vcode[reads, 2] = np.where(ARITY[vcode[reads, 0]] == 2, renumber(vcode[reads, 2]), vcode[reads, 2])
+    ref[:] = renumber(ref)

@@ -254,6 +254,36 @@ def test_a_tiled_layer_with_some_relus_not_fused_matches_the_reference_sweep():
     np.testing.assert_allclose(compiled, [p.grad for p in params], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("foreign", [False, True])
+def test_parameters_in_store_order_move_in_one_run_or_one_by_one(foreign):
+    """An MLP's parameters take the uniform slots in their store's order, so the kernels copy
+    them in and out as one run; a store with a foreign value among them takes the path one
+    parameter at a time. Both give the eager engine's values and gradients."""
+    from microgradx.nn import MLP
+    from microgradx.store import bind
+
+    model = MLP(2, [4, 1], seed=3)
+    params = model.parameters()
+    if foreign:  # another Value bound between the model's parameters in the store
+        bind(params[:3] + [Value(0.5)] + params[3:])
+    xs = [Value(0.0), Value(0.0)]
+    loss = (model(xs) * xs[1]).tanh() + 0.1 * sum(p * p for p in params)
+    step = microgradx.compile(loss, inputs=xs)
+    X = np.array([[0.3, -1.2]])
+    model.zero_grad()
+    value = step.forward(X)[0]
+    step.backward()
+    prog = step._kernel_args(step._ws)[0]
+    assert (prog[1] < 0) == foreign  # one run, or one by one
+    compiled = [p.grad for p in params]
+    model.zero_grad()
+    xs[0].data, xs[1].data = X[0]
+    eager = (model(xs) * xs[1]).tanh() + 0.1 * sum(p * p for p in params)
+    eager.backward()
+    assert value == pytest.approx(eager.data, rel=1e-12)
+    assert compiled == pytest.approx([p.grad for p in params], rel=1e-12, abs=1e-15)
+
+
 @pytest.mark.parametrize("block_rows,parallel_rows", [(40, 10**9), (40, 1), (64, 1)])
 def test_blocks_of_rows_padded_to_cache_lines_agree(block_rows, parallel_rows):
     """Rows in blocks (each slot's lanes padded to a cache line from 32 rows a block on),
