@@ -199,7 +199,7 @@ class Compiled:
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
         ws = self._workspace(rows.shape[0])
-        kernels.run_forward(*self._kernel_args(ws), rows, True)
+        kernels.run_forward(*self._kernel_args(ws), rows)
         self._single = single
         self._ran = True
         if self.check:
@@ -238,7 +238,7 @@ class Compiled:
         ws = self._ws
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
-        kernels.run_backward(*self._kernel_args(ws), x_grad, self._out_list[output], seed, True)
+        kernels.run_backward(*self._kernel_args(ws), x_grad, self._out_list[output], seed)
         if self.check:
             self._check_grads(ws)
         return x_grad[0] if self._single else x_grad

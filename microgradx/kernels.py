@@ -883,14 +883,10 @@ def backward_chunks_parallel(
 
 
 @jit
-def run_forward(prog, layout, work, uniform, store, x, from_store):
-    """Parameters into the uniform program (from_store: else they are there already), run it
-    once; inputs into the lanes, run them."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
-    vals, _, tmp, _, counts, parallel = workspace_parts(layout, work)
-    if from_store:
-        params_in(prog, p_uslots, p_idx, uniform[0], store[0])
-    uvals = uniform[0]
+def forward_pass(
+    uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, parallel
+):
+    """Run the uniform program once (its parameters in place); inputs into the lanes, run them."""
     forward(uop, ua, ub, uargs, uvals, ufirst)
     if parallel:
         forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
@@ -900,14 +896,12 @@ def run_forward(prog, layout, work, uniform, store, x, from_store):
 
 
 @jit
-def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed, to_store):
-    """Seed the output on every lane, sweep the lanes back, then the uniform program,
-    then add into the parameters' gradients (to_store: else they stay in the uniform
-    gradients); the inputs' gradients go to x_grad."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
-    vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
-    uvals, ugrads, p_grad = uniform[0], uniform[1], store[1]
-    input_grads = x_grad.shape[0] > 0  # else the inputs' rows need no gradient
+def backward_pass(
+    uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp, counts,
+    parallel, out_ref, seed, input_grads,
+):  # fmt: skip
+    """Seed the output on every lane, sweep the lanes back (inputs' rows too if input_grads),
+    sum the chunks' uniform gradients, then sweep the uniform program back."""
     if parallel:
         backward_chunks_parallel(
             vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed, input_grads
@@ -922,10 +916,35 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed, to_s
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
     backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
-    if to_store and prog[1] >= 0:  # the parameters in one run
+
+
+@jit
+def run_forward(prog, layout, work, uniform, store, x):
+    """The parameters from the store, then forward_pass."""
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+    vals, _, tmp, _, counts, parallel = workspace_parts(layout, work)
+    params_in(prog, p_uslots, p_idx, uniform[0], store[0])
+    forward_pass(
+        uop, ua, ub, uargs, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, parallel
+    )
+
+
+@jit
+def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
+    """backward_pass, then the parameters' gradients added into the store and the inputs'
+    written to x_grad (empty: the inputs' gradients are not wanted)."""
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+    vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
+    uvals, ugrads, p_grad = uniform[0], uniform[1], store[1]
+    input_grads = x_grad.shape[0] > 0
+    backward_pass(
+        uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
+        counts, parallel, out_ref, seed, input_grads,
+    )  # fmt: skip
+    if prog[1] >= 0:  # the parameters in one run
         k, u = prog[1], prog[2]
         p_grad[k : k + p_idx.size] += ugrads[u : u + p_idx.size]
-    elif to_store:
+    else:
         for c in range(p_uslots.size):
             p_grad[p_idx[c]] += ugrads[p_uslots[c]]
     if not input_grads:
@@ -952,17 +971,20 @@ def train_steps(
     uniform slot; opt has one row otherwise), the steps update the uniform values in
     place and the store sees the parameters, and the last step's gradients, at the end.
     """
-    _, _, _, _, _, _, _, _, _, p_uslots, p_idx = program_parts(prog)
-    vals, _, _, _, counts, _ = workspace_parts(layout, work)
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+    vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
     lanes = x.shape[0]
-    no_x_grad = x[:0]
     in_place = opt.shape[0] > 1
     opt_idx = opt[0]
-    if in_place:  # once for all the steps (otherwise each forward reads the store)
+    if in_place:  # once for all the steps (otherwise each step reads the store)
         params_in(prog, p_uslots, p_idx, uvals, p_data)
     for step in range(lrs.size):
-        run_forward(prog, layout, work, uniform, store, x, not in_place)
+        if not in_place:
+            params_in(prog, p_uslots, p_idx, uvals, p_data)
+        forward_pass(
+            uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, parallel
+        )
         if out_ref >= 0:
             total = 0.0
             for c in range(vals.shape[0]):
@@ -971,15 +993,17 @@ def train_steps(
             losses[step] = total / lanes
         else:
             losses[step] = uvals[-out_ref - 1]
-        if not in_place:
-            for c in range(p_idx.size):
-                p_grad[p_idx[c]] = 0.0
-            for c in range(opt_idx.size):
-                p_grad[opt_idx[c]] = 0.0
-        run_backward(prog, layout, work, uniform, store, no_x_grad, out_ref, 1.0 / lanes, not in_place)
+        backward_pass(
+            uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
+            counts, parallel, out_ref, 1.0 / lanes, False,
+        )  # fmt: skip
         if in_place:
             data, grad, idx = uvals, ugrads, opt[1]
-        else:
+        else:  # the graph's gradients are the step's: the optimizer's other parameters get none
+            for c in range(opt_idx.size):
+                p_grad[opt_idx[c]] = 0.0
+            for c in range(p_idx.size):
+                p_grad[p_idx[c]] = ugrads[p_uslots[c]]
             data, grad, idx = p_data, p_grad, opt_idx
         if rule == SGD_RULE:
             sgd_update(data, grad, idx, state1, lrs[step], hyper[0], hyper[1])
