@@ -50,10 +50,13 @@ class Workspace:
     counts[c] unused).
     """
 
-    def __init__(self, n_varying: int, n_uniform: int, rows: int, block: int, parallel: bool) -> None:
+    def __init__(
+        self, n_varying: int, n_uniform: int, rows: int, block: int, parallel: bool, n_inputs: int
+    ) -> None:
         chunks = max(1, -(-rows // block))  # ceil
         L = -(-rows // chunks)  # rows spread evenly: no chunk much shorter than the others
         self.rows = rows
+        self.shape = (rows, n_inputs)  # the batch of inputs it takes
         self.parallel = parallel and chunks > 1
         self.counts = np.array([max(0, min(L, rows - c * L)) for c in range(chunks)], dtype=np.int64)
         # Each slot's lanes start on a cache line (whole-vector loads), except for small batches,
@@ -171,7 +174,7 @@ class Compiled:
             parallel = rows >= self.parallel_rows and numba.get_num_threads() > 1
             if parallel:  # at least one chunk per thread
                 block = min(block, -(-rows // numba.get_num_threads()))
-            ws = self._ws = Workspace(n_varying, self._uvals.size, rows, block, parallel)
+            ws = self._ws = Workspace(n_varying, self._uvals.size, rows, block, parallel, self.in_slots.size)
         return ws
 
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
@@ -272,7 +275,7 @@ class Compiled:
             type(x) is not np.ndarray
             or x.dtype != np.float64
             or ws is None
-            or x.shape != (ws.rows, self.in_slots.size)
+            or x.shape != ws.shape
             or self.store.version != self._version
             or self.check
         ):  # the first step, or anything unusual: every check
@@ -280,7 +283,12 @@ class Compiled:
         opt = optimizer.fused()
         if opt.store is not self.store:
             return float(self.fit(x, optimizer, 1)[0])  # raises, naming the problem
-        self._run_steps(ws, x, opt, self._one_lr, self._one_loss)
+        slots = self._opt_slots if opt.idx is self._opt_for and self._opt_version == self._version else None
+        kernels.train_steps(
+            *self._kernel_args(ws), x, self._out_list[0], opt.rule, self._one_lr, opt.hyper,
+            self._optimizer_slots(opt.idx) if slots is None else slots, opt.state1, opt.state2, opt.t,
+            self._one_loss,
+        )  # fmt: skip
         optimizer.advance(1)
         return float(self._one_loss[0])
 
