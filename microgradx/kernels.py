@@ -942,8 +942,9 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
         counts, parallel, out_ref, seed, input_grads,
     )  # fmt: skip
     if prog[1] >= 0:  # the parameters in one run
-        k, u = prog[1], prog[2]
-        p_grad[k : k + p_idx.size] += ugrads[u : u + p_idx.size]
+        grad, run = p_grad[prog[1] :], ugrads[prog[2] :]
+        for c in range(p_idx.size):
+            grad[c] += run[c]
     else:
         for c in range(p_uslots.size):
             p_grad[p_idx[c]] += ugrads[p_uslots[c]]
@@ -1041,12 +1042,18 @@ def program_parts(prog):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def copy(dst, src, n):
+    """dst[:n] = src[:n], as a plain loop (a slice assignment checks for overlap first)."""
+    for c in range(n):
+        dst[c] = src[c]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def params_in(prog, p_uslots, p_idx, uvals, p_data):
     """The parameters' values from the store into the uniform values: one run when they are
     in the same order in both (prog[1] their first in the store, prog[2] in uvals; -1 if not)."""
     if prog[1] >= 0:
-        k, u = prog[1], prog[2]
-        uvals[u : u + p_idx.size] = p_data[k : k + p_idx.size]
+        copy(uvals[prog[2] :], p_data[prog[1] :], p_idx.size)
     else:
         for c in range(p_uslots.size):
             uvals[p_uslots[c]] = p_data[p_idx[c]]
@@ -1056,9 +1063,8 @@ def params_in(prog, p_uslots, p_idx, uvals, p_data):
 def params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad):
     """The parameters' values and gradients from the uniform ones back into the store."""
     if prog[1] >= 0:
-        k, u = prog[1], prog[2]
-        p_data[k : k + p_idx.size] = uvals[u : u + p_idx.size]
-        p_grad[k : k + p_idx.size] = ugrads[u : u + p_idx.size]
+        copy(p_data[prog[1] :], uvals[prog[2] :], p_idx.size)
+        copy(p_grad[prog[1] :], ugrads[prog[2] :], p_idx.size)
     else:
         for c in range(p_uslots.size):
             p_data[p_idx[c]] = uvals[p_uslots[c]]
