@@ -137,7 +137,7 @@ class Compiled:
         self._args: tuple = (None, None, ())  # see _kernel_args
         self._opt_for: np.ndarray | None = None  # see _optimizer_slots
         self._opt_version = -1
-        self._opt_slots = np.zeros((1, 0), dtype=np.int32)
+        self._opt_slots = np.zeros((1, 0), dtype=np.uint32)
 
     def _bind(self) -> None:
         """Find (or make) the one Store holding the parameters, and their indices in it."""
@@ -337,7 +337,9 @@ class Compiled:
             where = dict(zip(self.p_idx.tolist(), self.p_uslots.tolist()))
             slots = [where.get(i, -1) for i in store_idx.tolist()]
             rows = [store_idx] if -1 in slots else [store_idx, slots]
-            self._opt_slots = np.array(rows, dtype=np.int32).reshape(len(rows), len(slots))
+            self._opt_slots = np.array(rows, dtype=np.uint32).reshape(
+                len(rows), len(slots)
+            )  # unsigned: see kernels.program_parts
         return self._opt_slots
 
     def _run_steps(

@@ -841,11 +841,12 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
 
 @njit(cache=True, error_model="numpy", inline="always")
 def forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts):
-    lo = c * counts[0]  # every chunk but the last holds counts[0] rows
     n = counts[c]
+    rows = x[c * counts[0] : c * counts[0] + n]  # every chunk but the last holds counts[0] rows
     for col in range(in_rows.size):
+        row = vals[c, in_rows[col]]
         for j in range(n):
-            vals[c, in_rows[col], j] = x[lo + j, col]
+            row[j] = rows[j, col]
     forward_lanes(code, args, groups, vals[c], uvals, tmp[c], n)
 
 
@@ -952,9 +953,11 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
         return
     L = counts[0]  # rows per chunk (the last may hold fewer)
     for c in range(vals.shape[0]):
+        rows = x_grad[c * L : c * L + counts[c]]
         for col in range(in_rows.size):
+            row = grads[c, in_rows[col]]
             for j in range(counts[c]):
-                x_grad[c * L + j, col] = grads[c, in_rows[col], j]
+                rows[j, col] = row[j]
 
 
 @jit
@@ -1033,9 +1036,10 @@ def program_parts(prog):
     and prog[2], see params_in, say where the parameters are one run.)"""
     o = prog[3 : 4 + PROGRAM_PARTS]
     vcode = prog[o[4] : o[5]].reshape((o[5] - o[4]) // 8, 8)
-    return (
+    u = prog.view(np.uint32)  # the uniform program's slots are never negative: unsigned, numba
+    return (  # indexes with them without checking for a negative index first (half the time)
         prog[0],
-        prog[o[0] : o[1]], prog[o[1] : o[2]], prog[o[2] : o[3]], prog[o[3] : o[4]],
+        u[o[0] : o[1]], u[o[1] : o[2]], u[o[2] : o[3]], u[o[3] : o[4]],
         vcode, prog[o[5] : o[6]], prog[o[6] : o[7]],
         prog[o[7] : o[8]], prog[o[8] : o[9]], prog[o[9] : o[10]],
     )  # fmt: skip
