@@ -613,24 +613,30 @@ def group_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gra
 
 @njit(cache=True, error_model="numpy", inline="always")
 def mask4(i0, i1, i2, i3, code, vals, grads, lanes):
-    """Four DOT rows' gradients in one pass: masked by 1[out > 0] where the row holds its relu
-    (out > 0 exactly where the DOT's x > 0), and summed over the lanes."""
-    f0, f1, f2, f3 = code[i0, 6] == 0, code[i1, 6] == 0, code[i2, 6] == 0, code[i3, 6] == 0  # no relu
-    t0 = t1 = t2 = t3 = 0.0
+    """Four DOT rows' gradients masked by 1[out > 0] where the row holds its relu (out > 0
+    exactly where the DOT's x > 0), and each one's sum over the lanes."""
+    return (
+        mask(i0, code, vals, grads, lanes),
+        mask(i1, code, vals, grads, lanes),
+        mask(i2, code, vals, grads, lanes),
+        mask(i3, code, vals, grads, lanes),
+    )
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def mask(i, code, vals, grads, lanes):
+    """One row a pass: a pass that stores into several rows of grads needs more checks that
+    they do not overlap than the vectoriser will make, and runs one lane at a time."""
+    g, out = grads[i], vals[i]
+    total = 0.0
+    if code[i, 6] == 0:  # no relu
+        for j in range(lanes):
+            total += g[j]
+        return total
     for j in range(lanes):
-        g0 = grads[i0, j] if f0 or vals[i0, j] > 0.0 else 0.0
-        g1 = grads[i1, j] if f1 or vals[i1, j] > 0.0 else 0.0
-        g2 = grads[i2, j] if f2 or vals[i2, j] > 0.0 else 0.0
-        g3 = grads[i3, j] if f3 or vals[i3, j] > 0.0 else 0.0
-        grads[i0, j] = g0
-        grads[i1, j] = g1
-        grads[i2, j] = g2
-        grads[i3, j] = g3
-        t0 += g0
-        t1 += g1
-        t2 += g2
-        t3 += g3
-    return t0, t1, t2, t3
+        g[j] = g[j] if out[j] > 0.0 else 0.0
+        total += g[j]
+    return total
 
 
 @njit(cache=True, error_model="numpy", inline="always")
