@@ -151,9 +151,8 @@ class Compiled:
         tape = self.tape
         order = np.arange(len(tape)) + len(self.store)  # parameters first, in the store's order
         order[self.p_slots] = self.p_idx
-        self.split = split(
-            tape, self.in_slots, fuse_relu=not self.check, leaf_order=order
-        )  # tracing sees every slot
+        # (check=True fuses no relu into its DOT: tracing sees every slot)
+        self.split = split(tape, self.in_slots, fuse_relu=not self.check, leaf_order=order)
         ref = self.split.ref
         self.in_rows = ref[self.in_slots].astype(np.int64)
         self.p_uslots = (-ref[self.p_slots] - 1).astype(np.int64)
@@ -283,12 +282,7 @@ class Compiled:
         opt = optimizer.fused()
         if opt.store is not self.store:
             return float(self.fit(x, optimizer, 1)[0])  # raises, naming the problem
-        slots = self._opt_slots if opt.idx is self._opt_for and self._opt_version == self._version else None
-        kernels.train_steps(
-            *self._kernel_args(ws), x, self._out_list[0], opt.rule, self._one_lr, opt.hyper,
-            self._optimizer_slots(opt.idx) if slots is None else slots, opt.state1, opt.state2, opt.t,
-            self._one_loss,
-        )  # fmt: skip
+        self._run_steps(ws, x, opt, self._one_lr, self._one_loss)
         optimizer.advance(1)
         return float(self._one_loss[0])
 

@@ -197,11 +197,17 @@ def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
     return 1
 
 
-def order_leaves(ucode: np.ndarray, uargs: np.ndarray, vcode: np.ndarray, vargs: np.ndarray, ref: np.ndarray,
-                 key: np.ndarray) -> None:  # fmt: skip
+def order_leaves(
+    ucode: np.ndarray,
+    uargs: np.ndarray,
+    vcode: np.ndarray,
+    vargs: np.ndarray,
+    ref: np.ndarray,
+    key: np.ndarray,
+) -> None:
     """Renumber the uniform leaves and constants, in place, so that they sit in the order of
     key (per tape slot) on the places they held: a graph whose parameters are ordered as
-    their store is then copies them in and out in one run (see kernels.run_forward).
+    their store is then copies them in and out in one run (see kernels.params_in).
     Computed slots keep their places, so every operand still comes before its reader."""
     if ucode.shape[0] == 0:
         return
