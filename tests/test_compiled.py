@@ -284,6 +284,40 @@ def test_parameters_in_store_order_move_in_one_run_or_one_by_one(foreign):
     assert compiled == pytest.approx([p.grad for p in params], rel=1e-12, abs=1e-15)
 
 
+def test_a_compiled_graph_follows_its_parameters_into_a_new_store():
+    """After a second graph binds the parameters (and one more Value) into a new store, in
+    its own order, the first graph finds them there: the same values and gradients as the
+    eager engine, before and after."""
+    from microgradx.nn import MLP
+
+    model = MLP(2, [4, 1], seed=5)
+    params = model.parameters()
+    xs = [Value(0.0), Value(0.0)]
+    loss = model(xs).tanh() + 0.1 * sum(p * p for p in params)
+    step = microgradx.compile(loss, inputs=xs)
+    X = np.array([[0.4, -0.7]])
+
+    def compiled_and_eager():
+        model.zero_grad()
+        value = step.forward(X)[0]
+        step.backward()
+        compiled = [p.grad for p in params]
+        model.zero_grad()
+        xs[0].data, xs[1].data = X[0]
+        eager = model(xs).tanh() + 0.1 * sum(p * p for p in params)
+        eager.backward()
+        assert value == pytest.approx(eager.data, rel=1e-12)
+        assert compiled == pytest.approx([p.grad for p in params], rel=1e-12, abs=1e-15)
+
+    compiled_and_eager()
+    store = step.store
+    extra = Value(0.3)
+    microgradx.compile(extra * params[-1] + sum(reversed(params)), inputs=[])  # a new store, another order
+    assert params[0]._store is not store
+    compiled_and_eager()
+    assert step.store is params[0]._store
+
+
 @pytest.mark.parametrize("block_rows,parallel_rows", [(40, 10**9), (40, 1), (64, 1)])
 def test_blocks_of_rows_padded_to_cache_lines_agree(block_rows, parallel_rows):
     """Rows in blocks (each slot's lanes padded to a cache line from 32 rows a block on),
