@@ -919,7 +919,7 @@ def backward_pass(
                 c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed,
                 input_grads,
             )  # fmt: skip
-    ugrads[:] = chunk_ugrads[0]
+    copy(ugrads, chunk_ugrads[0], ugrads.size)
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
     backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
