@@ -58,15 +58,14 @@ class Workspace:
         self.rows = rows
         self.shape = (rows, n_inputs)  # the batch of inputs it takes
         self.parallel = parallel and chunks > 1
-        self.counts = np.array([max(0, min(L, rows - c * L)) for c in range(chunks)], dtype=np.int64)
         # Each slot's lanes start on a cache line (whole-vector loads), except for small batches,
         # where the padding would cost more memory than it saves time.
         stride = -(-L // LINE) * LINE if L >= 4 * LINE else L
         # One buffer for all (the kernels take it whole: see kernels.workspace_parts), cut
         # into vals, grads, tmp (four rows of scratch) and the chunks' uniform gradients.
-        self.layout = np.array(
-            [chunks, n_varying, stride, n_uniform, self.parallel, *self.counts], dtype=np.int64
-        )
+        counts = [max(0, min(L, rows - c * L)) for c in range(chunks)]
+        self.layout = np.array([chunks, n_varying, stride, n_uniform, self.parallel, *counts], dtype=np.int64)
+        self.counts = self.layout[5:]  # rows in each chunk
         size, tmp_size = chunks * n_varying * stride, chunks * 4 * stride
         self.work = aligned_zeros((2 * size + tmp_size + chunks * n_uniform,))
         self.vals = self.work[:size].reshape(chunks, n_varying, stride)

@@ -671,16 +671,16 @@ def group_rows_back(members, code, args, grads, uvals, lanes, input_grads, q0):
         k = 0
         while k + 4 <= members.size:
             a0, a1, a2, a3 = members[k], members[k + 1], members[k + 2], members[k + 3]
-            w0 = uvals[-args[code[a0, 1] + code[a0, 2] // 2 + q] - 1]
-            w1 = uvals[-args[code[a1, 1] + code[a1, 2] // 2 + q] - 1]
-            w2 = uvals[-args[code[a2, 1] + code[a2, 2] // 2 + q] - 1]
-            w3 = uvals[-args[code[a3, 1] + code[a3, 2] // 2 + q] - 1]
+            w0 = uvals[-args[weights(code, a0) + q] - 1]
+            w1 = uvals[-args[weights(code, a1) + q] - 1]
+            w2 = uvals[-args[weights(code, a2) + q] - 1]
+            w3 = uvals[-args[weights(code, a3) + q] - 1]
             for j in range(lanes):
                 grads[r, j] += grads[a0, j] * w0 + grads[a1, j] * w1 + grads[a2, j] * w2 + grads[a3, j] * w3
             k += 4
         while k < members.size:
             a0 = members[k]
-            w0 = uvals[-args[code[a0, 1] + code[a0, 2] // 2 + q] - 1]
+            w0 = uvals[-args[weights(code, a0) + q] - 1]
             for j in range(lanes):
                 grads[r, j] += grads[a0, j] * w0
             k += 1
@@ -947,13 +947,7 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
         uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
         counts, parallel, out_ref, seed, input_grads,
     )  # fmt: skip
-    if prog[1] >= 0:  # the parameters in one run
-        grad, run = p_grad[prog[1] :], ugrads[prog[2] :]
-        for c in range(p_idx.size):
-            grad[c] += run[c]
-    else:
-        for c in range(p_uslots.size):
-            p_grad[p_idx[c]] += ugrads[p_uslots[c]]
+    grads_out(prog, p_uslots, p_idx, ugrads, p_grad)
     if not input_grads:
         return
     L = counts[0]  # rows per chunk (the last may hold fewer)
@@ -1078,6 +1072,18 @@ def params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad):
         for c in range(p_uslots.size):
             p_data[p_idx[c]] = uvals[p_uslots[c]]
             p_grad[p_idx[c]] = ugrads[p_uslots[c]]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def grads_out(prog, p_uslots, p_idx, ugrads, p_grad):
+    """The parameters' gradients from the uniform ones added into the store's."""
+    if prog[1] >= 0:
+        grad, run = p_grad[prog[1] :], ugrads[prog[2] :]
+        for c in range(p_idx.size):
+            grad[c] += run[c]
+    else:
+        for c in range(p_uslots.size):
+            p_grad[p_idx[c]] += ugrads[p_uslots[c]]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
