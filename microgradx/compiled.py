@@ -12,7 +12,6 @@ rows inside the kernel.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -20,13 +19,11 @@ import numpy as np
 from . import kernels, nantrace, passes
 from .engine import Value
 from .ops import ARITY, Op
+from .optim import Optimizer
 from .passes import PASSES
 from .program import split
 from .store import Store, bind
 from .tape import Tape, flatten
-
-if TYPE_CHECKING:
-    from .optim import Fused, Optimizer
 
 REDUCTIONS = ("mean", "sum")
 LINE = 8  # float64s in a 64-byte cache line (and in an AVX-512 register)
@@ -131,9 +128,9 @@ class Compiled:
         self._ws: Workspace | None = None  # the lanes' arrays of the last forward
         self._ran = False
         self._single = False
-        self._one_lr = np.zeros(1)  # train_step's learning rate and loss, without new arrays each step
-        self._one_loss = np.zeros(1)
         self._args: tuple = (None, None, ())  # see _kernel_args
+        self._ready: tuple = (None, None, (), None)  # see train_step
+        self._one_loss = np.zeros(1)  # train_step's loss, without a new array each step
         self._opt_for: np.ndarray | None = None  # see _optimizer_slots
         self._opt_version = -1
         self._opt_slots = np.zeros((1, 0), dtype=np.uint32)
@@ -267,22 +264,21 @@ class Compiled:
         `forward(x).mean(); zero_grad(); backward(); optimizer.step()`, without the
         Python in between.
         """
-        ws = self._ws
-        self._one_lr[0] = optimizer.lr
+        # The kernel's arguments from the last step, while its optimizer, workspace and store
+        # hold; the optimizer's settings are read from its arrays, so they may change between steps.
+        opt, ws, args, lr = self._ready
         if (
-            type(x) is not np.ndarray
+            opt is not optimizer
+            or ws is not self._ws
+            or type(x) is not np.ndarray
             or x.dtype != np.float64
-            or ws is None
             or x.shape != ws.shape
             or self.store.version != self._version
-            or self.check
-        ):  # the first step, or anything unusual: every check
-            return float(self.fit(x, optimizer, 1, lr=self._one_lr)[0])
-        opt = optimizer.fused()
-        if opt.store is not self.store:
-            return float(self.fit(x, optimizer, 1)[0])  # raises, naming the problem
-        self._run_steps(ws, x, opt, self._one_lr, self._one_loss)
-        optimizer.advance(1)
+        ):  # the first step, or anything new: fit checks everything (and makes _ready)
+            return float(self.fit(x, optimizer, 1)[0])
+        self._single = False
+        kernels.train_steps(*args, x, lr, optimizer.t, self._one_loss)
+        optimizer.t += 1
         return float(self._one_loss[0])
 
     def _kernel_args(self, ws: Workspace) -> tuple[np.ndarray, ...]:
@@ -335,13 +331,12 @@ class Compiled:
             )  # unsigned: see kernels.program_parts
         return self._opt_slots
 
-    def _run_steps(
-        self, ws: Workspace, rows: np.ndarray, opt: Fused, lrs: np.ndarray, losses: np.ndarray
-    ) -> None:
-        """len(lrs) fused training steps on the rows (see kernels.train_steps)."""
-        kernels.train_steps(
-            *self._kernel_args(ws), rows, self._out_list[0], opt.rule, lrs, opt.hyper,
-            self._optimizer_slots(opt.idx), opt.state1, opt.state2, opt.t, losses,
+    def _step_args(self, ws: Workspace, optimizer: Optimizer) -> tuple:
+        """The fused steps' arguments before the rows (see kernels.train_steps)."""
+        _, idx = optimizer.binding()
+        return (
+            *self._kernel_args(ws), self._out_list[0], optimizer.rule, self._optimizer_slots(idx),
+            optimizer.settings, optimizer.state,
         )  # fmt: skip
 
     def fit(
@@ -364,11 +359,12 @@ class Compiled:
             raise ValueError(f"fit(steps={steps!r}): steps must be a whole number >= 0")
         if self.out_refs.size != 1:
             raise ValueError("fit trains a graph with one output (the loss)")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"fit needs an optimizer (microgradx.optim), got {type(optimizer).__name__}")
         lrs = self._learning_rates(lr, optimizer, steps)
         if self.store.version != self._version:
             self._bind()
-        opt = optimizer.fused()
-        if opt.store is not self.store:
+        if optimizer.binding()[0] is not self.store:
             raise ValueError(
                 "the optimizer's parameters and this graph's are in different stores: "
                 "build the optimizer on the graph's parameters (for example model.parameters())"
@@ -377,29 +373,27 @@ class Compiled:
         self._single = False
         self._ran = True
         losses = np.empty(steps)
-        if steps == 0:
-            return losses
+        args = self._step_args(ws, optimizer)
+        if not self.check:
+            self._ready = (optimizer, ws, args, optimizer.settings[:1])  # train_step's fast path
         chunk = every if every > 0 else max(steps, 1)
         if self.check:
             chunk = 1  # check each step's values and gradients before the next step
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
-            self._run_steps(ws, rows, opt._replace(t=opt.t + start), lrs[start:stop], losses[start:stop])
+            kernels.train_steps(*args, rows, lrs[start:stop], optimizer.t + start, losses[start:stop])
             if self.check:
                 self._check_values(ws)
                 self._check_grads(ws)
             if callback is not None:
                 callback(stop, losses[:stop])
-        optimizer.advance(steps)
+        optimizer.t += steps
         if steps:
             optimizer.lr = float(lrs[-1])
         return losses
 
     @staticmethod
     def _learning_rates(lr: object, optimizer: Optimizer, steps: int) -> np.ndarray:
-        if type(lr) is np.ndarray and lr.shape == (steps,) and lr.dtype == np.float64:
-            if steps == 1 and lr[0] >= 0.0:  # train_step's own array, its value checked by the optimizer
-                return lr
         if lr is None:
             lrs = np.full(steps, optimizer.lr)
         elif callable(lr):

@@ -219,7 +219,11 @@ def backward(op, a, b, args, vals, grads, first=0):
 # -- optimizer updates over flat parameter arrays ------------------------------------------
 
 
-@jit
+SGD_RULE, ADAM_RULE = 0, 1  # the update rules; settings = (lr, momentum, weight_decay) or
+# (lr, beta1, beta2, eps, weight_decay), state = (velocity,) or (m, v), one per parameter
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay):
     """p ← p − lr·g, with g = ∂L/∂p + weight_decay·p, through velocity v ← momentum·v + g."""
     for j in range(idx.size):
@@ -231,7 +235,7 @@ def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay):
         data[i] -= lr * g
 
 
-@jit
+@njit(cache=True, error_model="numpy", inline="always")
 def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
     """Adam's step t (from 1): moments m, v of the gradient, bias-corrected."""
     c1 = 1.0 - beta1**t
@@ -244,9 +248,23 @@ def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
         data[i] -= lr * (m[j] / c1) / (math.sqrt(v[j] / c2) + eps)
 
 
-# -- many rows at once: the varying program of a compiled graph -------------------------------
+@njit(cache=True, error_model="numpy", inline="always")
+def apply_rule(rule, data, grad, idx, state, lr, settings, t):
+    """Step t of the optimizer's rule on the parameters data[idx], from grad[idx]."""
+    if rule == SGD_RULE:
+        sgd_update(data, grad, idx, state[0], lr, settings[1], settings[2])
+    else:
+        adam_update(data, grad, idx, state[0], state[1], lr, settings[1], settings[2], settings[3],
+                    settings[4], t)  # fmt: skip
 
-SGD_RULE, ADAM_RULE = 0, 1  # train_steps' update rules
+
+@jit
+def update(rule, store, idx, state, lr, settings, t):
+    """An optimizer's step t on its parameters in a store (data store[0], grad store[1])."""
+    apply_rule(rule, store[0], store[1], idx, state, lr, settings, t)
+
+
+# -- many rows at once: the varying program of a compiled graph -------------------------------
 
 
 # -- the varying program's sweeps ---------------------------------------------------------
@@ -960,15 +978,12 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
 
 
 @jit
-def train_steps(
-    prog, layout, work, uniform, store, x, out_ref, rule, lrs, hyper, opt, state1, state2, t0, losses
-):
+def train_steps(prog, layout, work, uniform, store, out_ref, rule, opt, settings, state, x, lrs, t0, losses):
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
 
-    rule picks the update: SGD_RULE with hyper = (momentum, weight_decay) and
-    state1 = velocity; ADAM_RULE with hyper = (beta1, beta2, eps, weight_decay),
-    state1, state2 = m, v and t0 steps taken before. opt[0] holds the store indices
-    of the parameters the optimizer updates. losses gets each step's mean output.
+    The update is an optimizer's rule, settings and state (see apply_rule), with step k's
+    learning rate lrs[k] and its step number t0 + k + 1; opt[0] holds the store indices
+    of the parameters it updates. losses gets each step's mean output.
 
     When every one of those parameters is one of the graph's (opt[1] gives each one's
     uniform slot; opt has one row otherwise), the steps update the uniform values in
@@ -1008,13 +1023,7 @@ def train_steps(
             for c in range(p_idx.size):
                 p_grad[p_idx[c]] = ugrads[p_uslots[c]]
             data, grad, idx = p_data, p_grad, opt_idx
-        if rule == SGD_RULE:
-            sgd_update(data, grad, idx, state1, lrs[step], hyper[0], hyper[1])
-        else:
-            adam_update(
-                data, grad, idx, state1, state2, lrs[step],
-                hyper[0], hyper[1], hyper[2], hyper[3], t0 + step + 1,
-            )  # fmt: skip
+        apply_rule(rule, data, grad, idx, state, lrs[step], settings, t0 + step + 1)
     if in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad)
 

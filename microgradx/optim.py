@@ -4,6 +4,9 @@ An optimizer binds its parameters to one `Store` (the one they already share, fo
 an MLP) and updates `store.data` in place, so `p.data` shows the step at once and
 a compiled graph reads the new values on its next forward. Per-parameter state
 (velocity, moments) is kept in the parameters' order, so it survives a rebind.
+
+The update rules themselves are in kernels.py (`update`): `step()` and a compiled
+graph's fused training steps run the same code.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from numbers import Real
-from typing import NamedTuple
 
 import numpy as np
 
@@ -34,22 +36,33 @@ def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open
     return x
 
 
-class Fused(NamedTuple):
-    """An optimizer as the fused training kernel sees it (see kernels.train_steps)."""
+class Setting:
+    """One of an optimizer's numbers (lr, momentum…): checked when set, and written to the
+    optimizer's `settings` array too, where the update kernels read it."""
 
-    rule: int
-    store: Store
-    idx: np.ndarray
-    hyper: np.ndarray
-    state1: np.ndarray
-    state2: np.ndarray
-    t: int
+    def __init__(self, index: int, low: float = 0.0, high: float = math.inf, open_high: bool = False) -> None:
+        self.index, self.low, self.high, self.open_high = index, low, high, open_high
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Optimizer | None, owner: type | None = None) -> float:
+        return self if obj is None else obj.__dict__[self.name]  # type: ignore[return-value]
+
+    def __set__(self, obj: Optimizer, value: float) -> None:
+        x = _number(value, self.name, self.low, self.high, self.open_high)
+        obj.__dict__[self.name] = x
+        obj.settings[self.index] = x
 
 
 class Optimizer:
-    """Holds the parameters, their Store and a learning rate `lr` (settable between steps)."""
+    """Holds the parameters, their Store, the settings (`lr` first, settable between steps),
+    the per-parameter state and `t`, the number of steps taken."""
 
-    def __init__(self, params: Iterable[Value], lr: float) -> None:
+    rule: int  # the update rule in kernels.update
+    lr = Setting(0)
+
+    def __init__(self, params: Iterable[Value], lr: float, n_settings: int, n_state: int) -> None:
         params = list(params)
         if not params:
             raise ValueError("the optimizer got no parameters: pass model.parameters()")
@@ -61,20 +74,15 @@ class Optimizer:
         if len(set(map(id, params))) != len(params):
             raise ValueError("a parameter is listed twice")
         self.params = params
+        self.settings = np.zeros(n_settings)  # lr, then the rule's own (see kernels.update)
+        self.state = np.zeros((n_state, len(params)))  # per parameter, updated in place
+        self.t = 0
         self.lr = lr
         self._store: Store | None = None
-        self._bind()
+        self.binding()
 
-    @property
-    def lr(self) -> float:
-        return self._lr
-
-    @lr.setter
-    def lr(self, lr: float) -> None:
-        self._lr = _number(lr, "lr")
-
-    def _bind(self) -> tuple[Store, np.ndarray]:
-        """The parameters' Store and indices, bound again if one has moved since."""
+    def binding(self) -> tuple[Store, np.ndarray]:
+        """The parameters' Store and their indices in it, bound again if one has moved since."""
         if self._store is None or self._store.version != self._version:
             self._store, self._idx = bind(self.params)
             self._version = self._store.version
@@ -82,54 +90,34 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0."""
-        store, idx = self._bind()
+        store, idx = self.binding()
         store.grad[idx] = 0.0
 
     def step(self) -> None:
-        raise NotImplementedError
-
-    def fused(self) -> Fused:
-        """What a compiled graph's fused training loop needs to run this optimizer's update."""
-        raise NotImplementedError
-
-    def advance(self, steps: int) -> None:
-        """Count steps taken by a fused training loop (Adam's bias correction needs them)."""
+        """Update every parameter from its .grad, in place."""
+        store, idx = self.binding()
+        self.t += 1
+        kernels.update(self.rule, store.arrays, idx, self.state, self.lr, self.settings, self.t)
 
 
 class SGD(Optimizer):
     """p ← p − lr·v with v ← momentum·v + (∂L/∂p + weight_decay·p) (PyTorch's rule)."""
 
+    rule = kernels.SGD_RULE
+    momentum = Setting(1, high=1.0, open_high=True)
+    weight_decay = Setting(2)
+
     def __init__(
         self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
     ) -> None:
-        super().__init__(params, lr)
-        self.momentum = _number(momentum, "momentum", 0.0, 1.0, open_high=True)
-        self.weight_decay = _number(weight_decay, "weight_decay")
-        self.velocity = np.zeros(len(self.params))
-        self._hyper = np.zeros(2)  # (momentum, weight_decay) for the fused kernel
-        self._fused: Fused | None = None  # kept while the store and the arrays in it hold
+        super().__init__(params, lr, n_settings=3, n_state=1)
+        self.momentum = momentum
+        self.weight_decay = weight_decay
 
-    def step(self) -> None:
-        store, idx = self._bind()
-        kernels.sgd_update(
-            store.data, store.grad, idx, self.velocity, self.lr, self.momentum, self.weight_decay
-        )
-
-    def fused(self) -> Fused:
-        store, idx = self._bind()
-        fused = self._fused
-        if (
-            fused is None
-            or fused.store is not store
-            or fused.idx is not idx
-            or fused.state1 is not self.velocity
-        ):
-            fused = self._fused = Fused(
-                kernels.SGD_RULE, store, idx, self._hyper, self.velocity, self.velocity, 0
-            )
-        self._hyper[0] = self.momentum  # read each step: they may be changed between steps
-        self._hyper[1] = self.weight_decay
-        return fused
+    @property
+    def velocity(self) -> np.ndarray:
+        """The running sum of steps (momentum > 0), one per parameter."""
+        return self.state[0]
 
     def __repr__(self) -> str:
         return f"SGD({len(self.params)} parameters, lr={self.lr:g}, momentum={self.momentum:g})"
@@ -137,6 +125,12 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba): steps of lr·m̂/(√v̂ + eps), m and v running moments of the gradient."""
+
+    rule = kernels.ADAM_RULE
+    beta1 = Setting(1, high=1.0, open_high=True)
+    beta2 = Setting(2, high=1.0, open_high=True)
+    eps = Setting(3)
+    weight_decay = Setting(4)
 
     def __init__(
         self,
@@ -146,33 +140,23 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
+        super().__init__(params, lr, n_settings=5, n_state=2)
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), like (0.9, 0.999); got {betas!r}")
         self.beta1 = _number(betas[0], "betas[0]", 0.0, 1.0, open_high=True)
         self.beta2 = _number(betas[1], "betas[1]", 0.0, 1.0, open_high=True)
-        self.eps = _number(eps, "eps")
-        self.weight_decay = _number(weight_decay, "weight_decay")
-        self._hyper = np.zeros(4)  # (beta1, beta2, eps, weight_decay) for the fused kernel
-        self.m = np.zeros(len(self.params))
-        self.v = np.zeros(len(self.params))
-        self.t = 0
+        self.eps = eps
+        self.weight_decay = weight_decay
 
-    def step(self) -> None:
-        store, idx = self._bind()
-        self.t += 1
-        kernels.adam_update(
-            store.data, store.grad, idx, self.m, self.v,
-            self.lr, self.beta1, self.beta2, self.eps, self.weight_decay, self.t,
-        )  # fmt: skip
+    @property
+    def m(self) -> np.ndarray:
+        """The gradient's running mean, one per parameter."""
+        return self.state[0]
 
-    def fused(self) -> Fused:
-        store, idx = self._bind()
-        self._hyper[:] = self.beta1, self.beta2, self.eps, self.weight_decay
-        return Fused(kernels.ADAM_RULE, store, idx, self._hyper, self.m, self.v, self.t)
-
-    def advance(self, steps: int) -> None:
-        self.t += steps
+    @property
+    def v(self) -> np.ndarray:
+        """The squared gradient's running mean, one per parameter."""
+        return self.state[1]
 
     def __repr__(self) -> str:
         return f"Adam({len(self.params)} parameters, lr={self.lr:g}, betas=({self.beta1:g}, {self.beta2:g}))"

@@ -22,6 +22,10 @@ def setup(seed: int = 0):
     return model, microgradx.compile(loss, inputs=xs + [y]), XY
 
 
+def values(model: MLP) -> list[float]:
+    return [p.data for p in model.parameters()]
+
+
 def python_loop(model, step, opt, XY, lrs):
     losses = []
     for lr in lrs:
@@ -115,7 +119,7 @@ def test_an_optimizer_with_a_parameter_outside_the_graph_still_matches_the_loop(
     o2 = SGD(m2.parameters() + [extra2], lr=0.3, weight_decay=0.1)
     expected = python_loop(m1, s1, o1, XY, [0.3] * 5)
     got = s2.fit(XY, o2, 5)
-    assert s2._optimizer_slots(o2.fused().idx).shape[0] == 1  # the path through the store
+    assert s2._optimizer_slots(o2.binding()[1]).shape[0] == 1  # the path through the store
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     np.testing.assert_allclose(
         [p.data for p in m2.parameters()], [p.data for p in m1.parameters()], rtol=1e-12
@@ -129,3 +133,46 @@ def test_fit_needs_a_single_output():
     step = microgradx.compile([x * w, x + w], inputs=[x])
     with pytest.raises(ValueError, match="one output"):
         step.fit(np.zeros((3, 1)), SGD([w], lr=0.1), 2)
+
+
+@pytest.mark.parametrize(
+    "make_opt, change",
+    [
+        (lambda ps: SGD(ps, lr=0.5), lambda o, k: setattr(o, "lr", 0.5 / (k + 1))),
+        (lambda ps: SGD(ps, lr=0.3), lambda o, k: setattr(o, "momentum", 0.2 * k)),
+        (lambda ps: SGD(ps, lr=0.3), lambda o, k: setattr(o, "weight_decay", 0.01 * k)),
+        (lambda ps: Adam(ps, lr=0.02), lambda o, k: setattr(o, "beta1", 0.9 - 0.1 * k)),
+    ],
+    ids=["lr", "momentum", "weight_decay", "adam-beta1"],
+)
+def test_train_step_sees_settings_changed_between_steps(make_opt, change):
+    """train_step keeps its kernel's arguments between steps: a setting changed in between
+    must still reach the next step, as it reaches the Python loop's opt.step()."""
+    m1, s1, XY = setup(5)
+    m2, s2, _ = setup(5)
+    o1, o2 = make_opt(m1.parameters()), make_opt(m2.parameters())
+    for k in range(4):
+        change(o1, k)
+        change(o2, k)
+        expected = python_loop(m1, s1, o1, XY, [o1.lr])[0]
+        assert s2.train_step(XY, o2) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(values(m2), values(m1), rtol=1e-10)
+    assert o2.t == o1.t == 4
+
+
+def test_train_step_follows_new_rows_a_new_optimizer_and_a_forward_in_between():
+    m1, s1, XY = setup(6)
+    m2, s2, _ = setup(6)
+    o1, o2 = SGD(m1.parameters(), lr=0.4), SGD(m2.parameters(), lr=0.4)
+    a1, a2 = Adam(m1.parameters(), lr=0.01), Adam(m2.parameters(), lr=0.01)
+    batches = [XY, XY[:20].copy(), XY[:20].copy(), XY]
+    for k, rows in enumerate(batches):
+        opt1, opt2 = (o1, o2) if k % 2 == 0 else (a1, a2)
+        expected = python_loop(m1, s1, opt1, rows, [opt1.lr])[0]
+        assert s2.train_step(rows, opt2) == pytest.approx(expected, rel=1e-12)
+        s2.forward(XY[:7])  # another batch size in between: a new workspace
+    np.testing.assert_allclose(values(m2), values(m1), rtol=1e-10)
+    with pytest.raises(ValueError, match="different stores"):
+        s2.train_step(XY, SGD([Value(1.0)], lr=0.1))
+    with pytest.raises(TypeError, match="needs an optimizer"):
+        s2.train_step(XY, "sgd")

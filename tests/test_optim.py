@@ -72,7 +72,7 @@ def test_optimizer_shares_the_models_store_and_the_compiled_graph_sees_each_step
     x = [Value(0.0), Value(0.0)]
     out = microgradx.compile(model(x), inputs=x)
     opt = SGD(model.parameters(), lr=0.5)
-    assert opt._bind()[0] is out.store
+    assert opt.binding()[0] is out.store
     before = out.forward([1.0, 2.0])
     out.backward()
     opt.step()
@@ -116,3 +116,17 @@ def test_lr_setter_validates():
         opt.lr = None
     opt.lr = np.float64(0.5)
     assert opt.lr == 0.5
+
+
+def test_settings_are_checked_when_changed_later_too():
+    opt = SGD([Value(1.0)], lr=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        opt.momentum = 1.0
+    with pytest.raises(TypeError, match="weight_decay must be a number"):
+        opt.weight_decay = "0.1"
+    assert opt.momentum == 0.5 and opt.settings.tolist() == [0.1, 0.5, 0.0]
+    adam = Adam([Value(1.0)], lr=0.1)
+    with pytest.raises(ValueError, match="eps must be in"):
+        adam.eps = float("inf")
+    with pytest.raises(AttributeError):
+        adam.m = np.zeros(1)  # the moments are updated in place, never replaced
