@@ -69,12 +69,6 @@ class Workspace:
         self.grads = self.work[size : 2 * size].reshape(chunks, n_varying, stride)
         self.tmp = self.work[2 * size : 2 * size + tmp_size].reshape(chunks, 4, stride)
 
-    def row(self, r: int) -> np.ndarray:
-        """Varying slot r's values for every row of the batch."""
-        if self.counts.size == 1:
-            return self.vals[0, r, : self.rows]
-        return np.concatenate([self.vals[c, r, :n] for c, n in enumerate(self.counts)])
-
     def chunks(self, arrays: np.ndarray | None = None):
         """(chunk's (slots, lanes) array, its first row) for each chunk of vals (or of `arrays`)."""
         arrays = self.vals if arrays is None else arrays
@@ -197,19 +191,16 @@ class Compiled:
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
         ws = self._workspace(rows.shape[0])
-        kernels.run_forward(*self._kernel_args(ws), rows)
+        n_out = self.out_refs.size
+        out = np.empty(rows.shape[0] * n_out)
+        kernels.run_forward(*self._kernel_args(ws), rows, out)
         self._single = single
         self._ran = True
         if self.check:
             self._check_values(ws)
-        if self.single_output:
-            r = self._out_list[0]
-            out = ws.row(r).copy() if r >= 0 else np.full(rows.shape[0], self._uvals[-r - 1])
-            return float(out[0]) if single else out
-        outs = np.empty((rows.shape[0], len(self._out_list)))
-        for c, r in enumerate(self._out_list):
-            outs[:, c] = ws.row(r) if r >= 0 else self._uvals[-r - 1]
-        return outs[0] if single else outs
+        if single:
+            return float(out[0]) if self.single_output else out
+        return out if self.single_output else out.reshape(rows.shape[0], n_out)
 
     __call__ = forward
 
@@ -298,7 +289,7 @@ class Compiled:
         arrays become views into it, so the program is not held twice."""
         sp = self.split
         parts = [sp.uop, sp.ua, sp.ub, sp.uargs, sp.vcode, sp.vargs, sp.vgroups, self.in_rows, self.p_uslots]
-        parts.append(self.p_idx)
+        parts += [self.p_idx, self.out_refs]
         assert len(parts) == kernels.PROGRAM_PARTS
         sizes = [part.size for part in parts]
         starts = np.cumsum([4 + len(parts)] + sizes)
@@ -335,7 +326,7 @@ class Compiled:
         """The fused steps' arguments before the rows (see kernels.train_steps)."""
         _, idx = optimizer.binding()
         return (
-            *self._kernel_args(ws), self._out_list[0], optimizer.rule, self._optimizer_slots(idx),
+            *self._kernel_args(ws), optimizer.rule, self._optimizer_slots(idx),
             optimizer.settings, optimizer.state,
         )  # fmt: skip
 

@@ -259,9 +259,10 @@ def apply_rule(rule, data, grad, idx, state, lr, settings, t):
 
 
 @jit
-def update(rule, store, idx, state, lr, settings, t):
-    """An optimizer's step t on its parameters in a store (data store[0], grad store[1])."""
-    apply_rule(rule, store[0], store[1], idx, state, lr, settings, t)
+def update(rule, store, idx, state, settings, t):
+    """An optimizer's step t, at its lr settings[0], on its parameters in a store (data
+    store[0], grad store[1])."""
+    apply_rule(rule, store[0], store[1], idx, state, settings[0], settings, t)
 
 
 # -- many rows at once: the varying program of a compiled graph -------------------------------
@@ -943,21 +944,28 @@ def backward_pass(
 
 
 @jit
-def run_forward(prog, layout, work, uniform, store, x):
-    """The parameters from the store, then forward_pass."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+def run_forward(prog, layout, work, uniform, store, x, out):
+    """The parameters from the store, then forward_pass; the outputs written to out, row by
+    row (out[j·n + k] is row j's output k, of n)."""
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
     vals, _, tmp, _, counts, parallel = workspace_parts(layout, work)
     params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     forward_pass(
         uop, ua, ub, uargs, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, parallel
     )
+    n, L = outs.size, counts[0]  # every chunk but the last holds L rows
+    for k in range(n):
+        r = outs[k]
+        for c in range(vals.shape[0]):
+            for j in range(counts[c]):
+                out[(c * L + j) * n + k] = vals[c, r, j] if r >= 0 else uniform[0, -r - 1]
 
 
 @jit
 def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
     """backward_pass, then the parameters' gradients added into the store and the inputs'
     written to x_grad (empty: the inputs' gradients are not wanted)."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
     vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
     uvals, ugrads, p_grad = uniform[0], uniform[1], store[1]
     input_grads = x_grad.shape[0] > 0
@@ -978,21 +986,21 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
 
 
 @jit
-def train_steps(prog, layout, work, uniform, store, out_ref, rule, opt, settings, state, x, lrs, t0, losses):
+def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, x, lrs, t0, losses):
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
 
     The update is an optimizer's rule, settings and state (see apply_rule), with step k's
     learning rate lrs[k] and its step number t0 + k + 1; opt[0] holds the store indices
-    of the parameters it updates. losses gets each step's mean output.
+    of the parameters it updates. losses gets each step's mean output (the graph's one output).
 
     When every one of those parameters is one of the graph's (opt[1] gives each one's
     uniform slot; opt has one row otherwise), the steps update the uniform values in
     place and the store sees the parameters, and the last step's gradients, at the end.
     """
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx = program_parts(prog)
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
     vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
-    lanes = x.shape[0]
+    lanes, out_ref = x.shape[0], outs[0]
     in_place = opt.shape[0] > 1
     opt_idx = opt[0]
     if in_place:  # once for all the steps (otherwise each step reads the store)
@@ -1034,7 +1042,7 @@ def train_steps(prog, layout, work, uniform, store, out_ref, rule, opt, settings
 # few microseconds: so the entry points above take a graph's arrays packed into a few
 # (built by compiled.py) and cut them back into views here.
 
-PROGRAM_PARTS = 10  # uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx
+PROGRAM_PARTS = 11  # uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -1049,7 +1057,7 @@ def program_parts(prog):
         prog[0],
         u[o[0] : o[1]], u[o[1] : o[2]], u[o[2] : o[3]], u[o[3] : o[4]],
         vcode, prog[o[5] : o[6]], prog[o[6] : o[7]],
-        prog[o[7] : o[8]], prog[o[8] : o[9]], prog[o[9] : o[10]],
+        prog[o[7] : o[8]], prog[o[8] : o[9]], prog[o[9] : o[10]], prog[o[10] : o[11]],
     )  # fmt: skip
 
 

@@ -97,7 +97,7 @@ class Optimizer:
         """Update every parameter from its .grad, in place."""
         store, idx = self.binding()
         self.t += 1
-        kernels.update(self.rule, store.arrays, idx, self.state, self.lr, self.settings, self.t)
+        kernels.update(self.rule, store.arrays, idx, self.state, self.settings, self.t)
 
 
 class SGD(Optimizer):

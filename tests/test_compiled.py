@@ -70,6 +70,24 @@ def test_list_of_outputs_gives_one_column_each():
     assert step.forward([1.0]).tolist() == [2.0, 3.0, 1.0]
 
 
+@pytest.mark.parametrize("block_rows", [256, 4])
+def test_outputs_of_every_chunk_land_in_their_rows(block_rows):
+    """The kernel writes the outputs row by row, from every chunk of rows, a uniform output
+    (one that does not depend on x) on every row too."""
+    x, y, p = Value(0.0), Value(0.0), Value(1.5)
+    step = microgradx.compile([x * p + y, p * p, (x - y).relu()], inputs=[x, y])
+    step.block_rows = block_rows  # 4: eleven chunks, the last one short
+    rows = np.random.default_rng(1).normal(size=(42, 2))
+    out = step.forward(rows)
+    expected = np.column_stack(
+        [rows[:, 0] * 1.5 + rows[:, 1], np.full(42, 2.25), np.maximum(rows[:, 0] - rows[:, 1], 0)]
+    )
+    np.testing.assert_array_equal(out, expected)
+    single = microgradx.compile(x * p + y, inputs=[x, y])
+    single.block_rows = block_rows
+    np.testing.assert_array_equal(single.forward(rows), expected[:, 0])
+
+
 def test_compiled_matches_eager_on_a_neuron():
     rng = np.random.default_rng(0)
     xs = [Value(0.0, label=f"x{i}") for i in range(3)]
