@@ -142,13 +142,10 @@ def train(
     result = Result(model, X, y, loss, score)
     for k in range(steps):
         t0 = time.perf_counter()
-        batch_loss = step.forward(rows).mean()
-        model.zero_grad()
-        step.backward()
         opt.lr = start * (1.0 - 0.9 * k / steps)
-        opt.step()
+        batch_loss = step.train_step(rows, opt)  # forward, zero_grad, backward, opt.step: one call
         result.step_seconds.append(time.perf_counter() - t0)
-        result.losses.append(float(batch_loss))
+        result.losses.append(batch_loss)
         result.accuracies.append(float(np.mean(result.predict(X) == y)))
         if progress is not None:
             progress(k, result.losses[-1], result.accuracies[-1])

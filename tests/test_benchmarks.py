@@ -1,0 +1,48 @@
+"""The benchmarks' hand-written numba reference does the same step as microgradx.
+
+The reference is the limit line issue 5's speed floors are measured against, so it must
+compute the same training step (and not a cheaper one): here its loss, gradients and
+updated weights are checked against a compiled microgradx graph, itself checked against
+the Python sweep elsewhere, on batches of one block and of several (the last one short).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+from microgradx.datasets import make_moons
+from microgradx.nn import MLP
+from microgradx.optim import SGD
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from reference_numba import Reference  # noqa: E402
+
+
+@pytest.mark.parametrize("rows, width", [(100, 16), (3, 4), (600, 6)])
+def test_the_reference_step_is_microgradx_step(rows, width):
+    lr, alpha = 0.3, 1e-3
+    X, labels = make_moons(rows, noise=0.1, seed=7)
+    Y = labels * 2.0 - 1.0
+    model = MLP(2, [width, width, 1], seed=3)
+    init = np.array([p.data for p in model.parameters()])
+    ref = Reference(init, X, Y, (width, width), lr, alpha)
+
+    xs, y = [Value(0.0), Value(0.0)], Value(0.0)
+    step = microgradx.compile((1 - y * model(xs)).relu() + alpha * sum(p * p for p in model.parameters()),
+                              inputs=xs + [y])  # fmt: skip
+    opt = SGD(model.parameters(), lr=lr)
+    for _ in range(3):
+        before = ref.params.copy()
+        expected = step.train_step(np.column_stack([X, Y]), opt)
+        assert ref.step() == pytest.approx(expected, rel=1e-12)
+        np.testing.assert_allclose(ref.params, [p.data for p in model.parameters()], rtol=1e-12, atol=1e-14)
+        # the reference's grad is the data loss's; it adds the penalty's 2·alpha·p in its update
+        np.testing.assert_allclose(
+            ref.grad + 2 * alpha * before, [p.grad for p in model.parameters()], rtol=1e-10, atol=1e-14
+        )
