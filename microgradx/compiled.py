@@ -26,6 +26,7 @@ from .store import Store, bind
 from .tape import Tape, flatten
 
 REDUCTIONS = ("mean", "sum")
+F64 = np.dtype(np.float64)
 LINE = 8  # float64s in a 64-byte cache line (and in an AVX-512 register)
 
 
@@ -169,7 +170,7 @@ class Compiled:
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
         """Check x and return it as (rows, n_inputs) float64, and whether it was one row."""
         n = self.in_slots.size
-        if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 2 and x.shape[1] == n:
+        if type(x) is np.ndarray and x.dtype is F64 and x.ndim == 2 and x.shape[1] == n:
             return x, False  # the usual case, with nothing to convert
         if isinstance(x, np.ndarray) and np.iscomplexobj(x):  # asarray would warn and drop the imaginary part
             raise TypeError("forward(x): x must hold real numbers, got complex")
@@ -262,7 +263,7 @@ class Compiled:
             opt is not optimizer
             or ws is not self._ws
             or type(x) is not np.ndarray
-            or x.dtype != np.float64
+            or x.dtype is not F64  # (NumPy's one float64 dtype; any other goes the long way)
             or x.shape != ws.shape
             or self.store.version != self._version
         ):  # the first step, or anything new: fit checks everything (and makes _ready)
@@ -270,7 +271,7 @@ class Compiled:
         self._single = False
         kernels.train_steps(*args, x, lr, optimizer.t, self._one_loss)
         optimizer.t += 1
-        return float(self._one_loss[0])
+        return self._one_loss.item()
 
     def _kernel_args(self, ws: Workspace) -> tuple[np.ndarray, ...]:
         """The kernels' first five arguments: the program packed into one int32 array (see
