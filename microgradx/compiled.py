@@ -44,8 +44,8 @@ class Workspace:
 
     vals and grads have shape (chunks, varying slots, L'): chunk c holds rows
     c·L … c·L + counts[c] - 1, lanes contiguous; from 32 rows a chunk on, each slot's
-    lanes start on a cache line (L' is L rounded up to a whole line, the lanes past
-    counts[c] unused).
+    lanes start on a cache line (L' is L rounded up to a whole line). The lanes past
+    counts[c] are padding, which only the kernels' tiles touch (see kernels.py).
     """
 
     def __init__(

@@ -24,6 +24,15 @@ when there are a multiple of four of them they run as tiles of four neurons × f
 rows (code[i, 7]: group_forward, group_back); a relu that alone reads a DOT
 lives in the DOT's row (code[i, 6]).
 
+Tiles run over every lane of a row, the padding past the batch's rows included (a
+row's lanes are rounded up to whole cache lines, see compiled.Workspace), so their
+loops are whole vectors with no scalar remainder: at 100 rows that remainder cost
+8 % of a training step. It is safe because lanes are independent in the forward,
+and in the backward the padding lanes' gradients are 0 (zeroed every backward;
+only tiles write there, adding g·w = 0) and their values finite (zeros, or a
+layer's output for zero inputs, with finite parameters), so they add 0 to every
+sum over lanes. Every other op runs on the batch's lanes only.
+
 All the jitted code that calls other jitted code lives in this one file: numba's
 on-disk cache does not notice a change to a function defined in another file.
 """
@@ -707,7 +716,8 @@ def group_rows_back(members, code, args, grads, uvals, lanes, input_grads, q0):
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
 def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
-    """Evaluate the varying program on the first `lanes` lanes (inputs are filled in).
+    """Evaluate the varying program on the first `lanes` lanes (inputs are filled in; tiles
+    run on all the lanes, see the top).
 
     Products may fuse into multiply-adds (fastmath "contract"): the last bit may differ."""
     for i in range(code.shape[0]):
@@ -716,7 +726,8 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
             if code[i, 7] == 0:
                 dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes, code[i, 6] != 0)
             elif code[i, 5] > 0:  # a tiled group's first DOT: the whole group (the others skip)
-                group_forward(groups[code[i, 4] : code[i, 4] + code[i, 5]], code, args, vals, uvals, lanes)
+                members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
+                group_forward(members, code, args, vals, uvals, vals.shape[1])  # all lanes: see the top
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -763,8 +774,8 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
 
 @njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
 def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, input_grads):
-    """Reverse sweep of the varying program on the first `lanes` lanes; uniform operands'
-    gradients summed into ugrads.
+    """Reverse sweep of the varying program on the first `lanes` lanes (tiles on all of
+    them, see the top); uniform operands' gradients summed into ugrads.
 
     Sums over lanes may be reassociated and products fused into multiply-adds (fastmath
     "reassoc", "contract") so that they vectorise: the last bits may differ from a plain sum.
@@ -774,8 +785,8 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
         if k == DOT:
             if code[i, 7] != 0:  # a tiled group's DOT: the whole group goes at its first DOT
                 if code[i, 5] > 0:
-                    group_back(groups[code[i, 4] : code[i, 4] + code[i, 5]], code, args, vals, grads, uvals,
-                               ugrads, lanes, input_grads)  # fmt: skip
+                    members = groups[code[i, 4] : code[i, 4] + code[i, 5]]  # all lanes: see the top
+                    group_back(members, code, args, vals, grads, uvals, ugrads, vals.shape[1], input_grads)
                 continue
             in_group, relu_mask = code[i, 5] != 0, code[i, 6] != 0
             dot_lanes_back(

@@ -272,6 +272,43 @@ def test_a_tiled_layer_with_some_relus_not_fused_matches_the_reference_sweep():
     np.testing.assert_allclose(compiled, [p.grad for p in params], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("rows", [45, 301])
+def test_tiles_on_the_padding_lanes_leave_the_rows_exact(rows):
+    """Tiles run on every lane of a row, the padding past the batch included (45 rows: three
+    lanes of padding; 301: two blocks, the last a row short). The ops before the tiles run
+    on the batch's rows only: here log, which on a padding lane's 0 would give -inf, and
+    0·inf = nan in the weights' sums. Every gradient against the Python sweep, row by row."""
+    rng = np.random.default_rng(12)
+    xs = [Value(0.0, label=f"x{i}") for i in range(4)]
+    logs = [x.log() for x in xs]
+    params, hs = [], []
+    for _ in range(8):
+        ws = [Value(float(w)) for w in rng.normal(size=4)]
+        b = Value(float(rng.normal()))
+        params += ws + [b]
+        hs.append((Value.dot(ws, logs) + b).relu())
+    out = Value.sum(h * (k - 3.5) for k, h in enumerate(hs)).tanh()
+    step = microgradx.compile(out, inputs=xs)
+    assert (step.split.vcode[:, 7] == 1).sum() == 8  # the layer runs as tiles
+    X = rng.uniform(0.1, 3.0, size=(rows, 4))
+    for p in params:
+        p.grad = 0.0
+    values = step.forward(X)
+    assert step._ws.vals.shape[2] > step._ws.counts.max() or step._ws.counts[-1] < step._ws.counts[0]
+    gx = step.backward(reduction="sum")
+    compiled = np.array([p.grad for p in params])
+    assert np.all(np.isfinite(compiled)) and np.all(np.isfinite(gx))
+    for p in params:
+        p.grad = 0.0
+    for r, row in enumerate(X):
+        for x, v in zip(xs, row):
+            x.data, x.grad = float(v), 0.0
+        out.backward(engine="python")
+        assert out.data == pytest.approx(values[r], rel=1e-12)
+        np.testing.assert_allclose(gx[r], [x.grad for x in xs], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(compiled, [p.grad for p in params], rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("foreign", [False, True])
 def test_parameters_in_store_order_move_in_one_run_or_one_by_one(foreign):
     """An MLP's parameters take the uniform slots in their store's order, so the kernels copy

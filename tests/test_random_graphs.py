@@ -141,8 +141,10 @@ def networks(draw):
 
 
 @settings(max_examples=40, deadline=None)
-@given(networks(), st.integers(1, 9), st.integers(0, 2**32 - 1))
+@given(networks(), st.one_of(st.integers(1, 9), st.integers(33, 47)), st.integers(0, 2**32 - 1))
 def test_compiled_networks_match_the_reference_sweep(net, rows, seed):
+    """(From 32 rows on, a row's lanes are padded to whole cache lines, and tiles run on
+    the padding too: see kernels.py.)"""
     xs, params, out = net
     step = microgradx.compile(out, inputs=xs)
     X = np.random.default_rng(seed).uniform(-2, 2, size=(rows, len(xs)))
