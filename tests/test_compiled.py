@@ -236,6 +236,25 @@ def test_a_network_matches_the_reference_sweep_row_by_row(activation, sizes):
     np.testing.assert_allclose(compiled_grads, reference_grads, rtol=1e-10, atol=1e-12)
 
 
+def matches_the_python_sweep(step, out: Value, xs: list[Value], params: list[Value], X: np.ndarray) -> None:
+    """The compiled graph's values and gradients (inputs' and parameters') on the rows X are
+    the pure-Python sweep's, row by row."""
+    for p in params:
+        p.grad = 0.0
+    values = step.forward(X)
+    gx = step.backward(reduction="sum")
+    compiled = np.array([p.grad for p in params])
+    for p in params:
+        p.grad = 0.0
+    for r, row in enumerate(X):
+        for x, v in zip(xs, row):
+            x.data, x.grad = float(v), 0.0
+        out.backward(engine="python")
+        assert out.data == pytest.approx(values[r], rel=1e-12)
+        np.testing.assert_allclose(gx[r], [x.grad for x in xs], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(compiled, [p.grad for p in params], rtol=1e-10, atol=1e-12)
+
+
 def test_a_tiled_layer_with_some_relus_not_fused_matches_the_reference_sweep():
     """A layer of eight neurons over six inputs runs as tiles (a quad of rows and two left
     over); two of its pre-activations are also read elsewhere, so their relus stay apart
@@ -255,21 +274,7 @@ def test_a_tiled_layer_with_some_relus_not_fused_matches_the_reference_sweep():
     code = step.split.vcode
     tiled = code[:, 7] == 1
     assert tiled.sum() == 8 and 0 < code[tiled, 6].sum() < 8  # fused and unfused relus in the tiles
-    X = rng.normal(size=(21, 6))
-    for p in params:
-        p.grad = 0.0
-    values = step.forward(X)
-    gx = step.backward(reduction="sum")
-    compiled = np.array([p.grad for p in params])
-    for p in params:
-        p.grad = 0.0
-    for r, row in enumerate(X):
-        for x, v in zip(xs, row):
-            x.data, x.grad = float(v), 0.0
-        out.backward(engine="python")
-        assert out.data == pytest.approx(values[r], rel=1e-12)
-        np.testing.assert_allclose(gx[r], [x.grad for x in xs], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(compiled, [p.grad for p in params], rtol=1e-10, atol=1e-12)
+    matches_the_python_sweep(step, out, xs, params, rng.normal(size=(21, 6)))
 
 
 @pytest.mark.parametrize("rows", [45, 301])
@@ -290,23 +295,9 @@ def test_tiles_on_the_padding_lanes_leave_the_rows_exact(rows):
     out = Value.sum(h * (k - 3.5) for k, h in enumerate(hs)).tanh()
     step = microgradx.compile(out, inputs=xs)
     assert (step.split.vcode[:, 7] == 1).sum() == 8  # the layer runs as tiles
-    X = rng.uniform(0.1, 3.0, size=(rows, 4))
-    for p in params:
-        p.grad = 0.0
-    values = step.forward(X)
-    assert step._ws.vals.shape[2] > step._ws.counts.max() or step._ws.counts[-1] < step._ws.counts[0]
-    gx = step.backward(reduction="sum")
-    compiled = np.array([p.grad for p in params])
-    assert np.all(np.isfinite(compiled)) and np.all(np.isfinite(gx))
-    for p in params:
-        p.grad = 0.0
-    for r, row in enumerate(X):
-        for x, v in zip(xs, row):
-            x.data, x.grad = float(v), 0.0
-        out.backward(engine="python")
-        assert out.data == pytest.approx(values[r], rel=1e-12)
-        np.testing.assert_allclose(gx[r], [x.grad for x in xs], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(compiled, [p.grad for p in params], rtol=1e-10, atol=1e-12)
+    matches_the_python_sweep(step, out, xs, params, rng.uniform(0.1, 3.0, size=(rows, 4)))
+    ws = step._ws
+    assert ws.vals.shape[2] > ws.counts.max() or ws.counts[-1] < ws.counts[0]  # there was padding
 
 
 @pytest.mark.parametrize("foreign", [False, True])
