@@ -274,10 +274,7 @@ def update(rule, store, idx, state, settings, t):
     apply_rule(rule, store[0], store[1], idx, state, settings[0], settings, t)
 
 
-# -- many rows at once: the varying program of a compiled graph -------------------------------
-
-
-# -- the varying program's sweeps ---------------------------------------------------------
+# -- many rows at once: the varying program's sweeps ----------------------------------------
 
 
 @njit(cache=True, error_model="numpy", inline="always")
