@@ -560,9 +560,13 @@ def group_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gra
     """A tiled group's whole backward, once every member's gradient is complete: per tile of
     four neurons, their relus masked and their g summed (for the biases), then their
     weights' gradients Σ_lanes g·x in tiles of four neurons × four rows (sixteen sums from
-    eight loads a lane); last the rows' gradients Σ_k g_k·w_k, four rows × four neurons a pass."""
+    eight loads a lane); last the rows' gradients Σ_k g_k·w_k, four rows × four neurons a pass.
+    (A first layer, on three inputs or fewer, goes in one pass a tile: first_layer_back.)"""
     first = members[0]
     start0, rows = code[first, 1], code[first, 3]
+    if rows < 4 and not input_grads and inputs_only(code, args, start0, rows):
+        first_layer_back(members, code, args, vals, grads, uvals, ugrads, lanes)
+        return
     for t in range(0, members.size, 4):
         i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
         t0, t1, t2, t3 = mask4(i0, i1, i2, i3, code, vals, grads, lanes)
@@ -633,6 +637,64 @@ def group_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gra
                 grads[r2, j] += g0 * w02 + g1 * w12 + g2 * w22 + g3 * w32
                 grads[r3, j] += g0 * w03 + g1 * w13 + g2 * w23 + g3 * w33
     group_rows_back(members, code, args, grads, uvals, lanes, input_grads, rows - rows % 4)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def inputs_only(code, args, start, rows):
+    """Whether the rows args[start : start + rows] are all inputs (leaves of the varying program)."""
+    for q in range(rows):
+        if code[args[start + q], 0] != LEAF:
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def first_layer_back(members, code, args, vals, grads, uvals, ugrads, lanes):
+    """group_back for a group on one to three input rows whose gradients nobody wants (a
+    first layer): per tile one pass, masking g on the fly where a relu is fused (nothing is
+    stored, so nothing stops the loop vectorising) and summing it for the biases and times
+    each row for the weights. Twelve sums at most, where group_back makes four passes more
+    a tile and a masking pass per neuron."""
+    first = members[0]
+    start0, rows = code[first, 1], code[first, 3]
+    ra = args[start0]
+    rb = args[start0 + 1] if rows > 1 else ra  # (a row repeated when there are fewer: its sums unused)
+    rc = args[start0 + 2] if rows > 2 else ra
+    for t in range(0, members.size, 4):
+        i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
+        f0, f1, f2, f3 = code[i0, 6] == 0, code[i1, 6] == 0, code[i2, 6] == 0, code[i3, 6] == 0  # no relu
+        t0 = t1 = t2 = t3 = a0 = a1 = a2 = a3 = 0.0
+        b0s = b1s = b2s = b3s = c0 = c1 = c2 = c3 = 0.0
+        for j in range(lanes):
+            g0 = grads[i0, j] if f0 or vals[i0, j] > 0.0 else 0.0  # d relu = 1[x > 0]: out > 0 there
+            g1 = grads[i1, j] if f1 or vals[i1, j] > 0.0 else 0.0
+            g2 = grads[i2, j] if f2 or vals[i2, j] > 0.0 else 0.0
+            g3 = grads[i3, j] if f3 or vals[i3, j] > 0.0 else 0.0
+            xa, xb, xc = vals[ra, j], vals[rb, j], vals[rc, j]
+            t0 += g0
+            t1 += g1
+            t2 += g2
+            t3 += g3
+            a0 += g0 * xa
+            a1 += g1 * xa
+            a2 += g2 * xa
+            a3 += g3 * xa
+            b0s += g0 * xb
+            b1s += g1 * xb
+            b2s += g2 * xb
+            b3s += g3 * xb
+            c0 += g0 * xc
+            c1 += g1 * xc
+            c2 += g2 * xc
+            c3 += g3 * xc
+        for i, total in ((i0, t0), (i1, t1), (i2, t2), (i3, t3)):
+            uniform_back(i, code, args, uvals, ugrads, rows, total)
+        for q, s0, s1, s2, s3 in ((0, a0, a1, a2, a3), (1, b0s, b1s, b2s, b3s), (2, c0, c1, c2, c3)):
+            if q < rows:
+                ugrads[-args[b0 + q] - 1] += s0
+                ugrads[-args[b1 + q] - 1] += s1
+                ugrads[-args[b2 + q] - 1] += s2
+                ugrads[-args[b3 + q] - 1] += s3
 
 
 @njit(cache=True, error_model="numpy", inline="always")

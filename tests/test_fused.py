@@ -176,3 +176,37 @@ def test_train_step_follows_new_rows_a_new_optimizer_and_a_forward_in_between():
         s2.train_step(XY, SGD([Value(1.0)], lr=0.1))
     with pytest.raises(TypeError, match="needs an optimizer"):
         s2.train_step(XY, "sgd")
+
+
+@pytest.mark.parametrize("n_inputs", [1, 2, 3])
+def test_a_first_layer_on_few_inputs_trains_as_the_loop_does(n_inputs):
+    """In the fused steps nobody wants the inputs' gradients, so a tiled first layer on three
+    inputs or fewer takes its gradients in one pass a tile (kernels.first_layer_back), relus
+    masked on the fly: here with one pre-activation also read past its relu (so that relu is
+    not fused) and 45 rows (so the tiles run on padding lanes too), against the Python loop."""
+
+    def build():
+        model = MLP(n_inputs, [8, 4, 1], seed=n_inputs)
+        xs = [Value(0.0) for _ in range(n_inputs)]
+        y = Value(0.0)
+        first = model.layers[0]
+        z = [Value.dot(n.w, xs) + n.b for n in first.neurons]
+        h = [zi.relu() for zi in z]
+        out = model.layers[2](model.layers[1](h))
+        loss = (1 - y * out).relu() + 0.1 * z[5] * z[5] + 1e-3 * sum(p * p for p in model.parameters())
+        step = microgradx.compile(loss, inputs=xs + [y])
+        return model, step
+
+    m1, s1 = build()
+    m2, s2 = build()
+    rng = np.random.default_rng(n_inputs)
+    rows = np.column_stack([rng.normal(size=(45, n_inputs)), np.sign(rng.normal(size=45))])
+    code = s2.split.vcode
+    tiled = code[:, 7] == 1
+    assert tiled.sum() == 12 and code[tiled, 6].sum() == 11  # two tiled layers, one relu not fused
+    o1, o2 = SGD(m1.parameters(), lr=0.2), SGD(m2.parameters(), lr=0.2)
+    expected = python_loop(m1, s1, o1, rows, [0.2] * 4)
+    np.testing.assert_allclose(s2.fit(rows, o2, 4), expected, rtol=1e-12)
+    np.testing.assert_allclose(values(m2), values(m1), rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose([p.grad for p in m2.parameters()], [p.grad for p in m1.parameters()],
+                               rtol=1e-10, atol=1e-13)  # fmt: skip
