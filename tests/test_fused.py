@@ -1,4 +1,4 @@
-"""Fused training: train_step and fit do exactly what the README's Python loop does."""
+"""Fused training: train_step and fit do exactly what micrograd's four-line Python loop does."""
 
 from __future__ import annotations
 
