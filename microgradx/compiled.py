@@ -277,12 +277,12 @@ class Compiled:
         """The kernels' first five arguments: the program packed into one int32 array (see
         kernels.program_parts), the workspace's layout and buffer, the uniform values and
         gradients, the store's data and grad. Kept while the workspace and the store hold."""
-        if self._args[0] is not ws or self._args[1] is not self.p_idx:
-            self._args = (
-                ws,
-                self.p_idx,
-                (self._pack(), ws.layout, ws.work, self._uniform, self.store.arrays),
-            )
+        ws_then, idx_then, args = self._args
+        if ws_then is not ws or idx_then is not self.p_idx:
+            # the program depends on the parameters' indices, not on the batch: packed again
+            # only when they change, not with every new batch size
+            prog = args[0] if idx_then is self.p_idx else self._pack()
+            self._args = (ws, self.p_idx, (prog, ws.layout, ws.work, self._uniform, self.store.arrays))
         return self._args[2]
 
     def _pack(self) -> np.ndarray:

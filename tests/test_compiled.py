@@ -387,3 +387,16 @@ def test_blocks_of_rows_padded_to_cache_lines_agree(block_rows, parallel_rows):
     gx_plain = plain.backward(reduction="sum")
     np.testing.assert_allclose(gx_blocked, gx_plain, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(g_blocked, plain.store.grad - before, rtol=1e-11, atol=1e-14)
+
+
+def test_the_program_is_packed_once_across_batch_sizes(f_graph):
+    """A new batch size makes a new workspace, not a new packed program (it depends only on
+    where the parameters are); moving the parameters to another store does repack it."""
+    u, v, w, step = f_graph
+    assert step.forward(np.ones((3, 2))).tolist() == [2 * w.data] * 3
+    prog = step._kernel_args(step._ws)[0]
+    assert step.forward(np.ones((5, 2))).tolist() == [2 * w.data] * 5
+    assert step._kernel_args(step._ws)[0] is prog
+    microgradx.compile(w * Value(2.0))  # binds w into a new store
+    assert step.forward([1.0, 1.0]) == pytest.approx(2 * w.data)
+    assert step._kernel_args(step._ws)[0] is not prog
