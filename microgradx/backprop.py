@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from . import kernels, nantrace, reference
+from . import jit, kernels, nantrace, reference
 from .engine import Value
 from .ops import ARITY, Op
 from .tape import Tape, flatten
@@ -14,11 +14,14 @@ from .tape import Tape, flatten
 ENGINES = ("numba", "python")
 
 
-def sweep(tape: Tape, engine: str = "numba", seed: float = 1.0) -> None:
+def sweep(tape: Tape, engine: str | None = None, seed: float = 1.0) -> None:
     """Forward from the leaves' current values, then reverse from the outputs.
 
     Leaves tape.data and tape.grad filled (∂output/∂slot, summed over outputs).
+    engine: "numba", "python", or None for numba's once compiled, Python's until then.
     """
+    if engine is None:
+        engine = "numba" if jit.compiled() else "python"
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: use one of {ENGINES}")
     vals = tape.initial_values()
@@ -75,7 +78,7 @@ class Plan:
         self.consts = [nodes[s] for s in self.const_slots.tolist()]
 
 
-def backward(root: Value, engine: str = "numba", check: bool = False) -> Tape:
+def backward(root: Value, engine: str | None = None, check: bool = False) -> Tape:
     """Fill every node's .grad with ∂root/∂node; leaves accumulate, others are set.
 
     Computed nodes also get their .data refreshed from the leaves' current values.

@@ -1,4 +1,5 @@
-"""The `microgradx` command: `demo` trains a tiny network; `draw` and `explain` show a graph.
+"""The `microgradx` command: `demo` trains a tiny network; `draw` and `explain` show a graph;
+`warmup` compiles the numba kernels ahead of time.
 
 Each subcommand lives in its own module, which adds its parser and its `run`.
 """
@@ -12,13 +13,14 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen subcommand; returns the exit status."""
-    from . import demo
+    from . import demo, warmup
     from .viz import commands
 
     parser = argparse.ArgumentParser(prog="microgradx", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_parser(sub)
     commands.add_parsers(sub)
+    warmup.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import numba
 import numpy as np
 
-from . import kernels, nantrace, passes
+from . import jit, kernels, nantrace, passes
 from .engine import Value
 from .ops import ARITY, Op
 from .optim import Optimizer
@@ -170,7 +170,7 @@ class Compiled:
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
         """Check x and return it as (rows, n_inputs) float64, and whether it was one row."""
         n = self.in_slots.size
-        if type(x) is np.ndarray and x.dtype is F64 and x.ndim == 2 and x.shape[1] == n:
+        if type(x) is np.ndarray and x.dtype is F64 and x.ndim == 2 and x.shape[1] == n and x.flags.carray:
             return x, False  # the usual case, with nothing to convert
         if isinstance(x, np.ndarray) and np.iscomplexobj(x):  # asarray would warn and drop the imaginary part
             raise TypeError("forward(x): x must hold real numbers, got complex")
@@ -180,10 +180,12 @@ class Compiled:
             raise TypeError(
                 f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {e}"
             ) from None
+        # C order, aligned and writeable, as the kernels were compiled for (jit.py): numba compiles
+        # anew for each other layout, and a strided or read-only batch would make a program wait for it
         if arr.ndim == 1 and arr.shape[0] == n:
-            return arr.reshape(1, n), True
+            return np.require(arr.reshape(1, n), requirements="CAW"), True
         if arr.ndim == 2 and arr.shape[1] == n:
-            return arr, False
+            return np.require(arr, requirements="CAW"), False
         raise ValueError(f"forward(x): x has shape {arr.shape}; this graph takes ({n},) or (rows, {n})")
 
     def forward(self, x: object) -> float | np.ndarray:
@@ -194,7 +196,7 @@ class Compiled:
         ws = self._workspace(rows.shape[0])
         n_out = self.out_refs.size
         out = np.empty(rows.shape[0] * n_out)
-        kernels.run_forward(*self._kernel_args(ws), rows, out)
+        jit.kernels_now().run_forward(*self._kernel_args(ws), rows, out)
         self._single = single
         self._ran = True
         if self.check:
@@ -228,7 +230,7 @@ class Compiled:
         ws = self._ws
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
-        kernels.run_backward(*self._kernel_args(ws), x_grad, self._out_list[output], seed)
+        jit.kernels_now().run_backward(*self._kernel_args(ws), x_grad, self._out_list[output], seed)
         if self.check:
             self._check_grads(ws)
         return x_grad[0] if self._single else x_grad
@@ -265,11 +267,12 @@ class Compiled:
             or type(x) is not np.ndarray
             or x.dtype is not F64  # (NumPy's one float64 dtype; any other goes the long way)
             or x.shape != ws.shape
+            or not x.flags.carray  # C order, aligned, writeable: what the kernels were compiled for
             or self.store.version != self._version
         ):  # the first step, or anything new: fit checks everything (and makes _ready)
             return float(self.fit(x, optimizer, 1)[0])
         self._single = False
-        kernels.train_steps(*args, x, lr, optimizer.t, self._one_loss)
+        jit.kernels_now().train_steps(*args, x, lr, optimizer.t, self._one_loss)
         optimizer.t += 1
         return self._one_loss.item()
 
@@ -373,7 +376,7 @@ class Compiled:
             chunk = 1  # check each step's values and gradients before the next step
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
-            kernels.train_steps(*args, rows, lrs[start:stop], optimizer.t + start, losses[start:stop])
+            self._run_steps(args, rows, lrs, optimizer.t, losses, start, stop)
             if self.check:
                 self._check_values(ws)
                 self._check_grads(ws)
@@ -385,13 +388,24 @@ class Compiled:
         return losses
 
     @staticmethod
+    def _run_steps(args: tuple, rows: np.ndarray, lrs: np.ndarray, t: int, losses: np.ndarray, start: int,
+                   stop: int) -> None:  # fmt: skip
+        """Steps start … stop - 1 in one call of the kernels; on the NumPy tier a few at a time, so
+        that a long fit moves to the numba kernels as soon as they are compiled (jit.py)."""
+        while start < stop:
+            run = jit.kernels_now()
+            end = stop if run is kernels else min(stop, start + 20)
+            run.train_steps(*args, rows, lrs[start:end], t + start, losses[start:end])
+            start = end
+
+    @staticmethod
     def _learning_rates(lr: object, optimizer: Optimizer, steps: int) -> np.ndarray:
         if lr is None:
             lrs = np.full(steps, optimizer.lr)
         elif callable(lr):
             lrs = np.array([lr(k) for k in range(steps)], dtype=np.float64)
         else:
-            lrs = np.asarray(lr, dtype=np.float64).reshape(-1) if not np.isscalar(lr) else np.full(steps, lr)
+            lrs = np.full(steps, float(lr)) if np.isscalar(lr) else np.array(lr, dtype=np.float64).reshape(-1)
         if lrs.shape != (steps,):
             raise ValueError(f"fit: got {lrs.size} learning rates for {steps} steps")
         if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):

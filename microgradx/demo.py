@@ -20,7 +20,7 @@ from typing import TextIO
 
 import numpy as np
 
-from . import losses
+from . import jit, losses
 from .compiled import Compiled, compile
 from .datasets import DATASETS, one_hot
 from .engine import Value
@@ -52,11 +52,13 @@ class Result:
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
+    kernels: list[str] = field(default_factory=list)  # what ran each step: jit.describe()
 
     @property
     def seconds_per_step(self) -> float:
-        """The median step: the first one also loads the compiled kernels."""
-        return float(np.median(self.step_seconds)) if self.step_seconds else float("nan")
+        """The median step on the kernels of the last step (the first also loads them)."""
+        last = [s for s, k in zip(self.step_seconds, self.kernels) if k == self.kernels[-1]]
+        return float(np.median(last)) if last else float("nan")
 
     @property
     def accuracy(self) -> float:
@@ -106,6 +108,8 @@ def train(
 
     `loss="auto"` means hinge for two classes, softmax cross-entropy for more.
     `progress(k, loss, accuracy)` is called after every step.
+    While numba compiles the kernels (the first run on a machine: see jit.py), steps run
+    on NumPy, about a hundred times slower, and move to numba when it is done.
     """
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
@@ -145,6 +149,7 @@ def train(
         opt.lr = start * (1.0 - 0.9 * k / steps)
         batch_loss = step.train_step(rows, opt)  # forward, zero_grad, backward, opt.step: one call
         result.step_seconds.append(time.perf_counter() - t0)
+        result.kernels.append(jit.describe())
         result.losses.append(batch_loss)
         result.accuracies.append(float(np.mean(result.predict(X) == y)))
         if progress is not None:
@@ -169,6 +174,8 @@ def progress_bar(
         filled = width * done // steps
         bar = "#" * filled + "." * (width - filled)
         line = f"[{bar}] {done:>{len(str(steps))}}/{steps}  loss {loss:.4f}  accuracy {acc:6.1%}"
+        if jit.describe() != "numba":
+            line += f"  (on {jit.describe()})"
         stream.write(f"\r{line}" if live else f"{line}\n")
         if live and done == steps:
             stream.write("\n")
@@ -282,7 +289,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result.model!r}, {result.loss} loss, {args.optimizer}")
     print(f"final loss {result.losses[-1]:.4f}, accuracy {result.accuracy:.1%}")
     rows = len(result.y)
-    print(f"{result.seconds_per_step * 1e6:.0f} µs per step (forward + backward + update, {rows} rows)")
+    where = result.kernels[-1]
+    per_step = f"{result.seconds_per_step * 1e6:.0f} µs per step on {where}"
+    print(f"{per_step} (forward + backward + update, {rows} rows)")
+    if where == "NumPy while numba compiles":
+        print("(numba is compiling the fast kernels in the background, once per machine: a run after it "
+              "has finished takes about 10 µs a step; `microgradx warmup` waits for it)")  # fmt: skip
     if not args.no_pictures:
         args.out.mkdir(parents=True, exist_ok=True)
         print(plot_boundary(result, args.out / f"{args.dataset}_boundary.png"))

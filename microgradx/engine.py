@@ -248,12 +248,13 @@ class Value:
 
     # -- gradients ------------------------------------------------------------------------
 
-    def backward(self, engine: str = "numba", check: bool = False) -> None:
+    def backward(self, engine: str | None = None, check: bool = False) -> None:
         """Fill `.grad` of every node of this graph with ∂self/∂node.
 
         Intermediate nodes hold this call's gradient; leaves accumulate across calls
         (zero them between steps), as in micrograd and PyTorch. `engine="python"`
-        runs the pure-Python reference sweep instead of the compiled one.
+        runs the pure-Python reference sweep, `"numba"` the compiled one; the default
+        runs numba's once it is compiled on this machine, Python's until then (jit.py).
         `check=True` raises FloatingPointError at the first nan or inf, naming the
         op that made it and the nearest labelled Value.
         """

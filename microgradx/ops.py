@@ -202,3 +202,51 @@ ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)  # by code, for 
 
 # The codes as plain ints, which Values store: cheaper to compare and to turn into arrays.
 codes = SimpleNamespace(**{op.name: int(op) for op in Op})
+
+
+# -- the same rules on NumPy arrays: a whole batch's lanes at once -----------------------
+#
+# numpy_kernels.py runs a compiled graph with these while numba compiles kernels.py
+# (see jit.py). Each is the float rule above, written with NumPy's ufuncs, which
+# follow the same rules for inf and nan; tests/test_ops.py holds each pair equal on
+# edge values. SUM and DOT, which take any number of operands, are done by the sweeps.
+
+
+def _array_relu(x: np.ndarray) -> np.ndarray:
+    return np.where((x > 0.0) | (x != x), x, 0.0)  # relu(nan) is nan
+
+
+def _array_sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # e^(-|x|) never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _array_dpowc(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.where(c == 0.0, 0.0, c * x ** (c - 1.0))  # d(x**c)/dx = c · x**(c-1); 0 for c = 0
+
+
+def _array_dpow_dy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.where(x > 0.0, out * np.log(np.where(x > 0.0, x, 1.0)), np.where(x == 0.0, 0.0, np.nan))
+
+
+# op: (forward(*operands), derivative(out, *operands) -> ∂out/∂operand for each operand)
+# fmt: off
+ARRAY_RULES: dict[int, tuple[Callable[..., np.ndarray], Callable[..., tuple]]] = {
+    Op.ADD:     (np.add,          lambda o, x, y: (1.0, 1.0)),
+    Op.SUB:     (np.subtract,     lambda o, x, y: (1.0, -1.0)),
+    Op.MUL:     (np.multiply,     lambda o, x, y: (y, x)),
+    Op.DIV:     (np.divide,       lambda o, x, y: (1.0 / y, -o / y)),
+    Op.POW:     (np.power,        lambda o, x, y: (_array_dpowc(x, y), _array_dpow_dy(x, o))),
+    Op.POWC:    (np.power,        lambda o, x, c: (_array_dpowc(x, c),)),
+    Op.NEG:     (np.negative,     lambda o, x: (-1.0,)),
+    Op.EXP:     (np.exp,          lambda o, x: (o,)),
+    Op.LOG:     (np.log,          lambda o, x: (1.0 / x,)),
+    Op.TANH:    (np.tanh,         lambda o, x: (1.0 - o * o,)),
+    Op.SIGMOID: (_array_sigmoid,  lambda o, x: (o * (1.0 - o),)),
+    Op.RELU:    (_array_relu,     lambda o, x: (np.where(x > 0.0, 1.0, 0.0),)),
+    Op.ABS:     (np.abs,          lambda o, x: (np.sign(x),)),
+    Op.SQRT:    (np.sqrt,         lambda o, x: (0.5 / o,)),
+    Op.SIN:     (np.sin,          lambda o, x: (np.cos(x),)),
+    Op.COS:     (np.cos,          lambda o, x: (-np.sin(x),)),
+}
+# fmt: on

@@ -17,7 +17,7 @@ from numbers import Real
 
 import numpy as np
 
-from . import kernels
+from . import jit, kernels
 from .engine import Value
 from .ops import Op
 from .store import Store, bind
@@ -97,7 +97,7 @@ class Optimizer:
         """Update every parameter from its .grad, in place."""
         store, idx = self.binding()
         self.t += 1
-        kernels.update(self.rule, store.arrays, idx, self.state, self.settings, self.t)
+        jit.kernels_now().update(self.rule, store.arrays, idx, self.state, self.settings, self.t)
 
 
 class SGD(Optimizer):

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from . import jit
 from .ops import ARITY, Op
 from .tape import Tape
 
@@ -44,24 +45,6 @@ class Split(NamedTuple):
     vargs: np.ndarray
     vgroups: np.ndarray  # slots of DOTs that share their rows, a group after another
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
-
-
-@njit(cache=True)
-def _rows_first(pairs):
-    """Order a DOT's pairs (x1..xn, w1..wn) row × uniform first, the row as x; count them."""
-    n = pairs.size // 2
-    done = 0
-    for m in range(n):
-        x, w = pairs[m], pairs[m + n]
-        if x < 0 <= w:  # a product commutes
-            x, w = w, x
-        if x >= 0 > w:  # move the pair to the front
-            pairs[m], pairs[m + n] = pairs[done], pairs[done + n]
-            pairs[done], pairs[done + n] = x, w
-            done += 1
-        else:
-            pairs[m], pairs[m + n] = x, w
-    return done
 
 
 @njit(cache=True)
@@ -112,8 +95,19 @@ def _split(op, a, b, args, is_input, fusable, arity):
                 code[1] = nva
                 for m in range(count):
                     vargs[nva + m] = ref[args[a[i] + m]]
-                if k == DOT:
-                    code[3] = _rows_first(vargs[nva : nva + count])
+                if k == DOT:  # its pairs ordered row × uniform first, the row as x; counted
+                    half, done = count // 2, 0
+                    for m in range(nva, nva + half):
+                        x, w = vargs[m], vargs[m + half]
+                        if x < 0 <= w:  # a product commutes
+                            x, w = w, x
+                        if x >= 0 > w:  # move the pair to the front
+                            vargs[m], vargs[m + half] = vargs[nva + done], vargs[nva + done + half]
+                            vargs[nva + done], vargs[nva + done + half] = x, w
+                            done += 1
+                        else:
+                            vargs[m], vargs[m + half] = x, w
+                    code[3] = done
                 nva += count
             else:
                 code[1] = nua
@@ -148,7 +142,8 @@ def split(
         relus = np.flatnonzero(tape.op == Op.RELU)
         dots = tape.a[relus]
         fusable[relus[(tape.op[dots] == Op.DOT) & (uses[dots] == 1)]] = True
-    ucode, uargs, vcode, vargs, ref = _split(tape.op, tape.a, tape.b, tape.args, is_input, fusable, ARITY)
+    run = _split if jit.compiled() else _split.py_func  # numba once compiled, Python until then
+    ucode, uargs, vcode, vargs, ref = run(tape.op, tape.a, tape.b, tape.args, is_input, fusable, ARITY)
     if leaf_order is not None:
         order_leaves(ucode, uargs, vcode, vargs, ref, leaf_order)
     uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in range(3))

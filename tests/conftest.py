@@ -1,6 +1,15 @@
-"""Shared fixtures."""
+"""Shared fixtures.
 
-import pytest
+The tests run the numba kernels themselves: MICROGRADX_JIT=foreground compiles them at
+their first call (the default, background, would run NumPy until a background process
+had compiled them; see microgradx/jit.py). Tests of the NumPy tier choose it explicitly.
+"""
+
+import os
+
+os.environ.setdefault("MICROGRADX_JIT", "foreground")
+
+import pytest  # noqa: E402
 
 
 @pytest.fixture
@@ -10,3 +19,12 @@ def lecture_graph():
 
     u, v, w = Value(2.0, label="u"), Value(3.0, label="v"), Value(4.0, label="w")
     return u, v, w, (u + v) * w
+
+
+@pytest.fixture
+def numpy_tier(monkeypatch):
+    """Run compiled graphs on numpy_kernels (the first tier) in this test, whatever is cached."""
+    from microgradx import jit, numpy_kernels
+
+    monkeypatch.setattr(jit, "kernels_now", lambda: numpy_kernels)
+    return numpy_kernels

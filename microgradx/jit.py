@@ -1,0 +1,264 @@
+"""When the numba kernels are compiled, and what runs until they are.
+
+numba compiles kernels.py the first time a process needs it and keeps the machine
+code in its on-disk cache (`cache=True`): tens of seconds on a 2-core machine, once
+per machine and version; a later process loads the code in a fraction of a second.
+So that a first run does not sit silent through that, the choice is set by the
+environment variable MICROGRADX_JIT:
+
+    background (the default)  until the cache holds the numba kernels, compiled graphs
+                              run on numpy_kernels.py (the same entry points in NumPy,
+                              nothing to compile) and Value.backward() on the Python
+                              reference sweep, while one background process
+                              (`microgradx warmup --background`) compiles the kernels
+                              into the cache; a running program moves to them as soon
+                              as they are there
+    foreground                compile at the first call and wait (the tests do this)
+    off                       never compile: NumPy and the Python sweeps only
+
+`microgradx warmup` compiles every kernel ahead of time, for container images and CI.
+
+The cache can never serve stale code: numba keys each cached function on its own
+file only, but the kernels also depend on other files (the op codes in ops.py).
+This module keys the whole cache on all the files numba compiles (JIT_SOURCES), the
+numba, NumPy and Python versions and the CPU, and when that key changes it deletes
+microgradx's cached kernels before any is loaded (`check_cache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import llvmlite.binding
+import numba
+import numpy as np
+from numba.core import event
+
+from . import kernels, numpy_kernels
+
+MODES = ("background", "foreground", "off")
+JIT_SOURCES = ("ops.py", "kernels.py", "program.py", "nantrace.py")  # every file numba compiles, and theirs
+COMPILE_SECONDS = 40  # all the kernels, on this project's 2-core machines (benchmarks/coldstart.py)
+STAMP = "microgradx-jit.json"  # in numba's cache folder: the key, and whether the kernels are all there
+LOCK = "microgradx-warmup.lock"  # held by the one background warmup
+PACKAGE = Path(__file__).resolve().parent
+
+
+def mode() -> str:
+    """MICROGRADX_JIT, checked: one of MODES."""
+    value = os.environ.get("MICROGRADX_JIT", "background").strip().lower() or "background"
+    if value not in MODES:
+        raise ValueError(f"MICROGRADX_JIT={value!r}: use one of {', '.join(MODES)}")
+    return value
+
+
+def cache_dir() -> Path:
+    """The folder where numba caches kernels.py's functions (NUMBA_CACHE_DIR, __pycache__ or
+    the user's cache, whichever numba found writable)."""
+    cache = getattr(kernels.forward, "_cache", None)
+    path = getattr(cache, "_cache_path", None)
+    return Path(path) if path else PACKAGE / "__pycache__"
+
+
+def cache_key() -> str:
+    """A digest of everything the cached machine code depends on."""
+    h = hashlib.sha256()
+    for name in JIT_SOURCES:
+        h.update((PACKAGE / name).read_bytes())
+    cpu = llvmlite.binding.get_host_cpu_name() + llvmlite.binding.get_host_cpu_features().flatten()
+    for part in (numba.__version__, np.__version__, sys.version, cpu):
+        h.update(part.encode())
+    return h.hexdigest()
+
+
+def read_stamp(folder: Path) -> dict:
+    try:
+        stamp = json.loads((folder / STAMP).read_text())
+        return stamp if isinstance(stamp, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def write_stamp(folder: Path, **fields: object) -> None:
+    """Write the stamp atomically (a reader never sees half of it)."""
+    tmp = folder / f"{STAMP}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(fields))
+        os.replace(tmp, folder / STAMP)
+    except OSError:
+        pass  # a read-only cache: numba cannot keep kernels there either
+
+
+def check_cache() -> None:
+    """Delete microgradx's cached kernels if they were compiled from other sources (or
+    another numba, NumPy, Python or CPU) than this process has: see the module's doc."""
+    folder = cache_dir()
+    key = State.key = cache_key()
+    if read_stamp(folder).get("key") == key:
+        return
+    for source in JIT_SOURCES:
+        for pattern in (f"{source[:-3]}.*.nbi", f"{source[:-3]}.*.nbc"):
+            for path in folder.glob(pattern):
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+    write_stamp(folder, key=key, ready=False)
+
+
+class State:
+    """What this process knows: whether the kernels are in the cache, whether it runs them, and
+    the warmup it started."""
+
+    key = ""  # cache_key(), computed once
+    ready = False
+    numba = False  # once True, every call runs the numba kernels
+    said = False  # the one message on stderr
+    next_look = 0.0  # when to look at the stamp again
+    warming: subprocess.Popen | None = None
+
+
+def ready() -> bool:
+    """Whether the numba kernels are compiled and cached (looked up at most once a second)."""
+    if State.ready:
+        return True
+    now = time.monotonic()
+    if now >= State.next_look:
+        State.next_look = now + 1.0
+        stamp = read_stamp(cache_dir())
+        State.ready = stamp.get("ready") is True and stamp.get("key") == State.key
+    return State.ready
+
+
+def compiled() -> bool:
+    """Whether this call should run the numba kernels (see MICROGRADX_JIT): in the foreground
+    mode always, in the background mode once they are in the cache, in the off mode never."""
+    if not State.numba:
+        m = mode()
+        State.numba = m == "foreground" or (m == "background" and ready())
+        if m == "background" and not State.numba:
+            start_warmup()
+    return State.numba
+
+
+def kernels_now() -> ModuleType:
+    """The kernels to call now: kernels (numba) or numpy_kernels, with the same entry points."""
+    return kernels if State.numba or compiled() else numpy_kernels
+
+
+def describe() -> str:
+    """What compiled graphs run on now, in a few words (for progress bars and reports)."""
+    if State.numba:
+        return "numba"
+    return "NumPy, MICROGRADX_JIT=off" if mode() == "off" else "NumPy while numba compiles"
+
+
+def say(message: str) -> None:
+    """One line on stderr, once per process."""
+    if not State.said:
+        State.said = True
+        print(f"microgradx: {message}", file=sys.stderr, flush=True)
+
+
+def start_warmup() -> None:
+    """Start the background warmup, unless one (of any process) is already running."""
+    if State.warming is not None:
+        return
+    folder = cache_dir()
+    lock = folder / LOCK
+    try:
+        pid = int(lock.read_text().split()[0])
+        os.kill(pid, 0)  # alive: another process is compiling the kernels already
+        if time.time() - lock.stat().st_mtime < 30 * 60:
+            State.warming = pid  # type: ignore[assignment]
+            say(
+                f"numba is compiling the fast kernels in another process (about {COMPILE_SECONDS} s, once "
+                "per machine); until then compiled graphs run on NumPy, slower."
+            )
+            return
+    except (OSError, ValueError, IndexError):
+        pass  # no lock, or its process is gone
+    if read_stamp(folder).get("failed") == State.key:
+        say(
+            f"compiling the numba kernels failed before ({folder / 'microgradx-warmup.log'}): "
+            "running on NumPy. `microgradx warmup` tries again and shows the error."
+        )
+        State.warming = -1  # type: ignore[assignment]
+        return
+    env = dict(os.environ, MICROGRADX_JIT="foreground")
+    try:
+        log = open(folder / "microgradx-warmup.log", "w")  # noqa: SIM115 (the child writes it)
+        State.warming = subprocess.Popen(
+            [sys.executable, "-m", "microgradx", "warmup", "--background"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True,  # a Ctrl-C in the terminal ends the user's program, not the compiling
+        )  # fmt: skip
+        log.close()
+    except OSError as e:
+        State.warming = -1  # type: ignore[assignment]
+        say(f"could not start compiling the numba kernels ({e}): running on NumPy.")
+        return
+    say(f"numba is compiling the fast kernels in the background (about {COMPILE_SECONDS} s, once per "
+        "machine); until then compiled graphs run on NumPy, slower a step. `microgradx warmup` compiles "
+        "them and waits; MICROGRADX_JIT=foreground waits at the first call.")  # fmt: skip
+
+
+class Lock:
+    """The warmup's lock file: taken for as long as the compiling goes on."""
+
+    def __init__(self) -> None:
+        self.path = cache_dir() / LOCK
+
+    def __enter__(self) -> Lock:
+        try:
+            self.path.write_text(f"{os.getpid()}\n")
+        except OSError:
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.path.read_text().split()[0] == str(os.getpid()):
+                self.path.unlink()
+        except (OSError, IndexError):
+            pass
+
+
+def mark_ready() -> None:
+    """Say in the stamp that every kernel is in the cache (the warmup's last step)."""
+    write_stamp(cache_dir(), key=State.key, ready=True)
+    State.ready = True
+
+
+def mark_failed() -> None:
+    """Say in the stamp that compiling failed, so that later processes do not start it again."""
+    write_stamp(cache_dir(), key=State.key, ready=False, failed=State.key)
+
+
+class CompileNotice(event.Listener):
+    """Says once on stderr when numba starts compiling one of microgradx's functions in the
+    foreground (a cache miss: loading from the cache sends no such event)."""
+
+    quiet = False  # the warmup shows its own progress
+
+    def on_start(self, ev: event.Event) -> None:
+        func = ev.data["dispatcher"].py_func
+        if not CompileNotice.quiet and func.__module__.startswith(__package__ + "."):
+            say(
+                f"numba is compiling {func.__name__} (once per machine; about {COMPILE_SECONDS} s for all "
+                "the kernels; `microgradx warmup` compiles them ahead of time)."
+            )
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+check_cache()
+event.register("numba:compile", CompileNotice())

@@ -1,0 +1,185 @@
+"""jit.py: the numba cache can never serve stale kernels, the first run needs no compiling, and
+what the warmup compiles is all a program asks for."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numba.core import event
+
+import microgradx
+from microgradx import Value, jit
+from microgradx.nn import MLP
+from microgradx.optim import SGD, Adam
+
+PACKAGE = Path(microgradx.__file__).resolve().parent
+
+SEEN = """
+import sys
+from numba.core import event
+compiled = []
+class Seen(event.Listener):
+    def on_start(self, ev): compiled.append(ev.data["dispatcher"].py_func.__name__)
+    def on_end(self, ev): pass
+event.register("numba:compile", Seen())
+"""  # a new process's record of what numba compiles
+
+LECTURE = (
+    SEEN
+    + """
+from microgradx import Value
+u, v, w = Value(2.0), Value(3.0), Value(4.0)
+f = (u + v) * w
+f.backward(engine="numba")
+print(f.data, u.grad, v.grad, w.grad, "compiled" if compiled else "loaded")
+"""
+)
+
+
+def run_copy(root: Path, code: str, cache: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` in a new process importing the copy of the package under root."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MICROGRADX_")}
+    environ.update(PYTHONPATH=str(root), NUMBA_CACHE_DIR=str(cache), MICROGRADX_JIT="foreground", **env)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=600, cwd=root
+    )
+
+
+def test_a_change_to_the_op_codes_recompiles_instead_of_running_stale_kernels(tmp_path):
+    """numba keys kernels.py's cache on kernels.py alone; the op codes live in ops.py. Build a
+    cache, swap the codes of add and sub in ops.py, run again: still f = 20 and the lecture's
+    gradients, because jit.py saw the change and had numba compile anew (before the fix the
+    cached kernel ran add's slot as a subtraction: f = (2 - 3)·4 = -4)."""
+    root, cache = tmp_path / "src", tmp_path / "cache"
+    shutil.copytree(PACKAGE, root / "microgradx", ignore=shutil.ignore_patterns("__pycache__"))
+    first = run_copy(root, LECTURE, cache)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["20.0", "4.0", "4.0", "5.0", "compiled"]
+    assert run_copy(root, LECTURE, cache).stdout.split()[-1] == "loaded"  # the cache works
+
+    ops = root / "microgradx" / "ops.py"
+    text = ops.read_text()
+    lines = text.splitlines(keepends=True)
+    add_row = next(line for line in lines if line.startswith("    OpInfo(Op.ADD, "))
+    sub_row = next(line for line in lines if line.startswith("    OpInfo(Op.SUB, "))
+    swapped = text.replace(add_row + sub_row, sub_row + add_row)  # the table lists ops in code order
+    swapped = swapped.replace("    ADD = 2\n    SUB = 3\n", "    ADD = 3\n    SUB = 2\n")
+    assert swapped.count("ADD = 3") == 1 and swapped.index(sub_row) < swapped.index(add_row)
+    ops.write_text(swapped)
+    changed = run_copy(root, LECTURE, cache)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.split() == ["20.0", "4.0", "4.0", "5.0", "compiled"]
+
+
+def test_the_first_run_on_an_empty_cache_compiles_nothing_in_the_foreground(tmp_path):
+    """MICROGRADX_JIT=off: the README's training runs on NumPy at once, numba compiles nothing,
+    and it trains as the numba kernels do."""
+    code = (
+        SEEN
+        + """
+import numpy as np, microgradx
+from microgradx import Value
+from microgradx.nn import MLP
+from microgradx.optim import SGD
+from microgradx.datasets import make_moons
+X, labels = make_moons(100, noise=0.1, seed=1)
+model = MLP(2, [16, 16, 1], seed=0)
+xs = [Value(0.0), Value(0.0)]; y = Value(0.0)
+loss = (1 - y * model(xs)).relu() + 1e-4 * sum(p * p for p in model.parameters())
+step = microgradx.compile(loss, inputs=xs + [y])
+opt = SGD(model.parameters(), lr=1.0)
+XY = np.column_stack([X, labels * 2.0 - 1.0])
+for k in range(100):
+    opt.lr = 1.0 - 0.9 * k / 100
+    batch_loss = step.train_step(XY, opt)
+loss.backward()
+print(batch_loss, len(compiled), microgradx.jit.describe())
+"""
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MICROGRADX_")}
+    environ.update(NUMBA_CACHE_DIR=str(tmp_path), MICROGRADX_JIT="off")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    loss, compiles, where = out.stdout.split(maxsplit=2)
+    assert float(loss) < 0.1 and compiles == "0" and where.strip() == "NumPy, MICROGRADX_JIT=off"
+    assert not list(tmp_path.rglob("*.nbc"))  # nothing compiled, nothing cached
+
+
+class Compiles(event.Listener):
+    """The names of the functions numba compiles (cache misses) while it is registered."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def on_start(self, ev: event.Event) -> None:
+        self.names.append(ev.data["dispatcher"].py_func.__name__)
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
+    """After the warmup's steps, batches of every layout and dtype, learning rates of any kind
+    and every entry point compile nothing more: a program never waits for numba again."""
+    from microgradx import warmup
+
+    for _, step in warmup.STEPS:
+        step()
+    seen = Compiles()
+    with event.install_listener("numba:compile", seen):
+        x1, x2, y = Value(0.0), Value(0.0), Value(0.0)
+        model = MLP(2, [8, 1], seed=3)
+        loss = (1 - y * model([x1, x2])).relu() + 1e-4 * sum(p * p for p in model.parameters())
+        step = microgradx.compile(loss, inputs=[x1, x2, y])
+        base = np.random.default_rng(0).uniform(-1, 1, (50, 3))
+        batches = [
+            base,
+            np.asfortranarray(base),
+            base[::2],
+            np.repeat(base, 2, axis=1)[:, ::2],
+            base.astype(np.float32),
+            np.rint(base * 3).astype(np.int64),
+            base.tolist(),
+            base[0],
+        ]
+        ro = base.copy()
+        ro.flags.writeable = False
+        batches.append(ro)
+        for X in batches:
+            step.forward(X)
+            step.backward()
+            for opt in (SGD(model.parameters(), lr=0.1), Adam(model.parameters(), lr=1)):
+                if np.ndim(X) == 2:
+                    step.train_step(X, opt)
+                    step.fit(X, opt, 3, lr=np.linspace(1, 0.1, 6)[::2])
+                    step.fit(X, opt, 2, lr=1)
+                    step.fit(X, opt, 2, lr=lambda k: 0.1)
+                opt.step()
+        loss.backward()
+    assert seen.names == []
+
+
+@pytest.mark.parametrize("bad", ["sometimes", "numba"])
+def test_a_bad_mode_is_refused_with_the_choices(monkeypatch, bad):
+    monkeypatch.setenv("MICROGRADX_JIT", bad)
+    with pytest.raises(ValueError, match=re.escape("use one of background, foreground, off")):
+        jit.mode()
+
+
+def test_every_file_numba_compiles_is_in_the_cache_key():
+    """JIT_SOURCES must list each module with jitted code, and what those import from the package."""
+    jitted = {p.name for p in PACKAGE.glob("*.py") if re.search(r"^@(njit|jit)\b", p.read_text(), re.M)}
+    assert jitted <= set(jit.JIT_SOURCES)
+    for name in jit.JIT_SOURCES:
+        imported = set(re.findall(r"^from \.(\w+) import", (PACKAGE / name).read_text(), re.M))
+        imported -= {"jit", "tape"}  # which tier runs, and the Tape type: read by Python code, never by numba
+        assert {f"{m}.py" for m in imported} <= set(jit.JIT_SOURCES), name
