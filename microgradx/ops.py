@@ -68,8 +68,10 @@ def _pow(x: float, y: float) -> float:
         r = x**y
     except ZeroDivisionError:  # 0 ** negative
         return math.copysign(INF, x) if y == int(y) and int(y) % 2 else INF
-    except OverflowError:  # |x ** y| too large: negative only for x < 0 and an odd integer y
-        return -INF if x < 0.0 and y == int(y) and int(y) % 2 else INF
+    except OverflowError:  # |x ** y| too large: nan for x < 0 and a fractional y (complex, as NumPy
+        if x < 0.0 and not float(y).is_integer():  # says), negative for x < 0 and an odd integer y
+            return NAN
+        return -INF if x < 0.0 and int(y) % 2 else INF
     return NAN if isinstance(r, complex) else r
 
 

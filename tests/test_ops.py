@@ -123,3 +123,27 @@ def test_domain_errors_follow_numpy(expr, expected):
 
 def test_forward_table_covers_every_computed_op():
     assert all(FORWARD[info.op] is not None for info in COMPUTED)
+
+
+EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5, 3.0, -3.0, 1e-300, 1e300, -1e300, 710.0, -710.0]
+EDGES += [np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("info", COMPUTED, ids=lambda info: info.name)
+def test_array_rules_equal_the_float_rules_on_edge_values(info):
+    """numpy_kernels' rules (ops.ARRAY_RULES) are the table's float rules on whole arrays: the same
+    value and derivatives on 0, ±0, ±inf, nan, huge and tiny operands, every pair of them."""
+    if info.arity == -1:  # SUM and DOT: written out in the sweeps, tested in test_numpy_kernels.py
+        assert info.op not in microgradx.ops.ARRAY_RULES
+        return
+    forward, derivative = microgradx.ops.ARRAY_RULES[info.op]
+    cases = [(x,) for x in EDGES] if info.arity == 1 else [(x, y) for x in EDGES for y in EDGES]
+    columns = [np.array(column) for column in zip(*cases)]
+    with np.errstate(all="ignore"):
+        out = forward(*columns)
+        local = [np.broadcast_to(d, out.shape) for d in derivative(out, *columns)]
+    for j, case in enumerate(cases):
+        o = info.forward(*case)
+        np.testing.assert_allclose(out[j], o, rtol=1e-15, err_msg=f"{info.name}{case}")
+        for d_array, d_float in zip(local, info.derivative(o, *case), strict=True):
+            np.testing.assert_allclose(d_array[j], d_float, rtol=1e-15, err_msg=f"∂{info.name}{case}")
