@@ -122,7 +122,8 @@ class State:
     numba = False  # once True, every call runs the numba kernels
     said = False  # the one message on stderr
     next_look = 0.0  # when to look at the stamp again
-    warming: subprocess.Popen | None = None
+    looked = False  # for a warmup: started one, or found one running, or found it failed
+    child: subprocess.Popen | None = None  # the warmup this process started
 
 
 def ready() -> bool:
@@ -167,47 +168,54 @@ def say(message: str) -> None:
         print(f"microgradx: {message}", file=sys.stderr, flush=True)
 
 
-def start_warmup() -> None:
-    """Start the background warmup, unless one (of any process) is already running."""
-    if State.warming is not None:
-        return
-    folder = cache_dir()
-    lock = folder / LOCK
+def warmup_running() -> int:
+    """The pid of a live process holding the warmup's lock (taken within 30 minutes), or 0."""
+    lock = cache_dir() / LOCK
     try:
         pid = int(lock.read_text().split()[0])
-        os.kill(pid, 0)  # alive: another process is compiling the kernels already
-        if time.time() - lock.stat().st_mtime < 30 * 60:
-            State.warming = pid  # type: ignore[assignment]
-            say(
-                f"numba is compiling the fast kernels in another process (about {COMPILE_SECONDS} s, once "
-                "per machine); until then compiled graphs run on NumPy, slower."
-            )
-            return
+        os.kill(pid, 0)  # raises if there is no such process
+        return pid if time.time() - lock.stat().st_mtime < 30 * 60 else 0
     except (OSError, ValueError, IndexError):
-        pass  # no lock, or its process is gone
+        return 0  # no lock, or its process is gone
+
+
+def start_warmup() -> None:
+    """Start the background warmup, unless one (of any process) is already running."""
+    if State.looked:
+        return
+    State.looked = True
+    folder = cache_dir()
+    pid = warmup_running()
+    if pid:
+        say(
+            f"numba is compiling the fast kernels in another process (about {COMPILE_SECONDS} s, once "
+            "per machine); until it is done, compiled graphs run on NumPy, about a hundred times slower."
+        )
+        return
     if read_stamp(folder).get("failed") == State.key:
         say(
             f"compiling the numba kernels failed before ({folder / 'microgradx-warmup.log'}): "
             "running on NumPy. `microgradx warmup` tries again and shows the error."
         )
-        State.warming = -1  # type: ignore[assignment]
         return
     env = dict(os.environ, MICROGRADX_JIT="foreground")
     try:
         log = open(folder / "microgradx-warmup.log", "w")  # noqa: SIM115 (the child writes it)
-        State.warming = subprocess.Popen(
+        State.child = subprocess.Popen(
             [sys.executable, "-m", "microgradx", "warmup", "--background"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True,  # a Ctrl-C in the terminal ends the user's program, not the compiling
         )  # fmt: skip
         log.close()
     except OSError as e:
-        State.warming = -1  # type: ignore[assignment]
         say(f"could not start compiling the numba kernels ({e}): running on NumPy.")
         return
-    say(f"numba is compiling the fast kernels in the background (about {COMPILE_SECONDS} s, once per "
-        "machine); until then compiled graphs run on NumPy, slower a step. `microgradx warmup` compiles "
-        "them and waits; MICROGRADX_JIT=foreground waits at the first call.")  # fmt: skip
+    say(
+        f"numba is compiling the fast kernels in a background process (about {COMPILE_SECONDS} s, once per "
+        "machine). Until it is done, compiled graphs run on NumPy, about a hundred times slower a step, and "
+        "move to numba as soon as it is. `microgradx warmup` compiles and waits; MICROGRADX_JIT=foreground "
+        "makes the first call wait."
+    )
 
 
 class Lock:

@@ -15,8 +15,10 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import TextIO
 
 import numpy as np
+from numba.core import event
 
 from . import jit
 
@@ -68,21 +70,49 @@ STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
 )
 
 
-def warmup(stream=sys.stderr) -> float:
-    """Compile or load every kernel, saying each step on `stream`; returns the seconds taken.
+class Progress(event.Listener):
+    """A progress bar over the steps; on a terminal it also names the function numba is compiling."""
+
+    def __init__(self, stream: TextIO, width: int = 24) -> None:
+        self.stream, self.width, self.live = stream, width, stream.isatty()
+        self.step, self.name = 0, ""
+
+    def show(self, note: str, done: bool = False) -> None:
+        """Redraw the bar in place on a terminal; elsewhere (a log, CI) one line a finished step."""
+        filled = self.width * self.step // len(STEPS)
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.step}/{len(STEPS)} {self.name}{note}"
+        if self.live:
+            self.stream.write(f"\r{line}\033[K" + ("\n" if done else ""))
+        elif done:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def on_start(self, ev: event.Event) -> None:
+        if self.live:
+            self.show(f": compiling {ev.data['dispatcher'].py_func.__name__}")
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+def warmup(stream: TextIO = sys.stderr) -> float:
+    """Compile or load every kernel, with a progress bar on `stream`; returns the seconds taken.
 
     Marks the cache ready (jit.py) when all are there; raises what numba raised if not.
     """
     jit.State.numba = True  # this process runs the numba kernels, whatever MICROGRADX_JIT says
     jit.CompileNotice.quiet = True
+    progress = Progress(stream)
     start = time.perf_counter()
-    with jit.Lock():
+    with jit.Lock(), event.install_listener("numba:compile", progress):
         try:
-            for k, (name, step) in enumerate(STEPS, 1):
+            for name, step in STEPS:
                 t = time.perf_counter()
-                print(f"[{k}/{len(STEPS)}] {name} ...", end="", file=stream, flush=True)
+                progress.name = name
+                progress.show("")
                 step()
-                print(f" {time.perf_counter() - t:.1f} s", file=stream, flush=True)
+                progress.step += 1
+                progress.show(f": {time.perf_counter() - t:.1f} s", done=True)
         except BaseException:
             jit.mark_failed()
             raise
@@ -103,7 +133,19 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.background:
         os.nice(10)  # the user's own program comes first
-    print(f"compiling microgradx's numba kernels into {jit.cache_dir()}", file=sys.stderr, flush=True)
+    other = jit.warmup_running()
+    if other and not args.background:
+        print(
+            f"waiting for process {other}, which is compiling the kernels already",
+            file=sys.stderr,
+            flush=True,
+        )
+        while jit.warmup_running() == other:
+            time.sleep(0.5)
+    where = jit.cache_dir()
+    print(
+        f"compiling microgradx's numba kernels into {where} (once per machine)", file=sys.stderr, flush=True
+    )
     seconds = warmup()
     print(f"all kernels compiled and cached in {seconds:.1f} s", file=sys.stderr)
     return 0

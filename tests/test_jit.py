@@ -183,3 +183,50 @@ def test_every_file_numba_compiles_is_in_the_cache_key():
         imported = set(re.findall(r"^from \.(\w+) import", (PACKAGE / name).read_text(), re.M))
         imported -= {"jit", "tape"}  # which tier runs, and the Tape type: read by Python code, never by numba
         assert {f"{m}.py" for m in imported} <= set(jit.JIT_SOURCES), name
+
+
+def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tmp_path, monkeypatch, capsys):
+    """Until the stamp says the kernels are cached: NumPy, and one background `microgradx warmup`
+    started (not one a call); once it says so, the numba kernels, within a second."""
+    started = []
+
+    class FakePopen:
+        def __init__(self, args, **kwargs):
+            started.append((args, kwargs))
+
+    monkeypatch.setenv("MICROGRADX_JIT", "background")
+    monkeypatch.setattr(jit, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(jit.subprocess, "Popen", FakePopen)
+    for name, value in (("numba", False), ("ready", False), ("next_look", 0.0), ("looked", False)):
+        monkeypatch.setattr(jit.State, name, value)
+    monkeypatch.setattr(jit.State, "said", False)
+    jit.write_stamp(tmp_path, key=jit.State.key, ready=False)
+    assert [jit.kernels_now() for _ in range(3)] == [microgradx.numpy_kernels] * 3
+    assert len(started) == 1
+    args, kwargs = started[0]
+    assert args[1:] == ["-m", "microgradx", "warmup", "--background"]
+    assert kwargs["env"]["MICROGRADX_JIT"] == "foreground" and kwargs["start_new_session"]
+    assert "compiling the fast kernels in a background process" in capsys.readouterr().err
+    jit.write_stamp(tmp_path, key="another version's key", ready=True)
+    jit.State.next_look = 0.0
+    assert jit.kernels_now() is microgradx.numpy_kernels  # a stamp for other sources is not ours
+    jit.write_stamp(tmp_path, key=jit.State.key, ready=True)
+    jit.State.next_look = 0.0
+    assert jit.kernels_now() is microgradx.kernels and jit.describe() == "numba"
+
+
+def test_the_warmup_command_compiles_every_kernel_and_marks_the_cache_ready():
+    """`microgradx warmup` in a new process (sharing this process's numba cache): a bar to 3/3,
+    then the stamp says ready for these sources."""
+    environ = {k: v for k, v in os.environ.items() if k != "MICROGRADX_JIT"}
+    done = subprocess.run(
+        [sys.executable, "-m", "microgradx", "warmup"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3/3" in done.stderr and "all kernels compiled and cached" in done.stderr
+    stamp = jit.read_stamp(jit.cache_dir())
+    assert stamp["ready"] is True and stamp["key"] == jit.cache_key()
