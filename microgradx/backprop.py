@@ -28,8 +28,16 @@ def sweep(tape: Tape, engine: str | None = None, seed: float = 1.0) -> None:
     grads = np.zeros(len(tape))
     grads[tape.outputs] = seed
     if engine == "numba":
-        kernels.forward(tape.op, tape.a, tape.b, tape.args, vals)
-        kernels.backward(tape.op, tape.a, tape.b, tape.args, vals, grads)
+        # the tape in the types of a compiled graph's uniform program (kernels.program_parts), so
+        # that numba compiles each scalar sweep once for both
+        code = (
+            tape.op.astype(np.uint32),
+            tape.a.view(np.uint32),
+            tape.b.view(np.uint32),
+            tape.args.view(np.uint32),
+        )
+        kernels.forward(*code, vals, np.int32(0))
+        kernels.backward(*code, vals, grads, np.int32(0))
     else:
         code = tape.op.tolist(), tape.a.tolist(), tape.b.tolist(), tape.args.tolist()
         v, g = vals.tolist(), grads.tolist()

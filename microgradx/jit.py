@@ -18,16 +18,12 @@ environment variable MICROGRADX_JIT:
 
 `microgradx warmup` compiles every kernel ahead of time, for container images and CI.
 
-The cache can never serve stale code: numba keys each cached function on its own
-file only, but the kernels also depend on other files (the op codes in ops.py).
-This module keys the whole cache on all the files numba compiles (JIT_SOURCES), the
-numba, NumPy and Python versions and the CPU, and when that key changes it deletes
-microgradx's cached kernels before any is loaded (`check_cache`).
+The stamp in the numba cache's folder for these sources (cache.py) says whether every
+kernel is there; the background warmup writes it when it is done.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -36,19 +32,14 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-import llvmlite.binding
-import numba
-import numpy as np
 from numba.core import event
 
-from . import kernels, numpy_kernels
+from . import cache, kernels, numpy_kernels
 
 MODES = ("background", "foreground", "off")
-JIT_SOURCES = ("ops.py", "kernels.py", "program.py", "nantrace.py")  # every file numba compiles, and theirs
 COMPILE_SECONDS = 40  # all the kernels, on this project's 2-core machines (benchmarks/coldstart.py)
-STAMP = "microgradx-jit.json"  # in numba's cache folder: the key, and whether the kernels are all there
+STAMP = "microgradx-jit.json"  # in the cache's folder: whether the kernels are all there
 LOCK = "microgradx-warmup.lock"  # held by the one background warmup
-PACKAGE = Path(__file__).resolve().parent
 
 
 def mode() -> str:
@@ -60,22 +51,8 @@ def mode() -> str:
 
 
 def cache_dir() -> Path:
-    """The folder where numba caches kernels.py's functions (NUMBA_CACHE_DIR, __pycache__ or
-    the user's cache, whichever numba found writable)."""
-    cache = getattr(kernels.forward, "_cache", None)
-    path = getattr(cache, "_cache_path", None)
-    return Path(path) if path else PACKAGE / "__pycache__"
-
-
-def cache_key() -> str:
-    """A digest of everything the cached machine code depends on."""
-    h = hashlib.sha256()
-    for name in JIT_SOURCES:
-        h.update((PACKAGE / name).read_bytes())
-    cpu = llvmlite.binding.get_host_cpu_name() + llvmlite.binding.get_host_cpu_features().flatten()
-    for part in (numba.__version__, np.__version__, sys.version, cpu):
-        h.update(part.encode())
-    return h.hexdigest()
+    """The folder where numba caches the kernels of these sources (see cache.py)."""
+    return cache.folder()
 
 
 def read_stamp(folder: Path) -> dict:
@@ -96,28 +73,10 @@ def write_stamp(folder: Path, **fields: object) -> None:
         pass  # a read-only cache: numba cannot keep kernels there either
 
 
-def check_cache() -> None:
-    """Delete microgradx's cached kernels if they were compiled from other sources (or
-    another numba, NumPy, Python or CPU) than this process has: see the module's doc."""
-    folder = cache_dir()
-    key = State.key = cache_key()
-    if read_stamp(folder).get("key") == key:
-        return
-    for source in JIT_SOURCES:
-        for pattern in (f"{source[:-3]}.*.nbi", f"{source[:-3]}.*.nbc"):
-            for path in folder.glob(pattern):
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
-    write_stamp(folder, key=key, ready=False)
-
-
 class State:
     """What this process knows: whether the kernels are in the cache, whether it runs them, and
     the warmup it started."""
 
-    key = ""  # cache_key(), computed once
     ready = False
     numba = False  # once True, every call runs the numba kernels
     said = False  # the one message on stderr
@@ -134,7 +93,7 @@ def ready() -> bool:
     if now >= State.next_look:
         State.next_look = now + 1.0
         stamp = read_stamp(cache_dir())
-        State.ready = stamp.get("ready") is True and stamp.get("key") == State.key
+        State.ready = stamp.get("ready") is True and stamp.get("key") == cache.KEY
     return State.ready
 
 
@@ -192,7 +151,7 @@ def start_warmup() -> None:
             "per machine); until it is done, compiled graphs run on NumPy, about a hundred times slower."
         )
         return
-    if read_stamp(folder).get("failed") == State.key:
+    if read_stamp(folder).get("failed") == cache.KEY:
         say(
             f"compiling the numba kernels failed before ({folder / 'microgradx-warmup.log'}): "
             "running on NumPy. `microgradx warmup` tries again and shows the error."
@@ -241,13 +200,14 @@ class Lock:
 
 def mark_ready() -> None:
     """Say in the stamp that every kernel is in the cache (the warmup's last step)."""
-    write_stamp(cache_dir(), key=State.key, ready=True)
+    write_stamp(cache_dir(), key=cache.KEY, ready=True)
     State.ready = True
+    cache.remove_other_versions()
 
 
 def mark_failed() -> None:
     """Say in the stamp that compiling failed, so that later processes do not start it again."""
-    write_stamp(cache_dir(), key=State.key, ready=False, failed=State.key)
+    write_stamp(cache_dir(), key=cache.KEY, ready=False, failed=cache.KEY)
 
 
 class CompileNotice(event.Listener):
@@ -268,5 +228,4 @@ class CompileNotice(event.Listener):
         pass
 
 
-check_cache()
 event.register("numba:compile", CompileNotice())

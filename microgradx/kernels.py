@@ -33,8 +33,8 @@ only tiles write there, adding g·w = 0) and their values finite (zeros, or a
 layer's output for zero inputs, with finite parameters), so they add 0 to every
 sum over lanes. Every other op runs on the batch's lanes only.
 
-All the jitted code that calls other jitted code lives in this one file: numba's
-on-disk cache does not notice a change to a function defined in another file.
+All the jitted code that calls other jitted code lives in this one file. (numba's
+cache is keyed on all the sources it compiles: see cache.py.)
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import cache
 from .ops import ARITY, Op
 
 # numba freezes globals at compile time; plain ints keep the branches readable.
@@ -1070,7 +1071,9 @@ def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, 
     ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
     vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
-    lanes, out_ref = x.shape[0], outs[0]
+    # out_ref and input_grads in the types run_backward passes (int64, a bool that is not a literal
+    # False), so that numba compiles backward_pass once for both, not twice
+    lanes, out_ref, input_grads = x.shape[0], np.int64(outs[0]), x.shape[0] < 0
     in_place = opt.shape[0] > 1
     opt_idx = opt[0]
     if in_place:  # once for all the steps (otherwise each step reads the store)
@@ -1091,7 +1094,7 @@ def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, 
             losses[step] = uvals[-out_ref - 1]
         backward_pass(
             uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-            counts, parallel, out_ref, 1.0 / lanes, False,
+            counts, parallel, out_ref, 1.0 / lanes, input_grads,
         )  # fmt: skip
         if in_place:
             data, grad, idx = uvals, ugrads, opt[1]
@@ -1185,3 +1188,6 @@ def workspace_parts(layout, work):
     tmp = work[2 * size : 2 * size + tmp_size].reshape(chunks, 4, stride)
     chunk_ugrads = work[2 * size + tmp_size : 2 * size + tmp_size + chunks * nu].reshape(chunks, nu)
     return vals, grads, tmp, chunk_ugrads, layout[5 : 5 + chunks], layout[4] != 0
+
+
+cache.key_functions(globals())  # numba caches these under the key of all their sources

@@ -14,6 +14,7 @@ from collections import deque
 import numpy as np
 from numba import njit
 
+from . import cache
 from .ops import TABLE, Op
 from .tape import Tape
 
@@ -140,3 +141,6 @@ def grad_error(tape: Tape, slot: int, lane: int, grad_of) -> FloatingPointError:
         f"non-finite gradient {grad_of(slot)} at slot t{slot} ({TABLE[int(tape.op[slot])].name}){row}, "
         f"from the local derivatives of {via}; nearest labelled Value: {nearest_label(tape, slot)}"
     )
+
+
+cache.key_functions(globals())  # numba caches these under the key of all their sources

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from . import jit
+from . import cache, jit
 from .ops import ARITY, Op
 from .tape import Tape
 
@@ -229,3 +229,6 @@ def order_leaves(
     vcode[reads, 1] = renumber(vcode[reads, 1])
     vcode[reads, 2] = np.where(ARITY[vcode[reads, 0]] == 2, renumber(vcode[reads, 2]), vcode[reads, 2])
     ref[:] = renumber(ref)
+
+
+cache.key_functions(globals())  # numba caches these under the key of all their sources

@@ -15,7 +15,7 @@ import pytest
 from numba.core import event
 
 import microgradx
-from microgradx import Value, jit
+from microgradx import Value, cache, jit
 from microgradx.nn import MLP
 from microgradx.optim import SGD, Adam
 
@@ -176,13 +176,16 @@ def test_a_bad_mode_is_refused_with_the_choices(monkeypatch, bad):
 
 
 def test_every_file_numba_compiles_is_in_the_cache_key():
-    """JIT_SOURCES must list each module with jitted code, and what those import from the package."""
+    """cache.SOURCES lists each module with jitted code, and what those import from the package;
+    each of those modules keys its functions' cache."""
     jitted = {p.name for p in PACKAGE.glob("*.py") if re.search(r"^@(njit|jit)\b", p.read_text(), re.M)}
-    assert jitted <= set(jit.JIT_SOURCES)
-    for name in jit.JIT_SOURCES:
+    assert jitted <= set(cache.SOURCES)
+    for name in jitted:
+        assert "cache.key_functions(globals())" in (PACKAGE / name).read_text(), name
+    for name in cache.SOURCES:
         imported = set(re.findall(r"^from \.(\w+) import", (PACKAGE / name).read_text(), re.M))
         imported -= {"jit", "tape"}  # which tier runs, and the Tape type: read by Python code, never by numba
-        assert {f"{m}.py" for m in imported} <= set(jit.JIT_SOURCES), name
+        assert {f"{m}.py" for m in imported} <= set(cache.SOURCES), name
 
 
 def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tmp_path, monkeypatch, capsys):
@@ -200,7 +203,7 @@ def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tm
     for name, value in (("numba", False), ("ready", False), ("next_look", 0.0), ("looked", False)):
         monkeypatch.setattr(jit.State, name, value)
     monkeypatch.setattr(jit.State, "said", False)
-    jit.write_stamp(tmp_path, key=jit.State.key, ready=False)
+    jit.write_stamp(tmp_path, key=cache.KEY, ready=False)
     assert [jit.kernels_now() for _ in range(3)] == [microgradx.numpy_kernels] * 3
     assert len(started) == 1
     args, kwargs = started[0]
@@ -210,7 +213,7 @@ def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tm
     jit.write_stamp(tmp_path, key="another version's key", ready=True)
     jit.State.next_look = 0.0
     assert jit.kernels_now() is microgradx.numpy_kernels  # a stamp for other sources is not ours
-    jit.write_stamp(tmp_path, key=jit.State.key, ready=True)
+    jit.write_stamp(tmp_path, key=cache.KEY, ready=True)
     jit.State.next_look = 0.0
     assert jit.kernels_now() is microgradx.kernels and jit.describe() == "numba"
 
@@ -229,4 +232,4 @@ def test_the_warmup_command_compiles_every_kernel_and_marks_the_cache_ready():
     assert done.returncode == 0, done.stderr
     assert "3/3" in done.stderr and "all kernels compiled and cached" in done.stderr
     stamp = jit.read_stamp(jit.cache_dir())
-    assert stamp["ready"] is True and stamp["key"] == jit.cache_key()
+    assert stamp["ready"] is True and stamp["key"] == cache.KEY == cache.source_key()
