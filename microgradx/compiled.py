@@ -40,7 +40,7 @@ def aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
 
 class Workspace:
     """The lanes' arrays for one batch: rows cut into chunks that fit in cache, run on
-    several threads when the batch is large enough to pay for them.
+    several threads if its graph was compiled with threads=True and the batch is large.
 
     vals and grads have shape (chunks, varying slots, L'): chunk c holds rows
     c·L … c·L + counts[c] - 1, lanes contiguous; from 32 rows a chunk on, each slot's
@@ -62,8 +62,9 @@ class Workspace:
         # One buffer for all (the kernels take it whole: see kernels.workspace_parts), cut
         # into vals, grads, tmp (four rows of scratch) and the chunks' uniform gradients.
         counts = [max(0, min(L, rows - c * L)) for c in range(chunks)]
-        self.layout = np.array([chunks, n_varying, stride, n_uniform, self.parallel, *counts], dtype=np.int64)
-        self.counts = self.layout[5:]  # rows in each chunk
+        self.layout = np.array([chunks, n_varying, stride, n_uniform, *counts], dtype=np.int64)
+        self.counts = self.layout[4:]  # rows in each chunk
+        self.threads = True if self.parallel else None  # the kernels' argument (see kernels.py)
         size, tmp_size = chunks * n_varying * stride, chunks * 4 * stride
         self.work = aligned_zeros((2 * size + tmp_size + chunks * n_uniform,))
         self.vals = self.work[:size].reshape(chunks, n_varying, stride)
@@ -82,8 +83,10 @@ class Compiled:
     """A graph flattened to a tape, with its inputs and parameters located on it."""
 
     # Rows go through the varying program in blocks of at most block_rows lanes, so that a
-    # block's values stay in cache; from parallel_rows rows on, blocks run on all threads
-    # (benchmarks/parallel.py: two threads win from about 256 rows on a 2-core machine).
+    # block's values stay in cache; with threads=True, from parallel_rows rows on, blocks run
+    # on all of numba's threads (benchmarks/parallel.py: on an idle 2-core machine two threads
+    # win from about 256 rows, at most 1.8 times; with two other busy processes they lost at
+    # every size, up to 270 times: so one thread is the default).
     block_rows = 256
     parallel_rows = 512
 
@@ -93,9 +96,11 @@ class Compiled:
         inputs: Sequence[Value],
         optimize: bool | Sequence[str] = True,
         check: bool = False,
+        threads: bool = False,
     ) -> None:
         self.single_output = isinstance(outputs, Value)
         self.check = check
+        self.threads = bool(threads)
         tape = flatten(outputs)
         if optimize:
             tape = passes.optimize(tape, PASSES if optimize is True else tuple(optimize))
@@ -162,7 +167,7 @@ class Compiled:
         if ws is None or ws.rows != rows:
             n_varying = self.split.vcode.shape[0]
             block = self.block_rows
-            parallel = rows >= self.parallel_rows and numba.get_num_threads() > 1
+            parallel = self.threads and rows >= self.parallel_rows and numba.get_num_threads() > 1
             if parallel:  # at least one chunk per thread
                 block = min(block, -(-rows // numba.get_num_threads()))
             ws = self._ws = Workspace(n_varying, self._uvals.size, rows, block, parallel, self.in_slots.size)
@@ -278,15 +283,17 @@ class Compiled:
         return self._one_loss.item()
 
     def _kernel_args(self, ws: Workspace) -> tuple[np.ndarray, ...]:
-        """The kernels' first five arguments: the program packed into one int32 array (see
+        """The kernels' first six arguments: the program packed into one int32 array (see
         kernels.program_parts), the workspace's layout and buffer, the uniform values and
-        gradients, the store's data and grad. Kept while the workspace and the store hold."""
+        gradients, the store's data and grad, and threads (None, or True: see kernels.py).
+        Kept while the workspace and the store hold."""
         ws_then, idx_then, args = self._args
         if ws_then is not ws or idx_then is not self.p_idx:
             # the program depends on the parameters' indices, not on the batch: packed again
             # only when they change, not with every new batch size
             prog = args[0] if idx_then is self.p_idx else self._pack()
-            self._args = (ws, self.p_idx, (prog, ws.layout, ws.work, self._uniform, self.store.arrays))
+            arrays = (prog, ws.layout, ws.work, self._uniform, self.store.arrays, ws.threads)
+            self._args = (ws, self.p_idx, arrays)
         return self._args[2]
 
     def _pack(self) -> np.ndarray:
@@ -430,11 +437,15 @@ def compile(  # noqa: A001
     inputs: Sequence[Value] = (),
     optimize: bool | Sequence[str] = True,
     check: bool = False,
+    threads: bool = False,
 ) -> Compiled:
     """Flatten `outputs` once into a replayable compiled graph with the given input leaves.
 
     `optimize` runs the tape passes (all by default; False for none, or a list of
     names from `microgradx.passes.PASSES`). `check=True` scans every forward and
     backward for nan or inf and raises FloatingPointError naming where it came from.
+    `threads=True` splits batches of `Compiled.parallel_rows` rows or more over numba's
+    threads: up to 1.8 times faster on a machine of your own, many times slower on a
+    busy shared one (benchmarks/parallel.py); its kernels compile at its first such batch.
     """
-    return Compiled(outputs, inputs, optimize, check)
+    return Compiled(outputs, inputs, optimize, check, threads)

@@ -928,10 +928,17 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
 
 # -- a compiled graph's whole forward and backward, one call each ------------------------
 #
-# The rows of a batch are cut into chunks, one per thread when the batch is large
-# enough to pay for threads: vals has shape (chunks, slots, L') with L' >= L =
-# counts[0], chunk c holding rows c·L … c·L + counts[c] - 1 as its first lanes.
-# Uniform gradients are summed per chunk, then over chunks.
+# The rows of a batch are cut into chunks that fit in cache: vals has shape (chunks,
+# slots, L') with L' >= L = counts[0], chunk c holding rows c·L … c·L + counts[c] - 1
+# as its first lanes. Uniform gradients are summed per chunk, then over chunks.
+#
+# The chunks run one after the other, unless a graph was compiled with threads=True:
+# the entry points take `threads`, None or True, and numba compiles the two apart
+# (it drops the branch that an argument's type rules out: `threads is None`), so
+# the thread-parallel sweeps (prange) are compiled only for a program that asks
+# for them. Threads are not the default: on a shared 2-core machine a busy core
+# made a threaded step 3-270 times slower than the serial one, for a gain of at
+# most 1.8 times on an idle machine (benchmarks/parallel.py).
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -980,34 +987,34 @@ def backward_chunks_parallel(
 
 @jit
 def forward_pass(
-    uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, parallel
+    uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
 ):
     """Run the uniform program once (its parameters in place); inputs into the lanes, run them."""
     forward(uop, ua, ub, uargs, uvals, ufirst)
-    if parallel:
-        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
-    else:
+    if threads is None:
         for c in range(vals.shape[0]):
             forward_chunk(c, vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
+    else:
+        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
 
 
 @jit
 def backward_pass(
     uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp, counts,
-    parallel, out_ref, seed, input_grads,
+    threads, out_ref, seed, input_grads,
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back (inputs' rows too if input_grads),
     sum the chunks' uniform gradients, then sweep the uniform program back."""
-    if parallel:
-        backward_chunks_parallel(
-            vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed, input_grads
-        )
-    else:
+    if threads is None:
         for c in range(vals.shape[0]):
             backward_chunk(
                 c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed,
                 input_grads,
             )  # fmt: skip
+    else:
+        backward_chunks_parallel(
+            vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed, input_grads
+        )
     copy(ugrads, chunk_ugrads[0], ugrads.size)
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
@@ -1015,14 +1022,14 @@ def backward_pass(
 
 
 @jit
-def run_forward(prog, layout, work, uniform, store, x, out):
+def run_forward(prog, layout, work, uniform, store, threads, x, out):
     """The parameters from the store, then forward_pass; the outputs written to out, row by
     row (out[j·n + k] is row j's output k, of n)."""
     ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
-    vals, _, tmp, _, counts, parallel = workspace_parts(layout, work)
+    vals, _, tmp, _, counts = workspace_parts(layout, work)
     params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     forward_pass(
-        uop, ua, ub, uargs, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, parallel
+        uop, ua, ub, uargs, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
     )
     n, L = outs.size, counts[0]  # every chunk but the last holds L rows
     for k in range(n):
@@ -1033,16 +1040,16 @@ def run_forward(prog, layout, work, uniform, store, x, out):
 
 
 @jit
-def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
+def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, seed):
     """backward_pass, then the parameters' gradients added into the store and the inputs'
     written to x_grad (empty: the inputs' gradients are not wanted)."""
     ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
-    vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
+    vals, grads, tmp, chunk_ugrads, counts = workspace_parts(layout, work)
     uvals, ugrads, p_grad = uniform[0], uniform[1], store[1]
     input_grads = x_grad.shape[0] > 0
     backward_pass(
         uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-        counts, parallel, out_ref, seed, input_grads,
+        counts, threads, out_ref, seed, input_grads,
     )  # fmt: skip
     grads_out(prog, p_uslots, p_idx, ugrads, p_grad)
     if not input_grads:
@@ -1057,7 +1064,7 @@ def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed):
 
 
 @jit
-def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, x, lrs, t0, losses):
+def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses):
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
 
     The update is an optimizer's rule, settings and state (see apply_rule), with step k's
@@ -1069,7 +1076,7 @@ def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, 
     place and the store sees the parameters, and the last step's gradients, at the end.
     """
     ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
-    vals, grads, tmp, chunk_ugrads, counts, parallel = workspace_parts(layout, work)
+    vals, grads, tmp, chunk_ugrads, counts = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
     # out_ref and input_grads in the types run_backward passes (int64, a bool that is not a literal
     # False), so that numba compiles backward_pass once for both, not twice
@@ -1082,7 +1089,7 @@ def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, 
         if not in_place:
             params_in(prog, p_uslots, p_idx, uvals, p_data)
         forward_pass(
-            uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, parallel
+            uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
         )
         if out_ref >= 0:
             total = 0.0
@@ -1094,7 +1101,7 @@ def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, 
             losses[step] = uvals[-out_ref - 1]
         backward_pass(
             uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-            counts, parallel, out_ref, 1.0 / lanes, input_grads,
+            counts, threads, out_ref, 1.0 / lanes, input_grads,
         )  # fmt: skip
         if in_place:
             data, grad, idx = uvals, ugrads, opt[1]
@@ -1179,15 +1186,15 @@ def grads_out(prog, p_uslots, p_idx, ugrads, p_grad):
 @njit(cache=True, error_model="numpy", inline="always")
 def workspace_parts(layout, work):
     """A workspace's arrays out of work, by layout = (chunks, varying slots, lane stride,
-    uniform slots, parallel, rows of each chunk…): vals, grads, tmp, the chunks' uniform
-    gradients, the rows of each chunk, and whether the chunks run on threads."""
+    uniform slots, rows of each chunk…): vals, grads, tmp, the chunks' uniform gradients
+    and the rows of each chunk."""
     chunks, n, stride, nu = layout[0], layout[1], layout[2], layout[3]
     size, tmp_size = chunks * n * stride, chunks * 4 * stride
     vals = work[:size].reshape(chunks, n, stride)
     grads = work[size : 2 * size].reshape(chunks, n, stride)
     tmp = work[2 * size : 2 * size + tmp_size].reshape(chunks, 4, stride)
     chunk_ugrads = work[2 * size + tmp_size : 2 * size + tmp_size + chunks * nu].reshape(chunks, nu)
-    return vals, grads, tmp, chunk_ugrads, layout[5 : 5 + chunks], layout[4] != 0
+    return vals, grads, tmp, chunk_ugrads, layout[4 : 4 + chunks]
 
 
 cache.key_functions(globals())  # numba caches these under the key of all their sources

@@ -143,11 +143,12 @@ def backward_pass(
 
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
-def run_forward(prog, layout, work, uniform, store, x, out) -> None:
-    """kernels.run_forward: the parameters from the store, forward_pass, the outputs to out."""
+def run_forward(prog, layout, work, uniform, store, threads, x, out) -> None:
+    """kernels.run_forward: the parameters from the store, forward_pass, the outputs to out
+    (on one thread, whatever `threads` says)."""
     parts = program_parts(prog)
     p_uslots, p_idx, outs = parts[9:12]
-    vals, _, _, _, counts, _ = workspace_parts(layout, work)
+    vals, _, _, _, counts = workspace_parts(layout, work)
     uniform[0, p_uslots] = store[0, p_idx]
     forward_pass(parts, uniform[0], vals, x, counts)
     out2 = out.reshape(-1, outs.size)
@@ -158,12 +159,12 @@ def run_forward(prog, layout, work, uniform, store, x, out) -> None:
 
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
-def run_backward(prog, layout, work, uniform, store, x_grad, out_ref, seed) -> None:
+def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, seed) -> None:
     """kernels.run_backward: backward_pass, the parameters' gradients added into the store,
     the inputs' written to x_grad (empty: not wanted)."""
     parts = program_parts(prog)
     in_rows, p_uslots, p_idx = parts[8:11]
-    vals, grads, _, chunk_ugrads, counts, _ = workspace_parts(layout, work)
+    vals, grads, _, chunk_ugrads, counts = workspace_parts(layout, work)
     backward_pass(parts, uniform[0], uniform[1], vals, grads, chunk_ugrads, counts, out_ref, seed)
     np.add.at(store[1], p_idx, uniform[1, p_uslots])
     L = int(counts[0])
@@ -196,11 +197,13 @@ def update(rule, store, idx, state, settings, t) -> None:
 
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
-def train_steps(prog, layout, work, uniform, store, rule, opt, settings, state, x, lrs, t0, losses) -> None:
+def train_steps(
+    prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses
+) -> None:
     """kernels.train_steps: len(lrs) steps of forward, zero grads, backward (mean), update."""
     parts = program_parts(prog)
     p_uslots, p_idx, outs = parts[9:12]
-    vals, grads, _, chunk_ugrads, counts, _ = workspace_parts(layout, work)
+    vals, grads, _, chunk_ugrads, counts = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
     lanes, out_ref = x.shape[0], int(outs[0])
     for step in range(lrs.size):

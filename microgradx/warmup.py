@@ -50,7 +50,7 @@ def _compiled_graph(check: bool) -> Callable[[], None]:
 
         inputs, model, loss = _graph_of_every_op()
         rng = np.random.default_rng(0)
-        for rows in (1, 100, 2 * Compiled.parallel_rows):  # one row, a block, and threads
+        for rows in (1, 100, 2 * Compiled.parallel_rows):  # one row, a block, and many blocks
             X = rng.uniform(-1, 1, (rows, len(inputs)))
             step = compile(loss, inputs=inputs, check=check)
             step.forward(X)

@@ -187,8 +187,9 @@ def test_rows_split_over_threads_give_the_same_results():
     h = (Value.dot(xs, ws) + 0.5).tanh()
     out = (h * xs[0] + ws[0] * ws[1]).relu() + h / 3
     serial = microgradx.compile(out, inputs=xs)
-    split = microgradx.compile(out, inputs=xs)
+    split = microgradx.compile(out, inputs=xs, threads=True)
     split.parallel_rows = 10  # 37 rows: chunks of 19 and 18 on two threads
+    assert serial.threads is False and split.threads is True
     X = rng.normal(size=(37, 3))
     np.testing.assert_allclose(split.forward(X), serial.forward(X), rtol=1e-14)
     before = split.store.grad.copy()
@@ -376,7 +377,7 @@ def test_blocks_of_rows_padded_to_cache_lines_agree(block_rows, parallel_rows):
     X = np.random.default_rng(5).normal(size=(100, 2))
     plain = microgradx.compile(loss, inputs=xs)
     plain.block_rows = 10**9
-    blocked = microgradx.compile(loss, inputs=xs)
+    blocked = microgradx.compile(loss, inputs=xs, threads=True)
     blocked.block_rows, blocked.parallel_rows = block_rows, parallel_rows
     np.testing.assert_allclose(blocked.forward(X), plain.forward(X), rtol=1e-13)
     assert blocked._ws.vals.shape[0] > 1 and blocked._ws.vals.shape[2] % 8 == 0  # padded blocks

@@ -163,7 +163,7 @@ def test_compiled_networks_match_the_reference_sweep(net, rows, seed):
         assert out.data == pytest.approx(values[r], rel=1e-10, abs=1e-12)
         assert [x.grad for x in xs] == pytest.approx(gx[r], rel=1e-9, abs=1e-11)
     assert compiled == pytest.approx([p.grad for p in params], rel=1e-9, abs=1e-11)
-    threaded = microgradx.compile(out, inputs=xs)
+    threaded = microgradx.compile(out, inputs=xs, threads=True)
     threaded.parallel_rows, threaded.block_rows = 2, 2  # rows in blocks of two, over the threads
     np.testing.assert_allclose(threaded.forward(X), values, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(threaded.backward(reduction="sum"), gx, rtol=1e-12, atol=1e-14)
