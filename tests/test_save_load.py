@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +241,37 @@ def test_saving_over_a_file_replaces_it(saved):
     assert leftovers(path.parent) == []
 
 
+def test_loading_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            MLP(1, [1], seed=0).load(fifo)
+            outcome.append(None)
+        except BaseException as e:
+            outcome.append(e)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # blocked in open(): give it a writer, so that it ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=10)
+        pytest.fail("load blocked on a FIFO, waiting for a writer")
+    assert isinstance(outcome[0], ModelFileError), outcome
+    assert "is a FIFO (named pipe), not a regular file" in str(outcome[0])
+
+
+def test_loading_a_directory_or_a_device_is_refused_saying_what_it_is(tmp_path):
+    with pytest.raises(ModelFileError, match="is a directory, not a regular file"):
+        MLP(1, [1], seed=0).load(tmp_path)
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    with pytest.raises(ModelFileError, match=r"zero \(a symlink to /dev/zero\) is a character device"):
+        Module.from_file(tmp_path / "zero")
+
+
 # -- bad files: a clear error and the model left unchanged -----------------------------------
 
 
@@ -296,7 +328,7 @@ def test_pickled_entries_are_never_unpickled(tmp_path):
     entries = good_entries(MLP(2, [3, 1], seed=0))
     entries["architecture"] = np.array([{"class": "MLP"}], dtype=object)
     write_npz(tmp_path / "bad.npz", **entries)
-    refused(MLP(2, [3, 1], seed=1), tmp_path / "bad.npz", "damaged.*pickle")
+    refused(MLP(2, [3, 1], seed=1), tmp_path / "bad.npz", "pickled Python objects.*never unpickles")
 
 
 @pytest.mark.parametrize(
