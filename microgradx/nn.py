@@ -8,7 +8,7 @@ start, so compiled graphs, optimizers and `zero_grad` all work on the same array
 
 Saving and loading (file format in `microgradx.serialize`):
 
-    model.save("model.npz")                 # atomic: the old file survives a crash
+    model.save("model.npz")                 # atomic: the old file survives a crash, keeps its mode
     model.load("model.npz")                 # into this model, in place
     model = MLP.from_file("model.npz")      # a new model built from the file
 
@@ -96,7 +96,10 @@ class Module:
     def save(self, path: PathLike, allow_nonfinite: bool = False) -> None:
         """Write the architecture and parameter values to `path` (.npz), atomically.
 
-        Refuses (ValueError) to write nan or inf parameters unless `allow_nonfinite`.
+        A file already there keeps its permissions; a symlink is written through to
+        its file. Refuses (ModelFileError, a ValueError) to write nan or inf parameters
+        unless `allow_nonfinite`, and a path that is not a regular file (a directory,
+        a FIFO, a device), which it leaves as it was.
         """
         store, slots = self._slots()
         values = store.data[slots]

@@ -11,7 +11,10 @@ archive, from `np.savez_compressed`, is refused: save it again with `np.savez`).
 
 Writing is atomic: the archive goes to a temporary file in the target's directory,
 is flushed and fsynced, then renamed over the target with `os.replace`. A crash or
-an error mid-write leaves the old file as it was, and the temporary file is removed.
+an error mid-write leaves the old file as it was, and an error removes the temporary
+file. The new file keeps the old one's permissions; a symlink is written through (the
+file it leads to is replaced, the link stays); a path that is not a regular file (a
+directory, a FIFO, a device) is refused, never replaced.
 
 Reading never unpickles and checks what the file claims before it builds anything:
 each entry's size against the file's size, each array's dtype and shape against
@@ -53,35 +56,75 @@ PathLike = str | os.PathLike
 
 class ModelFileError(ValueError):
     """A model file that cannot be loaded: damaged, of another format or version, or
-    not matching the model it is loaded into. The message names what differs and how
-    to fix it."""
+    not matching the model it is loaded into; or a path a model cannot be saved to.
+    The message names what differs and how to fix it."""
 
 
 # -- writing ---------------------------------------------------------------------------------
 
 
 def write(path: PathLike, architecture: dict[str, Any], parameters: np.ndarray) -> None:
-    """Write a model file atomically: temporary file, flush, fsync, then `os.replace`."""
-    path = Path(path)
+    """Write a model file atomically: temporary file, flush, fsync, then `os.replace`.
+
+    `path` may be a symlink (the file it leads to is written) or a new name; anything
+    else that is not a regular file is refused with a ModelFileError.
+    """
+    target, old = _save_target(Path(path))
     arrays = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION, dtype=np.int64),
         "architecture": np.array(json.dumps(architecture, sort_keys=True)),
         "parameters": np.ascontiguousarray(parameters, dtype=np.float64),
     }
-    # O_EXCL with a random name: never clobbers anything; the mode follows the umask.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd, tmp = _create_temporary(target, old)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_directory(path.parent)
+    _fsync_directory(target.parent)
+
+
+def _save_target(path: Path) -> tuple[Path, os.stat_result | None]:
+    """The file a save to `path` replaces (symlinks followed to the end), and its stat if it exists.
+
+    Refuses a path that leads to anything but a regular file: replacing a directory, a
+    FIFO or a device with a model file is never what was meant.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return target, None
+    if stat.S_ISREG(st.st_mode):
+        return target, st
+    raise ModelFileError(
+        f"not saving to {_via(path, target)}: it is {_kind(st.st_mode)}, not a regular file. "
+        f"Save to the path of a model file, or to a new name"
+    )
+
+
+def _create_temporary(target: Path, old: os.stat_result | None) -> tuple[int, Path]:
+    """Create a new temporary file beside `target`: (descriptor, path).
+
+    A file replacing an existing one gets its permissions (created private until
+    then); a new file's follow the umask.
+    """
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL with a random name: never clobbers anything.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if old else 0o666)
+    try:
+        if old is not None:
+            os.chmod(tmp, stat.S_IMODE(old.st_mode))
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    return fd, tmp
 
 
 def _fsync_directory(directory: Path) -> None:

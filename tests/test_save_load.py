@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -239,6 +240,70 @@ def test_saving_over_a_file_replaces_it(saved):
     new.save(path)
     np.testing.assert_array_equal(values(MLP.from_file(path)), values(new))
     assert leftovers(path.parent) == []
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o604])
+def test_saving_over_a_file_keeps_its_permissions(saved, mode):
+    model, path = saved
+    path.chmod(mode)
+    old = os.umask(0o022)
+    try:
+        model.save(path)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == mode
+
+
+def test_saving_through_a_symlink_writes_the_file_it_leads_to(tmp_path):
+    """A link (relative, through another link, in another directory) stays a link; its file changes."""
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "best").mkdir()
+    real = tmp_path / "runs" / "model.npz"
+    MLP(2, [3, 1], activation="tanh", seed=0).save(real)
+    (tmp_path / "best" / "latest.npz").symlink_to("../runs/model.npz")
+    link = tmp_path / "best" / "model.npz"
+    link.symlink_to("latest.npz")
+    new = MLP(2, [3, 1], activation="tanh", seed=5)
+    new.save(link)
+    assert link.is_symlink() and (tmp_path / "best" / "latest.npz").is_symlink()
+    np.testing.assert_array_equal(values(MLP.from_file(real)), values(new))
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["model.npz"]
+    assert sorted(p.name for p in (tmp_path / "best").iterdir()) == ["latest.npz", "model.npz"]
+
+
+def test_saving_through_a_dangling_symlink_creates_its_file(tmp_path):
+    link = tmp_path / "model.npz"
+    link.symlink_to("checkpoints-model.npz")
+    MLP(1, [1], seed=0).save(link)
+    assert link.is_symlink() and (tmp_path / "checkpoints-model.npz").is_file()
+
+
+def test_a_symlink_loop_is_refused_saying_so(tmp_path):
+    (tmp_path / "a.npz").symlink_to("b.npz")
+    (tmp_path / "b.npz").symlink_to("a.npz")
+    with pytest.raises(ModelFileError, match="not saving to .*a.npz .*a symlink that never reaches a file"):
+        MLP(1, [1], seed=0).save(tmp_path / "a.npz")
+    assert (tmp_path / "a.npz").is_symlink() and (tmp_path / "b.npz").is_symlink()
+
+
+def test_saving_to_what_is_not_a_regular_file_is_refused_and_leaves_it(tmp_path):
+    """A FIFO, a device (here through a link to /dev/null) or a directory is never replaced."""
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    null = tmp_path / "null.npz"
+    null.symlink_to(os.devnull)
+    model = MLP(1, [1], seed=0)
+    with pytest.raises(ModelFileError, match=r"model.npz: it is a FIFO \(named pipe\), not a regular file"):
+        model.save(fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    with pytest.raises(
+        ModelFileError, match=r"null.npz \(a symlink to /dev/null\): it is a character device"
+    ):
+        model.save(null)
+    assert null.is_symlink() and stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    with pytest.raises(ModelFileError, match="it is a directory, not a regular file.*or to a new name"):
+        model.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "null.npz"]
 
 
 def test_loading_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
