@@ -11,9 +11,10 @@ archive, from `np.savez_compressed`, is refused: save it again with `np.savez`).
 
 Writing is atomic: the archive goes to a temporary file in the target's directory,
 is flushed and fsynced, then renamed over the target with `os.replace`. A crash or
-an error mid-write leaves the old file as it was, and an error removes the temporary
-file. The new file keeps the old one's permissions; a symlink is written through (the
-file it leads to is replaced, the link stays); a path that is not a regular file (a
+an error mid-write leaves the old file as it was; an error removes the temporary
+file, and the next save to that name removes what a crashed save left behind. The
+new file keeps the old one's permissions; a symlink is written through (the file it
+leads to is replaced, the link stays); a path that is not a regular file (a
 directory, a FIFO, a device) is refused, never replaced.
 
 Reading never unpickles and checks what the file claims before it builds anything:
@@ -34,6 +35,7 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import stat
 import zipfile
@@ -43,6 +45,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: saves there cannot tell a crashed save's file from a running one's
+    fcntl = None
 
 FORMAT = "microgradx-model"
 VERSION = 1
@@ -76,13 +83,17 @@ def write(path: PathLike, architecture: dict[str, Any], parameters: np.ndarray) 
         "architecture": np.array(json.dumps(architecture, sort_keys=True)),
         "parameters": np.ascontiguousarray(parameters, dtype=np.float64),
     }
+    _remove_orphans(target)
     fd, tmp = _create_temporary(target, old)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
+            if fcntl is not None:  # renamed while still locked: no other save can take it for an orphan
+                os.replace(tmp, target)
+        if fcntl is None:  # Windows: no lock to keep, and an open file cannot be renamed
+            os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -109,22 +120,60 @@ def _save_target(path: Path) -> tuple[Path, os.stat_result | None]:
 
 
 def _create_temporary(target: Path, old: os.stat_result | None) -> tuple[int, Path]:
-    """Create a new temporary file beside `target`: (descriptor, path).
+    """Create and lock a new temporary file beside `target`: (descriptor, path).
 
-    A file replacing an existing one gets its permissions (created private until
-    then); a new file's follow the umask.
+    The lock, held until the file is renamed, tells later saves that it is in use;
+    a save that crashed leaves it unlocked, for `_remove_orphans`. A file replacing
+    an existing one gets its permissions (created private until then); a new file's
+    follow the umask.
     """
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL with a random name: never clobbers anything.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if old else 0o666)
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        # O_EXCL with a random name: never clobbers anything.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if old else 0o666)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while another save removes it as an orphan
+            if os.fstat(fd).st_nlink == 0:  # it did, before we held the lock: take another name
+                os.close(fd)
+                continue
+            if old is not None:
+                os.chmod(tmp, stat.S_IMODE(old.st_mode))
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        return fd, tmp
+
+
+def _remove_orphans(target: Path) -> None:
+    """Delete the temporary files that crashed saves to `target` left beside it.
+
+    A file is an orphan when its lock can be taken: a running save holds its own until
+    the rename, and a process's locks die with it. Only names this module makes for
+    `target` are looked at. Without `fcntl` (Windows) nothing is removed.
+    """
+    if fcntl is None:
+        return
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[0-9a-f]{{12}}\.tmp")
     try:
-        if old is not None:
-            os.chmod(tmp, stat.S_IMODE(old.st_mode))
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    return fd, tmp
+        names = [name for name in os.listdir(target.parent) if pattern.fullmatch(name)]
+    except OSError:
+        return
+    for name in names:
+        orphan = target.parent / name
+        try:
+            fd = os.open(orphan, os.O_RDONLY | O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a save is writing it
+            if os.lstat(orphan).st_ino == os.fstat(fd).st_ino:
+                os.unlink(orphan)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -18,6 +18,11 @@ import microgradx
 from microgradx import Value, serialize
 from microgradx.nn import MLP, Layer, ModelFileError, Module, Neuron
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 
 def values(model: Module) -> np.ndarray:
     return np.array([p.data for p in model.parameters()])
@@ -213,10 +218,8 @@ def test_interrupt_mid_write_leaves_the_old_file_intact(saved, monkeypatch):
     assert leftovers(path.parent) == []
 
 
-def test_process_killed_mid_write_leaves_the_old_file_intact(saved):
-    """A real crash: the process dies inside fsync, before the rename, and runs no cleanup."""
-    model, path = saved
-    old_bytes = path.read_bytes()
+def crash_while_saving(path: Path) -> None:
+    """Save to `path` in another process that dies inside fsync, before the rename, running no cleanup."""
     script = textwrap.dedent(
         f"""
         import os
@@ -226,8 +229,14 @@ def test_process_killed_mid_write_leaves_the_old_file_intact(saved):
         MLP(2, [3, 1], activation="tanh", seed=1).save({str(path)!r})
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], timeout=120)
-    assert done.returncode == 9
+    assert subprocess.run([sys.executable, "-c", script], timeout=120).returncode == 9
+
+
+def test_process_killed_mid_write_leaves_the_old_file_intact(saved):
+    """A real crash: the process dies inside fsync, before the rename, and runs no cleanup."""
+    model, path = saved
+    old_bytes = path.read_bytes()
+    crash_while_saving(path)
     assert path.read_bytes() == old_bytes
     np.testing.assert_array_equal(values(MLP.from_file(path)), values(model))
     # the crash leaves only a hidden temporary file, never a half-written model.npz
@@ -239,6 +248,33 @@ def test_saving_over_a_file_replaces_it(saved):
     new = MLP(2, [3, 1], activation="tanh", seed=11)
     new.save(path)
     np.testing.assert_array_equal(values(MLP.from_file(path)), values(new))
+    assert leftovers(path.parent) == []
+
+
+def test_the_next_save_removes_what_crashed_saves_left(saved):
+    model, path = saved
+    crash_while_saving(path)
+    first = leftovers(path.parent)
+    crash_while_saving(path)  # removes the first crash's file before it crashes in turn
+    assert len(first) == 1 and len(leftovers(path.parent)) == 1 and leftovers(path.parent) != first
+    (path.parent / ".model.npz.00000000abcd.tmp").write_bytes(b"an older crash's")
+    others = [".other.npz.0123456789ab.tmp", ".model.npz.tmp", "model.npz.0123456789ab.tmp", "notes.txt"]
+    for name in others:
+        (path.parent / name).write_bytes(b"not ours")
+    model.save(path)
+    assert leftovers(path.parent) == sorted(others)  # only this file's temporary files are removed
+
+
+@pytest.mark.skipif(fcntl is None, reason="without fcntl a save cannot tell a running save's file")
+def test_a_running_save_keeps_its_temporary_file(saved):
+    """A temporary file whose save is still writing (it holds the lock) is not an orphan."""
+    model, path = saved
+    running = path.parent / ".model.npz.0123456789ab.tmp"
+    with open(running, "wb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        model.save(path)
+        assert leftovers(path.parent) == [running.name]
+    model.save(path)
     assert leftovers(path.parent) == []
 
 
