@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -276,6 +277,26 @@ def test_a_running_save_keeps_its_temporary_file(saved):
         assert leftovers(path.parent) == [running.name]
     model.save(path)
     assert leftovers(path.parent) == []
+
+
+@pytest.mark.skipif(fcntl is None, reason="without fcntl a save cannot tell a running save's file")
+def test_a_save_whose_new_file_is_taken_for_an_orphan_takes_another(saved, monkeypatch):
+    """Another save may remove our temporary file between its creation and our lock: we start over."""
+    model, path = saved
+    taken = []
+
+    def flock(fd: int, operation: int) -> None:
+        if operation == fcntl.LOCK_EX and not taken:  # our own lock, the first time: another save cleans
+            taken.append(leftovers(path.parent))
+            serialize._remove_orphans(path)
+        fcntl.flock(fd, operation)
+
+    monkeypatch.setattr(serialize, "fcntl", SimpleNamespace(**{**vars(fcntl), "flock": flock}))
+    new = MLP(2, [3, 1], activation="tanh", seed=3)
+    new.save(path)
+    assert len(taken[0]) == 1  # the temporary file existed, unlocked, and was removed
+    assert leftovers(path.parent) == []
+    np.testing.assert_array_equal(values(MLP.from_file(path)), values(new))
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o604])
