@@ -8,7 +8,7 @@ start, so compiled graphs, optimizers and `zero_grad` all work on the same array
 
 Saving and loading (file format in `microgradx.serialize`):
 
-    model.save("model.npz")                 # atomic: the old file survives a crash
+    model.save("model.npz")                 # atomic: the old file survives a crash, keeps its mode
     model.load("model.npz")                 # into this model, in place
     model = MLP.from_file("model.npz")      # a new model built from the file
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -96,7 +96,10 @@ class Module:
     def save(self, path: PathLike, allow_nonfinite: bool = False) -> None:
         """Write the architecture and parameter values to `path` (.npz), atomically.
 
-        Refuses (ValueError) to write nan or inf parameters unless `allow_nonfinite`.
+        A file already there keeps its permissions; a symlink is written through to
+        its file. Refuses (ModelFileError, a ValueError) to write nan or inf parameters
+        unless `allow_nonfinite`, and a path that is not a regular file (a directory,
+        a FIFO, a device), which it leaves as it was.
         """
         store, slots = self._slots()
         values = store.data[slots]
@@ -127,18 +130,25 @@ class Module:
         builder = BUILDERS.get(name)
         if builder is None:
             raise ModelFileError(
-                f"{os.fspath(path)} holds a {name}, which from_file cannot build (it builds "
+                f"{os.fspath(path)} holds a {_short(name)}, which from_file cannot build (it builds "
                 f"{', '.join(BUILDERS)}): construct the model yourself, then call model.load(path)"
             )
-        if not issubclass(BUILDERS[name][0], cls):
+        if not issubclass(builder.cls, cls):
             raise ModelFileError(f"{os.fspath(path)} holds a {name}, not a {cls.__name__}")
+        # What the architecture claims is checked against the values the file holds before
+        # anything is built: a small file must not build a model of a billion parameters.
         try:
-            module = builder[1](architecture)
+            count = builder.count(architecture)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(
-                f"{os.fspath(path)}: cannot build a {name} from {architecture}: {e}"
+                f"{os.fspath(path)}: cannot build a {name} from {_short(architecture)}: {e}"
             ) from None
-        return module._set(architecture, values, path, allow_nonfinite)
+        if count != values.size:
+            raise ModelFileError(
+                f"{os.fspath(path)}: its architecture {_short(architecture)} has {count} parameters, "
+                f"but the file holds {values.size} values: the file is damaged or was edited by hand"
+            )
+        return builder.build(architecture)._set(architecture, values, path, allow_nonfinite)
 
     def _set(
         self: M, architecture: dict[str, Any], values: np.ndarray, path: PathLike, allow_nonfinite: bool
@@ -147,7 +157,8 @@ class Module:
         mine = self.architecture()
         if architecture != mine:
             diffs = [
-                f"{k} {architecture.get(k, '(missing)')!r} in the file, {mine.get(k, '(missing)')!r} here"
+                f"{k[:40]} {_short(architecture.get(k, '(missing)'))} in the file, "
+                f"{_short(mine.get(k, '(missing)'))} here"
                 for k in sorted(set(mine) | set(architecture))
                 if architecture.get(k) != mine.get(k)
             ]
@@ -293,10 +304,36 @@ class MLP(Module):
         return f"MLP({' -> '.join(parts)}; {len(self.parameters())} parameters)"
 
 
+def _short(value: object, limit: int = 80) -> str:
+    """repr(value) cut to `limit` characters for a message: a file's architecture can be megabytes."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _fields(a: dict[str, Any], *names: str) -> None:
+    """Refuse an architecture whose keys are not 'class' and exactly `names`."""
+    keys = set(a) - {"class"}
+    if keys != set(names):
+        got = _short(sorted(keys))
+        raise ValueError(f"a {a['class']} is described by {', '.join(names)}, got {got}")
+
+
+def _count_mlp(a: dict[str, Any]) -> int:
+    """Check an MLP's architecture field by field; the parameter count it builds."""
+    _fields(a, "nin", "nouts", "activations")
+    nouts, acts = a["nouts"], a["activations"]
+    if not isinstance(nouts, list) or not nouts:
+        raise ValueError(f"nouts must be a non-empty list of layer sizes, got {_short(nouts)}")
+    sizes = [_count(a["nin"], "nin")] + [_count(n, "each of nouts") for n in nouts]
+    if not isinstance(acts, list) or len(acts) != len(nouts):
+        raise ValueError(f"activations {_short(acts)} must list one activation per layer of nouts")
+    for act in acts:
+        _activation(act)
+    return sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
+
+
 def _build_mlp(a: dict[str, Any]) -> MLP:
     acts = a["activations"]
-    if not isinstance(acts, list) or len(acts) != len(a["nouts"]):
-        raise ValueError(f"activations {acts!r} must list one activation per layer of nouts {a['nouts']!r}")
     model = MLP(a["nin"], a["nouts"], acts[0], acts[-1])
     for layer, act in zip(model.layers, acts, strict=True):  # hidden layers may differ if edited by hand
         for n in layer.neurons:
@@ -304,9 +341,34 @@ def _build_mlp(a: dict[str, Any]) -> MLP:
     return model
 
 
-# What `Module.from_file` can build: class name -> (class, builder from an architecture).
-BUILDERS: dict[str, tuple[type[Module], Callable[[dict[str, Any]], Module]]] = {
-    "MLP": (MLP, _build_mlp),
-    "Layer": (Layer, lambda a: Layer(a["nin"], a["nout"], a["activation"])),
-    "Neuron": (Neuron, lambda a: Neuron(a["nin"], a["activation"])),
+def _count_layer(a: dict[str, Any]) -> int:
+    _fields(a, "nin", "nout", "activation")
+    _activation(a["activation"])
+    return (_count(a["nin"], "nin") + 1) * _count(a["nout"], "nout")
+
+
+def _count_neuron(a: dict[str, Any]) -> int:
+    _fields(a, "nin", "activation")
+    _activation(a["activation"])
+    return _count(a["nin"], "nin") + 1
+
+
+class Builder(NamedTuple):
+    """How `Module.from_file` makes a class from a file's architecture.
+
+    `count` checks the architecture's fields (KeyError, TypeError or ValueError if one
+    is wrong) and returns the number of parameters it would build, which is compared
+    with the values in the file before `build` allocates anything.
+    """
+
+    cls: type[Module]
+    count: Callable[[dict[str, Any]], int]
+    build: Callable[[dict[str, Any]], Module]
+
+
+# What `Module.from_file` can build: class name -> its Builder.
+BUILDERS: dict[str, Builder] = {
+    "MLP": Builder(MLP, _count_mlp, _build_mlp),
+    "Layer": Builder(Layer, _count_layer, lambda a: Layer(a["nin"], a["nout"], a["activation"])),
+    "Neuron": Builder(Neuron, _count_neuron, lambda a: Neuron(a["nin"], a["activation"])),
 }

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +18,11 @@ import pytest
 import microgradx
 from microgradx import Value, serialize
 from microgradx.nn import MLP, Layer, ModelFileError, Module, Neuron
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 
 def values(model: Module) -> np.ndarray:
@@ -211,10 +219,8 @@ def test_interrupt_mid_write_leaves_the_old_file_intact(saved, monkeypatch):
     assert leftovers(path.parent) == []
 
 
-def test_process_killed_mid_write_leaves_the_old_file_intact(saved):
-    """A real crash: the process dies inside fsync, before the rename, and runs no cleanup."""
-    model, path = saved
-    old_bytes = path.read_bytes()
+def crash_while_saving(path: Path) -> None:
+    """Save to `path` in another process that dies inside fsync, before the rename, running no cleanup."""
     script = textwrap.dedent(
         f"""
         import os
@@ -224,8 +230,14 @@ def test_process_killed_mid_write_leaves_the_old_file_intact(saved):
         MLP(2, [3, 1], activation="tanh", seed=1).save({str(path)!r})
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], timeout=120)
-    assert done.returncode == 9
+    assert subprocess.run([sys.executable, "-c", script], timeout=120).returncode == 9
+
+
+def test_process_killed_mid_write_leaves_the_old_file_intact(saved):
+    """A real crash: the process dies inside fsync, before the rename, and runs no cleanup."""
+    model, path = saved
+    old_bytes = path.read_bytes()
+    crash_while_saving(path)
     assert path.read_bytes() == old_bytes
     np.testing.assert_array_equal(values(MLP.from_file(path)), values(model))
     # the crash leaves only a hidden temporary file, never a half-written model.npz
@@ -238,6 +250,148 @@ def test_saving_over_a_file_replaces_it(saved):
     new.save(path)
     np.testing.assert_array_equal(values(MLP.from_file(path)), values(new))
     assert leftovers(path.parent) == []
+
+
+def test_the_next_save_removes_what_crashed_saves_left(saved):
+    model, path = saved
+    crash_while_saving(path)
+    first = leftovers(path.parent)
+    crash_while_saving(path)  # removes the first crash's file before it crashes in turn
+    assert len(first) == 1 and len(leftovers(path.parent)) == 1 and leftovers(path.parent) != first
+    (path.parent / ".model.npz.00000000abcd.tmp").write_bytes(b"an older crash's")
+    others = [".other.npz.0123456789ab.tmp", ".model.npz.tmp", "model.npz.0123456789ab.tmp", "notes.txt"]
+    for name in others:
+        (path.parent / name).write_bytes(b"not ours")
+    model.save(path)
+    assert leftovers(path.parent) == sorted(others)  # only this file's temporary files are removed
+
+
+@pytest.mark.skipif(fcntl is None, reason="without fcntl a save cannot tell a running save's file")
+def test_a_running_save_keeps_its_temporary_file(saved):
+    """A temporary file whose save is still writing (it holds the lock) is not an orphan."""
+    model, path = saved
+    running = path.parent / ".model.npz.0123456789ab.tmp"
+    with open(running, "wb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        model.save(path)
+        assert leftovers(path.parent) == [running.name]
+    model.save(path)
+    assert leftovers(path.parent) == []
+
+
+@pytest.mark.skipif(fcntl is None, reason="without fcntl a save cannot tell a running save's file")
+def test_a_save_whose_new_file_is_taken_for_an_orphan_takes_another(saved, monkeypatch):
+    """Another save may remove our temporary file between its creation and our lock: we start over."""
+    model, path = saved
+    taken = []
+
+    def flock(fd: int, operation: int) -> None:
+        if operation == fcntl.LOCK_EX and not taken:  # our own lock, the first time: another save cleans
+            taken.append(leftovers(path.parent))
+            serialize._remove_orphans(path)
+        fcntl.flock(fd, operation)
+
+    monkeypatch.setattr(serialize, "fcntl", SimpleNamespace(**{**vars(fcntl), "flock": flock}))
+    new = MLP(2, [3, 1], activation="tanh", seed=3)
+    new.save(path)
+    assert len(taken[0]) == 1  # the temporary file existed, unlocked, and was removed
+    assert leftovers(path.parent) == []
+    np.testing.assert_array_equal(values(MLP.from_file(path)), values(new))
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o604])
+def test_saving_over_a_file_keeps_its_permissions(saved, mode):
+    model, path = saved
+    path.chmod(mode)
+    old = os.umask(0o022)
+    try:
+        model.save(path)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == mode
+
+
+def test_saving_through_a_symlink_writes_the_file_it_leads_to(tmp_path):
+    """A link (relative, through another link, in another directory) stays a link; its file changes."""
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "best").mkdir()
+    real = tmp_path / "runs" / "model.npz"
+    MLP(2, [3, 1], activation="tanh", seed=0).save(real)
+    (tmp_path / "best" / "latest.npz").symlink_to("../runs/model.npz")
+    link = tmp_path / "best" / "model.npz"
+    link.symlink_to("latest.npz")
+    new = MLP(2, [3, 1], activation="tanh", seed=5)
+    new.save(link)
+    assert link.is_symlink() and (tmp_path / "best" / "latest.npz").is_symlink()
+    np.testing.assert_array_equal(values(MLP.from_file(real)), values(new))
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["model.npz"]
+    assert sorted(p.name for p in (tmp_path / "best").iterdir()) == ["latest.npz", "model.npz"]
+
+
+def test_saving_through_a_dangling_symlink_creates_its_file(tmp_path):
+    link = tmp_path / "model.npz"
+    link.symlink_to("checkpoints-model.npz")
+    MLP(1, [1], seed=0).save(link)
+    assert link.is_symlink() and (tmp_path / "checkpoints-model.npz").is_file()
+
+
+def test_a_symlink_loop_is_refused_saying_so(tmp_path):
+    (tmp_path / "a.npz").symlink_to("b.npz")
+    (tmp_path / "b.npz").symlink_to("a.npz")
+    with pytest.raises(ModelFileError, match="not saving to .*a.npz .*a symlink that never reaches a file"):
+        MLP(1, [1], seed=0).save(tmp_path / "a.npz")
+    assert (tmp_path / "a.npz").is_symlink() and (tmp_path / "b.npz").is_symlink()
+
+
+def test_saving_to_what_is_not_a_regular_file_is_refused_and_leaves_it(tmp_path):
+    """A FIFO, a device (here through a link to /dev/null) or a directory is never replaced."""
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    null = tmp_path / "null.npz"
+    null.symlink_to(os.devnull)
+    model = MLP(1, [1], seed=0)
+    with pytest.raises(ModelFileError, match=r"model.npz: it is a FIFO \(named pipe\), not a regular file"):
+        model.save(fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    with pytest.raises(
+        ModelFileError, match=r"null.npz \(a symlink to /dev/null\): it is a character device"
+    ):
+        model.save(null)
+    assert null.is_symlink() and stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    with pytest.raises(ModelFileError, match="it is a directory, not a regular file.*or to a new name"):
+        model.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "null.npz"]
+
+
+def test_loading_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            MLP(1, [1], seed=0).load(fifo)
+            outcome.append(None)
+        except BaseException as e:
+            outcome.append(e)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # blocked in open(): give it a writer, so that it ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=10)
+        pytest.fail("load blocked on a FIFO, waiting for a writer")
+    assert isinstance(outcome[0], ModelFileError), outcome
+    assert "is a FIFO (named pipe), not a regular file" in str(outcome[0])
+
+
+def test_loading_a_directory_or_a_device_is_refused_saying_what_it_is(tmp_path):
+    with pytest.raises(ModelFileError, match="is a directory, not a regular file"):
+        MLP(1, [1], seed=0).load(tmp_path)
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    with pytest.raises(ModelFileError, match=r"zero \(a symlink to /dev/zero\) is a character device"):
+        Module.from_file(tmp_path / "zero")
 
 
 # -- bad files: a clear error and the model left unchanged -----------------------------------
@@ -296,7 +450,7 @@ def test_pickled_entries_are_never_unpickled(tmp_path):
     entries = good_entries(MLP(2, [3, 1], seed=0))
     entries["architecture"] = np.array([{"class": "MLP"}], dtype=object)
     write_npz(tmp_path / "bad.npz", **entries)
-    refused(MLP(2, [3, 1], seed=1), tmp_path / "bad.npz", "damaged.*pickle")
+    refused(MLP(2, [3, 1], seed=1), tmp_path / "bad.npz", "pickled Python objects.*never unpickles")
 
 
 @pytest.mark.parametrize(
