@@ -53,5 +53,5 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
     printed = capsys.readouterr().out
     assert "25 " in printed  # the progress callback printed
-    shown_tape = next(b for b in blocks("") if b.startswith("t0 = leaf"))
+    shown_tape = next(b for b in blocks("") if b.startswith("u = leaf"))
     assert shown_tape in printed  # the tape the README shows is the one its code prints
