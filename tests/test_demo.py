@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from microgradx import Value, demo
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -74,7 +78,58 @@ def test_command_reports_accuracy_and_time_and_writes_pictures(tmp_path, capsys)
     assert "accuracy 100.0%" in out and "µs per step" in out
     assert "100/100" in err  # the progress bar
     assert (tmp_path / "moons_boundary.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "neuron.svg").exists() or "could not draw" in out
+    assert (tmp_path / "moons_curves.png").read_bytes()[:4] == b"\x89PNG"  # loss and accuracy, next to it
+    assert "loss and accuracy curves" in out
+    assert (tmp_path / "neuron.svg").exists() and "could not draw" not in out
+
+
+def neuron_picture(svg: Path) -> dict[str, tuple[float, float]]:
+    """Each box of a neuron's picture: name -> (data, grad), read from the SVG's text."""
+    texts = [(t.text or "") for t in ET.parse(svg).getroot().iter(f"{SVG}text")]
+    boxes = {}
+    for k, t in enumerate(texts[:-2]):
+        if texts[k + 1].startswith("data ") and texts[k + 2].startswith("grad "):
+            boxes[t] = (float(texts[k + 1][5:]), float(texts[k + 2][5:]))
+    return boxes
+
+
+@pytest.fixture(scope="module")
+def trained():
+    result = demo.train()
+    grads = [p.grad for p in result.model.parameters()]
+    assert any(g != 0.0 for g in grads)  # training left gradients in .grad: the picture must not show them
+    return result
+
+
+def test_the_demos_neuron_picture_shows_its_own_gradients_on_a_live_row(trained, tmp_path):
+    """out = relu(w1·x1 + w2·x2 + b): the picture's numbers must obey the chain rule by themselves,
+    ∂out/∂wᵢ = xᵢ and ∂out/∂b = 1 where the relu is alive (which the demo picks)."""
+    message = demo.draw_neuron(trained, tmp_path / "neuron.svg")
+    boxes = neuron_picture(tmp_path / "neuron.svg")
+    neuron, row = demo.alive_neuron(trained)
+    assert f"neuron {neuron.name} on row {row}" in message
+    out, grad_out = boxes[neuron.name]
+    assert out > 0 and grad_out == 1.0  # alive on the drawn row, and the root of its own picture
+    for i in (1, 2):
+        x, _ = boxes[f"x{i}"]
+        assert x == pytest.approx(trained.X[row][i - 1], abs=1e-4)
+        assert boxes[f"{neuron.name}.w{i}"][1] == pytest.approx(x, abs=1e-4)
+    assert boxes[f"{neuron.name}.b"][1] == 1.0
+
+
+def test_a_dead_neurons_picture_has_no_gradient_on_its_parameters(trained, tmp_path):
+    """Behind a relu whose input is negative every path to the root carries 0: so must the picture,
+    whatever the last training step left in the parameters' .grad."""
+    from microgradx.viz import draw, render
+
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(trained.X[0])]
+    dead = [n for n in trained.model.layers[0].neurons if n(x).data == 0.0]
+    assert dead and any(p.grad != 0.0 for n in dead for p in n.parameters())
+    for neuron in dead[:3]:
+        render(draw(neuron(x)), tmp_path / "dead.svg")
+        boxes = neuron_picture(tmp_path / "dead.svg")
+        for p in neuron.parameters():
+            assert boxes[p.label][1] == 0.0, p.label
 
 
 def test_missing_matplotlib_and_viz_are_reported_not_fatal(tmp_path, capsys, monkeypatch):
@@ -90,6 +145,7 @@ def test_missing_matplotlib_and_viz_are_reported_not_fatal(tmp_path, capsys, mon
     out = capsys.readouterr().out
     assert "matplotlib is not installed" in out
     assert "could not draw the neuron's graph" in out
+    assert "no training curves" in out
     assert not (tmp_path / "neuron.svg").exists()
 
 
