@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -101,35 +102,44 @@ def trained():
     return result
 
 
-def test_the_demos_neuron_picture_shows_its_own_gradients_on_a_live_row(trained, tmp_path):
-    """out = relu(w1·x1 + w2·x2 + b): the picture's numbers must obey the chain rule by themselves,
-    ∂out/∂wᵢ = xᵢ and ∂out/∂b = 1 where the relu is alive (which the demo picks)."""
+def test_the_demos_neuron_picture_obeys_the_chain_rule_on_a_live_row(trained, tmp_path):
+    """out = relu(w1·x1 + w2·x2 + b): the picture's own numbers must give ∂out/∂wᵢ = xᵢ and
+    ∂out/∂b = 1 where the relu passes, 0 where it does not; and the demo draws a live one."""
     message = demo.draw_neuron(trained, tmp_path / "neuron.svg")
     boxes = neuron_picture(tmp_path / "neuron.svg")
+    params = {name for name in boxes if re.fullmatch(r"(.*\.)?(w\d+|b)", name)}
+    (out_name,) = set(boxes) - params - {"x1", "x2"} - {n for n in boxes if re.fullmatch(r"t\d+", n)}
+    out, grad_out = boxes[out_name]
+    assert grad_out == 1.0
+    alive = out > 0
+    for name in params:
+        want = 1.0 if name.endswith("b") else boxes["x" + name[-1]][0]
+        assert boxes[name][1] == pytest.approx(want if alive else 0.0, abs=1e-4), name
+    assert alive  # the demo picks a neuron that passes a gradient on the row it draws
     neuron, row = demo.alive_neuron(trained)
-    assert f"neuron {neuron.name} on row {row}" in message
-    out, grad_out = boxes[neuron.name]
-    assert out > 0 and grad_out == 1.0  # alive on the drawn row, and the root of its own picture
-    for i in (1, 2):
-        x, _ = boxes[f"x{i}"]
-        assert x == pytest.approx(trained.X[row][i - 1], abs=1e-4)
-        assert boxes[f"{neuron.name}.w{i}"][1] == pytest.approx(x, abs=1e-4)
-    assert boxes[f"{neuron.name}.b"][1] == 1.0
+    assert out_name == neuron.name and f"neuron {neuron.name} on row {row}" in message
+    assert [boxes["x1"][0], boxes["x2"][0]] == pytest.approx(list(trained.X[row]), abs=1e-4)
 
 
 def test_a_dead_neurons_picture_has_no_gradient_on_its_parameters(trained, tmp_path):
     """Behind a relu whose input is negative every path to the root carries 0: so must the picture,
     whatever the last training step left in the parameters' .grad."""
+    from microgradx import flatten
     from microgradx.viz import draw, render
+    from microgradx.viz.steps import slot_names
 
     x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(trained.X[0])]
     dead = [n for n in trained.model.layers[0].neurons if n(x).data == 0.0]
     assert dead and any(p.grad != 0.0 for n in dead for p in n.parameters())
     for neuron in dead[:3]:
-        render(draw(neuron(x)), tmp_path / "dead.svg")
+        out = neuron(x)
+        render(draw(out), tmp_path / "dead.svg")
         boxes = neuron_picture(tmp_path / "dead.svg")
+        tape = flatten(out)
+        names = slot_names(tape)
         for p in neuron.parameters():
-            assert boxes[p.label][1] == 0.0, p.label
+            slot = next(s for s in range(len(tape)) if tape.nodes[s] is p)
+            assert boxes[names[slot]][1] == 0.0, names[slot]
 
 
 def test_missing_matplotlib_and_viz_are_reported_not_fatal(tmp_path, capsys, monkeypatch):
