@@ -194,6 +194,7 @@ def test_a_picture_says_what_it_shows():
     f, *_ = lecture_graph()
     assert "the graph of f: 5 values" in repr(draw(f))
     assert "<microgradx.viz.render.Picture object" not in repr(draw(f))
+    assert "the tape of f: 5 slots" in repr(draw_tape(f))
 
 
 def test_bad_rankdir_is_refused():

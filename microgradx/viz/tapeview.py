@@ -94,4 +94,7 @@ def draw_tape(tape: Tape | Value, *, format: str = "svg") -> Picture:
     graph = Picture(name="tape", format=format)
     graph.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
     graph.node("tape", f"<{table}>", shape="plaintext")
+    outs = ", ".join(names[o] for o in tape.outputs.tolist())
+    shown_note = f", {ROW_LIMIT:,} shown" if n > ROW_LIMIT else ""
+    graph.description = f"the tape of {outs}: {n:,} slots{shown_note}"
     return graph
