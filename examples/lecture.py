@@ -9,7 +9,6 @@ from microgradx.backprop import sweep
 
 u, v, w = Value(2.0, label="u"), Value(3.0, label="v"), Value(4.0, label="w")
 t1 = u + v
-t1.label = "u+v"
 f = t1 * w
 f.label = "f"
 f.backward()

@@ -9,10 +9,12 @@ __all__ = ["Value", "Op", "Tape", "flatten", "compile", "Compiled"]
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    """draw and draw_tape load graphviz only when first used: the core never imports viz."""
-    if name in ("draw", "draw_tape"):
-        from . import viz
+def __getattr__(name: str) -> object:
+    """`microgradx.viz`, `draw` and `draw_tape` load graphviz only when first used: the core never
+    imports viz, yet `import microgradx; microgradx.viz.explore(...)` works."""
+    if name in ("viz", "draw", "draw_tape"):
+        import importlib
 
-        return getattr(viz, name)
+        viz = importlib.import_module(".viz", __name__)
+        return viz if name == "viz" else getattr(viz, name)
     raise AttributeError(f"module 'microgradx' has no attribute {name!r}")

@@ -4,8 +4,9 @@ An MLP(2, [16, 16, 1]) learns 100 moons rows with a hinge loss plus 1e-4·Σp²,
 SGD whose learning rate falls linearly from 1.0 to 0.1 over 100 steps. The whole
 batch runs through one compiled graph per step, so a step takes microseconds
 where micrograd takes about a second. Options pick the data set, architecture,
-loss, optimizer and number of steps; the decision boundary goes to a PNG and
-the graph of one neuron to an SVG.
+loss, optimizer and number of steps; the decision boundary and the loss and
+accuracy curves go to PNGs, and the graph of one neuron (alive on the row drawn)
+to an SVG.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from typing import TextIO
 import numpy as np
 
 from . import jit, losses
+from .backprop import sweep
 from .compiled import Compiled, compile
 from .datasets import DATASETS, one_hot
 from .engine import Value
-from .nn import ACTIVATIONS, MLP
+from .nn import ACTIVATIONS, MLP, Neuron
 from .optim import SGD, Adam, Optimizer
+from .tape import flatten
 
 LOSSES = ("auto", "hinge", "bce", "mse", "softmax")
 OPTIMIZERS = ("sgd", "adam")
@@ -209,31 +212,66 @@ def plot_boundary(result: Result, path: Path) -> str:
     return f"decision boundary: {path}"
 
 
+def alive_neuron(result: Result) -> tuple[Neuron, int]:
+    """The first neuron of the first layer that is alive on some row (the first such row), and that row.
+
+    Alive: its activation passes a gradient (a relu's input is positive), so the picture
+    shows the chain rule at work rather than a column of zeros. Falls back to the first
+    neuron on the first row when every neuron is dead on every row.
+    """
+    neurons = result.model.layers[0].neurons
+    for row in range(len(result.X)):
+        x = [Value(float(v)) for v in result.X[row]]
+        for neuron in neurons:
+            tape = flatten(neuron(x))
+            sweep(tape, engine="python")  # ∂out/∂b = f′(w·x + b): zero where the neuron is dead
+            bias = next(s for s in tape.leaves.tolist() if tape.nodes[s] is neuron.b)
+            if abs(tape.grad[bias]) > 1e-6:
+                return neuron, row
+    return neurons[0], 0
+
+
 def draw_neuron(result: Result, path: Path) -> str:
-    """Write the graph of the first neuron, on the first data row, as an SVG; says what happened."""
-    neuron = result.model.layers[0].neurons[0]
-    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(result.X[0])]
+    """Write the graph of one neuron of the first layer, on a row where it is alive, as an SVG.
+
+    The picture's gradients are those of that neuron's output (`draw` computes them for
+    the root it draws), not what training left in the parameters' `.grad`. Says what happened.
+    """
+    neuron, row = alive_neuron(result)
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(result.X[row])]
     out = neuron(x)
-    out.label = "out"
-    for i, w in enumerate(neuron.w):
-        w.label = f"w{i + 1}"
-    neuron.b.label = "b"
     try:
-        from .viz import draw
+        from .viz import draw, render
 
-        out.backward()
-        graph = draw(out)
-        try:
-            from .viz.render import render
-
-            render(graph, path)
-        except ImportError:
-            path.write_bytes(graph.pipe(format="svg"))
+        render(draw(out), path)
     except Exception as e:  # drawing is an extra: report it and carry on
         return f"could not draw the neuron's graph ({type(e).__name__}: {e}); skipped {path}"
-    finally:
-        neuron.zero_grad()
-    return f"one neuron's graph: {path}"
+    return f"neuron {neuron.name} on row {row}, with the gradients of its output: {path}"
+
+
+def plot_curves(result: Result, path: Path) -> str:
+    """Write the loss and the accuracy after each step as a PNG; says what happened."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: no training curves (pip install 'microgradx[plot]')"
+    steps = np.arange(1, len(result.losses) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    left.plot(steps, result.losses, color="#c47a00")
+    left.set_yscale("log" if min(result.losses) > 0 else "linear")
+    left.set(xlabel="step", ylabel=f"{result.loss} loss (batch mean)", title="loss")
+    right.plot(steps, np.asarray(result.accuracies) * 100, color="#1f6fbf")
+    right.set(xlabel="step", ylabel="accuracy on the training rows (%)", title="accuracy", ylim=(0, 101))
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{result.model!r}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return f"loss and accuracy curves: {path}"
 
 
 def _layers(text: str) -> list[int]:
@@ -298,5 +336,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_pictures:
         args.out.mkdir(parents=True, exist_ok=True)
         print(plot_boundary(result, args.out / f"{args.dataset}_boundary.png"))
+        print(plot_curves(result, args.out / f"{args.dataset}_curves.png"))
         print(draw_neuron(result, args.out / "neuron.svg"))
     return 0

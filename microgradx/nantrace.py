@@ -16,7 +16,7 @@ from numba import njit
 
 from . import cache
 from .ops import TABLE, Op
-from .tape import Tape
+from .tape import Tape, label_text, token
 
 
 @njit(cache=True, inline="always")
@@ -104,8 +104,9 @@ def nearest_label(tape: Tape, slot: int) -> str:
     while queue:
         s, hops = queue.popleft()
         node = tape.nodes[s]
-        if node is not None and node.label:
-            return f"{node.label!r}" + ("" if hops == 0 else f" ({hops} step{'s' * (hops > 1)} away)")
+        label = label_text(node)
+        if label:
+            return f"{label!r}" + ("" if hops == 0 else f" ({hops} step{'s' * (hops > 1)} away)")
         for t in tape.operands(s).tolist() + users.get(s, []):
             if t not in seen:
                 seen.add(t)
@@ -114,32 +115,39 @@ def nearest_label(tape: Tape, slot: int) -> str:
 
 
 def value_error(tape: Tape, slot: int, lane: int, value_of) -> FloatingPointError:
-    """The error for a non-finite value first made at `slot` (on row `lane`; -1: every row)."""
+    """The error for a non-finite value first made at `slot` (on row `lane`; -1: every row).
+
+    Slots are called by their names in print(tape) (`Tape.names`), with the slot number.
+    """
     k = int(tape.op[slot])
     info = TABLE[k]
+    names = tape.names()
     operands = tape.operands(slot).tolist()
     if k == Op.LEAF:
         what = "a leaf (an input or parameter) holds it"
     elif k == Op.CONST:
         what = "a constant holds it"
     else:
-        args = ", ".join(f"t{t} = {value_of(t):.6g}" for t in operands)
-        what = f"t{slot} = {info.name} of {args}"
+        args = ", ".join(f"{token(names[t])} = {value_of(t):.6g}" for t in operands)
+        what = f"{token(names[slot])} = {info.name} of {args}"
     row = f" on row {lane}" if lane >= 0 else ""
     return FloatingPointError(
-        f"non-finite value {value_of(slot)} first appeared at slot t{slot} ({info.name}){row}: {what}; "
-        f"nearest labelled Value: {nearest_label(tape, slot)}"
+        f"non-finite value {value_of(slot)} first appeared at {token(names[slot])}, slot {slot} ({info.name})"
+        f"{row}: {what}; nearest labelled Value: {nearest_label(tape, slot)}"
     )
 
 
 def grad_error(tape: Tape, slot: int, lane: int, grad_of) -> FloatingPointError:
     """The error for a non-finite gradient, first seen (going backwards) at `slot`."""
+    names = tape.names()
     row = f" on row {lane}" if lane >= 0 else ""
     users = [s for s in range(slot + 1, len(tape)) if slot in tape.operands(s).tolist()]
-    via = ", ".join(f"t{s} ({TABLE[int(tape.op[s])].name})" for s in users[:5]) or "the output's seed"
+    via = ", ".join(f"{token(names[s])} ({TABLE[int(tape.op[s])].name})" for s in users[:5])
+    via = via or "the output's seed"
     return FloatingPointError(
-        f"non-finite gradient {grad_of(slot)} at slot t{slot} ({TABLE[int(tape.op[slot])].name}){row}, "
-        f"from the local derivatives of {via}; nearest labelled Value: {nearest_label(tape, slot)}"
+        f"non-finite gradient {grad_of(slot)} at {token(names[slot])}, slot {slot} "
+        f"({TABLE[int(tape.op[slot])].name}){row}, from the local derivatives of {via}; "
+        f"nearest labelled Value: {nearest_label(tape, slot)}"
     )
 
 

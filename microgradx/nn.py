@@ -3,8 +3,13 @@
 A neuron computes f(w·x + b). Its activation f is one of `ACTIVATIONS`; an MLP uses
 one activation for its hidden layers and a linear output by default, as micrograd
 does (the loss decides what the output means: hinge on a score, `sigmoid` then NLL
-on a probability, ...). An MLP's parameters live in one flat `Store` from the
-start, so compiled graphs, optimizers and `zero_grad` all work on the same arrays.
+on a probability, ...). A module's parameters live in one flat `Store` from the
+start, so compiled graphs, optimizers and `zero_grad` all work on the same arrays
+(and pictures know them for parameters: `microgradx.draw` colours bound leaves so).
+
+Parameters are labelled by their place: in an MLP, `L2.n3.w1` is layer 2's third
+neuron's first weight and `L2.n3.b` its bias (a Layer's are `n3.w1`, a Neuron's `w1`
+and `b`); a neuron's output is labelled with the neuron's place, `L2.n3`.
 
 Saving and loading (file format in `microgradx.serialize`):
 
@@ -58,6 +63,10 @@ def _count(n: object, what: str) -> int:
     return int(n)
 
 
+def _join(place: str, name: str) -> str:
+    return f"{place}.{name}" if place else name
+
+
 class Module:
     """Something with parameters: lists them and zeroes their gradients."""
 
@@ -67,6 +76,9 @@ class Module:
 
     def parameters(self) -> list[Value]:
         return []
+
+    def _place(self, place: str) -> None:
+        """Label the parameters by their place inside this module, under `place` (see the module doc)."""
 
     def _bind(self) -> tuple[Store, np.ndarray]:
         """Put the parameters in one Store (or find the one they share); cached until one moves."""
@@ -203,12 +215,24 @@ class Neuron(Module):
         self.w = [Value(float(x)) for x in rng.uniform(-1.0, 1.0, nin)]
         self.b = Value(0.0)
         self.activation = _activation(activation)
+        self.name = ""  # its place, as a Layer or an MLP names it (L2.n3); labels its output
+        self._place("")
+        self._bind()
+
+    def _place(self, place: str) -> None:
+        self.name = place
+        for k, w in enumerate(self.w, start=1):
+            w.label = _join(place, f"w{k}")
+        self.b.label = _join(place, "b")
 
     def __call__(self, x: Sequence[Input]) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
         act = Value.dot(self.w, x) + self.b  # one DOT node for w·x: micrograd's sum, fewer nodes
-        return ACTIVATIONS[self.activation](act)
+        out = ACTIVATIONS[self.activation](act)
+        if self.name:
+            out.label = self.name
+        return out
 
     def parameters(self) -> list[Value]:
         return self.w + [self.b]
@@ -228,6 +252,12 @@ class Layer(Module):
         nout = _count(nout, "Layer(nout)")
         rng = np.random.default_rng(seed)
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
+        self._place("")
+        self._bind()
+
+    def _place(self, place: str) -> None:
+        for j, neuron in enumerate(self.neurons, start=1):
+            neuron._place(_join(place, f"n{j}"))
 
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The neurons' outputs; a single Value when the layer has one neuron."""
@@ -277,7 +307,12 @@ class MLP(Module):
             Layer(sizes[i], sizes[i + 1], hidden if i < len(nouts) - 1 else last, rng)
             for i in range(len(nouts))
         ]
+        self._place("")
         self._bind()
+
+    def _place(self, place: str) -> None:
+        for i, layer in enumerate(self.layers, start=1):
+            layer._place(_join(place, f"L{i}"))
 
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The network's output(s) for one input row of Values or numbers."""

@@ -16,12 +16,36 @@ as easily as a short one.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from .engine import Value
 from .ops import ARITY, TABLE, Op
+
+HTML_ROWS = 200  # a notebook's table of a longer tape shows its first and last 100 slots
+BARE = re.compile(r"[^\s\"'#=]+")  # a name printed without quotes in print(tape)
+
+
+def label_text(node: Value | None) -> str:
+    """A node's label as text ("" for none): labels are meant to be strings, but any object prints."""
+    label = None if node is None else node.label
+    if label is None or isinstance(label, str):
+        return label or ""
+    try:
+        return str(label)
+    except Exception:  # a label whose __str__ fails still names its node somehow
+        return object.__repr__(label)
+
+
+def token(name: str) -> str:
+    """A name as print(tape) writes it: bare, or quoted with escapes when it holds spaces,
+    quotes, # or =, or characters that do not print (a newline, NUL)."""
+    if BARE.fullmatch(name) and name.isprintable():
+        return name
+    return json.dumps(name, ensure_ascii=False)
 
 
 class Tape:
@@ -107,27 +131,51 @@ class Tape:
         arity = ARITY[self.op]
         return np.concatenate([self.a[arity >= 1], self.b[arity == 2], self.args]).astype(np.int64)
 
-    def line(self, i: int) -> str:
-        """Slot i as one line of text, like JAX's jaxpr: `t4 = mul t2 t3`."""
+    def names(self) -> list[str]:
+        """One name per slot, the name every view of this tape uses (print, draw, explain, explore).
+
+        A node's label if it has one; a constant's value; otherwise t1, t2, … for the
+        computed nodes in tape order (the lecture's f = (u + v)·w calls u + v t1) and
+        leaf1, leaf2, … for the leaves, skipping names a label already holds. A label
+        that several nodes share is told apart by @2, @3, … after its first use.
+        """
+        labels = [label_text(node) for node in self.nodes]
+        taken = set(labels)
+        counters = {"t": 0, "leaf": 0}
+        seen: dict[str, int] = {}
+        out = []
+        for i, label in enumerate(labels):
+            k = int(self.op[i])
+            if k == Op.CONST:
+                out.append(f"{self.consts[self.a[i]]:g}")
+                continue
+            if not label:
+                prefix = "leaf" if k == Op.LEAF else "t"
+                while True:
+                    counters[prefix] += 1
+                    label = f"{prefix}{counters[prefix]}"
+                    if label not in taken:
+                        break
+            seen[label] = seen.get(label, 0) + 1
+            out.append(label if seen[label] == 1 else f"{label}@{seen[label]}")
+        return out
+
+    def line(self, i: int, names: list[str] | None = None) -> str:
+        """Slot i as one line of text, like JAX's jaxpr: `f = mul t1 w`, in the slots' names.
+
+        Pass `names()` when printing many lines: it is computed once for the whole tape.
+        """
+        names = self.names() if names is None else names
         k = int(self.op[i])
         info = TABLE[k]
         if k == Op.CONST:
             rhs = f"const {self.consts[self.a[i]]:g}"
         elif k == Op.LEAF:
             rhs = "leaf"
-        elif info.arity == -1:
-            operands = self.args[self.a[i] : self.a[i] + self.b[i]]
-            rhs = info.name + "".join(f" t{s}" for s in operands)
-        elif info.arity == 1:
-            rhs = f"{info.name} t{self.a[i]}"
         else:
-            rhs = f"{info.name} t{self.a[i]} t{self.b[i]}"
-        text = f"t{i} = {rhs}"
+            rhs = " ".join([info.name, *(token(names[s]) for s in self.operands(i).tolist())])
+        text = f"{token(names[i])} = {rhs}"
         notes = []
-        node = self.nodes[i] if i < len(self.nodes) else None
-        label = node.label if node is not None else ""
-        if label:
-            notes.append(label)
         if self.data is not None:
             notes.append(f"data {self.data[i]:.6g}")
         if self.grad is not None:
@@ -137,13 +185,46 @@ class Tape:
         return text
 
     def __str__(self) -> str:
-        lines = [self.line(i) for i in range(len(self))]
-        outs = " ".join(f"t{o}" for o in self.outputs)
-        lines.append(f"out {outs}")
+        names = self.names()
+        lines = [self.line(i, names) for i in range(len(self))]
+        lines.append("out " + " ".join(token(names[o]) for o in self.outputs.tolist()))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<Tape {len(self)} slots, {self.leaves.size} leaves, {self.consts.size} consts>"
+
+    def _repr_html_(self) -> str:
+        """The slot table, for Jupyter: slot, name, op, operands, then data and grad once swept.
+
+        A long tape shows its first and last HTML_ROWS // 2 slots.
+        """
+        from html import escape
+
+        names = self.names()
+        n, half = len(self), HTML_ROWS // 2
+        head = ["slot", "name", "op", "operands"] + (["data", "grad"] if self.data is not None else [])
+        shown = list(range(n)) if n <= HTML_ROWS else [*range(half), -1, *range(n - half, n)]
+        rows = []
+        for i in shown:
+            if i < 0:
+                rows.append(f'<tr><td colspan="{len(head)}">… {n - 2 * half:,} more slots …</td></tr>')
+                continue
+            k = int(self.op[i])
+            if k == Op.CONST:
+                operands = f"{self.consts[self.a[i]]:g}"
+            else:
+                operands = " ".join(token(names[s]) for s in self.operands(i).tolist())
+            cells = [str(i), names[i], TABLE[k].name, operands]
+            if self.data is not None:
+                cells.append(f"{self.data[i]:.6g}")
+                cells.append(f"{self.grad[i]:.6g}" if self.grad is not None else "")
+            rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+        header = "".join(f"<th>{h}</th>" for h in head)
+        outs = " ".join(escape(token(names[o])) for o in self.outputs.tolist())
+        return (
+            f"<table><caption>{escape(repr(self))}, out {outs}</caption>"
+            f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
 
 
 def flatten(outputs: Value | Sequence[Value]) -> Tape:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from microgradx import Value, demo
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -74,7 +79,67 @@ def test_command_reports_accuracy_and_time_and_writes_pictures(tmp_path, capsys)
     assert "accuracy 100.0%" in out and "µs per step" in out
     assert "100/100" in err  # the progress bar
     assert (tmp_path / "moons_boundary.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "neuron.svg").exists() or "could not draw" in out
+    assert (tmp_path / "moons_curves.png").read_bytes()[:4] == b"\x89PNG"  # loss and accuracy, next to it
+    assert "loss and accuracy curves" in out
+    assert (tmp_path / "neuron.svg").exists() and "could not draw" not in out
+
+
+def neuron_picture(svg: Path) -> dict[str, tuple[float, float]]:
+    """Each box of a neuron's picture: name -> (data, grad), read from the SVG's text."""
+    texts = [(t.text or "") for t in ET.parse(svg).getroot().iter(f"{SVG}text")]
+    boxes = {}
+    for k, t in enumerate(texts[:-2]):
+        if texts[k + 1].startswith("data ") and texts[k + 2].startswith("grad "):
+            boxes[t] = (float(texts[k + 1][5:]), float(texts[k + 2][5:]))
+    return boxes
+
+
+@pytest.fixture(scope="module")
+def trained():
+    result = demo.train()
+    grads = [p.grad for p in result.model.parameters()]
+    assert any(g != 0.0 for g in grads)  # training left gradients in .grad: the picture must not show them
+    return result
+
+
+def test_the_demos_neuron_picture_obeys_the_chain_rule_on_a_live_row(trained, tmp_path):
+    """out = relu(w1·x1 + w2·x2 + b): the picture's own numbers must give ∂out/∂wᵢ = xᵢ and
+    ∂out/∂b = 1 where the relu passes, 0 where it does not; and the demo draws a live one."""
+    message = demo.draw_neuron(trained, tmp_path / "neuron.svg")
+    boxes = neuron_picture(tmp_path / "neuron.svg")
+    params = {name for name in boxes if re.fullmatch(r"(.*\.)?(w\d+|b)", name)}
+    (out_name,) = set(boxes) - params - {"x1", "x2"} - {n for n in boxes if re.fullmatch(r"t\d+", n)}
+    out, grad_out = boxes[out_name]
+    assert grad_out == 1.0
+    alive = out > 0
+    for name in params:
+        want = 1.0 if name.endswith("b") else boxes["x" + name[-1]][0]
+        assert boxes[name][1] == pytest.approx(want if alive else 0.0, abs=1e-4), name
+    assert alive  # the demo picks a neuron that passes a gradient on the row it draws
+    neuron, row = demo.alive_neuron(trained)
+    assert out_name == neuron.name and f"neuron {neuron.name} on row {row}" in message
+    assert [boxes["x1"][0], boxes["x2"][0]] == pytest.approx(list(trained.X[row]), abs=1e-4)
+
+
+def test_a_dead_neurons_picture_has_no_gradient_on_its_parameters(trained, tmp_path):
+    """Behind a relu whose input is negative every path to the root carries 0: so must the picture,
+    whatever the last training step left in the parameters' .grad."""
+    from microgradx import flatten
+    from microgradx.viz import draw, render
+    from microgradx.viz.steps import slot_names
+
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(trained.X[0])]
+    dead = [n for n in trained.model.layers[0].neurons if n(x).data == 0.0]
+    assert dead and any(p.grad != 0.0 for n in dead for p in n.parameters())
+    for neuron in dead[:3]:
+        out = neuron(x)
+        render(draw(out), tmp_path / "dead.svg")
+        boxes = neuron_picture(tmp_path / "dead.svg")
+        tape = flatten(out)
+        names = slot_names(tape)
+        for p in neuron.parameters():
+            slot = next(s for s in range(len(tape)) if tape.nodes[s] is p)
+            assert boxes[names[slot]][1] == 0.0, names[slot]
 
 
 def test_missing_matplotlib_and_viz_are_reported_not_fatal(tmp_path, capsys, monkeypatch):
@@ -90,6 +155,7 @@ def test_missing_matplotlib_and_viz_are_reported_not_fatal(tmp_path, capsys, mon
     out = capsys.readouterr().out
     assert "matplotlib is not installed" in out
     assert "could not draw the neuron's graph" in out
+    assert "no training curves" in out
     assert not (tmp_path / "neuron.svg").exists()
 
 

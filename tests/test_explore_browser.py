@@ -69,8 +69,8 @@ def test_page_data_lists_both_sweeps():
     data = page_data(f)
     phases = [s["phase"] for s in data["steps"]]
     assert phases == ["forward"] * 5 + ["backward"] * 5
-    assert data["steps"][-1]["text"] == "∂f/∂v += ∂f/∂t2 · ∂(u + v)/∂v = 4 · 1 = 4"
-    assert [s["name"] for s in data["slots"]] == ["u", "v", "t2", "w", "f"]
+    assert data["steps"][-1]["text"] == "∂f/∂v += ∂f/∂t1 · ∂(u + v)/∂v = 4 · 1 = 4"
+    assert [s["name"] for s in data["slots"]] == ["u", "v", "t1", "w", "f"]
 
 
 def test_page_is_self_contained(tmp_path):
@@ -94,7 +94,7 @@ def test_steps_show_values_then_gradients_in_chromium(tmp_path):
     forward = dump_dom(page, "step=5", tmp_path)  # the forward sweep done: f = 20, no gradients yet
     assert cell(forward, "data-4") == "20.0000" and cell(forward, "data-2") == "5.0000"
     assert cell(forward, "grad-4") == "—"
-    assert cell(forward, "step-text") == "f = t2 * w = 20"
+    assert cell(forward, "step-text") == "f = t1 * w = 20"
     assert "data 20.0000" in forward  # the picture's own node text is updated too
 
     seed = dump_dom(page, "step=6", tmp_path)
@@ -103,8 +103,8 @@ def test_steps_show_values_then_gradients_in_chromium(tmp_path):
     middle = dump_dom(page, "step=8", tmp_path)  # w has its gradient, u and v not yet
     assert cell(middle, "grad-3") == "5.0000" and cell(middle, "grad-2") == "4.0000"
     assert cell(middle, "grad-0") == "—"
-    assert cell(middle, "step-text") == "∂f/∂w += ∂f/∂f · ∂(t2 * w)/∂w = 1 · 5 = 5"
-    assert cell(middle, "step-rule") == "w^δ += f^δ · t2"
+    assert cell(middle, "step-text") == "∂f/∂w += ∂f/∂f · ∂(t1 * w)/∂w = 1 · 5 = 5"
+    assert cell(middle, "step-rule") == "w^δ += f^δ · t1"
     assert re.search(r'class="node[^"]*current', middle)  # the node at work is highlighted
 
     end = dump_dom(page, "step=end", tmp_path)  # the reverse sweep done: the lecture's gradients

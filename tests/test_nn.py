@@ -139,3 +139,25 @@ def test_bad_arguments_give_clear_errors(make, match):
 def test_wrong_number_of_inputs():
     with pytest.raises(ValueError, match="takes 2 inputs, got 3"):
         MLP(2, [3, 1], seed=0)([1.0, 2.0, 3.0])
+
+
+def test_parameters_and_neuron_outputs_are_labelled_by_place():
+    """L2.n3.w1 is layer 2's third neuron's first weight; a neuron's output carries its place."""
+    model = MLP(2, [3, 2, 1], seed=0)
+    labels = [p.label for p in model.parameters()]
+    assert labels[:4] == ["L1.n1.w1", "L1.n1.w2", "L1.n1.b", "L1.n2.w1"]
+    assert labels[-3:] == ["L3.n1.w1", "L3.n1.w2", "L3.n1.b"]
+    assert len(set(labels)) == len(labels)
+    hidden = model.layers[1]([Value(0.1), Value(0.2), Value(0.3)])
+    assert [h.label for h in hidden] == ["L2.n1", "L2.n2"]
+    assert model([Value(0.1), Value(0.2)]).label == "L3.n1"
+    assert [p.label for p in Layer(2, 2).parameters()] == ["n1.w1", "n1.w2", "n1.b", "n2.w1", "n2.w2", "n2.b"]
+    assert [p.label for p in Neuron(2).parameters()] == ["w1", "w2", "b"]
+
+
+def test_a_modules_parameters_share_a_store_from_the_start():
+    """Pictures tell parameters from inputs by it: a leaf in a Store is a Module's, an optimizer's or a
+    compiled graph's parameter."""
+    for module in (Neuron(3), Layer(3, 2), MLP(3, [2, 1])):
+        stores = {id(p._store) for p in module.parameters()}
+        assert len(stores) == 1 and module.parameters()[0]._store is not None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,5 +56,24 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
     printed = capsys.readouterr().out
     assert "25 " in printed  # the progress callback printed
-    shown_tape = next(b for b in blocks("") if b.startswith("t0 = leaf"))
+    shown_tape = next(b for b in blocks("") if b.startswith("u = leaf"))
     assert shown_tape in printed  # the tape the README shows is the one its code prints
+
+
+def test_readme_drawing_lines_run_in_a_fresh_interpreter(tmp_path):
+    """As a reader runs them: the lecture's example, then `import microgradx` and
+    `microgradx.viz.explore(...)`, with nothing importing microgradx.viz before."""
+    lecture = blocks("python")[0]
+    drawing = next(b for b in blocks("python") if "microgradx.viz.explore(" in b)
+    done = subprocess.run(
+        [sys.executable, "-c", lecture + drawing],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MICROGRADX_JIT": "off"},  # no kernels needed: the reference sweep
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "<svg" in (tmp_path / "backprop.html").read_text()
+    assert "data 20.0000" in (tmp_path / "f.svg").read_text()

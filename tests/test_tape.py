@@ -22,12 +22,12 @@ def test_lecture_tape_exact_text(lecture_graph):
     tape = flatten(f)
     sweep(tape)
     assert str(tape).splitlines() == [
-        "t0 = leaf               # u  data 2  grad 4",
-        "t1 = leaf               # v  data 3  grad 4",
-        "t2 = add t0 t1          # data 5  grad 4",
-        "t3 = leaf               # w  data 4  grad 5",
-        "t4 = mul t2 t3          # f  data 20  grad 1",
-        "out t4",
+        "u = leaf                # data 2  grad 4",
+        "v = leaf                # data 3  grad 4",
+        "t1 = add u v            # data 5  grad 4",
+        "w = leaf                # data 4  grad 5",
+        "f = mul t1 w            # data 20  grad 1",
+        "out f",
     ]
 
 
@@ -38,9 +38,14 @@ def test_constants_and_nary_ops_in_the_tape():
     ops = [Op(k) for k in tape.op]
     assert ops == [Op.LEAF, Op.CONST, Op.MUL, Op.DOT, Op.SUM]
     assert tape.consts.tolist() == [3.0]
-    assert "const 3" in str(tape)
-    assert "dot t0 t0" in str(tape)
-    assert "sum t2 t3" in str(tape)
+    assert str(tape).splitlines() == [
+        "x = leaf",
+        "3 = const 3",
+        "t1 = mul x 3",
+        "t2 = dot x x",
+        "t3 = sum t1 t2",
+        "out t3",
+    ]
 
 
 def test_shared_node_gets_one_slot():
@@ -74,3 +79,39 @@ def test_arrays_have_compact_types():
     tape = flatten(Value(1.0) + 2)
     assert tape.op.dtype == np.int8
     assert tape.a.dtype == tape.b.dtype == np.int32
+
+
+def test_names_number_the_unlabelled_nodes_like_the_lecture():
+    """t1, t2, … count the unlabelled computed nodes; leaves without a label are leaf1, leaf2, …;
+    a label's second holder gets @2, and a name a label already holds is skipped."""
+    u, v = Value(2.0, label="u"), Value(3.0)
+    t = (u + v) * u
+    assert flatten(t).names() == ["u", "leaf1", "t1", "t2"]
+    s = u + v
+    s.label = "t1"  # a label holding a generated name: the generated one moves on
+    assert flatten(s * 2 + v).names() == ["u", "leaf1", "t1", "2", "t2", "t3"]
+    twins = Value(1.0, label="x") * Value(2.0, label="x")
+    assert flatten(twins).names() == ["x", "x@2", "t1"]
+
+
+def test_names_that_are_not_plain_words_are_quoted_in_the_printout():
+    x = Value(1.0, label="R − y")
+    y = x * Value(2.0, label="a\nb")
+    y.label = 7  # not a string: printed as text, not an error
+    assert str(flatten(y)).splitlines() == [
+        '"R − y" = leaf',
+        '"a\\nb" = leaf',
+        '7 = mul "R − y" "a\\nb"',
+        "out 7",
+    ]
+
+
+def test_tape_shows_as_a_table_in_notebooks(lecture_graph):
+    u, v, w, f = lecture_graph
+    tape = flatten(f)
+    sweep(tape)
+    html = tape._repr_html_()
+    assert "<th>slot</th><th>name</th><th>op</th><th>operands</th><th>data</th><th>grad</th>" in html
+    assert "<tr><td>2</td><td>t1</td><td>add</td><td>u v</td><td>5</td><td>4</td></tr>" in html
+    x = Value(1.0, label="<b>")
+    assert "&lt;b&gt;" in flatten(x * 2)._repr_html_() and "<b>" not in flatten(x * 2)._repr_html_()

@@ -19,19 +19,19 @@ def test_explain_prints_the_lecture_sweeps(capsys):
     assert main(["explain", *LECTURE]) == 0
     out = capsys.readouterr().out
     for line in (
-        "t2 = u + v = 5",
-        "f = t2 * w = 20",
+        "t1 = u + v = 5",
+        "f = t1 * w = 20",
         "∂f/∂f = 1",
-        "∂f/∂w += ∂f/∂f · ∂(t2 * w)/∂w = 1 · 5 = 5",
-        "∂f/∂t2 += ∂f/∂f · ∂(t2 * w)/∂t2 = 1 · 4 = 4",
-        "∂f/∂u += ∂f/∂t2 · ∂(u + v)/∂u = 4 · 1 = 4",
-        "w^δ += f^δ · t2",
+        "∂f/∂w += ∂f/∂f · ∂(t1 * w)/∂w = 1 · 5 = 5",
+        "∂f/∂t1 += ∂f/∂f · ∂(t1 * w)/∂t1 = 1 · 4 = 4",
+        "∂f/∂u += ∂f/∂t1 · ∂(u + v)/∂u = 4 · 1 = 4",
+        "w^δ += f^δ · t1",
         "∂f/∂u = 4",
         "∂f/∂v = 4",
         "∂f/∂w = 5",
     ):
         assert line in out
-    assert out.index("f = t2 * w = 20") < out.index("∂f/∂f = 1") < out.index("gradients:")
+    assert out.index("f = t1 * w = 20") < out.index("∂f/∂f = 1") < out.index("gradients:")
 
 
 def test_explain_shows_accumulation_and_activations(capsys):
@@ -54,13 +54,18 @@ def test_draw_png_dot_tape_and_stdout(tmp_path, capsys):
     assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.png")]) == 0
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.dot")]) == 0
-    assert "{ w | data 4.0000 | grad 5.0000 }" in (tmp_path / "f.dot").read_text()
+    assert (
+        "<b>w</b></td></tr><hr/><tr><td>data 4.0000</td></tr><tr><td>grad 5.0000</td>"
+        in (tmp_path / "f.dot").read_text()
+    )
     assert main(["draw", *LECTURE, "--tape", "-o", str(tmp_path / "tape.svg")]) == 0
     assert "2 add" in texts((tmp_path / "tape.svg").read_bytes())
     capsys.readouterr()
     assert main(["draw", *LECTURE, "--no-grad"]) == 0
     src = capsys.readouterr().out
-    assert src.startswith("digraph") and "{ f | data 20.0000 }" in src
+    assert (
+        src.startswith("digraph") and "<b>f</b></td></tr><hr/><tr><td>data 20.0000</td></tr></table>" in src
+    )
 
 
 def test_draw_html_writes_the_step_through_page(tmp_path):
@@ -68,7 +73,7 @@ def test_draw_html_writes_the_step_through_page(tmp_path):
     assert main(["draw", *LECTURE, "-o", str(out)]) == 0
     page = out.read_text()
     assert "<svg" in page and 'id="next"' in page
-    assert "∂f/∂w += ∂f/∂f · ∂(t2 * w)/∂w = 1 · 5 = 5" in page
+    assert "∂f/∂w += ∂f/∂f · ∂(t1 * w)/∂w = 1 · 5 = 5" in page
     assert "<script src" not in page and "<link" not in page  # self-contained
 
 

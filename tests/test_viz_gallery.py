@@ -1,7 +1,9 @@
-"""The gallery script renders the lecture's graphs with the right gradients; the checked-in copies parse."""
+"""The gallery script draws the lecture's graphs with the right gradients; the checked-in copies match it."""
 
 from __future__ import annotations
 
+import json
+import re
 import runpy
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -9,27 +11,55 @@ from pathlib import Path
 import pytest
 
 GALLERY = Path(__file__).resolve().parent.parent / "viz"
-NAMES = ["chain_rule", "lecture_f", "two_layer", "neuron", "mlp", "lecture_f_tape"]
+NAMES = ["chain_rule", "lecture_f", "two_layer", "neuron", "mlp", "moons_mlp", "lecture_f_tape"]
+SVG = "{http://www.w3.org/2000/svg}"
+README_WIDTH = 660  # points: GitHub shows a README about 880 px wide
 
 
 def texts(path: Path) -> list[str]:
-    return [t.text or "" for t in ET.parse(path).getroot().iter("{http://www.w3.org/2000/svg}text")]
+    return [t.text or "" for t in ET.parse(path).getroot().iter(f"{SVG}text")]
 
 
-def test_gallery_renders_the_lecture_numbers(tmp_path):
-    script = runpy.run_path(str(GALLERY / "render_gallery.py"))
-    written = script["main"](tmp_path)
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gallery")
+    written = runpy.run_path(str(GALLERY / "render_gallery.py"))["main"](out)
     assert sorted(p.name for p in written) == sorted([f"{n}.svg" for n in NAMES] + ["lecture_f.html"])
-    chain = texts(tmp_path / "chain_rule.svg")
+    return out
+
+
+def test_gallery_renders_the_lecture_numbers(made):
+    chain = texts(made / "chain_rule.svg")
     assert "data 25.0000" in chain and "grad 20.0000" in chain  # F(1) = 25, F'(1) = 4(2 + 3)
-    lecture = texts(tmp_path / "lecture_f.svg")
+    lecture = texts(made / "lecture_f.svg")
     assert {"t1", "data 20.0000", "grad 4.0000", "grad 5.0000"} <= set(lecture)
-    neuron = texts(tmp_path / "neuron.svg")
+    neuron = texts(made / "neuron.svg")
     assert {"data 0.7071", "grad -1.5000", "grad 0.5000"} <= set(neuron)  # micrograd's x1, x2 gradients
-    assert "φ1" in texts(tmp_path / "two_layer.svg")
-    assert {"h1", "h2", "ŷ", "L"} <= set(texts(tmp_path / "mlp.svg"))
+    assert "φ1" in texts(made / "two_layer.svg")
+    assert {"L1.n1", "L1.n2", "L1.n2.w1", "L2.n1.b", "ŷ", "L"} <= set(texts(made / "mlp.svg"))
+
+
+def test_the_lecture_graph_has_one_name_per_node_in_every_view(made):
+    """u + v is t1 in the picture, the tape picture and the page, as in the lecture."""
+    picture = texts(made / "lecture_f.svg")
+    assert picture[picture.index("t1") + 1] == "data 5.0000"
+    tape = texts(made / "lecture_f_tape.svg")
+    row = tape[tape.index("t1") - 1 : tape.index("t1") + 4]
+    assert row == ["2", "t1", "2 add", "0 1", "u + v"]  # slot 2 of the tape is named t1
+    page = (made / "lecture_f.html").read_text()
+    blob = json.loads(re.search(r'id="microgradx-steps">(.*?)</script>', page, re.S).group(1))
+    assert [s["name"] for s in blob["slots"]] == ["u", "v", "t1", "w", "f"]
+
+
+def test_the_gallery_network_reads_at_readme_width(made):
+    """The 2-2-1 MLP is no wider than a README, so its text shows at the size it was set in."""
+    svg = ET.parse(made / "mlp.svg").getroot()
+    assert float(svg.attrib["width"].removesuffix("pt")) <= README_WIDTH
+    sizes = {float(t.attrib["font-size"]) for t in svg.iter(f"{SVG}text")}
+    assert min(sizes) >= 9
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_checked_in_pictures_parse(name):
+def test_checked_in_pictures_are_the_scripts_current_output(made, name):
     assert "grad" in " ".join(texts(GALLERY / f"{name}.svg"))
+    assert texts(GALLERY / f"{name}.svg") == texts(made / f"{name}.svg")  # run viz/render_gallery.py

@@ -2,8 +2,8 @@
 
     python viz/render_gallery.py [OUT_DIR]
 
-Each graph is built from Values by hand, exactly as the lecture writes it, then
-`backward()` fills the gradients that the pictures show.
+Each graph is built from Values, exactly as the lecture writes it; `draw` computes the
+values and gradients it shows (∂root/∂node for the root drawn).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from microgradx import Value
 from microgradx.backprop import backward
+from microgradx.nn import MLP
 from microgradx.viz import draw, draw_tape, explore, render
 
 
@@ -28,11 +29,9 @@ def chain_rule() -> tuple[Value, list[Value]]:
 
 
 def lecture_f() -> tuple[Value, list[Value]]:
-    """f = (u + v)·w at u=2, v=3, w=4: f = 20, ∂f/∂u = ∂f/∂v = 4, ∂f/∂w = 5."""
+    """f = (u + v)·w at u=2, v=3, w=4: f = 20, ∂f/∂u = ∂f/∂v = 4, ∂f/∂w = 5; u + v is named t1."""
     u, v, w = Value(2.0, "u"), Value(3.0, "v"), Value(4.0, "w")
-    t1 = u + v
-    t1.label = "t1"
-    f = t1 * w
+    f = (u + v) * w
     f.label = "f"
     return f, [u, v, w]
 
@@ -69,24 +68,24 @@ def neuron() -> tuple[Value, list[Value]]:
 
 
 def mlp() -> tuple[Value, list[Value]]:
-    """A 2-2-1 MLP built by hand: two tanh units, a linear output, and a squared error."""
+    """A 2-2-1 MLP (`nn.MLP`): two tanh units, a linear output ŷ, and the squared error L = (ŷ − y)²."""
+    model = MLP(2, [2, 1], activation="tanh")
+    # L1.n1.w1, L1.n1.w2, L1.n1.b, L1.n2.w1, L1.n2.w2, L1.n2.b, L2.n1.w1, L2.n1.w2, L2.n1.b
+    for p, value in zip(model.parameters(), [0.3, -0.4, 0.1, 0.6, 0.1, -0.2, 0.7, -0.5, 0.05], strict=True):
+        p.data = value
     x = [Value(1.0, "x1"), Value(-2.0, "x2")]
     y = Value(0.5, "y")
-    weights = [[0.3, -0.4], [0.6, 0.1]]
-    biases = [0.1, -0.2]
-    hidden = []
-    for j, (row, bias) in enumerate(zip(weights, biases, strict=True), start=1):
-        ws = [Value(wij, f"w{j}{i}") for i, wij in enumerate(row, start=1)]
-        s = ws[0] * x[0] + ws[1] * x[1] + Value(bias, f"b{j}")
-        h = s.tanh()
-        h.label = f"h{j}"
-        hidden.append(h)
-    v1, v2, c = Value(0.7, "v1"), Value(-0.5, "v2"), Value(0.05, "c")
-    out = v1 * hidden[0] + v2 * hidden[1] + c
+    out = model(x)
     out.label = "ŷ"
     loss = (out - y) ** 2
     loss.label = "L"
     return loss, [*x, y]
+
+
+def moons_mlp() -> tuple[Value, list[Value]]:
+    """The demo's network, MLP(2, [16, 16, 1]) at its initial weights, on one moons row."""
+    model = MLP(2, [16, 16, 1], seed=1337)
+    return model([Value(0.5, "x1"), Value(0.25, "x2")]), []
 
 
 GRAPHS: dict[str, Callable[[], tuple[Value, list[Value]]]] = {
@@ -95,7 +94,12 @@ GRAPHS: dict[str, Callable[[], tuple[Value, list[Value]]]] = {
     "two_layer": two_layer,
     "neuron": neuron,
     "mlp": mlp,
+    "moons_mlp": moons_mlp,
 }
+OPTIONS: dict[str, dict[str, str]] = {
+    "two_layer": {"rankdir": "TB"},
+    "mlp": {"rankdir": "TB"},
+}  # README-narrow
 
 
 def main(out_dir: Path) -> list[Path]:
@@ -104,8 +108,8 @@ def main(out_dir: Path) -> list[Path]:
     written = []
     for name, build in GRAPHS.items():
         root, inputs = build()
-        backward(root, engine="python")
-        written.append(render(draw(root, inputs=inputs), out_dir / f"{name}.svg"))
+        picture = draw(root, inputs=inputs or None, **OPTIONS.get(name, {}))
+        written.append(render(picture, out_dir / f"{name}.svg"))
     root, inputs = lecture_f()
     written.append(render(draw_tape(backward(root, engine="python")), out_dir / "lecture_f_tape.svg"))
     written.append(

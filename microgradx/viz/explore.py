@@ -16,11 +16,12 @@ import re
 from collections.abc import Iterable
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from ..engine import Value
 from ..ops import Op
 from ..tape import flatten
-from .graph import draw, roles
+from .graph import draw, leaves_of, roles
 from .page import PAGE
 from .render import RendererNotFound, pipe
 from .steps import backward_steps, expression, forward_steps, output_name, slot_names
@@ -31,11 +32,14 @@ def plain(x: float) -> float | str:
     return x if math.isfinite(x) else str(x)
 
 
-def page_data(root: Value, inputs: Iterable[Value] = ()) -> dict[str, object]:
+Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: see graph.roles
+
+
+def page_data(root: Value, inputs: Leaves = None, parameters: Leaves = None) -> dict[str, object]:
     """Everything the page's script needs: the slots and the steps of both sweeps."""
     tape = flatten(root)
     names = slot_names(tape)
-    kinds = roles(tape, inputs)
+    kinds = roles(tape, inputs, parameters)
     slots = []
     for k in range(len(tape)):
         const = tape.op[k] == Op.CONST
@@ -53,10 +57,10 @@ def page_data(root: Value, inputs: Iterable[Value] = ()) -> dict[str, object]:
     return {"output": output_name(tape), "slots": slots, "steps": steps}
 
 
-def inline_svg(root: Value, inputs: Iterable[Value]) -> str:
+def inline_svg(root: Value, inputs: Leaves = None, parameters: Leaves = None) -> str:
     """The graph as SVG markup to put straight into the page, or a note saying how to get it."""
     try:
-        svg = pipe(draw(root, inputs=inputs).source, "svg").decode("utf-8")
+        svg = pipe(draw(root, inputs=inputs, parameters=parameters).source, "svg").decode("utf-8")
     except RendererNotFound as e:
         return f'<p class="note">The picture of the graph needs a renderer: {escape(str(e))}</p>'
     start = svg.find("<svg")
@@ -67,20 +71,24 @@ def explore(
     root: Value,
     path: str | os.PathLike[str] = "backprop.html",
     *,
-    inputs: Iterable[Value] = (),
+    inputs: Leaves = None,
+    parameters: Leaves = None,
     title: str | None = None,
 ) -> Path:
     """Write the step-through page for the graph below `root` to `path`; returns the path.
 
-    `inputs` are the leaves to colour as inputs (the others are parameters).
+    Roles are coloured as `draw` colours them (see `graph.roles`): by default a Module's,
+    an optimizer's or a compiled graph's leaves are parameters and the other leaves
+    inputs; `inputs` and `parameters` (lists of Values, a Module or an optimizer) say otherwise.
     """
-    inputs = list(inputs)
-    data = page_data(root, inputs)
+    inputs = None if inputs is None else list(leaves_of(inputs) or ())
+    parameters = None if parameters is None else list(leaves_of(parameters) or ())
+    data = page_data(root, inputs, parameters)
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # cannot end the <script>
     title = title or f"backprop through {data['output']}"
     html = (
         PAGE.replace("{{title}}", escape(title))
-        .replace("{{svg}}", inline_svg(root, inputs))
+        .replace("{{svg}}", inline_svg(root, inputs, parameters))
         .replace("{{data}}", blob)
     )
     path = Path(path)

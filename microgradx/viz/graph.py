@@ -1,22 +1,38 @@
-"""`draw`: a graph of Values as a picture, every node showing its label, value and gradient.
+"""`draw`: a graph of Values as a picture, every node showing its name, value and gradient.
 
-Each Value is a record `{ label | data 2.0000 | grad 4.0000 }`, each op a small circle
-with its symbol from the op table, and edges run operand → op → result. Fill colours
-say what a node is (input, parameter, constant, output); `shade=True` fills by |grad|
-instead, so the nodes that matter most stand out.
+Each Value is a box { name | data 2.0000 | grad 4.0000 }, each op a small circle with
+its symbol from the op table, and edges run operand → op → result. A neuron's weighted
+sum (the DOT op, Σ xᵢ·wᵢ) is a column of cells, one per term, and each weight enters the
+same cell as the input it multiplies. Nodes are named as in print(tape) (`Tape.names`).
+
+The numbers are the graph's own: `draw` runs the forward and reverse sweeps on the
+graph it draws (the reference sweep: `microgradx.reference`), so every gradient shown
+is ∂root/∂node for the root drawn, whatever earlier `backward()` calls left in `.grad`;
+the Values themselves are not changed.
+
+Fill colours say what a node is (input, parameter, constant, output, computed);
+`shade=True` fills by |grad| instead. A graph of more than `limit` Values is
+summarised: each layer of neurons (Neurons reading the same inputs, as `nn.Layer`
+builds them) becomes one table, its weight matrix W with a row per neuron and a column
+per input, and only the part nearest the output is drawn; the picture says so, and its
+size is capped (MAX_INCHES) so that any picture fits a page.
 """
 
 from __future__ import annotations
 
 import math
-import re
+from collections import deque
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
 
+from ..backprop import sweep
 from ..engine import Value
 from ..ops import TABLE, Op
 from ..tape import Tape, flatten
 from .render import Picture
-from .steps import slot_names
+from .text import FONT, FONT_SIZE, SMALL, html, visible
 
 # role: (fill, border)
 ROLES: dict[str, tuple[str, str]] = {
@@ -26,10 +42,17 @@ ROLES: dict[str, tuple[str, str]] = {
     "output": ("#d4f5d4", "#2e8b2e"),
     "computed": ("#ffffff", "#444444"),
 }
-DETAIL_LIMIT = 500  # above this many Values, each op is folded into its result's node
-SHOWN_LIMIT = 3000  # above this many, only the last SHOWN_LIMIT slots (nearest the output) are drawn
+GRAD_COLOUR = "#9c2a00"  # the gradient line of a layer table's cells
+NODE_LIMIT = 60  # Values drawn one by one; a larger graph is summarised
+DEPTH_LIMIT = 8  # ranks of a summarised picture, counted from the output
+RANK_LIMIT = 12  # nodes of one rank in a summarised picture
+TABLE_COLUMNS = 20  # weights shown in a row of a layer's table; more are elided (…)
+TABLE_ROWS = 24  # neurons shown in a layer's table
+MAX_INCHES = 20  # no picture is larger than 20 × 20 inches (1,440 pt; 1,920 px at 96 dpi)
 ORDERED = frozenset({Op.SUB, Op.DIV, Op.POW, Op.POWC})  # ops whose operand order matters
+ACTIVATIONS = frozenset({Op.RELU, Op.TANH, Op.SIGMOID})
 RANKDIRS = ("LR", "TB", "RL", "BT")
+INTO = {"LR": "w", "TB": "n", "RL": "e", "BT": "s"}  # the side a node's operands come in by
 
 
 def fmt(x: float) -> str:
@@ -39,14 +62,44 @@ def fmt(x: float) -> str:
     return f"{x:.4e}"
 
 
-def record_text(s: str) -> str:
-    """Escape the characters that structure a record label."""
-    return re.sub(r'([\\{}|<>"])', r"\\\1", s)
+def short(x: float) -> str:
+    """A value in a layer table's cell: three significant digits."""
+    return f"{x:.3g}"
 
 
-def roles(tape: Tape, inputs: Iterable[Value] = ()) -> list[str]:
-    """Each slot's role: output, constant, input (a leaf in `inputs`), parameter (other leaves), computed."""
-    given = {id(v) for v in inputs}
+# -- roles ----------------------------------------------------------------------------------
+
+
+def leaves_of(things: Iterable[Value] | Any | None) -> list[Value] | None:
+    """Values given as a list, or as a Module (its `parameters()`) or an optimizer (its `params`)."""
+    if things is None:
+        return None
+    if hasattr(things, "parameters") and callable(things.parameters):
+        return list(things.parameters())
+    if hasattr(things, "params") and not isinstance(things, Value):
+        return list(things.params)
+    if isinstance(things, Value):
+        return [things]
+    return list(things)
+
+
+def roles(
+    tape: Tape,
+    inputs: Iterable[Value] | Any | None = None,
+    parameters: Iterable[Value] | Any | None = None,
+) -> list[str]:
+    """Each slot's role: output, constant, input, parameter or computed.
+
+    A leaf listed in `inputs` is an input and one listed in `parameters` a parameter.
+    Given only `inputs`, every other leaf is a parameter (as `compile` reads them);
+    given only `parameters`, every other leaf is an input. Otherwise a leaf is a
+    parameter when it belongs to a Module, an optimizer or a compiled graph (they keep
+    their parameters in a `Store`), and an input when it does not.
+    """
+    given_in = leaves_of(inputs)
+    given_par = leaves_of(parameters)
+    ins = {id(v) for v in given_in or ()}
+    pars = {id(v) for v in given_par or ()}
     outputs = set(tape.outputs.tolist())
     out = []
     for i, node in enumerate(tape.nodes):
@@ -55,10 +108,18 @@ def roles(tape: Tape, inputs: Iterable[Value] = ()) -> list[str]:
             out.append("output")
         elif op == Op.CONST:
             out.append("constant")
-        elif op == Op.LEAF:
-            out.append("input" if id(node) in given else "parameter")
-        else:
+        elif op != Op.LEAF:
             out.append("computed")
+        elif id(node) in ins:
+            out.append("input")
+        elif id(node) in pars:
+            out.append("parameter")
+        elif given_in and not given_par:
+            out.append("parameter")
+        elif given_par and not given_in:
+            out.append("input")
+        else:
+            out.append("parameter" if node is not None and node._store is not None else "input")
     return out
 
 
@@ -69,93 +130,429 @@ def shade_colour(g: float, biggest: float) -> str:
     return f"#ff{other:02x}{other:02x}"
 
 
+# -- neurons and layers ---------------------------------------------------------------------
+
+
+@dataclass
+class Neuron:
+    """A neuron found in a tape: act(Σ wᵢ·xᵢ + b), as `nn.Neuron` builds it (act may be absent)."""
+
+    dot: int
+    add: int
+    out: int
+    weights: list[int]
+    bias: int
+    inputs: list[int]
+
+    @property
+    def slots(self) -> list[int]:
+        """Every slot the neuron's table row stands for: its parameters and its three computed nodes."""
+        return [*self.weights, self.bias, self.dot, self.add, self.out]
+
+
+@dataclass
+class Layer:
+    """Neurons reading the same inputs in the same order: one table in a summarised picture.
+
+    `place` is the dotted prefix its parameters' names share (L2 for L2.n3.w1), if any.
+    """
+
+    neurons: list[Neuron]
+    place: str
+    number: int
+
+    @property
+    def name(self) -> str:
+        return self.place or f"layer {self.number}"
+
+    @property
+    def inputs(self) -> list[int]:
+        return self.neurons[0].inputs
+
+
+def users_of(tape: Tape) -> list[list[int]]:
+    """For each slot, the slots that read it (a slot reading it twice is listed once)."""
+    users: list[list[int]] = [[] for _ in range(len(tape))]
+    for s in range(len(tape)):
+        for o in dict.fromkeys(tape.operands(s).tolist()):
+            users[o].append(s)
+    return users
+
+
+def find_neurons(tape: Tape, role: list[str], users: list[list[int]]) -> list[Neuron]:
+    """Every DOT of parameters with other values, plus a parameter bias, then maybe an activation."""
+    found = []
+    for k in range(len(tape)):
+        if tape.op[k] != Op.DOT:
+            continue
+        ops = tape.operands(k).tolist()
+        n = len(ops) // 2
+        halves = (ops[:n], ops[n:]), (ops[n:], ops[:n])
+        pick = [(w, x) for w, x in halves if all(role[s] == "parameter" for s in w) and len(set(w)) == n]
+        if not pick or len(users[k]) != 1:
+            continue
+        weights, inputs = pick[0]
+        add = users[k][0]
+        if tape.op[add] != Op.ADD:
+            continue
+        pair = tape.operands(add).tolist()
+        bias = pair[1] if pair[0] == k else pair[0]
+        if role[bias] != "parameter" or bias in weights or bias == k:
+            continue
+        out = add
+        if len(users[add]) == 1 and tape.op[users[add][0]] in ACTIVATIONS:
+            out = users[add][0]
+        found.append(Neuron(k, add, out, weights, bias, inputs))
+    return found
+
+
+def prefix(names: Sequence[str]) -> str:
+    """The dotted prefix all names share, as place names give it: L2.n3.w1, L2.n3.b → L2.n3."""
+    parts = [n.split(".")[:-1] for n in names]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return ".".join(common)
+
+
+def find_layers(tape: Tape, names: list[str], role: list[str], users: list[list[int]]) -> list[Layer]:
+    """Neurons grouped by the inputs they read; each group named by its parameters' common place."""
+    groups: dict[tuple[int, ...], list[Neuron]] = {}
+    for neuron in find_neurons(tape, role, users):
+        groups.setdefault(tuple(neuron.inputs), []).append(neuron)
+    layers = []
+    for k, neurons in enumerate(groups.values(), start=1):
+        places = [prefix([names[s] for s in (*n.weights, n.bias)]) for n in neurons]
+        place = prefix(places)  # L2 for L2.n1, L2.n2, …; L3 for a layer of one neuron, L3.n1
+        layers.append(Layer(neurons, place, k))
+    return layers
+
+
+# -- the picture ----------------------------------------------------------------------------
+
+
+@dataclass
+class Scene:
+    """What a picture shows: the tape, its names, roles and numbers, and how to draw them."""
+
+    tape: Tape
+    names: list[str]
+    role: list[str]
+    data: list[float]
+    grad: list[float]
+    show_grad: bool
+    shade: bool
+    biggest: float
+    rankdir: str
+
+    def fill(self, i: int) -> tuple[str, str]:
+        fill, border = ROLES[self.role[i]]
+        return (shade_colour(self.grad[i], self.biggest), border) if self.shade else (fill, border)
+
+
 def draw(
     root: Value | Sequence[Value],
     *,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     show_grad: bool = True,
     format: str = "svg",
-    inputs: Iterable[Value] = (),
+    inputs: Iterable[Value] | Any | None = None,
+    parameters: Iterable[Value] | Any | None = None,
     shade: bool = False,
-    detail_limit: int = DETAIL_LIMIT,
+    limit: int = NODE_LIMIT,
 ) -> Picture:
-    """The graph below `root` as a `graphviz.Digraph` (a `Picture`, which renders with dot or graphviz-pure).
+    """The graph below `root` as a `Picture` (a graphviz.Digraph rendered by dot or graphviz-pure).
 
-    `inputs` are the leaves to colour as inputs (the others are parameters); `shade`
-    fills nodes by |grad|. Above `detail_limit` Values the op circles are folded into
-    their results, and above 3,000 only the part nearest the output is drawn; the
-    picture says so. Call `root.backward()` first to see gradients.
+    Every node shows its name, its value and ∂root/∂node, both computed here from the
+    leaves' current values (the Values' own `.grad` is not read: it may hold another
+    root's gradients, or several calls' worth). Roles: see `roles`; `inputs` and
+    `parameters` take lists of Values, a Module or an optimizer. `shade` fills nodes by
+    |grad|. Beyond `limit` Values the picture is summarised (layers as tables, the part
+    nearest the output). `rankdir` is LR (left to right) for a detailed picture and TB
+    (top down) for a summarised one unless given.
     """
-    if rankdir not in RANKDIRS:
+    if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     tape = flatten(root)
-    n = len(tape)
-    names = slot_names(tape)
-    role = roles(tape, inputs)
-    folded = n > detail_limit
-    first = max(0, n - SHOWN_LIMIT)  # slots before this are summarised as one node
+    sweep(tape, engine="python")  # this root's values and gradients, whatever .grad holds
+    names = tape.names()
+    role = roles(tape, inputs, parameters)
+    grads = tape.grad.tolist()
+    biggest = max((abs(g) for g in grads if math.isfinite(g)), default=0.0)
+    summarise = len(tape) > limit
+    layers = find_layers(tape, names, role, users_of(tape)) if summarise else []
+    direction = rankdir or ("TB" if layers else "LR")
+    scene = Scene(tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction)
     graph = Picture(name="microgradx", format=format)
-    graph.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11")
-    graph.attr("node", fontname="Helvetica", fontsize="11")
-    graph.attr("edge", arrowsize="0.6", color="#555555", fontname="Helvetica")
-    notes = []
-    if folded:
-        notes.append(f"{n:,} values: each op is shown inside its result, as 'name (op)'")
-    if first:
-        notes.append(f"only the last {n - first:,} slots (nearest the output) are drawn")
+    graph.attr(rankdir=direction, fontname=FONT, fontsize=str(FONT_SIZE), size=f"{MAX_INCHES},{MAX_INCHES}")
+    graph.attr(nodesep="0.2", ranksep="0.3")
+    graph.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
+    graph.attr("edge", arrowsize="0.6", color="#555555", fontname=FONT, fontsize=str(SMALL))
+    if summarise:
+        shown = draw_summary(graph, scene, layers, limit)
+        legend(graph, shade, biggest, shown)
+    else:
+        draw_detail(graph, scene)
+        shown = f"{len(tape)} values"
+        legend(graph, shade, biggest)
+    outputs = ", ".join(names[o] for o in tape.outputs.tolist())
+    graph.description = f"the graph of {outputs}: {shown}"
+    return graph
+
+
+def value_node(graph: Picture, scene: Scene, i: int, title: str | None = None) -> None:
+    """Slot i as a box: its name, then data and grad."""
+    fill, border = scene.fill(i)
+    rows = [f"<tr><td><b>{html(scene.names[i] if title is None else title)}</b></td></tr>", "<hr/>"]
+    rows.append(f"<tr><td>data {fmt(scene.data[i])}</td></tr>")
+    if scene.show_grad:
+        rows.append(f"<tr><td>grad {fmt(scene.grad[i])}</td></tr>")
+    pen = 2 if scene.shade and scene.role[i] != "computed" else 1
+    table = (
+        f'<table border="{pen}" cellborder="0" cellspacing="0" cellpadding="2" '
+        f'bgcolor="{fill}" color="{border}">{"".join(rows)}</table>'
+    )
+    graph.node(f"n{i}", f"<{table}>", shape="plain")
+
+
+def op_node(graph: Picture, scene: Scene, i: int) -> dict[int, str]:
+    """Slot i's op as a circle, or a DOT as a column of term cells; returns where each operand goes.
+
+    The keys are operand positions; the values are the DOT node names (with a port for a term).
+    """
+    tape, target = scene.tape, f"o{i}"
+    info = TABLE[tape.op[i]]
+    operands = tape.operands(i).tolist()
+    if info.op != Op.DOT:
+        graph.node(target, info.symbol, shape="circle", margin="0.02", width="0.3", fontsize="10")
+        return {pos: target for pos in range(len(operands))}
+    n = len(operands) // 2
+    side = INTO[scene.rankdir]
+    cells = [f'<td port="p{k}" width="22" height="22"><font point-size="16">·</font></td>' for k in range(n)]
+    if scene.rankdir in ("LR", "RL"):
+        body = "".join(f"<tr>{c}</tr>" for c in cells) + '<tr><td height="22">Σ</td></tr>'
+    else:
+        body = f'<tr>{"".join(cells)}<td width="22">Σ</td></tr>'
+    table = f'<table border="0" cellborder="1" cellspacing="0" cellpadding="1">{body}</table>'
+    graph.node(target, f"<{table}>", shape="plain", fontsize="14")
+    # Σ xᵢ·wᵢ: operand k and operand n + k are the two factors of term k
+    return {pos: f"{target}:p{pos % n}:{side}" for pos in range(len(operands))}
+
+
+def draw_detail(graph: Picture, scene: Scene) -> None:
+    """Every Value a box, every op a circle (a DOT a column of terms), every operand an edge."""
+    tape = scene.tape
+    for i in range(len(tape)):
+        value_node(graph, scene, i)
+        info = TABLE[tape.op[i]]
+        if not info.arity:
+            continue
+        into = op_node(graph, scene, i)
+        graph.edge(f"o{i}", f"n{i}")
+        for pos, s in enumerate(tape.operands(i).tolist()):
+            label = ("1st", "2nd")[pos] if info.op in ORDERED else None
+            graph.edge(f"n{s}", into[pos], **({"label": label} if label else {}))
+
+
+def draw_summary(graph: Picture, scene: Scene, layers: list[Layer], limit: int) -> str:
+    """Layers as tables, then the nodes nearest the output up to the limits; the rest as one note.
+
+    Returns what the picture shows, in words.
+    """
+    tape = scene.tape
+    unit = [f"n{i}" for i in range(len(tape))]  # the node each slot is drawn in
+    for k, layer in enumerate(layers):
+        for neuron in layer.neurons:
+            for s in neuron.slots:
+                unit[s] = f"L{k}"
+    edges: dict[str, set[str]] = {}  # unit -> the units it reads
+    order: list[str] = []  # units in tape order of their first slot
+    for i in range(len(tape)):
+        u = unit[i]
+        if u not in edges:
+            edges[u] = set()
+            order.append(u)
+        for s in tape.operands(i).tolist():
+            if unit[s] != u:
+                edges[u].add(unit[s])
+    if has_cycle(edges):  # a weight also feeding its own layer's inputs: no tables, then
+        return draw_summary(graph, scene, [], limit)
+    kept = nearest(edges, order, [unit[o] for o in tape.outputs.tolist()], limit)
+    position = {u: k for k, u in enumerate(order)}
+    slots_of: dict[str, list[int]] = {}
+    for i, u in enumerate(unit):
+        slots_of.setdefault(u, []).append(i)
+    for u in order:
+        if u not in kept:
+            continue
+        if u.startswith("L"):
+            layer_node(graph, scene, u, layers[int(u[1:])])
+            continue
+        i = int(u[1:])
+        info = TABLE[tape.op[i]]
+        value_node(graph, scene, i, f"{scene.names[i]} ({info.symbol})" if info.arity else None)
+    hidden = sum(len(slots_of[u]) for u in order if u not in kept)
+    if hidden:
         graph.node(
             "hidden",
-            f"… {first:,} earlier nodes not drawn",
+            html(f"… {hidden:,} more values, not drawn"),
             shape="note",
             style="filled",
             fillcolor="#f3f3f3",
         )
-    if notes:
-        graph.attr(label="summarised: " + "; ".join(notes), labelloc="t")
-
-    grads = [node.grad for node in tape.nodes]
-    biggest = max((abs(g) for g in grads if math.isfinite(g)), default=0.0)
-    for i in range(first, n):
-        node, info = tape.nodes[i], TABLE[tape.op[i]]
-        title = names[i] if not (folded and info.arity) else f"{names[i]} ({info.symbol})"
-        fields = [record_text(title), f"data {fmt(node.data)}"]
-        if show_grad:
-            fields.append(f"grad {fmt(grads[i])}")
-        fill, border = ROLES[role[i]]
-        if shade:
-            fill = shade_colour(grads[i], biggest)
-        graph.node(
-            f"n{i}",
-            "{ " + " | ".join(fields) + " }",
-            shape="record",
-            style="filled",
-            fillcolor=fill,
-            color=border,
-            penwidth="2" if shade and role[i] != "computed" else "1",
-        )
-        if not info.arity:
+    for u in order:
+        if u not in kept:
             continue
-        operands = tape.operands(i).tolist()
-        target = f"n{i}"
-        if not folded:
-            target = f"o{i}"
-            graph.node(target, info.symbol, shape="circle", margin="0.02", fontsize="10", width="0.3")
-            graph.edge(target, f"n{i}")
-        hidden_drawn = False
-        for pos, s in enumerate(operands):
-            if s < first:
-                if not hidden_drawn:
-                    graph.edge("hidden", target, style="dashed")
-                    hidden_drawn = True
-                continue
-            label = ("1st", "2nd")[pos] if info.op in ORDERED else None
-            graph.edge(f"n{s}", target, **({"label": label, "fontsize": "8"} if label else {}))
-    legend(graph, shade, biggest)
-    return graph
+        reads = sorted(edges[u], key=position.__getitem__)
+        for v in reads:
+            if v in kept:
+                graph.edge(v, u)
+        if any(v not in kept for v in reads):
+            graph.edge("hidden", u, style="dashed")
+    drawn = len(tape) - hidden
+    notes = [f"{len(tape):,} values"]
+    if layers:
+        notes.append(
+            f"{len(layers)} layer{'s' * (len(layers) > 1)} of neurons as tables (W: a row per neuron)"
+        )
+    if hidden:
+        notes.append(f"the {drawn:,} nearest the output drawn")
+    return "summarised: " + "; ".join(notes)
 
 
-def legend(graph: Picture, shade: bool, biggest: float) -> None:
-    """A one-row key of what the colours mean, as an HTML-like table node."""
+def has_cycle(edges: dict[str, set[str]]) -> bool:
+    """Whether the units' graph has a cycle (Kahn's sort leaves some unsorted)."""
+    pending = {u: len(reads) for u, reads in edges.items()}
+    users: dict[str, list[str]] = {u: [] for u in edges}
+    for u, reads in edges.items():
+        for v in reads:
+            users[v].append(u)
+    ready = deque(u for u, k in pending.items() if k == 0)
+    done = 0
+    while ready:
+        v = ready.popleft()
+        done += 1
+        for u in users[v]:
+            pending[u] -= 1
+            if pending[u] == 0:
+                ready.append(u)
+    return done != len(edges)
+
+
+def nearest(edges: dict[str, set[str]], order: list[str], outputs: list[str], limit: int) -> set[str]:
+    """The units to draw: breadth first from the outputs, at most `limit` of them, RANK_LIMIT at
+    one distance, and none that would make a path to the output longer than DEPTH_LIMIT."""
+    position = {u: k for k, u in enumerate(order)}
+    height: dict[str, int] = {}  # longest path (in kept units) from a unit to an output
+
+    def fits(u: str, h: int) -> bool:
+        """Whether keeping u at height h keeps every kept unit below it within DEPTH_LIMIT."""
+        raised = {u: h}
+        todo = [u]
+        while todo:
+            v = todo.pop()
+            for w in edges[v]:
+                if w in height or w in raised:
+                    new = raised[v] + 1
+                    if new > max(height.get(w, -1), raised.get(w, -1)):
+                        if new > DEPTH_LIMIT:
+                            return False
+                        raised[w] = new
+                        todo.append(w)
+        height.update(raised)
+        return True
+
+    users: dict[str, list[str]] = {u: [] for u in edges}
+    for u, reads in edges.items():
+        for v in reads:
+            users[v].append(u)
+    level = sorted(dict.fromkeys(outputs), key=position.__getitem__)[:RANK_LIMIT]
+    for u in level:
+        height[u] = 0
+    while level and len(height) < limit:
+        candidates = {v for u in level for v in edges[u] if v not in height}
+        level = []
+        for v in sorted(candidates, key=position.__getitem__, reverse=True):
+            if len(level) == RANK_LIMIT or len(height) == limit:
+                break
+            h = 1 + max(height[u] for u in users[v] if u in height)
+            if h <= DEPTH_LIMIT and fits(v, h):
+                level.append(v)
+    return set(height)
+
+
+def elide(items: list[Any], limit: int) -> list[Any]:
+    """Up to `limit` items: all of them, or the first ones, None for the gap, and the last two."""
+    return items if len(items) <= limit else [*items[: limit - 3], None, *items[-2:]]
+
+
+def layer_node(graph: Picture, scene: Scene, unit: str, layer: Layer) -> None:
+    """A layer as its weight matrix: a row per neuron (its output, then wᵢ for each input, then b).
+
+    Each cell holds a parameter's data and, below it, its gradient; the column header
+    pairs each weight with the input it multiplies. The layer's place, a row's neuron and
+    a column's weight make up each parameter's full name (L2, n3, w1: L2.n3.w1), which is
+    also the cell's tooltip. Beyond TABLE_COLUMNS inputs or TABLE_ROWS neurons the middle
+    ones are left out, in a column or row marked …, so that the table fits a page.
+    """
+    names, first = scene.names, layer.neurons[0]
+    places = [prefix([names[s] for s in (*n.weights, n.bias)]) for n in layer.neurons]
+    local = [
+        [strip(names[s], p) for s in (*n.weights, n.bias)] for n, p in zip(layer.neurons, places, strict=True)
+    ]
+    if any(row != local[0] for row in local):  # parameters not named alike in every neuron: by position
+        local[0] = [f"w{k}" for k in range(1, len(first.weights) + 1)] + ["b"]
+    columns = elide(list(range(len(first.weights))), TABLE_COLUMNS)
+    head = [header("neuron"), header("output")]
+    for k in columns:
+        head.append(header("…") if k is None else header(f"{local[0][k]}\n· {names[layer.inputs[k]]}"))
+    head.append(header(local[0][-1]))
+    acts = {TABLE[scene.tape.op[n.out]].name if n.out != n.add else "linear" for n in layer.neurons}
+    count, width = len(layer.neurons), len(layer.inputs)
+    title = (
+        f"<b>{html(layer.name)}</b>: {count} {'/'.join(sorted(acts))} neuron{'s' * (count > 1)}"
+        f" of {width} input{'s' * (width > 1)}; each cell: data"
+        + (f', <font color="{GRAD_COLOUR}">grad</font> below' if scene.show_grad else "")
+    )
+    rows = [f'<tr><td colspan="{len(head)}">{title}</td></tr>', "<tr>" + "".join(head) + "</tr>"]
+    for j in elide(list(range(count)), TABLE_ROWS):
+        if j is None:
+            rows.append(f'<tr><td colspan="{len(head)}">… {count - TABLE_ROWS + 1} more neurons</td></tr>')
+            continue
+        neuron, place = layer.neurons[j], places[j]
+        row = [header(strip(place, layer.place) if place else names[neuron.out])]
+        row.append(number_cell(scene, neuron.out))
+        row += ["<td>…</td>" if k is None else number_cell(scene, neuron.weights[k]) for k in columns]
+        row.append(number_cell(scene, neuron.bias))
+        rows.append("<tr>" + "".join(row) + "</tr>")
+    frame = '<table border="1" cellborder="1" cellspacing="0" cellpadding="2" color="#888888">'
+    graph.node(unit, f"<{frame}{''.join(rows)}</table>>", shape="plain", fontsize=str(SMALL))
+
+
+def strip(name: str, place: str) -> str:
+    """A name without the place it sits in: strip("L2.n3.w1", "L2.n3") is "w1"."""
+    return name[len(place) + 1 :] if place and name.startswith(place + ".") else name
+
+
+def header(text: str) -> str:
+    """A header cell: bold text, wrapped narrow."""
+    return f"<td><b>{html(text, 24)}</b></td>"
+
+
+def number_cell(scene: Scene, i: int) -> str:
+    """Slot i's data (and grad below it, in GRAD_COLOUR) in a table cell; its name as the tooltip."""
+    fill, _ = scene.fill(i)
+    text = short(scene.data[i])
+    if scene.show_grad:
+        text += f'<br/><font color="{GRAD_COLOUR}">{short(scene.grad[i])}</font>'
+    return f'<td bgcolor="{fill}" tooltip="{escape(visible(scene.names[i]), quote=True)}">{text}</td>'
+
+
+def legend(graph: Picture, shade: bool, biggest: float, note: str = "") -> None:
+    """A one-row key of what the colours mean (and the summary's note above it), as the graph's
+    label below the drawing: it takes no room from the ranks."""
     cells = []
     for name, (fill, border) in ROLES.items():
         bg = "#ffffff" if shade else fill
@@ -164,5 +561,6 @@ def legend(graph: Picture, shade: bool, biggest: float) -> None:
         red = shade_colour(biggest, biggest)
         cells.append(f'<td bgcolor="{red}">fill: |grad| from 0 (white) to {fmt(biggest)}</td>')
     row = '<td border="0">key</td>' + "".join(cells)
-    table = f'<table border="0" cellborder="1" cellspacing="3" cellpadding="3"><tr>{row}</tr></table>'
-    graph.node("legend", f"<{table}>", shape="plaintext", fontsize="10")
+    top = f'<tr><td colspan="{len(cells) + 1}" border="0">{html(note, 100)}</td></tr>' if note else ""
+    table = f'<table border="0" cellborder="1" cellspacing="3" cellpadding="3">{top}<tr>{row}</tr></table>'
+    graph.attr(label=f"<{table}>", labelloc="b", fontsize=str(SMALL))

@@ -82,7 +82,7 @@ Red: the node at work; blue: the node whose gradient changes. Keys: ← and →.
   slots.forEach((s, k) => {
     const tr = document.createElement("tr");
     tr.id = "row-" + k;
-    const cells = ["t" + k, s.name, s.formula, "", ""];
+    const cells = [String(k), s.name, s.formula, "", ""];
     const ids = [null, null, null, "data-" + k, "grad-" + k];
     cells.forEach((c, i) => {
       const td = document.createElement("td");

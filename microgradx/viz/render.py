@@ -10,6 +10,7 @@ Both renderers write SVG and PNG (also JPEG, and `plain`/`json` layouts).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import graphviz
+
+from .text import FONT, FONT_FAMILY, RASTER_FONT
 
 RENDERERS = ("dot", "graphviz-pure")
 INSTALL_HINT = (
@@ -55,6 +58,10 @@ def pipe(source: str, fmt: str = "svg") -> bytes:
     if not fmt.isalnum():
         raise ValueError(f"bad picture format {fmt!r}: use svg or png")
     exe = find_renderer()
+    if fmt != "svg" and Path(exe).name.startswith("graphviz-pure"):
+        # graphviz-pure draws raster pictures in its own fonts, Helvetica's among them; a PNG
+        # carries its font, so measuring and drawing in that one is exact
+        source = source.replace(f'fontname="{FONT}"', f'fontname="{RASTER_FONT}"')
     with tempfile.TemporaryDirectory(prefix="microgradx-") as tmp:
         src = Path(tmp) / "graph.gv"
         src.write_text(source, encoding="utf-8")
@@ -62,6 +69,10 @@ def pipe(source: str, fmt: str = "svg") -> bytes:
     if done.returncode != 0 or not done.stdout:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise OSError(f"{Path(exe).name} -T{fmt} failed: {message[0] if message else 'no output'}")
+    if fmt == "svg":  # viewers without FONT fall back to fonts no wider than it
+        return re.sub(
+            rb'font-family="%s[^"]*"' % FONT.encode(), b'font-family="%s"' % FONT_FAMILY.encode(), done.stdout
+        )
     return done.stdout
 
 
@@ -89,7 +100,17 @@ class Picture(graphviz.Digraph):
 
     Everything that renders goes through `pipe`, so Jupyter's display (`_repr_mimebundle_`)
     works with only graphviz-pure installed; `.source` never needs a renderer.
+    `description` says what the picture shows, for its repr.
     """
+
+    description = ""
+
+    def __repr__(self) -> str:
+        what = self.description or f"a graphviz picture, {self.source.count(chr(10))} lines of DOT"
+        return (
+            f"<Picture: {what}. Jupyter displays it; .render(outfile='f.svg') writes SVG or PNG; "
+            ".source is its DOT text>"
+        )
 
     def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kwargs: Any) -> Any:
         """The rendered picture as bytes (or text, given an encoding); layout is always `dot`."""

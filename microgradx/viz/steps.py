@@ -5,7 +5,7 @@ numbers come from the op table's rules (`microgradx.ops.TABLE`), exactly as the
 reference sweep (`microgradx.reference`) computes them; each backward step is one use
 of the chain rule, written the lecture's way:
 
-    ∂f/∂u += ∂f/∂t2 · ∂(u + v)/∂u = 4 · 1 = 4        u^δ += t2^δ · 1
+    ∂f/∂u += ∂f/∂t1 · ∂(u + v)/∂u = 4 · 1 = 4        u^δ += t1^δ · 1
 
 In the lecture's layer notation this is a_k^δ = φ_k^δ · f′(a_k) for an activation and
 w_k^δ = a_k^δ · φ_{k−1} for a product.
@@ -46,16 +46,8 @@ def num(x: float) -> str:
 
 
 def slot_names(tape: Tape) -> list[str]:
-    """A name per slot: the Value's label, a constant's value, else t<slot> as in print(tape)."""
-    names = []
-    for i, node in enumerate(tape.nodes):
-        if node is not None and node.label:  # an optimised tape has slots made by its passes
-            names.append(node.label)
-        elif tape.op[i] == Op.CONST:
-            names.append(num(float(tape.consts[tape.a[i]])))
-        else:
-            names.append(f"t{i}")
-    return names
+    """A name per slot, as every view names it (`Tape.names`): its label, a constant's value, or t1, t2, …"""
+    return tape.names()
 
 
 def expression(tape: Tape, names: list[str], i: int) -> str:
@@ -77,7 +69,7 @@ def expression(tape: Tape, names: list[str], i: int) -> str:
 
 
 def local_formula(op: Op, pos: int, args: list[str], k: str) -> str:
-    """∂(node)/∂(operand number pos) as a formula, like `w` for ∂(t2 * w)/∂t2."""
+    """∂(node)/∂(operand number pos) as a formula, like `w` for ∂(t1 * w)/∂t1."""
     if op == Op.SUM:
         return "1"
     if op == Op.DOT:  # ∂/∂xᵢ = wᵢ and ∂/∂wᵢ = xᵢ

@@ -1,12 +1,12 @@
 """`draw_tape`: the flattened tape as a table picture, one row per slot.
 
-The rows are the tape's arrays read across: slot, op code, operand slots, value and
-gradient, so a learner sees how `(u + v) * w` became `t2 = add t0 t1; t4 = mul t2 t3`.
+The rows are the tape's arrays read across: slot, the slot's name (as print(tape) and
+every picture name it), op code, operand slots, the formula in names, value and gradient,
+so a learner sees how `(u + v) * w` became slot 2 = add of slots 0 and 1, named t1 = u + v.
 """
 
 from __future__ import annotations
 
-from html import escape
 from math import nan
 
 import numpy as np
@@ -16,11 +16,12 @@ from ..ops import TABLE, Op
 from ..tape import Tape, flatten
 from .graph import fmt
 from .render import Picture
-from .steps import slot_names
+from .steps import expression
+from .text import FONT, FONT_SIZE, html
 
 ROW_LIMIT = 200  # longer tapes show their first and last ROW_LIMIT // 2 slots
 ARRAY_LIMIT = 24  # entries shown of each array in the footer
-HEADER = ("slot", "op", "operands", "name", "data", "grad")
+HEADER = ("slot", "name", "op", "operand slots", "formula", "data", "grad")
 
 
 def operands_text(tape: Tape, i: int) -> str:
@@ -30,7 +31,7 @@ def operands_text(tape: Tape, i: int) -> str:
         return f"consts[{tape.a[i]}] = {tape.consts[tape.a[i]]:g}"
     if op == Op.LEAF:
         return f"leaves[{tape.a[i]}]"
-    slots = " ".join(f"t{s}" for s in tape.operands(i))
+    slots = " ".join(str(s) for s in tape.operands(i))
     if TABLE[op].arity == -1:
         return f"args[{tape.a[i]}:{tape.a[i] + tape.b[i]}] = {slots}"
     return slots
@@ -51,7 +52,7 @@ def draw_tape(tape: Tape | Value, *, format: str = "svg") -> Picture:
     if isinstance(tape, Value):
         tape = flatten(tape)
     n = len(tape)
-    names = slot_names(tape)
+    names = tape.names()
     # Unswept: the Values' own numbers (a slot made by a tape pass has none: a constant's value, else nan).
     own = [(v.data, v.grad) if v is not None else (nan, nan) for v in tape.nodes]
     for i in np.flatnonzero(tape.op == Op.CONST):
@@ -70,14 +71,15 @@ def draw_tape(tape: Tape | Value, *, format: str = "svg") -> Picture:
         info = TABLE[tape.op[i]]
         bg = ' bgcolor="#d4f5d4"' if i in outputs else ""
         cells = (
-            f"t{i}",
+            str(i),
+            names[i],
             f"{int(tape.op[i])} {info.name}",
             operands_text(tape, i),
-            names[i] if tape.nodes[i] is not None and tape.nodes[i].label else "",
+            expression(tape, names, i) if info.arity else "",
             fmt(data[i]),
             fmt(grad[i]),
         )
-        rows.append("<tr>" + "".join(f'<td align="left"{bg}>{escape(c)}</td>' for c in cells) + "</tr>")
+        rows.append("<tr>" + "".join(f'<td align="left"{bg}>{html(c)}</td>' for c in cells) + "</tr>")
     arrays = (
         ("consts", tape.consts.tolist()),
         ("leaves", tape.leaves.tolist()),
@@ -86,10 +88,13 @@ def draw_tape(tape: Tape | Value, *, format: str = "svg") -> Picture:
     )
     for name, values in arrays:
         rows.append(
-            f'<tr><td colspan="{len(HEADER)}" align="left">{name} = {escape(array_text(values))}</td></tr>'
+            f'<tr><td colspan="{len(HEADER)}" align="left">{name} = {html(array_text(values), 120)}</td></tr>'
         )
     table = '<table border="0" cellborder="1" cellspacing="0" cellpadding="4">' + "".join(rows) + "</table>"
     graph = Picture(name="tape", format=format)
-    graph.attr("node", fontname="Helvetica", fontsize="11")
+    graph.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
     graph.node("tape", f"<{table}>", shape="plaintext")
+    outs = ", ".join(names[o] for o in tape.outputs.tolist())
+    shown_note = f", {ROW_LIMIT:,} shown" if n > ROW_LIMIT else ""
+    graph.description = f"the tape of {outs}: {n:,} slots{shown_note}"
     return graph
