@@ -8,6 +8,7 @@ installed its backward runs on the same graph and the table gives the ratio.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -15,12 +16,15 @@ import textwrap
 import time
 import tracemalloc
 
-import numba
-import numpy as np
+os.environ.setdefault("MICROGRADX_JIT", "foreground")  # time the numba kernels, compiled at first use
 
-import microgradx
-from microgradx import Value, kernels
-from microgradx.tape import flatten
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+import microgradx  # noqa: E402
+from microgradx import Value, kernels  # noqa: E402
+from microgradx.backprop import kernel_code  # noqa: E402
+from microgradx.tape import flatten  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:
@@ -95,13 +99,13 @@ def scalar_sweep_cost(out, reps: int) -> tuple[int, float, float]:
     flat = median_time(lambda: flatten(out), reps) / n * 1e9
     vals = tape.initial_values()
     grads = np.zeros(n)
-    code = (tape.op, tape.a, tape.b, tape.args)
+    code = kernel_code(tape)
 
     def sweeps() -> None:
-        kernels.forward(*code, vals)
+        kernels.forward(*code, vals, np.int32(0))
         grads.fill(0.0)
         grads[tape.outputs[0]] = 1.0
-        kernels.backward(*code, vals, grads)
+        kernels.backward(*code, vals, grads, np.int32(0))
 
     sweeps()
     return n, flat, median_time(sweeps, reps) / n * 1e9

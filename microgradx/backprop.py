@@ -28,14 +28,7 @@ def sweep(tape: Tape, engine: str | None = None, seed: float = 1.0) -> None:
     grads = np.zeros(len(tape))
     grads[tape.outputs] = seed
     if engine == "numba":
-        # the tape in the types of a compiled graph's uniform program (kernels.program_parts), so
-        # that numba compiles each scalar sweep once for both
-        code = (
-            tape.op.astype(np.uint32),
-            tape.a.view(np.uint32),
-            tape.b.view(np.uint32),
-            tape.args.view(np.uint32),
-        )
+        code = kernel_code(tape)
         kernels.forward(*code, vals, np.int32(0))
         kernels.backward(*code, vals, grads, np.int32(0))
     else:
@@ -45,6 +38,18 @@ def sweep(tape: Tape, engine: str | None = None, seed: float = 1.0) -> None:
         reference.backward(*code, v, g)
         vals, grads = np.array(v), np.array(g)
     tape.data, tape.grad = vals, grads
+
+
+def kernel_code(tape: Tape) -> tuple[np.ndarray, ...]:
+    """The tape's op, a, b and args in the types of a compiled graph's uniform program
+    (kernels.program_parts: unsigned 32-bit), so that numba compiles each scalar sweep once
+    for both (and the first computed slot as np.int32, as the program gives it)."""
+    return (
+        tape.op.astype(np.uint32),
+        tape.a.view(np.uint32),
+        tape.b.view(np.uint32),
+        tape.args.view(np.uint32),
+    )
 
 
 def check_sweep(tape: Tape) -> None:

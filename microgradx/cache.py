@@ -25,7 +25,7 @@ from numba.core import caching
 from numba.core.registry import CPUDispatcher
 
 PACKAGE = Path(__file__).resolve().parent
-SOURCES = ("ops.py", "cache.py", "kernels.py", "program.py", "nantrace.py")  # every file numba compiles,
+SOURCES = ("ops.py", "cache.py", "kernels.py", "program.py")  # every file numba compiles,
 # and the files their jitted code reads (tests/test_jit.py checks the list)
 PREFIX = "microgradx-"  # the folders' names: PREFIX + the key's first 16 hex digits
 

@@ -72,11 +72,10 @@ class Workspace:
         self.tmp = self.work[2 * size : 2 * size + tmp_size].reshape(chunks, 4, stride)
 
     def chunks(self, arrays: np.ndarray | None = None):
-        """(chunk's (slots, lanes) array, its first row) for each chunk of vals (or of `arrays`); a
-        contiguous copy, as the nan scans were compiled for (jit.py: one layout, one compile)."""
+        """(chunk's (slots, lanes) array, its first row) for each chunk of vals (or of `arrays`)."""
         arrays = self.vals if arrays is None else arrays
         for c, n in enumerate(self.counts):
-            yield np.ascontiguousarray(arrays[c, :, :n]), c * int(self.counts[0])
+            yield arrays[c, :, :n], c * int(self.counts[0])
 
 
 class Compiled:

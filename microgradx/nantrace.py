@@ -1,10 +1,11 @@
 """NaN and inf tracing: find the slot where a non-finite number first appeared, and say so.
 
 With `compile(..., check=True)` or `Value.backward(check=True)`, each sweep is
-followed by a scan of its values (and gradients). The culprit is the first slot
-whose value is nan or ±inf while its operands' values are finite: the op that made
-it. The error names that slot's op, its operands' values, the nearest Value with a
-label and, for a batch, the row.
+followed by a scan of its values (and gradients), in NumPy: a vectorised test that
+all are finite and, only if not, a search of the slots holding a non-finite number.
+The culprit is the first slot whose value is nan or ±inf while its operands' values
+are finite: the op that made it. The error names that slot's op, its operands'
+values, the nearest Value with a label and, for a batch, the row.
 """
 
 from __future__ import annotations
@@ -12,85 +13,45 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from numba import njit
 
-from . import cache
 from .ops import TABLE, Op
 from .tape import Tape, label_text, token
 
 
-@njit(cache=True, inline="always")
-def _value(ref, s, lane, vals, uvals):
-    r = ref[s]
-    return uvals[-r - 1] if r < 0 else vals[r, lane]
+def finite_slots(ref: np.ndarray, vals: np.ndarray, uvals: np.ndarray) -> np.ndarray:
+    """Whether each tape slot's number is finite on each lane: shape (slots, lanes). ref maps
+    slots to rows of vals (r >= 0) or to uniform values uvals[-r - 1] (the same on every lane)."""
+    varying = ref >= 0
+    finite = np.empty((ref.size, vals.shape[1]), dtype=bool)
+    finite[varying] = np.isfinite(vals[ref[varying]])
+    finite[~varying] = np.isfinite(uvals[-ref[~varying] - 1])[:, None]
+    return finite
 
 
-@njit(cache=True, fastmath={"reassoc"})
-def all_finite(x):
-    """Whether every number in x (a row of numbers) is finite: x - x is 0 for those, nan for
-    nan and ±inf. The sum may be reassociated, so the scan vectorises: the quick test before
-    a search."""
-    total = 0.0
-    for i in range(x.size):
-        total += x[i] - x[i]
-    return total == 0.0
-
-
-@njit(cache=True)
-def all_rows_finite(x):
-    """all_finite for each row of a 2-D array (a chunk's lanes need not be contiguous)."""
-    for r in range(x.shape[0]):
-        if not all_finite(x[r]):
-            return False
-    return True
-
-
-@njit(cache=True)
-def first_nonfinite(op, a, b, args, ref, vals, uvals, arity):
+def first_nonfinite(op, a, b, args, ref, vals, uvals, arity) -> tuple[int, int]:
     """(slot, lane) of the first non-finite value whose operands are all finite; (-1, -1) if none.
 
-    ref maps tape slots to rows of vals (r >= 0) or uniform values uvals[-r - 1].
-    A non-finite leaf or constant is its own origin.
+    A non-finite leaf or constant is its own origin. The lane is -1 for a uniform slot.
     """
-    if all_rows_finite(vals) and all_finite(uvals):
+    if np.isfinite(vals).all() and np.isfinite(uvals).all():  # the quick test before a search
         return -1, -1
-    lanes = vals.shape[1]
-    for s in range(op.size):
-        r = ref[s]
-        for lane in range(lanes if r >= 0 else 1):
-            v = _value(ref, s, lane, vals, uvals)
-            if np.isfinite(v):
-                continue
-            k = op[s]
-            fine = True
-            if arity[k] == -1:
-                for m in range(a[s], a[s] + b[s]):
-                    fine = fine and np.isfinite(_value(ref, args[m], lane, vals, uvals))
-            elif arity[k] >= 1:
-                fine = np.isfinite(_value(ref, a[s], lane, vals, uvals))
-                if arity[k] == 2:
-                    fine = fine and np.isfinite(_value(ref, b[s], lane, vals, uvals))
-            if fine:
-                return s, (lane if r >= 0 else -1)
+    finite = finite_slots(ref, vals, uvals)
+    for s in np.flatnonzero(~finite.all(axis=1)).tolist():  # slots with a non-finite number, in order
+        n = arity[op[s]]
+        operands = args[a[s] : a[s] + b[s]] if n == -1 else np.array([a[s], b[s]][:n], dtype=np.int64)
+        made_here = ~finite[s] & finite[operands].all(axis=0)  # its operands finite on that lane
+        if made_here.any():
+            return s, (int(np.argmax(made_here)) if ref[s] >= 0 else -1)
     return -1, -1
 
 
-@njit(cache=True)
-def last_nonfinite(ref, grads, ugrads):
+def last_nonfinite(ref, grads, ugrads) -> tuple[int, int]:
     """(slot, lane) of the highest slot with a non-finite gradient: where the reverse sweep broke."""
-    if all_rows_finite(grads) and all_finite(ugrads):
+    if np.isfinite(grads).all() and np.isfinite(ugrads).all():
         return -1, -1
-    lanes = grads.shape[1]
-    for s in range(ref.size - 1, -1, -1):
-        r = ref[s]
-        if r < 0:
-            if not np.isfinite(ugrads[-r - 1]):
-                return s, -1
-        else:
-            for lane in range(lanes):
-                if not np.isfinite(grads[r, lane]):
-                    return s, lane
-    return -1, -1
+    bad = ~finite_slots(ref, grads, ugrads)
+    s = int(np.flatnonzero(bad.any(axis=1))[-1])
+    return s, (int(np.argmax(bad[s])) if ref[s] >= 0 else -1)
 
 
 def nearest_label(tape: Tape, slot: int) -> str:
@@ -149,6 +110,3 @@ def grad_error(tape: Tape, slot: int, lane: int, grad_of) -> FloatingPointError:
         f"({TABLE[int(tape.op[slot])].name}){row}, from the local derivatives of {via}; "
         f"nearest labelled Value: {nearest_label(tape, slot)}"
     )
-
-
-cache.key_functions(globals())  # numba caches these under the key of all their sources

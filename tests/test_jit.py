@@ -15,7 +15,7 @@ import pytest
 from numba.core import event
 
 import microgradx
-from microgradx import Value, cache, jit
+from microgradx import Value, cache, jit, warmup
 from microgradx.nn import MLP
 from microgradx.optim import SGD, Adam
 
@@ -130,7 +130,6 @@ class Compiles(event.Listener):
 def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
     """After the warmup's steps, batches of every layout and dtype, learning rates of any kind
     and every entry point compile nothing more: a program never waits for numba again."""
-    from microgradx import warmup
 
     for _, step in warmup.STEPS:
         step()
@@ -140,6 +139,7 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
         model = MLP(2, [8, 1], seed=3)
         loss = (1 - y * model([x1, x2])).relu() + 1e-4 * sum(p * p for p in model.parameters())
         step = microgradx.compile(loss, inputs=[x1, x2, y])
+        checked = microgradx.compile(loss, inputs=[x1, x2, y], check=True)
         base = np.random.default_rng(0).uniform(-1, 1, (50, 3))
         batches = [
             base,
@@ -157,6 +157,8 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
         for X in batches:
             step.forward(X)
             step.backward()
+            checked.forward(X)
+            checked.backward()
             for opt in (SGD(model.parameters(), lr=0.1), Adam(model.parameters(), lr=1)):
                 if np.ndim(X) == 2:
                     step.train_step(X, opt)
@@ -165,6 +167,7 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
                     step.fit(X, opt, 2, lr=lambda k: 0.1)
                 opt.step()
         loss.backward()
+        loss.backward(check=True)
     assert seen.names == []
 
 
@@ -230,6 +233,7 @@ def test_the_warmup_command_compiles_every_kernel_and_marks_the_cache_ready():
         timeout=900,
     )
     assert done.returncode == 0, done.stderr
-    assert "3/3" in done.stderr and "all kernels compiled and cached" in done.stderr
+    assert f"{len(warmup.STEPS)}/{len(warmup.STEPS)}" in done.stderr
+    assert "all kernels compiled and cached" in done.stderr
     stamp = jit.read_stamp(jit.cache_dir())
     assert stamp["ready"] is True and stamp["key"] == cache.KEY == cache.source_key()
