@@ -1,7 +1,5 @@
 """`microgradx demo`: micrograd's moons demo, trained through one compiled graph.
 
-(`microgradx demo --data digits`, and the other real data sets: demo_real.py.)
-
 An MLP(2, [16, 16, 1]) learns 100 moons rows with a hinge loss plus 1e-4·Σp², by
 SGD whose learning rate falls linearly from 1.0 to 0.1 over 100 steps. The whole
 batch runs through one compiled graph per step, so a step takes microseconds
@@ -9,6 +7,9 @@ where micrograd takes about a second. Options pick the data set, architecture,
 loss, optimizer and number of steps; the decision boundary and the loss and
 accuracy curves go to PNGs, and the graph of one neuron (alive on the row drawn)
 to an SVG.
+
+With --data digits (or iris, wine, breast_cancer: scikit-learn's), an MLP learns a
+real data set on mini-batches and is tested on a held-out quarter (demo_real.py).
 """
 
 from __future__ import annotations

