@@ -1,9 +1,17 @@
-"""Toy 2-D classification data sets, NumPy only and seeded: `(X, y)` with X of shape (n, 2).
+"""Data sets as `(X, y)`: X float64 of shape (n, features), y the class of each row.
+
+Toy 2-D classification sets, NumPy only and seeded (`make_moons`, `make_circles`,
+`make_spirals`, `make_blobs`): the same `seed` gives the same data; `noise` is the
+standard deviation of Gaussian noise added to each coordinate.
+
+Real ones, small and well known, from scikit-learn (`load_digits`, `load_iris`,
+`load_wine`, `load_breast_cancer`): they ship inside scikit-learn's wheel, so they
+load offline; scikit-learn is the optional extra `pip install 'microgradx[data]'`.
+They come as scikit-learn gives them, unscaled and in its order: split and scale
+them with scikit-learn too (`train_test_split(..., stratify=y)`, `StandardScaler`).
 
 Labels are class indices, y ∈ {0, 1, ..., k − 1} (int64). For a hinge loss, which
 wants y ∈ {−1, +1}, use `y * 2 - 1`; for softmax cross-entropy, `one_hot(y, k)`.
-The same `seed` gives the same data; `noise` is the standard deviation of Gaussian
-noise added to each coordinate.
 """
 
 from __future__ import annotations
@@ -125,3 +133,52 @@ def one_hot(y: np.ndarray, classes: int | None = None) -> np.ndarray:
 
 
 DATASETS = {"moons": make_moons, "circles": make_circles, "spirals": make_spirals, "blobs": make_blobs}
+
+
+# -- real data, from scikit-learn --------------------------------------------------------
+
+
+def _load(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's `load_<name>(return_X_y=True)` as float64 X and int64 y."""
+    try:
+        from sklearn import datasets as sklearn_datasets
+    except ImportError as e:
+        raise ImportError(
+            f"load_{name}() reads the data set from scikit-learn, which is not installed ({e}): "
+            "pip install 'microgradx[data]' (or pip install scikit-learn)"
+        ) from e
+    X, y = getattr(sklearn_datasets, f"load_{name}")(return_X_y=True)
+    return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Handwritten digits: X (1797, 64), each row an 8×8 image read row by row, pixels 0–16
+    (ink); y (1797,) the digit, 0–9. `X[i].reshape(8, 8)` is image i."""
+    return _load("digits")
+
+
+def load_iris() -> tuple[np.ndarray, np.ndarray]:
+    """Fisher's irises: X (150, 4), sepal length and width, petal length and width in cm;
+    y (150,) the species, 0 setosa, 1 versicolor, 2 virginica (50 each)."""
+    return _load("iris")
+
+
+def load_wine() -> tuple[np.ndarray, np.ndarray]:
+    """Wines of three cultivars: X (178, 13), chemical analyses (alcohol, malic acid, ...,
+    on very different scales: standardise them); y (178,) the cultivar, 0–2."""
+    return _load("wine")
+
+
+def load_breast_cancer() -> tuple[np.ndarray, np.ndarray]:
+    """Wisconsin breast cancer diagnoses: X (569, 30), measurements of cell nuclei;
+    y (569,) 0 malignant (212 rows), 1 benign (357)."""
+    return _load("breast_cancer")
+
+
+# The real data sets by name: name -> a function returning (X, y).
+LOADERS = {
+    "digits": load_digits,
+    "iris": load_iris,
+    "wine": load_wine,
+    "breast_cancer": load_breast_cancer,
+}

@@ -7,6 +7,9 @@ where micrograd takes about a second. Options pick the data set, architecture,
 loss, optimizer and number of steps; the decision boundary and the loss and
 accuracy curves go to PNGs, and the graph of one neuron (alive on the row drawn)
 to an SVG.
+
+With --data digits (or iris, wine, breast_cancer: scikit-learn's), an MLP learns a
+real data set on mini-batches and is tested on a held-out quarter (demo_real.py).
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from typing import TextIO
 
 import numpy as np
 
-from . import jit, losses
+from . import demo_real, jit, losses
 from .backprop import sweep
 from .compiled import Compiled, compile
-from .datasets import DATASETS, one_hot
+from .datasets import DATASETS, LOADERS, one_hot
 from .engine import Value
 from .nn import ACTIVATIONS, MLP, Neuron
 from .optim import SGD, Adam, Optimizer
@@ -287,28 +290,62 @@ def _layers(text: str) -> list[int]:
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `demo` subcommand to the `microgradx` command line."""
     p = sub.add_parser(
-        "demo", help="train a tiny network on toy data (micrograd's moons demo)", description=__doc__
+        "demo",
+        help="train a tiny network on toy data (micrograd's moons demo) or a real data set (--data digits)",
+        description=__doc__,
     )
-    p.add_argument("--dataset", choices=sorted(DATASETS), default="moons")
-    p.add_argument("--layers", type=_layers, default=[16, 16], help="hidden layer sizes (default 16,16)")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="hidden activation")
-    p.add_argument("--loss", choices=LOSSES, default="auto", help="auto: hinge (2 classes) or softmax")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    p.add_argument("--steps", type=int, default=100)
+    toy, real = sorted(DATASETS), list(LOADERS)
     p.add_argument(
-        "--lr", type=float, default=None, help="starting learning rate (default: 1.0 sgd, 0.05 adam)"
+        "--data", "--dataset", dest="dataset", choices=toy + real, default="moons",
+        help=f"a toy data set ({', '.join(toy)}; default moons) or a real one, from scikit-learn "
+        f"({', '.join(real)}: pip install 'microgradx[data]')",
+    )  # fmt: skip
+    p.add_argument(
+        "--layers", type=_layers, default=None, help="hidden layer sizes (default 16,16; real data 32)"
     )
-    p.add_argument("--samples", type=int, default=100, help="rows of data (default 100)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="hidden activation")
+    p.add_argument(
+        "--loss", choices=LOSSES, default=None, help="auto (default): hinge (2 classes) or softmax"
+    )
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default sgd (real data: adam)")
+    p.add_argument("--steps", type=int, default=None, help="full-batch training steps (toy data; 100)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the training rows (real data; 60)")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per step (real data; 128)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="starting learning rate (default: sgd 1.0, adam 0.05; real data 0.03)",
+    )
+    p.add_argument("--samples", type=int, default=None, help="rows of toy data (default 100)")
     p.add_argument("--noise", type=float, default=None, help="data noise (default 0.1; blobs 0.5)")
-    p.add_argument("--seed", type=int, default=1337, help="seeds the data and the initial weights")
+    p.add_argument("--seed", type=int, default=1337, help="seeds the data or its split, and the weights")
     p.add_argument("-o", "--out", type=Path, default=Path("out"), help="folder for the pictures (out/)")
     p.add_argument("--no-pictures", action="store_true", help="train and report only")
     p.set_defaults(run=run)
     return p
 
 
+def _refuse(args: argparse.Namespace, options: list[str], what: str) -> None:
+    """Raise a ValueError naming any of `options` that was given: they are for the other kind of data."""
+    given = [o for o in options if getattr(args, o[2:].replace("-", "_")) is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)}: for the {what}, not {args.dataset}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train as the options say, report, and write the pictures."""
+    if args.dataset in LOADERS:
+        _refuse(args, ["--loss", "--steps", "--samples", "--noise"], "toy data sets (full-batch steps)")
+        if args.optimizer not in (None, "adam"):
+            raise ValueError(f"the demo on {args.dataset} trains with adam, not {args.optimizer}")
+        return demo_real.run(args)
+    _refuse(args, ["--epochs", "--batch-size"], "real data sets (mini-batches)")
+    args.layers = [16, 16] if args.layers is None else args.layers
+    args.optimizer = args.optimizer or "sgd"
+    args.loss = args.loss or "auto"
+    args.steps = 100 if args.steps is None else args.steps
+    args.samples = 100 if args.samples is None else args.samples
     hidden = ",".join(map(str, args.layers))
     print(f"training on {args.samples} {args.dataset} rows, hidden layers {hidden}", flush=True)
     result = train(

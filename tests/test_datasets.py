@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
+from microgradx import datasets
 from microgradx.datasets import DATASETS, make_blobs, make_circles, make_moons, make_spirals, one_hot
 
 
@@ -68,3 +71,44 @@ def test_one_hot():
 def test_bad_arguments_give_clear_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# -- the real data sets (scikit-learn's, the `data` extra) --------------------------------
+
+REAL = {  # name: (rows, features, rows per class), as the data sets' own documentation gives them
+    "digits": (1797, 64, [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]),
+    "iris": (150, 4, [50, 50, 50]),
+    "wine": (178, 13, [59, 71, 48]),
+    "breast_cancer": (569, 30, [212, 357]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_data_sets_are_scikit_learns_as_float_features_and_integer_classes(name):
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.LOADERS[name]()
+    assert datasets.LOADERS[name] is getattr(datasets, f"load_{name}")
+    rows, features, per_class = REAL[name]
+    assert X.shape == (rows, features) and X.dtype == np.float64 and X.flags.c_contiguous
+    assert y.shape == (rows,) and y.dtype == np.int64
+    assert np.bincount(y).tolist() == per_class
+    bunch = getattr(sklearn_datasets, f"load_{name}")()
+    assert np.array_equal(X, bunch.data) and np.array_equal(y, bunch.target)
+
+
+def test_digits_rows_are_8x8_images_of_ink_0_to_16():
+    pytest.importorskip("sklearn")
+    X, y = datasets.load_digits()
+    assert X.min() == 0.0 and X.max() == 16.0 and np.array_equal(X, np.round(X))
+    zeros, ones = X[y == 0].mean(axis=0).reshape(8, 8), X[y == 1].mean(axis=0).reshape(8, 8)
+    assert zeros[3:5, 3:5].mean() < zeros[3:5, [1, 6]].mean()  # a 0 is a ring: empty middle, inked sides
+    assert ones[3:5, 3:5].mean() > ones[3:5, [1, 6]].mean()  # a 1 is a stroke down the middle
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_without_scikit_learn_the_error_names_the_extra(name, monkeypatch):
+    for module in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # `import sklearn` fails as if not installed
+    with pytest.raises(ImportError, match=rf"load_{name}\(\).*pip install 'microgradx\[data\]'"):
+        datasets.LOADERS[name]()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,12 @@ EXPECTED = {  # a line each script must print: what it achieved
     "spirals.py": "accuracy",
     "regression.py": "sin(3x)",
     "two_layer.py": "R(x)",
+    "iris.py": "flowers never trained on",
+    "breast_cancer.py": "patients never trained on",
+}
+FLOORS = {  # the least test accuracy (%) a script on a real data set must print
+    "iris.py": 90.0,
+    "breast_cancer.py": 93.0,
 }
 
 
@@ -29,3 +36,5 @@ def test_example_runs(name, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert EXPECTED[name] in done.stdout
+    if name in FLOORS:
+        assert float(re.search(r"test accuracy (\d+\.\d)%", done.stdout).group(1)) >= FLOORS[name]

@@ -54,6 +54,8 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert namespace["losses"][-1] < 0.1  # 100 more steps, fused, still trained
     same = namespace["same"]
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
+    assert namespace["scores"].shape == (450, 10)  # the digits' test rows, scored in one call
+    assert (namespace["predicted"] == namespace["y_test"]).mean() > 0.9
     printed = capsys.readouterr().out
     assert "25 " in printed  # the progress callback printed
     shown_tape = next(b for b in blocks("") if b.startswith("u = leaf"))
