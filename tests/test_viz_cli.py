@@ -115,3 +115,15 @@ def test_bad_bindings_and_formats_exit_2(tmp_path, capsys):
     assert "not a number" in capsys.readouterr().err
     assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.pdf")]) == 2
     assert "end it with one of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["f.svg", "f.png", "f.dot", "f.html"])
+def test_missing_folders_are_made(name, tmp_path, capsys):
+    out = tmp_path / "out" / "sub" / name
+    assert main(["draw", *LECTURE, "-o", str(out)]) == 0
+    assert out.stat().st_size > 0 and f"wrote {out}" in capsys.readouterr().out
+
+
+def test_a_refused_format_makes_no_folders(tmp_path):
+    assert main(["draw", *LECTURE, "-o", str(tmp_path / "new" / "f.pdf")]) == 2
+    assert list(tmp_path.iterdir()) == []

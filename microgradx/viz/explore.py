@@ -26,6 +26,8 @@ from .page import PAGE
 from .render import RendererNotFound, pipe
 from .steps import backward_steps, expression, forward_steps, output_name, slot_names
 
+PAGES = (".html", ".htm")  # what the page's file is called
+
 
 def plain(x: float) -> float | str:
     """A float JSON can carry: nan and ±inf become strings the page turns back into numbers."""
@@ -77,6 +79,8 @@ def explore(
 ) -> Path:
     """Write the step-through page for the graph below `root` to `path`; returns the path.
 
+    Missing folders on the way to `path` are made.
+
     Roles are coloured as `draw` colours them (see `graph.roles`): by default a Module's,
     an optimizer's or a compiled graph's leaves are parameters and the other leaves
     inputs; `inputs` and `parameters` (lists of Values, a Module or an optimizer) say otherwise.
@@ -92,5 +96,6 @@ def explore(
         .replace("{{data}}", blob)
     )
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
