@@ -117,6 +117,32 @@ def test_bad_bindings_and_formats_exit_2(tmp_path, capsys):
     assert "end it with one of" in capsys.readouterr().err
 
 
+# What each format's file starts with: every format draw -o writes is listed, and written.
+MAGIC = {
+    ".svg": b"<svg",
+    ".png": b"\x89PNG",
+    ".jpg": b"\xff\xd8\xff",
+    ".dot": b"digraph",
+    ".html": b"<!DOCTYPE html>",
+}
+MAGIC.update({".jpeg": MAGIC[".jpg"], ".gv": MAGIC[".dot"], ".htm": MAGIC[".html"]})
+
+
+def test_every_format_is_listed_in_the_help_and_the_error_and_written(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["draw", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
+    assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.pdf")]) == 2
+    error = capsys.readouterr().err
+    assert not (tmp_path / "f.pdf").exists()
+    for suffix, magic in MAGIC.items():
+        assert suffix in shown and suffix in error, suffix
+        out = tmp_path / f"f{suffix}"
+        assert main(["draw", *LECTURE, "-o", str(out)]) == 0
+        assert magic in out.read_bytes()[:300], suffix
+    assert set(MAGIC) == {f.suffix for f in tmp_path.iterdir()}
+
+
 @pytest.mark.parametrize("name", ["f.svg", "f.png", "f.dot", "f.html"])
 def test_missing_folders_are_made(name, tmp_path, capsys):
     out = tmp_path / "out" / "sub" / name
