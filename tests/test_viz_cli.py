@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from microgradx import Value
 from microgradx.cli import main
 
 LECTURE = ["(u + v) * w", "u=2", "v=3", "w=4"]
@@ -153,3 +154,63 @@ def test_missing_folders_are_made(name, tmp_path, capsys):
 def test_a_refused_format_makes_no_folders(tmp_path):
     assert main(["draw", *LECTURE, "-o", str(tmp_path / "new" / "f.pdf")]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def explained(capsys, *argv: str) -> list[str]:
+    assert main(["explain", *argv]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def note_under(lines: list[str], step: str) -> str:
+    """The ↳ line right under the step that starts with `step`."""
+    at = next(k for k, line in enumerate(lines) if line.strip().startswith(step))
+    assert lines[at + 1].strip().startswith("↳"), f"no note under {lines[at]!r}"
+    return lines[at + 1].strip()[2:]
+
+
+def test_explain_says_where_a_nan_came_from_as_check_does(capsys):
+    lines = explained(capsys, "log(x) * 2", "x=-1")
+    note = note_under(lines, "t1 = log(x) = nan")
+    assert note == "nan first appeared here: t1 = log of x = -1"
+    x = Value(-1.0, label="x")
+    with pytest.raises(FloatingPointError) as e:
+        (x.log() * 2).backward(check=True)
+    assert note.split(": ", 1)[1] in str(e.value)  # the words of check=True
+    assert sum("↳" in line for line in lines) == 1  # f = t1 * 2 = nan only carries it on
+
+
+def test_explain_says_where_an_inf_came_from(capsys):
+    lines = explained(capsys, "1 / x", "x=0")
+    assert note_under(lines, "f = 1 / x = inf") == "inf first appeared here: f = div of 1, x = 0"
+    gradient = note_under(lines, "∂f/∂x += ")
+    assert gradient == "-inf from the local derivative ∂(1 / x)/∂x = −f/x, which is -inf at x = 0"
+
+
+@pytest.mark.parametrize(
+    "argv, step, note",
+    [
+        (
+            ["sqrt(x)", "x=0"],
+            "∂f/∂x += ",
+            "inf from the local derivative ∂(sqrt(x))/∂x = 1/(2·f), which is inf",
+        ),
+        (["x * 2", "x=nan"], "x = nan", "nan first appeared here: a leaf (an input or parameter) holds it"),
+        (["x * log(-1)", "x=2"], "f = x * nan = nan", "nan came in with the constant nan"),
+        (
+            ["(x * 1e200) * x", "x=1e200"],
+            "∂f/∂x += ∂f/∂t1",
+            "inf from an overflow: 1e+200 · 1e+200 is too large",
+        ),
+        (
+            ["x * 1e300", "x=1e300"],
+            "f = x * 1e+300 = inf",
+            "inf first appeared here: f = mul of x = 1e+300, 1e+300",
+        ),
+    ],
+)
+def test_explain_says_why_for_every_kind_of_origin(argv, step, note, capsys):
+    assert note_under(explained(capsys, *argv), step).startswith(note)
+
+
+def test_explain_of_finite_numbers_has_no_notes(capsys):
+    assert not any("↳" in line for line in explained(capsys, *LECTURE))

@@ -167,17 +167,23 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
-    """The two sweeps as text: forward values, each chain-rule step, then the inputs' gradients."""
+    """The two sweeps as text: forward values, each chain-rule step, then the inputs' gradients.
+
+    Under the step where a nan or inf first appears, a line says which op made it, from
+    which operands (as check=True's error does).
+    """
     tape = flatten(root)
     f = output_name(tape)
     given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
     lines = [f"{f} = {expression}" + (f"  at {given}" if given else ""), ""]
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
-    lines += [f"  {s.text}" for s in forward_steps(tape)]
+    for s in forward_steps(tape):
+        lines += [f"  {s.text}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", f"backward sweep: seed ∂{f}/∂{f} = 1, then the chain rule from the output back"]
     steps = backward_steps(tape)
     width = max(len(s.text) for s in steps)
-    lines += [f"  {s.text:<{width}}    {s.rule}" for s in steps]
+    for s in steps:
+        lines += [f"  {s.text:<{width}}    {s.rule}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", "gradients:"]
     lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in inputs.items()]
     return "\n".join(lines)
