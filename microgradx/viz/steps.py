@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from html import escape
 
 from ..nantrace import cause
@@ -117,9 +117,6 @@ class Step:
     rule: str = ""
     html: str = ""
     note: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def values(tape: Tape) -> list[float]:
@@ -309,11 +306,11 @@ def chain_rule_html(
     slots = tape.operands(k).tolist()
     f, node, x = name_html(f), name_html(names[k]), name_html(names[slots[pos]])
     body = expression_html(tape, names, k)
-    if info.arity != 1 or info.op == Op.NEG:
-        body = f"({body})"
+    if info.op not in (Op.POW, Op.POWC) and (info.arity != 1 or info.op == Op.NEG):
+        body = f"({body})"  # ∂/∂w (t1 · w), but ∂/∂t2 tanh(t2) and ∂/∂x x²
     formula = local_html(info.op, pos, [name_html(names[s]) for s in slots], node)
-    if any(c in formula for c in " +−-"):
-        formula = f"({formula})"
+    if any(c in re.sub(r"<(su[bp])>.*?</\1>", "", formula) for c in " +−-"):
+        formula = f"({formula})"  # (1 − o²) · 0.25, but 2·x<sup>…</sup> and the indicator 𝟙 bare
     chain = f"{fraction('∂', '∂' + x)} {body} · {partial(f, node)}"
     symbolic = f"{formula} · {num(upstream)}"
     numbers = f"{num(local)} · {num(upstream)}"
