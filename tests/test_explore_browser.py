@@ -430,3 +430,16 @@ def test_the_page_is_laid_out_to_be_read(graph, fragment, text_px, size, tmp_pat
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(png, Path(keep) / png.name)
+
+
+@needs_browser
+def test_the_page_says_where_a_nan_began(tmp_path):
+    x = Value(-1.0, "x")
+    f = x.log() * 2
+    f.label = "f"
+    page = explore(f, tmp_path / "nan.html")
+    at_log = dump_dom(page, "step=2", tmp_path)  # x, then t1 = log(x) = nan
+    assert cell(at_log, "step-note") == "nan first appeared here: t1 = log of x = -1"
+    later = dump_dom(page, "step=end", tmp_path)  # still said in the list of steps
+    assert cell(later, "step-note") == ""
+    assert re.search(r'<div class="note">nan first appeared here: t1 = log of x = -1</div>', later)

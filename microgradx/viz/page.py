@@ -58,7 +58,7 @@ PAGE = r"""<!DOCTYPE html>
   td.formula { text-align: left; }
   tr.current { background: #ffe0e0; }
   tr.target { background: #dde9ff; }
-  .note { color: #a00; }
+  .note { color: #a00; font-family: system-ui, "DejaVu Sans", sans-serif; line-height: 1.4; }
   @media (max-width: 900px) {
     body { height: auto; }
     main { grid-template-columns: minmax(0, 1fr); }
@@ -212,6 +212,12 @@ Red: the node at work; blue: the node whose gradient changes. Keys: ← and →.
     for (let i = from; i < current; i++) {
       const li = document.createElement("li");
       li.innerHTML = steps[i].html;
+      if (steps[i].note) {  // why a nan or inf began here: kept in view in the list
+        const why = document.createElement("div");
+        why.className = "note";
+        why.textContent = steps[i].note;
+        li.appendChild(why);
+      }
       if (i === current - 1) li.className = "latest";
       log.appendChild(li);
     }

@@ -58,8 +58,8 @@ SYMBOL_HTML = {Op.ADD: "+", Op.SUB: "−", Op.MUL: "·", Op.DIV: "/"}
 
 
 def num(x: float) -> str:
-    """A number as the lecture writes it: 20, 4, 0.761594."""
-    return f"{x:.6g}"
+    """A number as the lecture writes it: 20, 4, 0.761594 (and 0, never -0)."""
+    return f"{x + 0.0:.6g}"
 
 
 def slot_names(tape: Tape) -> list[str]:
