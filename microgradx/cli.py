@@ -13,6 +13,7 @@ import argparse
 import platform
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .expr import printable, suggest
 
@@ -20,7 +21,8 @@ from .expr import printable, suggest
 class Parser(argparse.ArgumentParser):
     """argparse's parser, whose error messages (which quote the command line) are printable."""
 
-    def error(self, message: str):  # type: ignore[override]  # argparse's own hook: exits with 2
+    def error(self, message: str) -> NoReturn:
+        """argparse's hook for a mistake on the command line: prints usage and message, exits with 2."""
         super().error(printable(message))
 
 
