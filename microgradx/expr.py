@@ -2,16 +2,23 @@
 
 The text is parsed with `ast` and walked against a whitelist: numbers, names bound
 on the command line, + - * / ** and unary minus, and the op methods, called as
-functions (`tanh(u)`) or as methods (`(u + v).tanh()`). Everything else — attribute
+functions (`tanh(u)`) or as methods (`(u + v).tanh()`), and the constants e and pi
+(unless the command line binds those names). Everything else — attribute
 access, other calls, imports, lambdas, comprehensions, subscripts, strings, dunder
 names, huge exponents — is refused with a ValueError naming it. Nothing is ever
-passed to eval or exec, and size limits keep any input quick to refuse.
+passed to eval or exec, and size limits keep any input quick to refuse. A misspelt
+name or function gets a "did you mean" from difflib.
+
+`printable` makes command-line text safe to echo on a terminal.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import math
+import unicodedata
+import warnings
 from collections.abc import Iterable, Mapping
 
 from .engine import Value
@@ -28,6 +35,7 @@ FUNCTIONS = {
     "sin": Op.SIN,
     "cos": Op.COS,
 }
+CONSTANTS = {"e": math.e, "pi": math.pi}
 BINARY = {ast.Add: Op.ADD, ast.Sub: Op.SUB, ast.Mult: Op.MUL, ast.Div: Op.DIV, ast.Pow: Op.POW}
 MAX_CHARS = 1000
 MAX_NODES = 400  # syntax-tree nodes
@@ -67,10 +75,35 @@ OPERATORS = {
     ast.Not: "not",
     ast.Invert: "~",
 }
-ALLOWED = "numbers, bound names, + - * / **, and " + ", ".join(FUNCTIONS)
+ALLOWED = "numbers, bound names, e, pi, + - * / **, and " + ", ".join(FUNCTIONS)
+# Characters that reorder the text around them on a terminal (Unicode's Bidi_Control).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 Number = float
 Result = Value | Number
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """`"did you mean tanh? "` for a name close to one of `known` (ignoring case), else ""."""
+    by_folded = {k.casefold(): k for k in sorted(known, reverse=True)}
+    close = difflib.get_close_matches(name.casefold(), by_folded, n=1)
+    return f"did you mean {by_folded[close[0]]}? " if close else ""
+
+
+def printable(text: str) -> str:
+    """`text` as it can be echoed on a terminal: every control character written as its escape.
+
+    A comment or a file name from the command line could otherwise carry terminal escape
+    sequences (colours, cursor moves, a cleared screen), a carriage return that overwrites
+    the line, or a bidirectional override that shows the text in another order. Line breaks
+    and tabs are layout, and kept.
+    """
+
+    def shown(c: str) -> str:
+        hidden = c not in "\n\t" and (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS)
+        return repr(c)[1:-1] if hidden else c
+
+    return "".join(map(shown, text))
 
 
 def parse_bindings(items: Iterable[str]) -> dict[str, float]:
@@ -106,7 +139,11 @@ def parse(text: str, bindings: Mapping[str, float | Value]) -> Value:
     if len(text) > MAX_CHARS:
         raise ValueError(f"expression is {len(text):,} characters long; the limit is {MAX_CHARS:,}")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Python warns of dubious literals (`1if`, "\\d") on stderr as it parses; here
+            # they are errors like any other, said once, in the error message.
+            warnings.simplefilter("error")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         shown = text if len(text) <= 60 else text[:57] + "..."
         raise ValueError(f"not an expression: {e.msg} in {shown!r}") from None
@@ -149,14 +186,18 @@ class Builder:
             return self.call(node, depth)
         raise ValueError(f"refused {describe(node)}: use only {ALLOWED}")
 
-    def name(self, name: str) -> Value:
+    def name(self, name: str) -> Result:
         if name.startswith("__"):
             raise ValueError(f"refused dunder name {name}")
         if name in FUNCTIONS:
             raise ValueError(f"{name} is a function: call it, like {name}(u)")
-        if name not in self.leaves:
-            raise ValueError(f"unknown name {name!r}: bind it after the expression, like {name}=1.5")
-        return self.leaves[name]
+        if name in self.leaves:
+            return self.leaves[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        hint = suggest(name, [*self.leaves, *CONSTANTS])
+        bind = "or bind" if hint else "bind"
+        raise ValueError(f"unknown name {name!r}: {hint}{bind} it after the expression, like {name}=1.5")
 
     def call(self, node: ast.Call, depth: int) -> Result:
         """`tanh(u)` or `(u + v).tanh()`: one of FUNCTIONS, one operand, no keywords."""
@@ -165,12 +206,17 @@ class Builder:
             fname, args = func.id, node.args
         elif isinstance(func, ast.Attribute):
             fname, args = func.attr, [func.value, *node.args]
-        else:
-            raise ValueError(f"refused call of {describe(func)}: only {', '.join(FUNCTIONS)} may be called")
+        else:  # 2(u) or (u + v)(w): a multiplication without its *
+            shown = ast.unparse(func)
+            shown = shown if len(shown) <= 30 else shown[:27] + "..."
+            raise ValueError(
+                f"refused call of {shown!r}: only functions are called; to multiply, write *, like 2 * u"
+            )
         if fname.startswith("__"):
             raise ValueError(f"refused dunder name {fname}")
         if fname not in FUNCTIONS:
-            raise ValueError(f"refused call of {fname}: only {', '.join(FUNCTIONS)} may be called")
+            hint = suggest(fname, FUNCTIONS)
+            raise ValueError(f"refused call of {fname}: {hint}only {', '.join(FUNCTIONS)} may be called")
         if node.keywords or len(args) != 1:
             form = f"{fname}(u)" if isinstance(func, ast.Name) else f"u.{fname}()"
             raise ValueError(f"{fname} takes exactly one operand, written {form}")

@@ -75,22 +75,34 @@ def nearest_label(tape: Tape, slot: int) -> str:
     return "none"
 
 
+def cause(tape: Tape, slot: int, value_of) -> str:
+    """What made slot's value: the op and its operands' values, like `h = log of t1 = -2`
+    or `f = div of 1, x = 0`.
+
+    `value_of(slot)` gives a slot's value. Also what `microgradx explain` prints under a
+    nan or inf, so both say it alike.
+    """
+    k = int(tape.op[slot])
+    names = tape.names()
+    if k == Op.LEAF:
+        return "a leaf (an input or parameter) holds it"
+    if k == Op.CONST:
+        return "a constant holds it"
+    args = ", ".join(
+        token(names[t]) if tape.op[t] == Op.CONST else f"{token(names[t])} = {value_of(t):.6g}"
+        for t in tape.operands(slot).tolist()
+    )  # a constant's name is its value
+    return f"{token(names[slot])} = {TABLE[k].name} of {args}"
+
+
 def value_error(tape: Tape, slot: int, lane: int, value_of) -> FloatingPointError:
     """The error for a non-finite value first made at `slot` (on row `lane`; -1: every row).
 
     Slots are called by their names in print(tape) (`Tape.names`), with the slot number.
     """
-    k = int(tape.op[slot])
-    info = TABLE[k]
+    info = TABLE[int(tape.op[slot])]
     names = tape.names()
-    operands = tape.operands(slot).tolist()
-    if k == Op.LEAF:
-        what = "a leaf (an input or parameter) holds it"
-    elif k == Op.CONST:
-        what = "a constant holds it"
-    else:
-        args = ", ".join(f"{token(names[t])} = {value_of(t):.6g}" for t in operands)
-        what = f"{token(names[slot])} = {info.name} of {args}"
+    what = cause(tape, slot, value_of)
     row = f" on row {lane}" if lane >= 0 else ""
     return FloatingPointError(
         f"non-finite value {value_of(slot)} first appeared at {token(names[slot])}, slot {slot} ({info.name})"

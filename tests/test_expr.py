@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import pytest
 
 from microgradx import Value
-from microgradx.expr import MAX_CHARS, parse, parse_bindings
+from microgradx.expr import MAX_CHARS, parse, parse_bindings, printable
 from microgradx.ops import Op
 
 
@@ -97,6 +98,8 @@ def test_numbers_alone_are_folded_not_noded():
         ("x + u", "unknown name 'x'"),
         ("tanh", "tanh is a function"),
         ("tanh(u, v)", "exactly one operand"),
+        ("2(u)", "refused call of '2': only functions are called; to multiply, write *"),
+        ("(u + v)(w)", "refused call of 'u + v'"),
         ("u.exp(1)", "exactly one operand"),
         ("(u := 3)", "assignment"),
         ("-" * 100 + "u", "nested more than"),
@@ -127,3 +130,61 @@ def test_bindings_are_checked():
     ]:
         with pytest.raises(ValueError, match=says):
             parse_bindings(bad)
+
+
+def test_e_and_pi_are_known_unless_bound():
+    f = parse("e ** u * pi", lecture())
+    assert f.data == pytest.approx(math.e**2 * math.pi)
+    g = parse("e * u", {"e": 3.0, "u": 2.0})  # a name bound on the command line comes first
+    assert g.data == 6.0 and g.operands[0].label == "e"
+
+
+@pytest.mark.parametrize(
+    "text, suggestion",
+    [
+        ("tahn(u)", "did you mean tanh?"),
+        ("(u + v).tahn()", "did you mean tanh?"),
+        ("sigmod(u)", "did you mean sigmoid?"),
+        ("Exp(u)", "did you mean exp?"),
+        ("ww * u", "did you mean w?"),
+        ("U + v", "did you mean u?"),
+        ("pie * u", "did you mean pi?"),
+    ],
+)
+def test_misspelt_names_get_a_suggestion(text, suggestion):
+    with pytest.raises(ValueError) as e:
+        parse(text, lecture())
+    assert suggestion in str(e.value)
+
+
+def test_no_suggestion_when_nothing_is_close():
+    with pytest.raises(ValueError) as e:
+        parse("x + u", lecture())
+    assert "did you mean" not in str(e.value) and "bind it after the expression, like x=1.5" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("u * 1if u else 2", "invalid decimal literal"),
+        ("0x1for", "invalid hexadecimal literal"),
+        ('"\\d" * u', "invalid escape sequence"),
+    ],
+)
+def test_dubious_syntax_is_refused_without_a_warning(text, says):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=says):
+            parse(text, lecture())
+    assert [str(w.message) for w in caught] == []
+
+
+CONTROLS = [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if chr(c) not in "\n\t"]
+BIDI = ["\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+
+
+@pytest.mark.parametrize("char", CONTROLS + BIDI)
+def test_printable_escapes_every_control_character(char):
+    shown = printable(f"u # {char}x\nnext line\tcolumn")
+    assert char not in shown and repr(char)[1:-1] in shown
+    assert shown.endswith("x\nnext line\tcolumn")  # line breaks and tabs are layout, kept

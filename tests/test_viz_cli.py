@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
 
+from microgradx import Value
 from microgradx.cli import main
 
 LECTURE = ["(u + v) * w", "u=2", "v=3", "w=4"]
@@ -73,7 +76,8 @@ def test_draw_html_writes_the_step_through_page(tmp_path):
     assert main(["draw", *LECTURE, "-o", str(out)]) == 0
     page = out.read_text()
     assert "<svg" in page and 'id="next"' in page
-    assert "∂f/∂w += ∂f/∂f · ∂(t1 * w)/∂w = 1 · 5 = 5" in page
+    steps = json.loads(re.search(r'id="microgradx-steps">(.*?)</script>', page, re.S).group(1))["steps"]
+    assert "<span>∂</span><span>∂w</span></span> (t1 · w)" in steps[7]["html"]  # ∂/∂w (t1 · w)
     assert "<script src" not in page and "<link" not in page  # self-contained
 
 
@@ -115,3 +119,101 @@ def test_bad_bindings_and_formats_exit_2(tmp_path, capsys):
     assert "not a number" in capsys.readouterr().err
     assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.pdf")]) == 2
     assert "end it with one of" in capsys.readouterr().err
+
+
+# What each format's file starts with: every format draw -o writes is listed, and written.
+MAGIC = {
+    ".svg": b"<svg",
+    ".png": b"\x89PNG",
+    ".jpg": b"\xff\xd8\xff",
+    ".dot": b"digraph",
+    ".html": b"<!DOCTYPE html>",
+}
+MAGIC.update({".jpeg": MAGIC[".jpg"], ".gv": MAGIC[".dot"], ".htm": MAGIC[".html"]})
+
+
+def test_every_format_is_listed_in_the_help_and_the_error_and_written(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["draw", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
+    assert main(["draw", *LECTURE, "-o", str(tmp_path / "f.pdf")]) == 2
+    error = capsys.readouterr().err
+    assert not (tmp_path / "f.pdf").exists()
+    for suffix, magic in MAGIC.items():
+        assert suffix in shown and suffix in error, suffix
+        out = tmp_path / f"f{suffix}"
+        assert main(["draw", *LECTURE, "-o", str(out)]) == 0
+        assert magic in out.read_bytes()[:300], suffix
+    assert set(MAGIC) == {f.suffix for f in tmp_path.iterdir()}
+
+
+@pytest.mark.parametrize("name", ["f.svg", "f.png", "f.dot", "f.html"])
+def test_missing_folders_are_made(name, tmp_path, capsys):
+    out = tmp_path / "out" / "sub" / name
+    assert main(["draw", *LECTURE, "-o", str(out)]) == 0
+    assert out.stat().st_size > 0 and f"wrote {out}" in capsys.readouterr().out
+
+
+def test_a_refused_format_makes_no_folders(tmp_path):
+    assert main(["draw", *LECTURE, "-o", str(tmp_path / "new" / "f.pdf")]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def explained(capsys, *argv: str) -> list[str]:
+    assert main(["explain", *argv]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def note_under(lines: list[str], step: str) -> str:
+    """The ↳ line right under the step that starts with `step`."""
+    at = next(k for k, line in enumerate(lines) if line.strip().startswith(step))
+    assert lines[at + 1].strip().startswith("↳"), f"no note under {lines[at]!r}"
+    return lines[at + 1].strip()[2:]
+
+
+def test_explain_says_where_a_nan_came_from_as_check_does(capsys):
+    lines = explained(capsys, "log(x) * 2", "x=-1")
+    note = note_under(lines, "t1 = log(x) = nan")
+    assert note == "nan first appeared here: t1 = log of x = -1"
+    x = Value(-1.0, label="x")
+    with pytest.raises(FloatingPointError) as e:
+        (x.log() * 2).backward(check=True)
+    assert note.split(": ", 1)[1] in str(e.value)  # the words of check=True
+    assert sum("↳" in line for line in lines) == 1  # f = t1 * 2 = nan only carries it on
+
+
+def test_explain_says_where_an_inf_came_from(capsys):
+    lines = explained(capsys, "1 / x", "x=0")
+    assert note_under(lines, "f = 1 / x = inf") == "inf first appeared here: f = div of 1, x = 0"
+    gradient = note_under(lines, "∂f/∂x += ")
+    assert gradient == "-inf from the local derivative ∂(1 / x)/∂x = −f/x, which is -inf at x = 0"
+
+
+@pytest.mark.parametrize(
+    "argv, step, note",
+    [
+        (
+            ["sqrt(x)", "x=0"],
+            "∂f/∂x += ",
+            "inf from the local derivative ∂(sqrt(x))/∂x = 1/(2·f), which is inf",
+        ),
+        (["x * 2", "x=nan"], "x = nan", "nan first appeared here: a leaf (an input or parameter) holds it"),
+        (["x * log(-1)", "x=2"], "f = x * nan = nan", "nan came in with the constant nan"),
+        (
+            ["(x * 1e200) * x", "x=1e200"],
+            "∂f/∂x += ∂f/∂t1",
+            "inf from an overflow: 1e+200 · 1e+200 is too large",
+        ),
+        (
+            ["x * 1e300", "x=1e300"],
+            "f = x * 1e+300 = inf",
+            "inf first appeared here: f = mul of x = 1e+300, 1e+300",
+        ),
+    ],
+)
+def test_explain_says_why_for_every_kind_of_origin(argv, step, note, capsys):
+    assert note_under(explained(capsys, *argv), step).startswith(note)
+
+
+def test_explain_of_finite_numbers_has_no_notes(capsys):
+    assert not any("↳" in line for line in explained(capsys, *LECTURE))

@@ -5,7 +5,8 @@
 
 The expression is parsed safely (`microgradx.expr`), its gradients computed by the
 reference sweep, and the result drawn (`draw`, `draw_tape`, `explore`) or printed as
-the lecture writes the two sweeps.
+the lecture writes the two sweeps. Where a value or gradient is nan or inf, `explain`
+says which op made it, from which operands.
 """
 
 from __future__ import annotations
@@ -15,17 +16,71 @@ from pathlib import Path
 
 from ..backprop import backward
 from ..engine import Value
-from ..expr import parse, parse_bindings
+from ..expr import parse, parse_bindings, printable
 from ..tape import Tape, flatten
-from .explore import explore
+from .explore import PAGES, explore
 from .graph import RANKDIRS, draw
-from .render import render
+from .render import PICTURES, SOURCES, render
 from .steps import backward_steps, forward_steps, num, output_name
 from .tapeview import draw_tape
 
-EXPRESSION_HELP = (
-    'the expression, like "(u + v) * w" or "tanh(w1*x1 + w2*x2 + b)"; if it starts with -, put -- before it'
-)
+EXPRESSION_HELP = 'the expression, like "(u + v) * w", "tanh(w1*x1 + w2*x2 + b)" or "-x"'
+# Every file `draw -o` writes, by suffix: the help and the error list them from here.
+FORMATS = {
+    **{suffix: "a picture" for suffix in PICTURES},
+    **{suffix: "DOT source" for suffix in SOURCES},
+    **{suffix: "a step-through page" for suffix in PAGES},
+}
+# Each command's option strings, and whether the option takes a value (filled by add_parsers).
+OPTIONS: dict[str, dict[str, bool]] = {}
+
+
+def formats() -> str:
+    """`.svg, .png, .jpg, .jpeg (a picture), .dot, .gv (DOT source) or .html, .htm (a step-through page)`."""
+    kinds = {kind: [s for s, k in FORMATS.items() if k == kind] for kind in FORMATS.values()}
+    parts = [f"{', '.join(suffixes)} ({kind})" for kind, suffixes in kinds.items()]
+    return ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def expressions_after_options(args: list[str], options: dict[str, bool]) -> list[str]:
+    """A command's arguments with every option first and every expression or binding after `--`.
+
+    argparse reads any argument that starts with - as an option, so `explain -x x=2` would
+    fail with "unrecognized arguments: -x", and `-h*x` or `-out*x` would be taken for -h
+    and -o (Python issue 9334). Here only the command's own options are options: an exact
+    option string like -o, or a --long one (an unambiguous abbreviation, with or without
+    =VALUE); everything else is an expression or a binding, in the order given.
+    """
+    front: list[str] = []
+    positional: list[str] = []
+    k = 0
+    while k < len(args):
+        arg = args[k]
+        k += 1
+        if arg == "--":
+            positional += args[k:]
+            break
+        if arg.startswith("--"):
+            name = arg.partition("=")[0]
+            matches = [o for o in options if o == name] or [o for o in options if o.startswith(name)]
+            front.append(arg)
+        elif arg in options:
+            name, matches = arg, [arg]
+            front.append(arg)
+        else:
+            positional.append(arg)
+            continue
+        if len(matches) == 1 and options[matches[0]] and "=" not in arg and k < len(args):
+            front.append(args[k])  # the option's value, whatever it looks like
+            k += 1
+    return front + ["--", *positional] if positional else front
+
+
+def options_of(*actions: argparse.Action) -> dict[str, bool]:
+    """{option string: takes a value} for argparse actions, with argparse's own -h/--help."""
+    table = {"-h": False, "--help": False}
+    table.update({s: a.nargs != 0 for a in actions for s in a.option_strings})
+    return table
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -36,17 +91,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         description="Draw an expression's graph with every value and gradient, after backprop.",
     )
     add_expression(p)
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="where to write: .svg, .png, .dot/.gv (DOT source) or .html (a step-through page); "
-        "without it, the DOT source is printed",
+    OPTIONS["draw"] = options_of(
+        p.add_argument(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help=f"where to write: {formats()}; missing folders are made. Without it, the DOT source "
+            "is printed",
+        ),
+        p.add_argument("--tape", action="store_true", help="draw the flattened tape instead of the graph"),
+        p.add_argument("--shade", action="store_true", help="fill nodes by |grad|"),
+        p.add_argument("--no-grad", action="store_true", help="leave gradients out"),
+        p.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="layout direction (default LR)"),
     )
-    p.add_argument("--tape", action="store_true", help="draw the flattened tape instead of the graph")
-    p.add_argument("--shade", action="store_true", help="fill nodes by |grad|")
-    p.add_argument("--no-grad", action="store_true", help="leave gradients out")
-    p.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="layout direction (default LR)")
     p.set_defaults(run=run_draw)
 
     p = sub.add_parser(
@@ -55,12 +112,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         description="Print the forward and backward sweeps of an expression as the lecture writes them.",
     )
     add_expression(p)
+    OPTIONS["explain"] = options_of()
     p.set_defaults(run=run_explain)
 
 
 def add_expression(p: argparse.ArgumentParser) -> None:
+    """The expression and its NAME=VALUE bindings, the positional arguments of draw and explain."""
     p.add_argument("expression", help=EXPRESSION_HELP)
-    p.add_argument("bindings", nargs="*", metavar="NAME=VALUE", help="the value of each name, like u=2")
+    p.add_argument(
+        "bindings",
+        nargs="*",
+        metavar="NAME=VALUE",
+        help="the value of each name, like u=2 (e and pi need none)",
+    )
 
 
 def build(expression: str, bindings: list[str]) -> tuple[Value, dict[str, Value], Tape]:
@@ -74,6 +138,10 @@ def build(expression: str, bindings: list[str]) -> tuple[Value, dict[str, Value]
 
 
 def run_draw(args: argparse.Namespace) -> int:
+    out = None if args.output is None else Path(args.output)
+    if out is not None and out.suffix.lower() not in FORMATS:
+        known = ", ".join(FORMATS)
+        raise ValueError(f"cannot tell what to write from {str(out)!r}: end it with one of {known}")
     root, inputs, tape = build(args.expression, args.bindings)
     if args.tape:
         picture = draw_tape(tape)
@@ -81,36 +149,41 @@ def run_draw(args: argparse.Namespace) -> int:
         picture = draw(
             root, rankdir=args.rankdir, show_grad=not args.no_grad, inputs=inputs.values(), shade=args.shade
         )
-    if args.output is None:
-        print(picture.source, end="")
+    if out is None:
+        print(printable(picture.source), end="")
         return 0
-    out = Path(args.output)
-    if out.suffix.lower() in (".html", ".htm"):
+    if out.suffix.lower() in PAGES:
         explore(root, out, inputs=inputs.values(), title=f"backprop through {args.expression}")
     else:
         render(picture, out)
-    print(f"wrote {out}")
+    print(printable(f"wrote {out}"))
     return 0
 
 
 def run_explain(args: argparse.Namespace) -> int:
     root, inputs, _ = build(args.expression, args.bindings)
-    print(explain(root, inputs, args.expression))
+    print(printable(explain(root, inputs, args.expression)))
     return 0
 
 
 def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
-    """The two sweeps as text: forward values, each chain-rule step, then the inputs' gradients."""
+    """The two sweeps as text: forward values, each chain-rule step, then the inputs' gradients.
+
+    Under the step where a nan or inf first appears, a line says which op made it, from
+    which operands (as check=True's error does).
+    """
     tape = flatten(root)
     f = output_name(tape)
     given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
     lines = [f"{f} = {expression}" + (f"  at {given}" if given else ""), ""]
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
-    lines += [f"  {s.text}" for s in forward_steps(tape)]
+    for s in forward_steps(tape):
+        lines += [f"  {s.text}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", f"backward sweep: seed ∂{f}/∂{f} = 1, then the chain rule from the output back"]
     steps = backward_steps(tape)
     width = max(len(s.text) for s in steps)
-    lines += [f"  {s.text:<{width}}    {s.rule}" for s in steps]
+    for s in steps:
+        lines += [f"  {s.text:<{width}}    {s.rule}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", "gradients:"]
     lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in inputs.items()]
     return "\n".join(lines)

@@ -24,7 +24,9 @@ from ..tape import flatten
 from .graph import draw, leaves_of, roles
 from .page import PAGE
 from .render import RendererNotFound, pipe
-from .steps import backward_steps, expression, forward_steps, output_name, slot_names
+from .steps import backward_steps, expression_html, forward_steps, name_html, output_name, slot_names
+
+PAGES = (".html", ".htm")  # what the page's file is called
 
 
 def plain(x: float) -> float | str:
@@ -35,8 +37,15 @@ def plain(x: float) -> float | str:
 Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: see graph.roles
 
 
+# What the page's script reads of a step: each shows in the lecture's notation only (its html).
+STEP_FIELDS = ("phase", "slot", "target", "value", "html", "note")
+
+
 def page_data(root: Value, inputs: Leaves = None, parameters: Leaves = None) -> dict[str, object]:
-    """Everything the page's script needs: the slots and the steps of both sweeps."""
+    """Everything the page's script needs: the slots and the steps of both sweeps.
+
+    Formulas are markup in the lecture's notation (`steps.Step.html`), names escaped in it.
+    """
     tape = flatten(root)
     names = slot_names(tape)
     kinds = roles(tape, inputs, parameters)
@@ -47,11 +56,12 @@ def page_data(root: Value, inputs: Leaves = None, parameters: Leaves = None) -> 
             {
                 "name": names[k],
                 "role": kinds[k],
-                "formula": expression(tape, names, k) if tape.operands(k).size else "",
+                "formula": expression_html(tape, names, k) if tape.operands(k).size else "",
                 "start": plain(float(tape.consts[tape.a[k]])) if const else None,
             }
         )
-    steps = [s.as_dict() for s in forward_steps(tape) + backward_steps(tape)]
+    both = forward_steps(tape) + backward_steps(tape)
+    steps = [{key: getattr(s, key) for key in STEP_FIELDS} for s in both]
     for s in steps:
         s["value"] = plain(s["value"])
     return {"output": output_name(tape), "slots": slots, "steps": steps}
@@ -77,6 +87,8 @@ def explore(
 ) -> Path:
     """Write the step-through page for the graph below `root` to `path`; returns the path.
 
+    Missing folders on the way to `path` are made.
+
     Roles are coloured as `draw` colours them (see `graph.roles`): by default a Module's,
     an optimizer's or a compiled graph's leaves are parameters and the other leaves
     inputs; `inputs` and `parameters` (lists of Values, a Module or an optimizer) say otherwise.
@@ -88,9 +100,11 @@ def explore(
     title = title or f"backprop through {data['output']}"
     html = (
         PAGE.replace("{{title}}", escape(title))
+        .replace("{{output}}", name_html(str(data["output"])))
         .replace("{{svg}}", inline_svg(root, inputs, parameters))
         .replace("{{data}}", blob)
     )
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path

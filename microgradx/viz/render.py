@@ -80,18 +80,21 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike[str]) -> Path:
     """Write a graph (or DOT source) to `path`; the suffix picks the format.
 
     `.svg`, `.png`, `.jpg` are rendered; `.dot` and `.gv` get the DOT source, which
-    needs no renderer.
+    needs no renderer. Missing folders on the way to `path` are made once the picture is
+    rendered (a failed render leaves none behind).
     """
     path = Path(path)
     source = graph if isinstance(graph, str) else graph.source
     suffix = path.suffix.lower()
     if suffix in SOURCES:
-        path.write_text(source, encoding="utf-8")
+        data = source.encode("utf-8")
     elif suffix in PICTURES:
-        path.write_bytes(pipe(source, PICTURES[suffix]))
+        data = pipe(source, PICTURES[suffix])
     else:
         known = ", ".join([*PICTURES, *SOURCES])
         raise ValueError(f"cannot tell which picture to write from {str(path)!r}: end it with one of {known}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
     return path
 
 
@@ -138,10 +141,12 @@ class Picture(graphviz.Digraph):
         if outfile is not None:
             return str(render(self, outfile))
         source_path = Path(directory or self.directory or "") / (filename or self.filename)
-        source_path.write_text(self.source, encoding="utf-8")
         fmt = format or self.format
+        picture = pipe(self.source, fmt)
+        source_path.parent.mkdir(parents=True, exist_ok=True)  # as graphviz's own render does
+        source_path.write_text(self.source, encoding="utf-8")
         out = source_path.with_name(f"{source_path.name}.{fmt}")
-        out.write_bytes(pipe(self.source, fmt))
+        out.write_bytes(picture)
         if cleanup:
             source_path.unlink()
         return str(out)

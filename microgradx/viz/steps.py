@@ -3,20 +3,31 @@
 Both `microgradx explain` and the step-through page (`explore`) show these steps. The
 numbers come from the op table's rules (`microgradx.ops.TABLE`), exactly as the
 reference sweep (`microgradx.reference`) computes them; each backward step is one use
-of the chain rule, written the lecture's way:
+of the chain rule. `explain` prints it as plain text, with the lecture's δ notation
+beside it (a caret for the superscript, the terminal having no other):
 
     ∂f/∂u += ∂f/∂t1 · ∂(u + v)/∂u = 4 · 1 = 4        u^δ += t1^δ · 1
 
 In the lecture's layer notation this is a_k^δ = φ_k^δ · f′(a_k) for an activation and
-w_k^δ = a_k^δ · φ_{k−1} for a product.
+w_k^δ = a_k^δ · φ_{k−1} for a product. The page shows each step once, as HTML in the
+notation of the lecture's worked example (∂f/∂w = ∂/∂w (t1 w) · ∂f/∂f = t1 · 1), with
+real fractions and superscripts: `Step.html`.
+
+Where a value or a gradient becomes nan or inf, the step that made it carries a note
+saying which op did, from which operands (`nantrace.cause`, the words of check=True).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+import re
+from dataclasses import dataclass
+from html import escape
 
+from ..nantrace import cause
 from ..ops import TABLE, Op
 from ..tape import Tape
+from .text import visible
 
 # The local derivative ∂(node)/∂(operand) as a formula, per op and operand position:
 # {a}, {b} name the operands, {k} the node itself. The numbers come from TABLE.
@@ -40,9 +51,15 @@ LOCAL: dict[Op, tuple[str, ...]] = {
 }
 
 
+# The page's forms where the text's differ: the indicator 𝟙 for relu′, as the lecture writes it.
+LOCAL_HTML: dict[Op, tuple[str, ...]] = {Op.RELU: ("𝟙<sub>{a} &gt; 0</sub>",)}
+# Operators as the lecture writes them (a product with a dot, a minus sign); ** is a superscript.
+SYMBOL_HTML = {Op.ADD: "+", Op.SUB: "−", Op.MUL: "·", Op.DIV: "/"}
+
+
 def num(x: float) -> str:
-    """A number as the lecture writes it: 20, 4, 0.761594."""
-    return f"{x:.6g}"
+    """A number as the lecture writes it: 20, 4, 0.761594 (and 0, never -0)."""
+    return f"{x + 0.0:.6g}"
 
 
 def slot_names(tape: Tape) -> list[str]:
@@ -87,7 +104,9 @@ class Step:
 
     `slot` is the node being computed (forward) or whose gradient is being pushed to
     its operand `target` (backward); `value` is the target's value or gradient after
-    the step; `text` is the step in ∂ notation, `rule` in the lecture's δ notation.
+    the step; `text` is the step in ∂ notation and `rule` in the lecture's δ notation,
+    both plain text (for `explain`); `html` is the step once, in the lecture's notation
+    (for the page); `note` says why, where this step made a nan or inf.
     """
 
     phase: str
@@ -96,9 +115,8 @@ class Step:
     value: float
     text: str
     rule: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+    html: str = ""
+    note: str = ""
 
 
 def values(tape: Tape) -> list[float]:
@@ -111,6 +129,93 @@ def values(tape: Tape) -> list[float]:
     return vals
 
 
+def name_html(name: str) -> str:
+    """A slot's name as page text: escaped, its control characters shown as in the pictures."""
+    return escape(visible(name))
+
+
+def fraction(top: str, bottom: str) -> str:
+    """top over bottom, as the lecture writes ∂f/∂w (markup; the page's CSS stacks the two)."""
+    return f'<span class="frac"><span>{top}</span><span>{bottom}</span></span>'
+
+
+def partial(of: str, by: str) -> str:
+    """∂of/∂by as a fraction, from two escaped names."""
+    return fraction(f"∂{of}", f"∂{by}")
+
+
+def expression_html(tape: Tape, names: list[str], i: int) -> str:
+    """Slot i's formula as the lecture writes it: `t1 · w`, `u<sup>2</sup>`, `tanh(t2)`, `−x`."""
+    info = TABLE[tape.op[i]]
+    args = [name_html(names[s]) for s in tape.operands(i)]
+    if info.op == Op.DOT:
+        n = len(args) // 2
+        return " + ".join(f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True))
+    if info.op == Op.SUM:
+        return " + ".join(args)
+    if info.op == Op.NEG:
+        return f"−{args[0]}"
+    if info.op in (Op.POW, Op.POWC):
+        return f"{args[0]}<sup>{args[1]}</sup>"
+    if info.arity == 2:
+        return f"{args[0]} {SYMBOL_HTML[info.op]} {args[1]}"
+    if info.arity == 1:
+        return f"{info.symbol}({args[0]})"
+    return name_html(names[i])
+
+
+def local_html(op: Op, pos: int, args: list[str], k: str) -> str:
+    """local_formula as markup: superscripts for powers, 𝟙 for relu′; args and k are escaped names."""
+    if op == Op.SUM:
+        return "1"
+    if op == Op.DOT:
+        n = len(args) // 2
+        return args[pos + n] if pos < n else args[pos - n]
+    forms = LOCAL_HTML.get(op) or tuple(
+        re.sub(r"\^\((.*?)\)", r"<sup>\1</sup>", escape(form)) for form in LOCAL.get(op, ())
+    )
+    if pos >= len(forms):
+        return partial(k, args[pos])
+    return forms[pos].format(a=args[0], b=args[1] if len(args) > 1 else "", k=k)
+
+
+def value_note(tape: Tape, vals: list[float], k: int) -> str:
+    """Why slot k's value is nan or inf, where it began there (else ""): the op and its operands.
+
+    A constant that holds one is not a step of its own: its note goes with its first user.
+    """
+    if math.isfinite(vals[k]):
+        return ""
+    operands = tape.operands(k).tolist()
+    if all(math.isfinite(vals[s]) for s in operands):
+        return f"{num(vals[k])} first appeared here: {cause(tape, k, vals.__getitem__)}"
+    names = tape.names()
+    consts = [s for s in operands if tape.op[s] == Op.CONST and not math.isfinite(vals[s])]
+    return "; ".join(f"{num(vals[s])} came in with the constant {names[s]}" for s in consts)
+
+
+def gradient_note(
+    tape: Tape, vals: list[float], names: list[str], k: int, pos: int, upstream: float, local: float
+) -> str:
+    """Why the product upstream · local for operand `pos` of slot k is nan or inf, where it begins.
+
+    Either the local derivative is not finite at the operands' values, or the product of two
+    finite numbers overflows; a gradient already nan or inf upstream was explained there.
+    """
+    product = upstream * local
+    if math.isfinite(product) or not math.isfinite(upstream):
+        return ""
+    if math.isfinite(local):
+        return f"{num(product)} from an overflow: {num(upstream)} · {num(local)} is too large for a float"
+    slots = tape.operands(k).tolist()
+    at = ", ".join(f"{names[s]} = {num(vals[s])}" for s in dict.fromkeys(slots) if tape.op[s] != Op.CONST)
+    formula = local_formula(TABLE[tape.op[k]].op, pos, [names[s] for s in slots], names[k])
+    return (
+        f"{num(product)} from the local derivative ∂({expression(tape, names, k)})/∂{names[slots[pos]]}"
+        f" = {formula}, which is {num(local)} at {at}"
+    )
+
+
 def forward_steps(tape: Tape) -> list[Step]:
     """φ_k = f_k(operands) for every slot in tape order (constants are left out)."""
     vals = values(tape)
@@ -120,12 +225,16 @@ def forward_steps(tape: Tape) -> list[Step]:
         info = TABLE[tape.op[k]]
         if info.op == Op.CONST:
             continue
+        note = value_note(tape, vals, k)
         if info.op == Op.LEAF:
-            steps.append(Step("forward", k, k, vals[k], f"{names[k]} = {num(vals[k])}", "a leaf: given"))
+            text = f"{names[k]} = {num(vals[k])}"
+            html = f"{name_html(names[k])} = {num(vals[k])}"
+            steps.append(Step("forward", k, k, vals[k], text, "a leaf: given", html, note))
             continue
         text = f"{names[k]} = {expression(tape, names, k)} = {num(vals[k])}"
         rule = f"φ = {info.name}({', '.join(names[s] for s in tape.operands(k))})"
-        steps.append(Step("forward", k, k, vals[k], text, rule))
+        html = f"{name_html(names[k])} = {expression_html(tape, names, k)} = {num(vals[k])}"
+        steps.append(Step("forward", k, k, vals[k], text, rule, html, note))
     return steps
 
 
@@ -149,7 +258,9 @@ def backward_steps(tape: Tape) -> list[Step]:
     for out in tape.outputs.tolist():
         grads[out] += 1.0
         touched[out] = True
-        steps.append(Step("backward", out, out, grads[out], f"∂{f}/∂{names[out]} = 1", f"{names[out]}^δ = 1"))
+        text, rule = f"∂{f}/∂{names[out]} = 1", f"{names[out]}^δ = 1"
+        html = f"{partial(name_html(f), name_html(names[out]))} = 1"
+        steps.append(Step("backward", out, out, grads[out], text, rule, html))
     for k in reversed(range(len(tape))):
         info = TABLE[tape.op[k]]
         if info.arity == 0:
@@ -166,12 +277,42 @@ def backward_steps(tape: Tape) -> list[Step]:
                 f"∂{f}/∂{names[x]} += ∂{f}/∂{names[k]} · ∂({expression(tape, names, k)})/∂{names[x]}"
                 f" = {num(grads[k])} · {num(d)} = {num(product)}"
             )
+            html = chain_rule_html(tape, names, f, k, pos, grads[k], d, again=touched[x])
             if touched[x]:
                 text += f"  (total {num(grads[x])})"
+                html += f" (total {num(grads[x])})"
             touched[x] = True
             formula = local_formula(info.op, pos, args, names[k])
             if " " in formula:
                 formula = f"({formula})"
             rule = f"{names[x]}^δ += {names[k]}^δ · {formula}"
-            steps.append(Step("backward", k, x, grads[x], text, rule))
+            note = gradient_note(tape, vals, names, k, pos, grads[k], d)
+            steps.append(Step("backward", k, x, grads[x], text, rule, html, note))
     return steps
+
+
+def chain_rule_html(
+    tape: Tape, names: list[str], f: str, k: int, pos: int, upstream: float, local: float, again: bool
+) -> str:
+    """One chain-rule step in the lecture's notation, as markup:
+
+        ∂f/∂w = ∂/∂w (t1 · w) · ∂f/∂f = t1 · 1 = 5 · 1 = 5
+
+    the local derivative of slot k by its operand `pos`, times the gradient that arrived
+    at k; first as formulas, then in numbers (left out where they read the same). `+=`
+    where the operand's gradient already holds another path's share (`again`).
+    """
+    info = TABLE[tape.op[k]]
+    slots = tape.operands(k).tolist()
+    f, node, x = name_html(f), name_html(names[k]), name_html(names[slots[pos]])
+    body = expression_html(tape, names, k)
+    if info.op not in (Op.POW, Op.POWC) and (info.arity != 1 or info.op == Op.NEG):
+        body = f"({body})"  # ∂/∂w (t1 · w), but ∂/∂t2 tanh(t2) and ∂/∂x x²
+    formula = local_html(info.op, pos, [name_html(names[s]) for s in slots], node)
+    if any(c in re.sub(r"<(su[bp])>.*?</\1>", "", formula) for c in " +−-"):
+        formula = f"({formula})"  # (1 − o²) · 0.25, but 2·x<sup>…</sup> and the indicator 𝟙 bare
+    chain = f"{fraction('∂', '∂' + x)} {body} · {partial(f, node)}"
+    symbolic = f"{formula} · {num(upstream)}"
+    numbers = f"{num(local)} · {num(upstream)}"
+    parts = [chain, symbolic] + ([numbers] if numbers != symbolic else []) + [num(upstream * local)]
+    return f"{partial(f, x)} {'+=' if again else '='} " + " = ".join(parts)
