@@ -81,16 +81,27 @@ def relu(x):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def dpow_base(x, c):
-    # d(x^c)/dx = c·x^(c-1); exactly 0 for c = 0
-    return 0.0 if c == 0.0 else c * x ** (c - 1.0)
+    # d(x^c)/dx = c·x^(c-1) (ops._dpowc): 0 where x^c is constant around x, c = 0 or c = ±inf
+    # with x^c = 0 (there x^(c-1) = x^c); nan at x = -inf for a fractional c, as at every x < 0
+    if c == 0.0:
+        return 0.0
+    if math.isinf(c):
+        p = x**c
+        return 0.0 if p == 0.0 else c * p
+    if x == -math.inf and np.floor(c) != c:
+        return np.nan
+    return c * x ** (c - 1.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def dpow_exponent(x, out):
-    # d(x^y)/dy = x^y·ln x; 0 at x = 0 (the limit for y > 0); nan for x < 0
-    if x > 0.0:
-        return out * math.log(x)
-    return 0.0 if x == 0.0 else np.nan
+    # d(x^y)/dy = x^y·ln x (ops._dpow_dy): nan for x < 0 or nan; 0 where x^y = 0 (the limit of
+    # x^y·ln x) and at 0^0 (PyTorch's choice); at 0^y = ±inf (y < 0), ±inf·ln 0 = ∓inf
+    if not x >= 0.0:
+        return np.nan
+    if out == 0.0 or (x == 0.0 and out == 1.0):
+        return 0.0
+    return out * math.log(x)  # ln 0 = -inf
 
 
 @njit(cache=True, error_model="numpy", inline="always")
