@@ -91,13 +91,15 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0."""
         store, idx = self.binding()
-        store.grad[idx] = 0.0
+        with store.lock:
+            store.grad[idx] = 0.0
 
     def step(self) -> None:
         """Update every parameter from its .grad, in place."""
         store, idx = self.binding()
-        self.t += 1
-        jit.kernels_now().update(self.rule, store.arrays, idx, self.state, self.settings, self.t)
+        with store.lock:  # the values, which other threads' training steps may be writing too
+            self.t += 1
+            jit.kernels_now().update(self.rule, store.arrays, idx, self.state, self.settings, self.t)
 
 
 class SGD(Optimizer):
