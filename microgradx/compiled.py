@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from numbers import Integral
 
 import numba
 import numpy as np
@@ -62,6 +63,77 @@ class Locks:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def whole_number(x: object, what: str) -> int:
+    """x as an int >= 0: Python's and NumPy's integers, not bools; else an error naming it."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, Integral):
+        raise TypeError(f"{what} must be a whole number (an int >= 0), got {x!r} ({type(x).__name__})")
+    if x < 0:
+        raise ValueError(f"{what} must be a whole number >= 0, got {x!r}")
+    return int(x)
+
+
+def flag(x: object, what: str) -> bool:
+    """x as a bool: True or False (NumPy's too), never a truthy string like "no"."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {x!r} ({type(x).__name__})")
+    return bool(x)
+
+
+def output_values(outputs: object) -> Value | list[Value]:
+    """compile's outputs checked: a Value, or a non-empty list (any iterable) of them."""
+    if isinstance(outputs, Value):
+        return outputs
+    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__iter__"):
+        raise TypeError(
+            f"compile(outputs): outputs must be a Value or a list of Values, got {outputs!r} "
+            f"({type(outputs).__name__}): compile the Value you computed, like compile(loss, inputs=[x])"
+        )
+    outputs = list(outputs)
+    if not outputs:
+        raise ValueError("compile(outputs): no outputs; give the Value, or the list of Values, to compute")
+    return outputs
+
+
+def input_values(inputs: object) -> list[Value]:
+    """compile's inputs checked: Values in the order of x's columns, as a list or tuple (any ordered
+    iterable); each one's place on the tape is checked by Compiled."""
+    if isinstance(inputs, Value):
+        name = inputs.label or "x"
+        raise TypeError(
+            f"compile(inputs={inputs!r}): inputs must be a list of Values, one for each column of "
+            f"forward's x, not a Value: for one input, write inputs=[{name}]"
+        )
+    if isinstance(inputs, (set, frozenset, dict)):
+        raise TypeError(
+            f"compile(inputs): inputs must be in the order of x's columns, a list or tuple; got a "
+            f"{type(inputs).__name__}, which has no order: write inputs=[x1, x2, ...]"
+        )
+    if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+        raise TypeError(
+            f"compile(inputs): inputs must be a list of Values, one for each column of forward's x, "
+            f"got {inputs!r} ({type(inputs).__name__})"
+        )
+    return list(inputs)
+
+
+def pass_names(optimize: object) -> tuple[str, ...]:
+    """compile's optimize checked: the names of the tape passes to run (none for False)."""
+    if isinstance(optimize, (bool, np.bool_)):
+        return PASSES if optimize else ()
+    if isinstance(optimize, str):
+        example = f"optimize=[{optimize!r}]" if optimize in PASSES else "optimize=['fold', 'dce']"
+        raise TypeError(
+            f"compile(optimize={optimize!r}): give pass names as a list, like {example} (a string would "
+            f"be read letter by letter), from {PASSES}; or True for all of them, False for none"
+        )
+    if not hasattr(optimize, "__iter__"):
+        raise TypeError(
+            f"compile(optimize={optimize!r}): use True (all the passes), False (none) or a list of "
+            f"pass names from {PASSES}"
+        )
+    return tuple(optimize)
 
 
 def aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
@@ -153,12 +225,15 @@ class Compiled:
         check: bool = False,
         threads: bool = False,
     ) -> None:
+        outputs = output_values(outputs)
+        inputs = input_values(inputs)
+        names = pass_names(optimize)
         self.single_output = isinstance(outputs, Value)
-        self.check = check
-        self.threads = bool(threads)
+        self.check = flag(check, "compile(check)")
+        self.threads = flag(threads, "compile(threads)")
         tape = flatten(outputs)
-        if optimize:
-            tape = passes.optimize(tape, PASSES if optimize is True else tuple(optimize))
+        if names:
+            tape = passes.optimize(tape, names)
         self.tape: Tape = tape
         leaf_slot = {id(tape.nodes[s]): int(s) for s in tape.leaves}
         in_slots = []
@@ -174,7 +249,7 @@ class Compiled:
             if s in in_slots:
                 raise ValueError(f"inputs[{k}] ({x!r}) is listed twice")
             in_slots.append(s)
-        self.inputs = list(inputs)
+        self.inputs = inputs
         self.in_slots = np.array(in_slots, dtype=np.int64)
         taken = set(in_slots)
         self.p_slots = np.array([s for s in tape.leaves if s not in taken], dtype=np.int64)
@@ -249,8 +324,13 @@ class Compiled:
         try:
             arr = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as e:
+            why = str(e)
+            if isinstance(x, Value) or (
+                isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x)
+            ):
+                why = "it holds Values; give their numbers (the Values went to compile(inputs=...))"
             raise TypeError(
-                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {e}"
+                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {why}"
             ) from None
         # C order, aligned and writeable, as the kernels were compiled for (jit.py): numba compiles
         # anew for each other layout, and a strided or read-only batch would make a program wait for it
@@ -306,6 +386,8 @@ class Compiled:
             if n_out != 1:
                 raise ValueError(f"this graph has {n_out} outputs: say which with backward(output=k)")
             output = 0
+        elif isinstance(output, (bool, np.bool_)) or not isinstance(output, Integral):
+            raise TypeError(f"backward(output={output!r}): output must be a whole number, 0..{n_out - 1}")
         elif not 0 <= output < n_out:
             raise ValueError(f"backward(output={output}): this graph has outputs 0..{n_out - 1}")
         if self.store.version != self._version:
@@ -355,7 +437,7 @@ class Compiled:
             or not x.flags.carray  # C order, aligned, writeable: what the kernels were compiled for
             or self.store.version != self._version
         ):  # the first step, or anything new: fit checks everything (and makes ready)
-            return float(self.fit(x, optimizer, 1)[0])
+            return float(self._fit(x, optimizer, 1, caller="train_step")[0])
         acquire()  # the store's lock (the step writes the parameters and their gradients), the cheap way
         try:
             jit.kernels_now().train_steps(*args, x, lr, optimizer.t, loss)
@@ -447,13 +529,39 @@ class Compiled:
         the step number). Every `every` steps (0: only at the end) callback(step,
         losses so far) is called, for progress reports. Returns each step's mean loss.
         """
-        rows, _ = self._rows(x)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"fit(steps={steps!r}): steps must be a whole number >= 0")
-        if self.out_refs.size != 1:
-            raise ValueError("fit trains a graph with one output (the loss)")
+        return self._fit(x, optimizer, steps, lr, every, callback)
+
+    def _fit(
+        self,
+        x: object,
+        optimizer: Optimizer,
+        steps: int,
+        lr: float | Sequence[float] | Callable[[int], float] | None = None,
+        every: int = 0,
+        callback: Callable[[int, np.ndarray], object] | None = None,
+        caller: str = "fit",
+    ) -> np.ndarray:
+        """fit, with its errors naming `caller` (fit, or train_step's first step)."""
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"fit needs an optimizer (microgradx.optim), got {type(optimizer).__name__}")
+            raise TypeError(
+                f"{caller} needs an optimizer from microgradx.optim, like SGD(model.parameters(), lr=0.1); "
+                f"got {optimizer!r} ({type(optimizer).__name__})"
+            )
+        rows, _ = self._rows(x)
+        if rows.shape[0] == 0:
+            raise ValueError(
+                f"{caller}(x): x has no rows; a training step's loss is the mean over the batch's rows, "
+                "so it needs one row at least"
+            )
+        steps = whole_number(steps, f"{caller}(steps)")
+        every = whole_number(every, f"{caller}(every)")
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"{caller}(callback={callback!r}): callback must be a function of (step, losses so far) "
+                "or None"
+            )
+        if self.out_refs.size != 1:
+            raise ValueError(f"{caller} trains a graph with one output (the loss)")
         lrs = self._learning_rates(lr, optimizer, steps)
         if self.store.version != self._version:
             self._bind()
@@ -507,7 +615,13 @@ class Compiled:
         elif callable(lr):
             lrs = np.array([lr(k) for k in range(steps)], dtype=np.float64)
         else:
-            lrs = np.full(steps, float(lr)) if np.isscalar(lr) else np.array(lr, dtype=np.float64).reshape(-1)
+            try:
+                lrs = np.full(steps, float(lr)) if np.isscalar(lr) else np.array(lr, dtype=float).reshape(-1)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"fit(lr={lr!r}): lr must be a number, a list of one number per step, a function of the "
+                    "step number, or None for the optimizer's lr"
+                ) from None
         if lrs.shape != (steps,):
             raise ValueError(f"fit: got {lrs.size} learning rates for {steps} steps")
         if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):

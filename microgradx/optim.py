@@ -63,6 +63,16 @@ class Optimizer:
     lr = Setting(0)
 
     def __init__(self, params: Iterable[Value], lr: float, n_settings: int, n_state: int) -> None:
+        name = type(self).__name__
+        if isinstance(params, Value):
+            raise TypeError(f"{name}(params): give a list of Values, like {name}([w], ...), not a Value")
+        if hasattr(params, "parameters") and callable(params.parameters):
+            raise TypeError(f"{name}(params): give the model's parameters, {name}(model.parameters(), ...)")
+        if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+            raise TypeError(
+                f"{name}(params): give a list of Values, like model.parameters(); "
+                f"got {params!r} ({type(params).__name__})"
+            )
         params = list(params)
         if not params:
             raise ValueError("the optimizer got no parameters: pass model.parameters()")
