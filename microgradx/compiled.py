@@ -190,12 +190,12 @@ class Workspace:
 NOT_READY = (None, None, (), None, None, None, None)  # train_step's arguments, not made yet
 
 
-class CallState(threading.local):
-    """What a compiled graph's calls work in, one of each per thread (threading.local): a
+class CallState:
+    """What a compiled graph's calls work in, one of each per thread (see PerThread): a
     thread's forward, backward and training steps never touch another thread's.
 
-    Each thread's first use makes its own from `uniform`, the graph's uniform values
-    (its constants filled in) and gradients, which it copies.
+    Made from `uniform`, the graph's uniform values (its constants filled in) and
+    gradients, which it copies.
     """
 
     def __init__(self, uniform: np.ndarray) -> None:
@@ -206,6 +206,14 @@ class CallState(threading.local):
         self.args: tuple = (None, None, ())  # see Compiled._kernel_args
         self.ready: tuple = NOT_READY  # see Compiled.train_step
         self.one_loss = np.zeros(1)  # train_step's loss, without a new array each step
+
+
+class PerThread(threading.local):
+    """A CallState for each thread, made at the thread's first call. (Held in a plain object:
+    reading an attribute of a threading.local costs four times a plain one's.)"""
+
+    def __init__(self, uniform: np.ndarray) -> None:
+        self.state = CallState(uniform)
 
 
 class Compiled:
@@ -285,12 +293,12 @@ class Compiled:
         c = np.flatnonzero(tape.op == Op.CONST)
         uniform[0, -ref[c] - 1] = tape.consts[tape.a[c]]
         self._uniform0 = uniform
-        self._local = CallState(uniform)
+        self._local = PerThread(uniform)
 
     @property
     def _ws(self) -> Workspace | None:
         """The lanes' arrays of this thread's last forward."""
-        return self._local.ws
+        return self._local.state.ws
 
     def __getstate__(self) -> dict:
         """Pickled and copied without the threads' call states: a copy starts as a new graph does."""
@@ -300,7 +308,7 @@ class Compiled:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._local = CallState(self._uniform0)
+        self._local = PerThread(self._uniform0)
 
     def _workspace(self, state: CallState, rows: int) -> Workspace:
         """This thread's lanes' arrays for this many rows, reused while the batch size holds."""
@@ -347,7 +355,7 @@ class Compiled:
         rows, single = self._rows(x)
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
-        state = self._local
+        state = self._local.state
         ws = self._workspace(state, rows.shape[0])
         n_out = self.out_refs.size
         out = np.empty(rows.shape[0] * n_out)
@@ -378,7 +386,7 @@ class Compiled:
         """
         if reduction not in REDUCTIONS:
             raise ValueError(f"backward(reduction={reduction!r}): use one of {REDUCTIONS}")
-        state = self._local
+        state = self._local.state
         if not state.ran:
             raise RuntimeError(
                 "backward() needs a forward(x) first (in this thread): there are no values to differentiate"
@@ -398,8 +406,8 @@ class Compiled:
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
         args = self._kernel_args(ws, state)
-        with self._writer_locks(ws):  # the gradients are added into the store, which other calls share
-            jit.kernels_now().run_backward(*args, x_grad, self._out_list[output], seed)
+        with Locks(PARALLEL_CALLS, self.store.lock) if ws.parallel else self.store.lock:  # the gradients
+            jit.kernels_now().run_backward(*args, x_grad, self._out_list[output], seed)  # go into the store
         if self.check:
             self._check_grads(ws, state)
         return x_grad[0] if state.single else x_grad
@@ -430,7 +438,7 @@ class Compiled:
         # The kernel's arguments from this thread's last step, while its optimizer, workspace and
         # store hold (a forward in another workspace, or of one row, drops them: see _workspace and
         # forward); the optimizer's settings are read from its arrays, so they may change between steps.
-        opt, ws, args, lr, loss, acquire, release = self._local.ready
+        opt, ws, args, lr, loss, acquire, release = self._local.state.ready
         if (
             opt is not optimizer
             or type(x) is not np.ndarray
@@ -458,7 +466,7 @@ class Compiled:
         kernels.program_parts), the workspace's layout and buffer, the thread's uniform values
         and gradients (state: this thread's, by default), the store's data and grad, and threads
         (None, or True: see kernels.py). Kept, per thread, while the workspace and the store hold."""
-        state = self._local if state is None else state
+        state = self._local.state if state is None else state
         ws_then, idx_then, args = state.args
         if ws_then is not ws or idx_then is not self.p_idx:
             # the program depends on the parameters' indices, not on the batch or the thread:
@@ -572,7 +580,7 @@ class Compiled:
                 "the optimizer's parameters and this graph's are in different stores: "
                 "build the optimizer on the graph's parameters (for example model.parameters())"
             )
-        state = self._local
+        state = self._local.state
         ws = self._workspace(state, rows.shape[0])
         state.single = False
         state.ran = True
