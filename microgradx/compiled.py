@@ -7,11 +7,24 @@ current values, so `p.data -= lr * p.grad` between steps does what it says.
 What does not depend on the inputs runs once per call, the rest once per row, all
 rows together as lanes (see program.py); parameter gradients are summed over the
 rows inside the kernel.
+
+A compiled graph may be called from several threads at once. What a call works in
+is the thread's own (`CallState`: the lanes' arrays, the uniform values and
+gradients, the last forward's rows, so a backward differentiates its own thread's
+forward); what calls share, the parameters' Store, is written under the store's
+lock (backward adds gradients into it, train_step and fit update the parameters),
+so two graphs sharing parameters take turns there too. Forwards only read the
+store: they run side by side (the kernels release the GIL). Calls that split their
+rows over numba's threads (threads=True) take turns whatever they write: numba's
+workqueue threading layer, the one it falls back to without TBB or OpenMP, aborts the
+process when two threads run its parallel kernels at once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from numbers import Integral
 
 import numba
 import numpy as np
@@ -28,6 +41,101 @@ from .tape import Tape, flatten
 REDUCTIONS = ("mean", "sum")
 F64 = np.dtype(np.float64)
 LINE = 8  # float64s in a 64-byte cache line (and in an AVX-512 register)
+PARALLEL_CALLS = threading.Lock()  # held by every call that runs the thread-parallel kernels (see the top)
+
+
+class Locks:
+    """Two locks taken as one: the first, then the second; let go in the reverse order."""
+
+    def __init__(self, first: threading.Lock, second: threading.Lock) -> None:
+        self.first, self.second = first, second
+
+    def acquire(self) -> None:
+        self.first.acquire()
+        self.second.acquire()
+
+    def release(self) -> None:
+        self.second.release()
+        self.first.release()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def whole_number(x: object, what: str) -> int:
+    """x as an int >= 0: Python's and NumPy's integers, not bools; else an error naming it."""
+    if type(x) is int and x >= 0:  # the usual case, without the ABC's isinstance (half a microsecond)
+        return x
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, Integral):
+        raise TypeError(f"{what} must be a whole number (an int >= 0), got {x!r} ({type(x).__name__})")
+    if x < 0:
+        raise ValueError(f"{what} must be a whole number >= 0, got {x!r}")
+    return int(x)
+
+
+def flag(x: object, what: str) -> bool:
+    """x as a bool: True or False (NumPy's too), never a truthy string like "no"."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {x!r} ({type(x).__name__})")
+    return bool(x)
+
+
+def output_values(outputs: object) -> Value | list[Value]:
+    """compile's outputs checked: a Value, or a non-empty list (any iterable) of them."""
+    if isinstance(outputs, Value):
+        return outputs
+    if isinstance(outputs, (str, bytes)) or not hasattr(outputs, "__iter__"):
+        raise TypeError(
+            f"compile(outputs): outputs must be a Value or a list of Values, got {outputs!r} "
+            f"({type(outputs).__name__}): compile the Value you computed, like compile(loss, inputs=[x])"
+        )
+    outputs = list(outputs)
+    if not outputs:
+        raise ValueError("compile(outputs): no outputs; give the Value, or the list of Values, to compute")
+    return outputs
+
+
+def input_values(inputs: object) -> list[Value]:
+    """compile's inputs checked: Values in the order of x's columns, as a list or tuple (any ordered
+    iterable); each one's place on the tape is checked by Compiled."""
+    if isinstance(inputs, Value):
+        name = inputs.label or "x"
+        raise TypeError(
+            f"compile(inputs={inputs!r}): inputs must be a list of Values, one for each column of "
+            f"forward's x, not a Value: for one input, write inputs=[{name}]"
+        )
+    if isinstance(inputs, (set, frozenset, dict)):
+        raise TypeError(
+            f"compile(inputs): inputs must be in the order of x's columns, a list or tuple; got a "
+            f"{type(inputs).__name__}, which has no order: write inputs=[x1, x2, ...]"
+        )
+    if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+        raise TypeError(
+            f"compile(inputs): inputs must be a list of Values, one for each column of forward's x, "
+            f"got {inputs!r} ({type(inputs).__name__})"
+        )
+    return list(inputs)
+
+
+def pass_names(optimize: object) -> tuple[str, ...]:
+    """compile's optimize checked: the names of the tape passes to run (none for False)."""
+    if isinstance(optimize, (bool, np.bool_)):
+        return PASSES if optimize else ()
+    if isinstance(optimize, str):
+        example = f"optimize=[{optimize!r}]" if optimize in PASSES else "optimize=['fold', 'dce']"
+        raise TypeError(
+            f"compile(optimize={optimize!r}): give pass names as a list, like {example} (a string would "
+            f"be read letter by letter), from {PASSES}; or True for all of them, False for none"
+        )
+    if not hasattr(optimize, "__iter__"):
+        raise TypeError(
+            f"compile(optimize={optimize!r}): use True (all the passes), False (none) or a list of "
+            f"pass names from {PASSES}"
+        )
+    return tuple(optimize)
 
 
 def aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
@@ -78,6 +186,35 @@ class Workspace:
             yield arrays[c, :, :n], c * int(self.counts[0])
 
 
+NOT_READY = (None, None, (), None, None, None, None)  # train_step's arguments, not made yet
+
+
+class CallState:
+    """What a compiled graph's calls work in, one of each per thread (see PerThread): a
+    thread's forward, backward and training steps never touch another thread's.
+
+    Made from `uniform`, the graph's uniform values (its constants filled in) and
+    gradients, which it copies.
+    """
+
+    def __init__(self, uniform: np.ndarray) -> None:
+        self.uniform = uniform.copy()  # values and gradients, one array for the kernels
+        self.ws: Workspace | None = None  # the lanes' arrays of this thread's last forward
+        self.ran = False  # whether a forward (or a training step) has run in this thread
+        self.single = False  # whether that forward was one row
+        self.args: tuple = (None, None, ())  # see Compiled._kernel_args
+        self.ready: tuple = NOT_READY  # see Compiled.train_step
+        self.one_loss = np.zeros(1)  # train_step's loss, without a new array each step
+
+
+class PerThread(threading.local):
+    """A CallState for each thread, made at the thread's first call. (Held in a plain object:
+    reading an attribute of a threading.local costs four times a plain one's.)"""
+
+    def __init__(self, uniform: np.ndarray) -> None:
+        self.state = CallState(uniform)
+
+
 class Compiled:
     """A graph flattened to a tape, with its inputs and parameters located on it."""
 
@@ -97,12 +234,15 @@ class Compiled:
         check: bool = False,
         threads: bool = False,
     ) -> None:
+        outputs = output_values(outputs)
+        inputs = input_values(inputs)
+        names = pass_names(optimize)
         self.single_output = isinstance(outputs, Value)
-        self.check = check
-        self.threads = bool(threads)
+        self.check = flag(check, "compile(check)")
+        self.threads = flag(threads, "compile(threads)")
         tape = flatten(outputs)
-        if optimize:
-            tape = passes.optimize(tape, PASSES if optimize is True else tuple(optimize))
+        if names:
+            tape = passes.optimize(tape, names)
         self.tape: Tape = tape
         leaf_slot = {id(tape.nodes[s]): int(s) for s in tape.leaves}
         in_slots = []
@@ -118,22 +258,15 @@ class Compiled:
             if s in in_slots:
                 raise ValueError(f"inputs[{k}] ({x!r}) is listed twice")
             in_slots.append(s)
-        self.inputs = list(inputs)
+        self.inputs = inputs
         self.in_slots = np.array(in_slots, dtype=np.int64)
         taken = set(in_slots)
         self.p_slots = np.array([s for s in tape.leaves if s not in taken], dtype=np.int64)
         self.parameters: list[Value] = [tape.nodes[s] for s in self.p_slots]
         self._bind()
         self._program()
-        self._ws: Workspace | None = None  # the lanes' arrays of the last forward
-        self._ran = False
-        self._single = False
-        self._args: tuple = (None, None, ())  # see _kernel_args
-        self._ready: tuple = (None, None, (), None)  # see train_step
-        self._one_loss = np.zeros(1)  # train_step's loss, without a new array each step
-        self._opt_for: np.ndarray | None = None  # see _optimizer_slots
-        self._opt_version = -1
-        self._opt_slots = np.zeros((1, 0), dtype=np.uint32)
+        self._packed: tuple = (None, None)  # (p_idx, the program packed for it): see _kernel_args
+        self._opt_for: tuple = (None, -1, np.zeros((1, 0), dtype=np.uint32))  # see _optimizer_slots
 
     def _bind(self) -> None:
         """Find (or make) the one Store holding the parameters, and their indices in it."""
@@ -155,21 +288,39 @@ class Compiled:
         self.out_refs = ref[tape.outputs].astype(np.int64)
         self._out_list: list[int] = self.out_refs.tolist()
         n_uniform = self.split.uop.size
-        self._uniform = np.zeros((2, n_uniform))  # values and gradients, one array for the kernels
-        self._uvals, self._ugrads = self._uniform
+        uniform = np.zeros((2, n_uniform))  # values and gradients, as each thread's CallState starts
         c = np.flatnonzero(tape.op == Op.CONST)
-        self._uvals[-ref[c] - 1] = tape.consts[tape.a[c]]
+        uniform[0, -ref[c] - 1] = tape.consts[tape.a[c]]
+        self._uniform0 = uniform
+        self._local = PerThread(uniform)
 
-    def _workspace(self, rows: int) -> Workspace:
-        """The lanes' arrays for this many rows, reused while the batch size holds."""
-        ws = self._ws
+    @property
+    def _ws(self) -> Workspace | None:
+        """The lanes' arrays of this thread's last forward."""
+        return self._local.state.ws
+
+    def __getstate__(self) -> dict:
+        """Pickled and copied without the threads' call states: a copy starts as a new graph does."""
+        state = self.__dict__.copy()
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = PerThread(self._uniform0)
+
+    def _workspace(self, state: CallState, rows: int) -> Workspace:
+        """This thread's lanes' arrays for this many rows, reused while the batch size holds."""
+        ws = state.ws
         if ws is None or ws.rows != rows:
             n_varying = self.split.vcode.shape[0]
             block = self.block_rows
             parallel = self.threads and rows >= self.parallel_rows and numba.get_num_threads() > 1
             if parallel:  # at least one chunk per thread
                 block = min(block, -(-rows // numba.get_num_threads()))
-            ws = self._ws = Workspace(n_varying, self._uvals.size, rows, block, parallel, self.in_slots.size)
+            n_uniform = self._uniform0.shape[1]
+            ws = state.ws = Workspace(n_varying, n_uniform, rows, block, parallel, self.in_slots.size)
+            state.ready = NOT_READY  # train_step runs in the workspace of the last forward
         return ws
 
     def _rows(self, x: object) -> tuple[np.ndarray, bool]:
@@ -182,8 +333,13 @@ class Compiled:
         try:
             arr = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError) as e:
+            why = str(e)
+            if isinstance(x, Value) or (
+                isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x)
+            ):
+                why = "it holds Values; give their numbers (the Values went to compile(inputs=...))"
             raise TypeError(
-                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {e}"
+                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {why}"
             ) from None
         # C order, aligned and writeable, as the kernels were compiled for (jit.py): numba compiles
         # anew for each other layout, and a strided or read-only batch would make a program wait for it
@@ -198,14 +354,22 @@ class Compiled:
         rows, single = self._rows(x)
         if self.store.version != self._version:
             self._bind()  # a parameter moved to another store since we last looked
-        ws = self._workspace(rows.shape[0])
+        state = self._local.state
+        ws = self._workspace(state, rows.shape[0])
         n_out = self.out_refs.size
         out = np.empty(rows.shape[0] * n_out)
-        jit.kernels_now().run_forward(*self._kernel_args(ws), rows, out)
-        self._single = single
-        self._ran = True
+        run = jit.kernels_now().run_forward
+        if ws.parallel:
+            with PARALLEL_CALLS:
+                run(*self._kernel_args(ws, state), rows, out)
+        else:
+            run(*self._kernel_args(ws, state), rows, out)  # reads the store only: no lock
+        state.ran = True
+        if single:  # (train_step's fast path leaves single alone: it is made after a batch's forward)
+            state.ready = NOT_READY
+        state.single = single
         if self.check:
-            self._check_values(ws)
+            self._check_values(ws, state)
         if single:
             return float(out[0]) if self.single_output else out
         return out if self.single_output else out.reshape(rows.shape[0], n_out)
@@ -221,35 +385,42 @@ class Compiled:
         """
         if reduction not in REDUCTIONS:
             raise ValueError(f"backward(reduction={reduction!r}): use one of {REDUCTIONS}")
-        if not self._ran:
-            raise RuntimeError("backward() needs a forward(x) first: there are no values to differentiate")
+        state = self._local.state
+        if not state.ran:
+            raise RuntimeError(
+                "backward() needs a forward(x) first (in this thread): there are no values to differentiate"
+            )
         n_out = len(self._out_list)
         if output is None:
             if n_out != 1:
                 raise ValueError(f"this graph has {n_out} outputs: say which with backward(output=k)")
             output = 0
+        elif isinstance(output, (bool, np.bool_)) or not isinstance(output, Integral):
+            raise TypeError(f"backward(output={output!r}): output must be a whole number, 0..{n_out - 1}")
         elif not 0 <= output < n_out:
             raise ValueError(f"backward(output={output}): this graph has outputs 0..{n_out - 1}")
         if self.store.version != self._version:
             self._bind()
-        ws = self._ws
+        ws = state.ws
         seed = 1.0 / max(ws.rows, 1) if reduction == "mean" else 1.0
         x_grad = np.empty((ws.rows, self.in_slots.size))
-        jit.kernels_now().run_backward(*self._kernel_args(ws), x_grad, self._out_list[output], seed)
+        args = self._kernel_args(ws, state)
+        with Locks(PARALLEL_CALLS, self.store.lock) if ws.parallel else self.store.lock:  # the gradients
+            jit.kernels_now().run_backward(*args, x_grad, self._out_list[output], seed)  # go into the store
         if self.check:
-            self._check_grads(ws)
-        return x_grad[0] if self._single else x_grad
+            self._check_grads(ws, state)
+        return x_grad[0] if state.single else x_grad
 
-    def _check_values(self, ws: Workspace) -> None:
-        tape, ref, uvals = self.tape, self.split.ref, self._uvals
+    def _check_values(self, ws: Workspace, state: CallState) -> None:
+        tape, ref, uvals = self.tape, self.split.ref, state.uniform[0]
         for vals, first in ws.chunks():
             slot, lane = nantrace.first_nonfinite(tape.op, tape.a, tape.b, tape.args, ref, vals, uvals, ARITY)
             if slot >= 0:
                 value_of = _reader(ref, vals, uvals, lane)
                 raise nantrace.value_error(tape, slot, lane + first if lane >= 0 else -1, value_of)
 
-    def _check_grads(self, ws: Workspace) -> None:
-        ref, ugrads = self.split.ref, self._ugrads
+    def _check_grads(self, ws: Workspace, state: CallState) -> None:
+        ref, ugrads = self.split.ref, state.uniform[1]
         for grads, first in ws.chunks(ws.grads):
             slot, lane = nantrace.last_nonfinite(ref, grads, ugrads)
             if slot >= 0:
@@ -263,37 +434,49 @@ class Compiled:
         `forward(x).mean(); zero_grad(); backward(); optimizer.step()`, without the
         Python in between.
         """
-        # The kernel's arguments from the last step, while its optimizer, workspace and store
-        # hold; the optimizer's settings are read from its arrays, so they may change between steps.
-        opt, ws, args, lr = self._ready
+        # The kernel's arguments from this thread's last step, while its optimizer, workspace and
+        # store hold (a forward in another workspace, or of one row, drops them: see _workspace and
+        # forward); the optimizer's settings are read from its arrays, so they may change between steps.
+        opt, ws, args, lr, loss, acquire, release = self._local.state.ready
         if (
             opt is not optimizer
-            or ws is not self._ws
             or type(x) is not np.ndarray
             or x.dtype is not F64  # (NumPy's one float64 dtype; any other goes the long way)
             or x.shape != ws.shape
             or not x.flags.carray  # C order, aligned, writeable: what the kernels were compiled for
             or self.store.version != self._version
-        ):  # the first step, or anything new: fit checks everything (and makes _ready)
-            return float(self.fit(x, optimizer, 1)[0])
-        self._single = False
-        jit.kernels_now().train_steps(*args, x, lr, optimizer.t, self._one_loss)
-        optimizer.t += 1
-        return self._one_loss.item()
+        ):  # the first step, or anything new: fit checks everything (and makes ready)
+            return float(self._fit(x, optimizer, 1, caller="train_step")[0])
+        acquire()  # the store's lock (the step writes the parameters and their gradients), the cheap way
+        try:
+            jit.kernels_now().train_steps(*args, x, lr, optimizer.t, loss)
+            optimizer.t += 1
+        finally:
+            release()
+        return loss.item()
 
-    def _kernel_args(self, ws: Workspace) -> tuple[np.ndarray, ...]:
+    def _writer_locks(self, ws: Workspace) -> threading.Lock | Locks:
+        """What a call that writes the store holds: the store's lock, after PARALLEL_CALLS for a
+        workspace whose rows go over numba's threads."""
+        return Locks(PARALLEL_CALLS, self.store.lock) if ws.parallel else self.store.lock
+
+    def _kernel_args(self, ws: Workspace, state: CallState | None = None) -> tuple[np.ndarray, ...]:
         """The kernels' first six arguments: the program packed into one int32 array (see
-        kernels.program_parts), the workspace's layout and buffer, the uniform values and
-        gradients, the store's data and grad, and threads (None, or True: see kernels.py).
-        Kept while the workspace and the store hold."""
-        ws_then, idx_then, args = self._args
+        kernels.program_parts), the workspace's layout and buffer, the thread's uniform values
+        and gradients (state: this thread's, by default), the store's data and grad, and threads
+        (None, or True: see kernels.py). Kept, per thread, while the workspace and the store hold."""
+        state = self._local.state if state is None else state
+        ws_then, idx_then, args = state.args
         if ws_then is not ws or idx_then is not self.p_idx:
-            # the program depends on the parameters' indices, not on the batch: packed again
-            # only when they change, not with every new batch size
-            prog = args[0] if idx_then is self.p_idx else self._pack()
-            arrays = (prog, ws.layout, ws.work, self._uniform, self.store.arrays, ws.threads)
-            self._args = (ws, self.p_idx, arrays)
-        return self._args[2]
+            # the program depends on the parameters' indices, not on the batch or the thread:
+            # packed again only when they change, and shared by the threads
+            idx, prog = self._packed
+            if idx is not self.p_idx:
+                idx, prog = self.p_idx, self._pack()
+                self._packed = (idx, prog)
+            arrays = (prog, ws.layout, ws.work, state.uniform, self.store.arrays, ws.threads)
+            state.args = (ws, idx, arrays)
+        return state.args[2]
 
     def _pack(self) -> np.ndarray:
         """The program's arrays in one int32 array (see kernels.program_parts); the split's
@@ -323,21 +506,20 @@ class Compiled:
         """The optimizer's parameters for the fused steps: their store indices, and under them
         each one's uniform slot if all are this graph's parameters (the steps then update them
         where the graph reads them); shape (2, n), or (1, n) without the slots."""
-        if self._opt_for is not store_idx or self._opt_version != self._version:
-            self._opt_for, self._opt_version = store_idx, self._version
+        idx_then, version_then, opt_slots = self._opt_for
+        if idx_then is not store_idx or version_then != self._version:
             where = dict(zip(self.p_idx.tolist(), self.p_uslots.tolist()))
             slots = [where.get(i, -1) for i in store_idx.tolist()]
             rows = [store_idx] if -1 in slots else [store_idx, slots]
-            self._opt_slots = np.array(rows, dtype=np.uint32).reshape(
-                len(rows), len(slots)
-            )  # unsigned: see kernels.program_parts
-        return self._opt_slots
+            opt_slots = np.array(rows, dtype=np.uint32).reshape(len(rows), len(slots))  # unsigned: see
+            self._opt_for = (store_idx, self._version, opt_slots)  # kernels.program_parts
+        return opt_slots
 
-    def _step_args(self, ws: Workspace, optimizer: Optimizer) -> tuple:
+    def _step_args(self, ws: Workspace, state: CallState, optimizer: Optimizer) -> tuple:
         """The fused steps' arguments before the rows (see kernels.train_steps)."""
         _, idx = optimizer.binding()
         return (
-            *self._kernel_args(ws), optimizer.rule, self._optimizer_slots(idx),
+            *self._kernel_args(ws, state), optimizer.rule, self._optimizer_slots(idx),
             optimizer.settings, optimizer.state,
         )  # fmt: skip
 
@@ -356,13 +538,39 @@ class Compiled:
         the step number). Every `every` steps (0: only at the end) callback(step,
         losses so far) is called, for progress reports. Returns each step's mean loss.
         """
-        rows, _ = self._rows(x)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"fit(steps={steps!r}): steps must be a whole number >= 0")
-        if self.out_refs.size != 1:
-            raise ValueError("fit trains a graph with one output (the loss)")
+        return self._fit(x, optimizer, steps, lr, every, callback)
+
+    def _fit(
+        self,
+        x: object,
+        optimizer: Optimizer,
+        steps: int,
+        lr: float | Sequence[float] | Callable[[int], float] | None = None,
+        every: int = 0,
+        callback: Callable[[int, np.ndarray], object] | None = None,
+        caller: str = "fit",
+    ) -> np.ndarray:
+        """fit, with its errors naming `caller` (fit, or train_step's first step)."""
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"fit needs an optimizer (microgradx.optim), got {type(optimizer).__name__}")
+            raise TypeError(
+                f"{caller} needs an optimizer from microgradx.optim, like SGD(model.parameters(), lr=0.1); "
+                f"got {optimizer!r} ({type(optimizer).__name__})"
+            )
+        rows, _ = self._rows(x)
+        if rows.shape[0] == 0:
+            raise ValueError(
+                f"{caller}(x): x has no rows; a training step's loss is the mean over the batch's rows, "
+                "so it needs one row at least"
+            )
+        steps = whole_number(steps, f"{caller}(steps)")
+        every = whole_number(every, f"{caller}(every)")
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"{caller}(callback={callback!r}): callback must be a function of (step, losses so far) "
+                "or None"
+            )
+        if self.out_refs.size != 1:
+            raise ValueError(f"{caller} trains a graph with one output (the loss)")
         lrs = self._learning_rates(lr, optimizer, steps)
         if self.store.version != self._version:
             self._bind()
@@ -371,34 +579,38 @@ class Compiled:
                 "the optimizer's parameters and this graph's are in different stores: "
                 "build the optimizer on the graph's parameters (for example model.parameters())"
             )
-        ws = self._workspace(rows.shape[0])
-        self._single = False
-        self._ran = True
+        state = self._local.state
+        ws = self._workspace(state, rows.shape[0])
+        state.single = False
+        state.ran = True
         losses = np.empty(steps)
-        args = self._step_args(ws, optimizer)
+        args = self._step_args(ws, state, optimizer)
         if not self.check:
-            self._ready = (optimizer, ws, args, optimizer.settings[:1])  # train_step's fast path
+            lock, lr_now = self._writer_locks(ws), optimizer.settings[:1]  # train_step's fast path:
+            state.ready = (optimizer, ws, args, lr_now, state.one_loss, lock.acquire, lock.release)
         chunk = every if every > 0 else max(steps, 1)
         if self.check:
             chunk = 1  # check each step's values and gradients before the next step
         for start in range(0, steps, chunk):
             stop = min(start + chunk, steps)
-            self._run_steps(args, rows, lrs, optimizer.t, losses, start, stop)
+            with self._writer_locks(ws):  # the steps write the parameters, gradients, optimizer's state
+                self._run_steps(args, rows, lrs[start:stop], optimizer.t, losses[start:stop])
+                optimizer.t += stop - start
             if self.check:
-                self._check_values(ws)
-                self._check_grads(ws)
+                self._check_values(ws, state)
+                self._check_grads(ws, state)
             if callback is not None:
                 callback(stop, losses[:stop])
-        optimizer.t += steps
         if steps:
             optimizer.lr = float(lrs[-1])
         return losses
 
     @staticmethod
-    def _run_steps(args: tuple, rows: np.ndarray, lrs: np.ndarray, t: int, losses: np.ndarray, start: int,
-                   stop: int) -> None:  # fmt: skip
-        """Steps start … stop - 1 in one call of the kernels; on the NumPy tier a few at a time, so
-        that a long fit moves to the numba kernels as soon as they are compiled (jit.py)."""
+    def _run_steps(args: tuple, rows: np.ndarray, lrs: np.ndarray, t: int, losses: np.ndarray) -> None:
+        """len(lrs) steps, the optimizer's steps t + 1 on, in one call of the kernels; on the NumPy
+        tier a few at a time, so that a long fit moves to the numba kernels as soon as they are
+        compiled (jit.py)."""
+        start, stop = 0, lrs.size
         while start < stop:
             run = jit.kernels_now()
             end = stop if run is kernels else min(stop, start + 20)
@@ -412,7 +624,13 @@ class Compiled:
         elif callable(lr):
             lrs = np.array([lr(k) for k in range(steps)], dtype=np.float64)
         else:
-            lrs = np.full(steps, float(lr)) if np.isscalar(lr) else np.array(lr, dtype=np.float64).reshape(-1)
+            try:
+                lrs = np.full(steps, float(lr)) if np.isscalar(lr) else np.array(lr, dtype=float).reshape(-1)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"fit(lr={lr!r}): lr must be a number, a list of one number per step, a function of the "
+                    "step number, or None for the optimizer's lr"
+                ) from None
         if lrs.shape != (steps,):
             raise ValueError(f"fit: got {lrs.size} learning rates for {steps} steps")
         if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):

@@ -32,7 +32,8 @@ def _as_float(x: object, what: str) -> float:
             return float(x)  # type: ignore[arg-type]
         except TypeError:
             pass
-    raise TypeError(f"{what} must be a real number or a Value, got {x!r} ({type(x).__name__})")
+    hint = ": use the Value itself, or its number, .data" if isinstance(x, Value) else ""
+    raise TypeError(f"{what} must be a real number, got {x!r} ({type(x).__name__}){hint}")
 
 
 class Value:

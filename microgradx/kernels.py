@@ -27,11 +27,15 @@ lives in the DOT's row (code[i, 6]).
 Tiles run over every lane of a row, the padding past the batch's rows included (a
 row's lanes are rounded up to whole cache lines, see compiled.Workspace), so their
 loops are whole vectors with no scalar remainder: at 100 rows that remainder cost
-8 % of a training step. It is safe because lanes are independent in the forward,
-and in the backward the padding lanes' gradients are 0 (zeroed every backward;
-only tiles write there, adding g·w = 0) and their values finite (zeros, or a
-layer's output for zero inputs, with finite parameters), so they add 0 to every
-sum over lanes. Every other op runs on the batch's lanes only.
+8 % of a training step. What the padding lanes hold never reaches a real sum, for
+any finite parameters: lanes are independent in the forward, and in the backward
+every product over a padding lane is 0·0 or 0·w, which adds exactly 0 to the sums
+over lanes. The padding lanes' values are 0: the inputs' padding is never written,
+every op but the tiles writes the batch's lanes only, and each tile sets its rows'
+padding back to 0 after computing it (left alone, it would hold the layer's output
+for zero inputs, which a few layers of large weights overflow to inf, and 0·inf is
+nan). Their gradients are 0: zeroed every backward, and only tiles write there,
+adding g·w = 0·w. Every other op runs on the batch's lanes only.
 
 All the jitted code that calls other jitted code lives in this one file. (numba's
 cache is keyed on all the sources it compiles: see cache.py.)
@@ -77,16 +81,27 @@ def relu(x):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def dpow_base(x, c):
-    # d(x^c)/dx = c·x^(c-1); exactly 0 for c = 0
-    return 0.0 if c == 0.0 else c * x ** (c - 1.0)
+    # d(x^c)/dx = c·x^(c-1) (ops._dpowc): 0 where x^c is constant around x, c = 0 or c = ±inf
+    # with x^c = 0 (there x^(c-1) = x^c); nan at x = -inf for a fractional c, as at every x < 0
+    if c == 0.0:
+        return 0.0
+    if math.isinf(c):
+        p = x**c
+        return 0.0 if p == 0.0 else c * p
+    if x == -math.inf and np.floor(c) != c:
+        return np.nan
+    return c * x ** (c - 1.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def dpow_exponent(x, out):
-    # d(x^y)/dy = x^y·ln x; 0 at x = 0 (the limit for y > 0); nan for x < 0
-    if x > 0.0:
-        return out * math.log(x)
-    return 0.0 if x == 0.0 else np.nan
+    # d(x^y)/dy = x^y·ln x (ops._dpow_dy): nan for x < 0 or nan; 0 where x^y = 0 (the limit of
+    # x^y·ln x) and at 0^0 (PyTorch's choice); at 0^y = ±inf (y < 0), ±inf·ln 0 = ∓inf
+    if not x >= 0.0:
+        return np.nan
+    if out == 0.0 or (x == 0.0 and out == 1.0):
+        return 0.0
+    return out * math.log(x)  # ln 0 = -inf
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -458,7 +473,14 @@ def group_forward(members, code, args, vals, uvals, lanes):
     tiles of four neurons × four rows (the rows left over: four neurons × one row): each
     pass over the lanes loads four rows and does sixteen multiply-adds, where one neuron
     at a time would load sixteen rows. The first pass starts from each neuron's uniform
-    pairs (its bias); one more pass does the relus."""
+    pairs (its bias); one more pass does the relus.
+
+    The tiles run on every lane of a row, width = vals.shape[1], the padding past the
+    batch's `lanes` included (whole vectors: see the top); then each tile's rows get 0 on
+    their padding lanes, which otherwise hold the layer's output for zero inputs: finite
+    in one layer, but through a few layers of large weights it overflows to inf, and
+    0·inf = nan in the next tile's sums over the lanes."""
+    width = vals.shape[1]
     first_dot = members[0]
     start0, rows = code[first_dot, 1], code[first_dot, 3]
     for t in range(0, members.size, 4):
@@ -477,14 +499,14 @@ def group_forward(members, code, args, vals, uvals, lanes):
             w20, w21, w22, w23 = weights4(uvals, args, b2 + q)
             w30, w31, w32, w33 = weights4(uvals, args, b3 + q)
             if q == 0:  # the first pass starts from the bias
-                for j in range(lanes):
+                for j in range(width):
                     x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
                     vals[i0, j] = c0 + (x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03)
                     vals[i1, j] = c1 + (x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13)
                     vals[i2, j] = c2 + (x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23)
                     vals[i3, j] = c3 + (x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33)
             else:
-                for j in range(lanes):
+                for j in range(width):
                     x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
                     vals[i0, j] += x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
                     vals[i1, j] += x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
@@ -495,21 +517,21 @@ def group_forward(members, code, args, vals, uvals, lanes):
             w0, w1 = uvals[-args[b0 + q] - 1], uvals[-args[b1 + q] - 1]
             w2, w3 = uvals[-args[b2 + q] - 1], uvals[-args[b3 + q] - 1]
             if q == 0:  # the first pass starts from the bias
-                for j in range(lanes):
+                for j in range(width):
                     x = vals[r, j]
                     vals[i0, j] = c0 + x * w0
                     vals[i1, j] = c1 + x * w1
                     vals[i2, j] = c2 + x * w2
                     vals[i3, j] = c3 + x * w3
             else:
-                for j in range(lanes):
+                for j in range(width):
                     x = vals[r, j]
                     vals[i0, j] += x * w0
                     vals[i1, j] += x * w1
                     vals[i2, j] += x * w2
                     vals[i3, j] += x * w3
         if f0 and f1 and f2 and f3:  # the relus that alone read these DOTs, in one pass
-            for j in range(lanes):
+            for j in range(width):
                 vals[i0, j] = relu(vals[i0, j])
                 vals[i1, j] = relu(vals[i1, j])
                 vals[i2, j] = relu(vals[i2, j])
@@ -517,8 +539,11 @@ def group_forward(members, code, args, vals, uvals, lanes):
         else:
             for i, f in ((i0, f0), (i1, f1), (i2, f2), (i3, f3)):
                 if f:
-                    for j in range(lanes):
+                    for j in range(width):
                         vals[i, j] = relu(vals[i, j])
+        for i in (i0, i1, i2, i3):  # the padding lanes back to 0
+            for j in range(lanes, width):
+                vals[i, j] = 0.0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -787,7 +812,7 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
                 dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes, code[i, 6] != 0)
             elif code[i, 5] > 0:  # a tiled group's first DOT: the whole group (the others skip)
                 members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
-                group_forward(members, code, args, vals, uvals, vals.shape[1])  # all lanes: see the top
+                group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see the top
         elif k <= CONST:
             continue
         elif k == RELU:

@@ -226,6 +226,11 @@ class Neuron(Module):
         self.b.label = _join(place, "b")
 
     def __call__(self, x: Sequence[Input]) -> Value:
+        if isinstance(x, Value) or not hasattr(x, "__len__"):
+            raise TypeError(
+                f"a model takes a list of inputs (Values or numbers), got {x!r} ({type(x).__name__}): "
+                "for one input, write model([x])"
+            )
         if len(x) != len(self.w):
             raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
         act = Value.dot(self.w, x) + self.b  # one DOT node for w·x: micrograd's sum, fewer nodes

@@ -121,15 +121,37 @@ def _sign(x: float) -> float:
 
 
 def _dpow_dy(x: float, out: float) -> float:
-    """d(x**y)/dy = x**y · log x; 0 where x = 0 (the limit for y > 0), nan for x < 0."""
-    if x > 0.0:
-        return out * math.log(x)
-    return 0.0 if x == 0.0 else NAN
+    """d(x**y)/dy = x**y · ln x, from out = x**y.
+
+    nan for x < 0 (x**y is real only at whole y) and for x nan. 0 where x**y = 0, as it is for
+    every y nearby (0**y for y > 0, inf**y for y < 0: the limit of x**y · ln x, where the
+    formula gives 0·∓inf = nan), and at 0**0 (0**y jumps there from 1 to 0: it has no
+    derivative; 0 is PyTorch's choice too). At 0**y = ±inf (y < 0) it is ±inf · ln 0 = ∓inf,
+    the limit as x → 0, as PyTorch gives.
+    """
+    if not x >= 0.0:
+        return NAN
+    if out == 0.0 or (x == 0.0 and out == 1.0):
+        return 0.0
+    return out * _log(x)  # ln 0 = -inf
 
 
 def _dpowc(x: float, c: float) -> float:
-    """d(x**c)/dx = c · x**(c-1); exactly 0 for c = 0 (x**0 is the constant 1)."""
-    return 0.0 if c == 0.0 else c * _pow(x, c - 1.0)
+    """d(x**c)/dx = c · x**(c-1).
+
+    0 where x**c is constant around x: c = 0 (x**0 is 1 everywhere), and c = ±inf where
+    x**c = 0 (|x| < 1 for inf, |x| > 1 for -inf; there x**(c-1) = x**c, and the formula
+    gives ±inf·0 = nan). nan at x = -inf for a fractional c, as at every x < 0 (x**c is not
+    real there; IEEE's pow(-inf, c), which the forward follows, is inf or 0).
+    """
+    if c == 0.0:
+        return 0.0
+    if math.isinf(c):
+        p = _pow(x, c)
+        return 0.0 if p == 0.0 else c * p
+    if x == -INF and not float(c).is_integer():
+        return NAN
+    return c * _pow(x, c - 1.0)
 
 
 # -- the table ---------------------------------------------------------------------------
@@ -223,12 +245,28 @@ def _array_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _array_dpowc(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-    return np.where(c == 0.0, 0.0, c * x ** (c - 1.0))  # d(x**c)/dx = c · x**(c-1); 0 for c = 0
+def _array_pow(x: np.ndarray, y: np.ndarray | float) -> np.ndarray:
+    """x ** y as C's pow gives it, lane by lane. NumPy takes a power by one number 0.5 as a
+    square root, and sqrt(-0) = -0, sqrt(-inf) = nan where pow gives 0 and inf (the numba
+    kernels' answer): so a single exponent goes in as a whole array."""
+    return np.power(x, np.full(np.shape(x), y) if np.ndim(y) == 0 else y)
+
+
+def _array_dpowc(x: np.ndarray, c: np.ndarray | float) -> np.ndarray:
+    """_dpowc on arrays: c · x**(c-1); 0 for c = 0 and for c = ±inf where x**c = 0; nan at
+    x = -inf for a fractional c."""
+    p = _array_pow(x, c - 1.0)  # = x**c where c is infinite
+    return np.select(
+        [c == 0.0, np.isinf(c) & (p == 0.0), (x == -np.inf) & np.isfinite(c) & (np.floor(c) != c)],
+        [0.0, 0.0, np.nan],
+        c * p,
+    )
 
 
 def _array_dpow_dy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.where(x > 0.0, out * np.log(np.where(x > 0.0, x, 1.0)), np.where(x == 0.0, 0.0, np.nan))
+    """_dpow_dy on arrays: x**y · ln x; nan for x < 0; 0 where x**y = 0 and at 0**0."""
+    d = out * np.log(np.where(x >= 0.0, x, 1.0))  # ln 0 = -inf
+    return np.select([~(x >= 0.0), (out == 0.0) | ((x == 0.0) & (out == 1.0))], [np.nan, 0.0], d)
 
 
 # op: (forward(*operands), derivative(out, *operands) -> ∂out/∂operand for each operand)
@@ -238,8 +276,8 @@ ARRAY_RULES: dict[int, tuple[Callable[..., np.ndarray], Callable[..., tuple]]] =
     Op.SUB:     (np.subtract,     lambda o, x, y: (1.0, -1.0)),
     Op.MUL:     (np.multiply,     lambda o, x, y: (y, x)),
     Op.DIV:     (np.divide,       lambda o, x, y: (1.0 / y, -o / y)),
-    Op.POW:     (np.power,        lambda o, x, y: (_array_dpowc(x, y), _array_dpow_dy(x, o))),
-    Op.POWC:    (np.power,        lambda o, x, c: (_array_dpowc(x, c),)),
+    Op.POW:     (_array_pow,      lambda o, x, y: (_array_dpowc(x, y), _array_dpow_dy(x, o))),
+    Op.POWC:    (_array_pow,      lambda o, x, c: (_array_dpowc(x, c),)),
     Op.NEG:     (np.negative,     lambda o, x: (-1.0,)),
     Op.EXP:     (np.exp,          lambda o, x: (o,)),
     Op.LOG:     (np.log,          lambda o, x: (1.0 / x,)),

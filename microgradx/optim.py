@@ -63,6 +63,16 @@ class Optimizer:
     lr = Setting(0)
 
     def __init__(self, params: Iterable[Value], lr: float, n_settings: int, n_state: int) -> None:
+        name = type(self).__name__
+        if isinstance(params, Value):
+            raise TypeError(f"{name}(params): give a list of Values, like {name}([w], ...), not a Value")
+        if hasattr(params, "parameters") and callable(params.parameters):
+            raise TypeError(f"{name}(params): give the model's parameters, {name}(model.parameters(), ...)")
+        if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+            raise TypeError(
+                f"{name}(params): give a list of Values, like model.parameters(); "
+                f"got {params!r} ({type(params).__name__})"
+            )
         params = list(params)
         if not params:
             raise ValueError("the optimizer got no parameters: pass model.parameters()")
@@ -91,13 +101,15 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0."""
         store, idx = self.binding()
-        store.grad[idx] = 0.0
+        with store.lock:
+            store.grad[idx] = 0.0
 
     def step(self) -> None:
         """Update every parameter from its .grad, in place."""
         store, idx = self.binding()
-        self.t += 1
-        jit.kernels_now().update(self.rule, store.arrays, idx, self.state, self.settings, self.t)
+        with store.lock:  # the values, which other threads' training steps may be writing too
+            self.t += 1
+            jit.kernels_now().update(self.rule, store.arrays, idx, self.state, self.settings, self.t)
 
 
 class SGD(Optimizer):

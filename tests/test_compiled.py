@@ -301,6 +301,36 @@ def test_tiles_on_the_padding_lanes_leave_the_rows_exact(rows):
     assert ws.vals.shape[2] > ws.counts.max() or ws.counts[-1] < ws.counts[0]  # there was padding
 
 
+@pytest.mark.parametrize("rows", [31, 32, 33, 47])
+def test_huge_finite_parameters_give_no_nan_through_the_padding_lanes(rows):
+    """Padding lanes (from 33 rows a block: lanes rounded up to whole cache lines) hold a
+    layer's output for zero inputs until each tile sets them back to 0. Here that output
+    overflows: relu(1e300) from the first layer's bias, times the second layer's weights of
+    1e300, is inf; the third layer's tile summing g·x over the lanes then made 0·inf = nan
+    in its weights' gradients. On the batch's rows the first layer is dead (x1 + x2 > 1),
+    so every real value and gradient is finite: compiled and eager agree, row by row."""
+    from microgradx.nn import MLP
+
+    model = MLP(2, [8, 8, 4, 1], seed=0)
+    first, second = model.layers[0], model.layers[1]
+    for neuron in first.neurons:  # w·x + b = 1e300·(1 - x1 - x2) < 0 on every row
+        for w in neuron.w:
+            w.data = -1e300
+        neuron.b.data = 1e300
+    for neuron in second.neurons:
+        for w in neuron.w:
+            w.data = 1e300
+        neuron.b.data = 1.0
+    xs = [Value(0.0, label="x1"), Value(0.0, label="x2")]
+    out = model(xs)
+    step = microgradx.compile(out, inputs=xs)
+    assert (step.split.vcode[:, 7] == 1).sum() == 20  # every hidden layer runs as tiles
+    X = np.random.default_rng(rows).uniform(0.6, 1.5, size=(rows, 2))
+    params = model.parameters()
+    matches_the_python_sweep(step, out, xs, params, X)
+    assert np.isfinite([p.grad for p in params]).all()
+
+
 @pytest.mark.parametrize("foreign", [False, True])
 def test_parameters_in_store_order_move_in_one_run_or_one_by_one(foreign):
     """An MLP's parameters take the uniform slots in their store's order, so the kernels copy

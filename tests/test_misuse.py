@@ -1,0 +1,226 @@
+"""API misuse gets an error that names the mistake and the fix, and right use is not refused.
+
+The kinds: a single thing where a list is wanted (a number or a Value as compile's outputs
+or inputs, a Value or a model as an optimizer's parameters or a model's inputs); a string
+where a list of names is wanted (optimize="dce", read letter by letter); a flag that is not
+a bool (check="no" is truthy); NumPy's integers refused where an int is wanted; an empty
+batch trained on (a mean over no rows); numbers and Values mistaken for each other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value
+from microgradx.nn import MLP
+from microgradx.optim import SGD
+
+
+@pytest.fixture
+def graph():
+    x, w = Value(0.0, label="x"), Value(2.0, label="w")
+    y = (x * w).tanh()
+    return x, w, y, microgradx.compile(y, inputs=[x]), SGD([w], lr=0.1)
+
+
+X = np.array([[0.5], [1.0], [-1.0]])
+
+MISUSE = [
+    (
+        "compile(3.0)",
+        lambda x, w, y, c, o: microgradx.compile(3.0),
+        TypeError,
+        r"outputs must be a Value or a list of Values, got 3\.0 \(float\).*"
+        r"like compile\(loss, inputs=\[x\]\)",
+    ),
+    ("compile(None)", lambda x, w, y, c, o: microgradx.compile(None), TypeError, r"got None \(NoneType\)"),
+    ("compile('y')", lambda x, w, y, c, o: microgradx.compile("y"), TypeError, r"got 'y' \(str\)"),
+    ("compile([])", lambda x, w, y, c, o: microgradx.compile([]), ValueError, "no outputs"),
+    (
+        "inputs=x",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs=x),
+        TypeError,
+        r"inputs must be a list of Values.*not a Value: for one input, write inputs=\[x\]",
+    ),
+    (
+        "inputs=3",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs=3),
+        TypeError,
+        r"inputs must be a list of Values.*got 3 \(int\)",
+    ),
+    (
+        "inputs={x}",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs={x, w}),
+        TypeError,
+        r"in the order of x's columns.*a set, which has no order: write inputs=\[x1, x2, \.\.\.\]",
+    ),
+    (
+        "optimize='dce'",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs=[x], optimize="dce"),
+        TypeError,
+        r"optimize='dce'.*as a list, like optimize=\['dce'\] \(a string would be read letter by letter\)",
+    ),
+    (
+        "optimize='all'",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs=[x], optimize="all"),
+        TypeError,
+        r"optimize='all'.*or True for all of them, False for none",
+    ),
+    (
+        "optimize=1",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs=[x], optimize=1),
+        TypeError,
+        r"optimize=1.*use True \(all the passes\), False \(none\) or a list of pass names",
+    ),
+    (
+        "check='no'",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs=[x], check="no"),
+        TypeError,
+        r"compile\(check\) must be True or False, got 'no'",
+    ),
+    (
+        "threads=1",
+        lambda x, w, y, c, o: microgradx.compile(y, inputs=[x], threads=1),
+        TypeError,
+        r"compile\(threads\) must be True or False, got 1",
+    ),
+    (
+        "fit steps 2.0",
+        lambda x, w, y, c, o: c.fit(X, o, 2.0),
+        TypeError,
+        r"fit\(steps\) must be a whole number \(an int >= 0\), got 2\.0 \(float\)",
+    ),
+    (
+        "fit steps True",
+        lambda x, w, y, c, o: c.fit(X, o, True),
+        TypeError,
+        r"fit\(steps\).*got True \(bool\)",
+    ),
+    ("fit every 2.5", lambda x, w, y, c, o: c.fit(X, o, 4, every=2.5), TypeError, r"fit\(every\).*2\.5"),
+    (
+        "fit every -1",
+        lambda x, w, y, c, o: c.fit(X, o, 4, every=-1),
+        ValueError,
+        r"fit\(every\).*>= 0, got -1",
+    ),
+    (
+        "fit(X, steps, opt)",
+        lambda x, w, y, c, o: c.fit(X, 2, o),
+        TypeError,
+        r"fit needs an optimizer from microgradx\.optim, like SGD\(model\.parameters\(\), lr=0\.1\); "
+        r"got 2 \(int\)",
+    ),
+    (
+        "train_step(X, SGD)",
+        lambda x, w, y, c, o: c.train_step(X, SGD),
+        TypeError,
+        "train_step needs an optimizer",
+    ),
+    (
+        "fit callback=3",
+        lambda x, w, y, c, o: c.fit(X, o, 2, every=1, callback=3),
+        TypeError,
+        r"callback must be a function of \(step, losses so far\)",
+    ),
+    (
+        "fit lr='a'",
+        lambda x, w, y, c, o: c.fit(X, o, 2, lr="a"),
+        TypeError,
+        r"fit\(lr='a'\): lr must be a number, a list of one number per step",
+    ),
+    (
+        "train_step on 0 rows",
+        lambda x, w, y, c, o: c.train_step(np.zeros((0, 1)), o),
+        ValueError,
+        r"train_step\(x\): x has no rows; a training step's loss is the mean over the batch's rows",
+    ),
+    (
+        "fit on 0 rows",
+        lambda x, w, y, c, o: c.fit(np.zeros((0, 1)), o, 3),
+        ValueError,
+        r"fit\(x\): x has no rows",
+    ),
+    (
+        "backward(output=0.0)",
+        lambda x, w, y, c, o: (c.forward(X), c.backward(output=0.0)),
+        TypeError,
+        r"backward\(output=0\.0\): output must be a whole number, 0\.\.0",
+    ),
+    (
+        "forward(Values)",
+        lambda x, w, y, c, o: c.forward([x]),
+        TypeError,
+        r"forward\(x\): x must hold real numbers.*it holds Values; give their numbers",
+    ),
+    (
+        "Value(Value(2.0))",
+        lambda x, w, y, c, o: Value(Value(2.0)),
+        TypeError,
+        r"^Value\(data\) must be a real number, got Value\(data=2, grad=0\) \(Value\): use the Value itself, "
+        r"or its number, \.data$",
+    ),
+    (
+        "SGD(model)",
+        lambda x, w, y, c, o: SGD(MLP(2, [3]), lr=0.1),
+        TypeError,
+        r"SGD\(params\): give the model's parameters, SGD\(model\.parameters\(\), \.\.\.\)",
+    ),
+    (
+        "SGD(w)",
+        lambda x, w, y, c, o: SGD(w, lr=0.1),
+        TypeError,
+        r"give a list of Values, like SGD\(\[w\], \.\.\.\)",
+    ),
+    ("SGD(3)", lambda x, w, y, c, o: SGD(3, lr=0.1), TypeError, r"give a list of Values.*got 3 \(int\)"),
+    (
+        "model(x)",
+        lambda x, w, y, c, o: MLP(1, [3])(x),
+        TypeError,
+        r"a model takes a list of inputs.*for one input, write model\(\[x\]\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "call, error, match", [case[1:] for case in MISUSE], ids=[case[0] for case in MISUSE]
+)
+def test_misuse_is_refused_naming_the_mistake_and_the_fix(graph, call, error, match):
+    with pytest.raises(error, match=match):
+        call(*graph)
+
+
+def test_numpy_integers_are_whole_numbers(graph):
+    """fit(X, opt, np.int64(2)) was refused; every and backward's output take them too."""
+    x, w, y, step, opt = graph
+    assert step.fit(X, opt, np.int64(2)).shape == (2,)
+    calls = []
+    step.fit(X, opt, np.int32(4), every=np.int64(2), callback=lambda k, losses: calls.append(k))
+    assert calls == [2, 4] and opt.t == 6
+    step.forward(X)
+    np.testing.assert_array_equal(step.backward(output=np.int64(0)), step.backward(output=0))
+
+
+def test_inputs_as_any_ordered_iterable(graph):
+    """A tuple or a generator of Values is in order: taken as the list it makes."""
+    x, w, y, _, _ = graph
+    for inputs in ((x,), (v for v in [x])):
+        step = microgradx.compile(y, inputs=inputs)
+        assert step.inputs == [x]
+        assert step.forward([0.5]) == pytest.approx(np.tanh(1.0))
+
+
+def test_flags_and_pass_lists_that_are_right():
+    x = Value(0.0)
+    step = microgradx.compile(x * 2.0 + 1.0, inputs=[x], optimize=("fold", "dce"), check=np.bool_(True))
+    assert step.check is True and step.forward([1.0]) == 3.0
+    assert microgradx.compile(x * 2.0, inputs=[x], optimize=False, threads=np.bool_(False)).threads is False
+
+
+def test_an_empty_batch_still_runs_forward_and_backward(graph):
+    """Forward and backward of no rows give no rows (nothing is averaged): only training refuses."""
+    x, w, y, step, opt = graph
+    assert step.forward(np.zeros((0, 1))).shape == (0,)
+    assert step.backward().shape == (0, 1)
+    assert opt.t == 0 and w.data == 2.0
