@@ -532,6 +532,37 @@ def test_nonlin_neuron_is_saved_as_its_activation(tmp_path):
     assert not again.nonlin and [p.data for p in again.parameters()] == [p.data for p in n.parameters()]
 
 
+@pytest.mark.parametrize(
+    "build, nin",
+    [
+        (lambda nn: nn.Neuron(2, nonlin=False), 2),
+        (lambda nn: nn.Neuron(1, False), 1),
+        (lambda nn: nn.Neuron(2), 2),
+        (lambda nn: nn.Layer(2, 3, nonlin=False), 2),
+        (lambda nn: nn.Layer(2, 3), 2),
+    ],
+)
+def test_neurons_and_layers_equal_micrograds_with_the_same_weights(build, nin):
+    """The issue's examples, written once and run on micrograd's nn and on ours."""
+    theirs_nn = pytest.importorskip("micrograd.nn")
+    import microgradx.nn as ours_nn
+
+    theirs, ours = build(theirs_nn), build(ours_nn)
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        p.data = q.data = q.data + 0.25  # a bias that is not 0
+    for x in ([0.5, -1.0][:nin], [-2.0, 0.5][:nin]):
+        out, ref = ours(x), theirs(x)
+        out, ref = (out, ref) if isinstance(out, list) else ([out], [ref])
+        assert [o.data for o in out] == pytest.approx([r.data for r in ref], rel=1e-14)
+        ours.zero_grad()
+        theirs.zero_grad()
+        sum(out).backward()
+        sum(ref).backward()
+        assert [p.grad for p in ours.parameters()] == pytest.approx([q.grad for q in theirs.parameters()])
+    neurons = (ours.neurons, theirs.neurons) if isinstance(ours, Layer) else ([ours], [theirs])
+    assert [n.nonlin for n in neurons[0]] == [n.nonlin for n in neurons[1]]
+
+
 def test_mlp_equals_micrograds_mlp_with_the_same_weights():
     nn = pytest.importorskip("micrograd.nn")
     theirs, ours = nn.MLP(3, [4, 4, 2]), MLP(3, [4, 4, 2])
