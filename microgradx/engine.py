@@ -330,6 +330,27 @@ class Value:
         backward(self, engine, check)
 
 
+def _share_the_label_only() -> None:
+    """Keep a Value's attribute array at its smallest, whatever a program sets first.
+
+    CPython (3.11, 3.12) gives each object of a class with a __dict__ a small array
+    for the attribute names its objects share, one place per name set while the class
+    is new, plus one spare that each new object takes away until one is left. Left
+    alone, a label and a few attributes set on a program's first Values would cost
+    every later Value 8 bytes a name. Making objects until the spare is down to one,
+    then setting a label, makes `label` the one shared name: every Value's array is 16
+    bytes, a label costs nothing more, and any other name (backward's plan on a root,
+    an attribute of your own) goes in a dict of its own on the Values that have it.
+    tests/test_micrograd_compat.py holds the memory per Value in a fresh process.
+    """
+    for _ in range(128):  # more than the spare places a new class starts with
+        Value.__new__(Value)
+    Value.__new__(Value).label = ""
+
+
+_share_the_label_only()
+
+
 def _as_value(x: Operand, op: Op) -> Value:
     if isinstance(x, Value):
         return x
