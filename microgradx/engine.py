@@ -48,12 +48,14 @@ class Value:
     """A scalar in a computation graph: `.data`, `.grad`, operators and `.backward()`.
 
     Domain errors follow NumPy, never raise: `Value(0).log()` has data -inf,
-    `Value(-1).sqrt()` nan, `Value(1) / 0` inf.
+    `Value(-1).sqrt()` nan, `Value(1) / 0` inf. `<`, `<=`, `>`, `>=` compare `.data`;
+    `==` and hashing are by identity (a Value is a node, not a number), so Values can
+    be set members and dict keys. Values take attributes of your own (`v.name = "w1"`).
     """
 
-    # The fields every node needs are slots; anything else (a label, the plan kept by
-    # backward(), a user's own attribute) goes in a per-node __dict__ that Python makes
-    # only when first written, so a node nobody annotates stays small (benchmarks/engine.py).
+    # The fields every node needs are slots. Anything else (a label, the plan backward()
+    # keeps on a root, an attribute of your own) goes in the node's __dict__, whose cost
+    # _share_the_label_only keeps at 16 bytes a Value (136 in all; benchmarks/engine.py).
     __slots__ = ("_data", "_grad", "op", "_a", "_b", "_store", "_idx", "__dict__")
     __array_ufunc__ = None  # NumPy scalars on the left defer to our reflected operators
 
