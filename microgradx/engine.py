@@ -5,17 +5,25 @@ Each Value is a small `__slots__` object holding its op code and operands. Build
 the graph; `.backward()` flattens it to a tape and runs the compiled reverse sweep.
 No node holds a closure, so graphs are freed by reference counting alone, never by
 the cycle collector.
+
+micrograd's own API works too: `Value(data, _children, _op)` makes a node of a known
+op, `_prev` and `_op` describe a node as micrograd does, and `_backward()` is one
+node's step of the reverse sweep, read from the op table (a method, not a closure
+stored on the node), so the lecture's backprop by hand gives `.backward()`'s numbers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from numbers import Real
 from typing import TYPE_CHECKING, Union
 
-from .ops import FORWARD, TABLE, Op, codes
+from .ops import FORWARD, TABLE, Op, codes, local_derivatives
 
 if TYPE_CHECKING:
+    from .backprop import Plan
     from .store import Store
 
 Number = int | float
@@ -40,22 +48,42 @@ class Value:
     """A scalar in a computation graph: `.data`, `.grad`, operators and `.backward()`.
 
     Domain errors follow NumPy, never raise: `Value(0).log()` has data -inf,
-    `Value(-1).sqrt()` nan, `Value(1) / 0` inf.
+    `Value(-1).sqrt()` nan, `Value(1) / 0` inf. `<`, `<=`, `>`, `>=` compare `.data`;
+    `==` and hashing are by identity (a Value is a node, not a number), so Values can
+    be set members and dict keys. Values take attributes of your own (`v.name = "w1"`).
     """
 
-    __slots__ = ("_data", "_grad", "op", "_a", "_b", "label", "_store", "_idx", "_plan")
+    # The fields every node needs are slots. Anything else (a label, the plan backward()
+    # keeps on a root, an attribute of your own) goes in the node's __dict__, whose cost
+    # _share_the_label_only keeps at 16 bytes a Value (136 in all; benchmarks/engine.py).
+    __slots__ = ("_data", "_grad", "op", "_a", "_b", "_store", "_idx", "__dict__")
     __array_ufunc__ = None  # NumPy scalars on the left defer to our reflected operators
 
-    def __init__(self, data: Number, label: str = "") -> None:
+    label: str = ""  # a name for pictures, tapes and error messages
+    _plan: Plan | None = None  # backward()'s flattened graph, kept once made (see backprop.Plan)
+
+    def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
+        """A leaf holding `data`; or, micrograd's way, a node of op `_op` on `_children`.
+
+        `Value(3.0, (a, b), "+")` is the node `a + b`: its gradients come from the op
+        table, like those of every other node. `_op` takes micrograd's strings ("+",
+        "*", "**2", "tanh", "exp", "ReLU") and the table's names and symbols.
+        `Value(2.0, "u")` (text where the operands go) is the leaf labelled "u".
+        """
         self._data = data if type(data) is float else _as_float(data, "Value(data)")
         self._grad = 0.0
-        self.op: int = codes.LEAF  # an op code, as an int: Op(v.op) names it
-        self._a = None
-        self._b = None
-        self.label = label
         self._store: Store | None = None
         self._idx = -1
-        self._plan = None  # backward()'s flattened graph, kept once made (see backprop.Plan)
+        if type(_children) is str and not (_op or label):  # Value(2.0, "u"): a label, as before
+            _children, label = (), _children  # micrograd's signature came (operands are never text)
+        if label:
+            self.label = label
+        if _children or _op:
+            self.op, self._a, self._b = _micrograd_node(self._data, _children, _op)
+        else:
+            self.op: int = codes.LEAF  # an op code, as an int: Op(v.op) names it
+            self._a = None
+            self._b = None
 
     # -- data and grad read through to a Store when the leaf is bound to one --------
 
@@ -100,10 +128,8 @@ class Value:
         out.op = op
         out._a = a
         out._b = b
-        out.label = ""
         out._store = None
         out._idx = -1
-        out._plan = None
         return out
 
     @staticmethod
@@ -141,9 +167,7 @@ class Value:
     @staticmethod
     def const(x: Number) -> Value:
         """A constant node, as made for the plain numbers in `x * 2` or `1 - x`."""
-        v = Value(_as_float(x, "operand"))
-        v.op = codes.CONST
-        return v
+        return Value._result(codes.CONST, _as_float(x, "operand"), None, None)
 
     @property
     def operands(self) -> tuple[Value, ...]:
@@ -155,15 +179,59 @@ class Value:
             return a
         return (a,) if self._b is None else (a, self._b)
 
+    # -- micrograd's view of a node --------------------------------------------------------
+
     @property
     def _prev(self) -> set[Value]:
-        """micrograd's name for the operands, kept for tools written against it."""
+        """The operands as a set, micrograd's name: what its trace_graph draws from.
+
+        `x ** 2` has `_prev == {x}`: the exponent is in `_op` ("**2"), as in micrograd.
+        """
+        if self.op == codes.POWC:
+            return {self._a}
         return set(self.operands)
 
     @property
     def _op(self) -> str:
-        """micrograd's name for the op's symbol."""
-        return TABLE[self.op].symbol
+        """micrograd's string for the op where micrograd has it ("+", "*", "**2", "tanh",
+        "exp", "ReLU"), the op table's symbol elsewhere; "" for leaves and constants."""
+        if self.op == codes.POWC:
+            return "**" + _number_text(self._b._data)
+        return MICROGRAD_SYMBOLS.get(self.op, TABLE[self.op].symbol)
+
+    def _backward(self) -> None:
+        """One node's step of the reverse sweep: add `.grad` times each local derivative
+        (the op table's) to the operands' `.grad`. Leaves and constants have none.
+
+        micrograd's `_backward`, as a method: setting the output's `.grad` to 1, then
+        calling this on every node in reverse topological order, is `backward()` by hand
+        (the lecture's sweep). Operands accumulate, so start from zeroed gradients.
+        """
+        operands = self.operands
+        if not operands:
+            return
+        g = self.grad
+        for u, d in zip(operands, local_derivatives(self.op, self.data, [u.data for u in operands])):
+            u.grad += g * d  # POWC's exponent and a dead relu's operand take nothing
+
+    # -- comparisons: by value, as PyTorch and many micrograd forks compare --------------
+    # Equality and hashing stay by identity, so Values work as set members and dict keys.
+
+    def __lt__(self, other: Operand) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data < y
+
+    def __le__(self, other: Operand) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data <= y
+
+    def __gt__(self, other: Operand) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data > y
+
+    def __ge__(self, other: Operand) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data >= y
 
     def __repr__(self) -> str:
         name = f"{self.label!r}, " if self.label else ""
@@ -264,6 +332,27 @@ class Value:
         backward(self, engine, check)
 
 
+def _share_the_label_only() -> None:
+    """Keep a Value's attribute array at its smallest, whatever a program sets first.
+
+    CPython (3.11, 3.12) gives each object of a class with a __dict__ a small array
+    for the attribute names its objects share, one place per name set while the class
+    is new, plus one spare that each new object takes away until one is left. Left
+    alone, a label and a few attributes set on a program's first Values would cost
+    every later Value 8 bytes a name. Making objects until the spare is down to one,
+    then setting a label, makes `label` the one shared name: every Value's array is 16
+    bytes, a label costs nothing more, and any other name (backward's plan on a root,
+    an attribute of your own) goes in a dict of its own on the Values that have it.
+    tests/test_micrograd_compat.py holds the memory per Value in a fresh process.
+    """
+    for _ in range(128):  # more than the spare places a new class starts with
+        Value.__new__(Value)
+    Value.__new__(Value).label = ""
+
+
+_share_the_label_only()
+
+
 def _as_value(x: Operand, op: Op) -> Value:
     if isinstance(x, Value):
         return x
@@ -283,3 +372,127 @@ def _as_operand(other: object, op: Op, value: Value, reflected: bool) -> float:
 def _is_number(x: object) -> bool:
     """A real number: Python's, or a NumPy scalar (a 0-d array counts too)."""
     return isinstance(x, Real) or (hasattr(x, "dtype") and getattr(x, "shape", None) == ())
+
+
+def _compared(other: object) -> float | None:
+    """The number a Value is compared with, or None (Python then says the types don't compare)."""
+    if isinstance(other, Value):
+        return other.data
+    if isinstance(other, (str, bytes)) or not _is_number(other):
+        return None
+    return _as_float(other, "operand")
+
+
+# -- micrograd's op strings ------------------------------------------------------------------
+#
+# `_op` gives micrograd's string where micrograd has the op, and where it differs from
+# the table's symbol: relu is "ReLU", and x ** c carries its exponent ("**2", see
+# Value._op). `Value(data, _children, _op)` takes those, and the table's names and
+# symbols ("-" is sub with two operands, neg with one).
+
+MICROGRAD_SYMBOLS: dict[int, str] = {codes.RELU: "ReLU"}
+
+# (string, number of operands; -1 for any) -> op code
+_OPS_BY_STRING: dict[tuple[str, int], int] = {
+    (text, info.arity): int(info.op)
+    for info in TABLE
+    if info.arity != 0 and info.op != Op.POWC  # POWC is written with its exponent: "**2"
+    for text in (info.name, info.symbol, MICROGRAD_SYMBOLS.get(int(info.op), info.name))
+}
+_ORDERED = {codes.SUB, codes.DIV, codes.POW, codes.DOT}  # ops whose operands' order matters
+_ADD_AN_OP = (
+    "To add an op, give it an entry in microgradx/ops.py's TABLE (its forward rule and "
+    "derivative side by side) and in ARRAY_RULES, its branches in kernels.py's sweeps, and a "
+    "method on Value; tests/test_ops.py then checks it against finite differences. Or build "
+    "it from the ops above (a leaky ReLU is x.relu() - 0.01 * (-x).relu())."
+)
+
+
+def _known_ops() -> str:
+    """The op strings Value(data, _children, _op) takes, one group per op: "'+' 'add', ..."."""
+    groups = []
+    for info in TABLE:
+        if info.op == Op.POWC:
+            groups.append("'**2' (x ** a number: micrograd's)")
+        elif info.arity != 0:
+            texts = dict.fromkeys((MICROGRAD_SYMBOLS.get(int(info.op), info.symbol), info.symbol, info.name))
+            groups.append(" ".join(map(repr, texts)) + {1: "", 2: "", -1: " (any number)"}[info.arity])
+    return ", ".join(groups)
+
+
+def _number_text(c: float) -> str:
+    """An exponent as micrograd's f"**{c}" shows the ints people write: 2, not 2.0."""
+    return str(int(c)) if c.is_integer() and abs(c) < 2**53 else repr(c)
+
+
+def _micrograd_node(data: float, children: Iterable[Value], op_text: str) -> tuple[int, object, object]:
+    """The (op, _a, _b) of `Value(data, children, op_text)`, checked against the op table."""
+    call = f"Value({data!r}, _children, _op={op_text!r})"
+    if isinstance(children, (str, bytes)):
+        raise TypeError(
+            f"{call}: _children is {children!r}, text, not the operands of a computed node "
+            f"(a tuple of Values); to name a Value, pass label={children!r}"
+        )
+    if not isinstance(op_text, str):
+        raise TypeError(f"{call}: _op must be a string like '+' or 'tanh', got {type(op_text).__name__}")
+    try:
+        operands = tuple(children)
+    except TypeError:
+        raise TypeError(
+            f"{call}: _children must be a tuple of Values, got {type(children).__name__}"
+        ) from None
+    for k, u in enumerate(operands):
+        if not isinstance(u, Value):
+            raise TypeError(
+                f"{call}: _children[{k}] is {u!r} ({type(u).__name__}), not a Value; "
+                f"wrap numbers as Value(...)"
+            )
+    n = len(operands)
+    if not op_text or not operands:
+        raise ValueError(
+            f"{call}: a computed node needs both its operands (_children) and its op (_op); "
+            f"a leaf is just Value(data)"
+        )
+    exponent = None
+    if op_text.startswith("**") and op_text != "**":  # micrograd's x ** c: "**2", "**-1", "**0.5"
+        try:
+            exponent = float(op_text[2:])
+        except ValueError:
+            raise ValueError(f"{call}: {op_text[2:]!r} in {op_text!r} is not a number") from None
+        op = codes.POWC
+        if n != 1:
+            raise ValueError(f"{call}: {op_text!r} takes one operand (the base), got {n}")
+    else:
+        op = _OPS_BY_STRING.get((op_text, n), _OPS_BY_STRING.get((op_text, -1)))
+        if op is None:
+            if not any(text == op_text for text, _ in _OPS_BY_STRING):
+                raise ValueError(
+                    f"{call}: unknown op {op_text!r}. microgradx takes every gradient from its op "
+                    f"table, which knows {_known_ops()}. {_ADD_AN_OP}"
+                )
+            arities = sorted({a for text, a in _OPS_BY_STRING if text == op_text})
+            raise ValueError(f"{call}: {op_text!r} takes {' or '.join(map(str, arities))} operands, got {n}")
+        if op == codes.DOT and n % 2:
+            raise ValueError(f"{call}: a dot takes x1 … xn, w1 … wn: an even number of operands, got {n}")
+        if op in _ORDERED and n > 1 and isinstance(children, AbstractSet):
+            raise TypeError(
+                f"{call}: _children is a {type(children).__name__}, which has no order, and "
+                f"{op_text!r} needs its operands in order: pass a tuple"
+            )
+    args = [u._data if u._store is None else u.data for u in operands]
+    if exponent is not None:
+        args.append(exponent)
+    expected = FORWARD[op](*args)
+    if not (
+        math.isclose(data, expected, rel_tol=1e-9, abs_tol=1e-12) or (data != data and expected != expected)
+    ):
+        raise ValueError(
+            f"{call}: {op_text!r} of the operands is {expected!r}, not {data!r}. A node made with "
+            f"_op is that op, its data and gradients the op table's: check the op and the "
+            f"order of _children"
+        )
+    if op == codes.POWC:
+        return op, operands[0], Value.const(exponent)
+    if TABLE[op].arity == -1:
+        return op, operands, None
+    return op, operands[0], operands[1] if n == 2 else None

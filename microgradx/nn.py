@@ -3,9 +3,12 @@
 A neuron computes f(w·x + b). Its activation f is one of `ACTIVATIONS`; an MLP uses
 one activation for its hidden layers and a linear output by default, as micrograd
 does (the loss decides what the output means: hinge on a score, `sigmoid` then NLL
-on a probability, ...). A module's parameters live in one flat `Store` from the
-start, so compiled graphs, optimizers and `zero_grad` all work on the same arrays
-(and pictures know them for parameters: `microgradx.draw` colours bound leaves so).
+on a probability, ...). micrograd's `nonlin` works as it does there: `Neuron(2,
+nonlin=False)`, `Layer(2, 3, nonlin=False)` and `Neuron(2, False)` are linear,
+`nonlin=True` is relu, and `neuron.nonlin` reads (and sets) it. A module's parameters
+live in one flat `Store` from the start, so compiled graphs, optimizers and
+`zero_grad` all work on the same arrays (and pictures know them for parameters:
+`microgradx.draw` colours bound leaves so).
 
 Parameters are labelled by their place: in an MLP, `L2.n3.w1` is layer 2's third
 neuron's first weight and `L2.n3.b` its bias (a Layer's are `n3.w1`, a Neuron's `w1`
@@ -49,11 +52,30 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 }
 
 
-def _activation(name: str | None) -> str:
-    """Check an activation's name; None means linear."""
+def _activation(name: str | bool | None, nonlin: bool | None = None) -> str:
+    """Check an activation's name; None means linear, and micrograd's nonlin True relu, False linear.
+
+    `nonlin` is micrograd's keyword: given, it decides between relu (or the nonlinear
+    activation named) and linear, and refuses a name that says otherwise.
+    """
+    if isinstance(name, bool):
+        name = "relu" if name else "linear"
     name = "linear" if name is None else name
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}: use one of {', '.join(ACTIVATIONS)}")
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {name!r}: use one of {', '.join(ACTIVATIONS)} "
+            f"(or micrograd's True for relu, False for linear)"
+        )
+    if nonlin is None:
+        return name
+    if not isinstance(nonlin, bool):
+        raise ValueError(f"nonlin must be True (relu) or False (linear), as in micrograd; got {nonlin!r}")
+    if nonlin and name == "linear":
+        raise ValueError("nonlin=True asks for a nonlinearity, but the activation given is linear")
+    if not nonlin and name != "linear":
+        if name != "relu":  # relu is the default: nonlin=False alone turns it off
+            raise ValueError(f"nonlin=False asks for a linear neuron but the activation given is {name!r}")
+        return "linear"
     return name
 
 
@@ -207,14 +229,26 @@ def _check_finite(values: np.ndarray, context: str, action: str) -> None:
 
 
 class Neuron(Module):
-    """f(w·x + b) with weights drawn uniformly from [-1, 1] and bias 0 (micrograd's init)."""
+    """f(w·x + b) with weights drawn uniformly from [-1, 1] and bias 0 (micrograd's init).
 
-    def __init__(self, nin: int, activation: str | None = "relu", seed: Seed = None) -> None:
+    `activation` names f (see ACTIVATIONS); micrograd's `nonlin` also works, by keyword
+    or in the same place: `Neuron(2, False)` and `Neuron(2, nonlin=False)` are linear,
+    `True` is relu.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str | bool | None = "relu",
+        seed: Seed = None,
+        *,
+        nonlin: bool | None = None,
+    ) -> None:
         nin = _count(nin, "Neuron(nin)")
         rng = np.random.default_rng(seed)
         self.w = [Value(float(x)) for x in rng.uniform(-1.0, 1.0, nin)]
         self.b = Value(0.0)
-        self.activation = _activation(activation)
+        self.activation = _activation(activation, nonlin)
         self.name = ""  # its place, as a Layer or an MLP names it (L2.n3); labels its output
         self._place("")
         self._bind()
@@ -224,6 +258,21 @@ class Neuron(Module):
         for k, w in enumerate(self.w, start=1):
             w.label = _join(place, f"w{k}")
         self.b.label = _join(place, "b")
+
+    @property
+    def nonlin(self) -> bool:
+        """micrograd's flag: whether the neuron applies a nonlinearity (False: linear)."""
+        return self.activation != "linear"
+
+    @nonlin.setter
+    def nonlin(self, on: bool) -> None:
+        """False makes the neuron linear; True gives it relu unless it already has a nonlinearity."""
+        if not isinstance(on, bool):
+            raise ValueError(
+                f"nonlin must be True (relu) or False (linear), got {on!r}; to pick f, set .activation"
+            )
+        if on != self.nonlin:
+            self.activation = "relu" if on else "linear"
 
     def __call__(self, x: Sequence[Input]) -> Value:
         if isinstance(x, Value) or not hasattr(x, "__len__"):
@@ -250,11 +299,20 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """`nout` neurons reading the same `nin` inputs."""
+    """`nout` neurons reading the same `nin` inputs (`activation` or micrograd's `nonlin`: see Neuron)."""
 
-    def __init__(self, nin: int, nout: int, activation: str | None = "relu", seed: Seed = None) -> None:
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str | bool | None = "relu",
+        seed: Seed = None,
+        *,
+        nonlin: bool | None = None,
+    ) -> None:
         nin = _count(nin, "Layer(nin)")
         nout = _count(nout, "Layer(nout)")
+        activation = _activation(activation, nonlin)
         rng = np.random.default_rng(seed)
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
         self._place("")

@@ -221,6 +221,23 @@ TABLE: tuple[OpInfo, ...] = (
 
 assert all(info.op == i for i, info in enumerate(TABLE)), "TABLE must list ops in code order"
 
+
+def local_derivatives(op: int, out: float, args: list[float]) -> tuple[float, ...]:
+    """∂out/∂arg for each operand of one node that takes a gradient, as the sweeps apply them.
+
+    The table's derivative at the node's value `out` and its operands' values `args`,
+    except that relu's derivative is a mask: on its dead side nothing passes, not even
+    inf · 0 = nan, so there it is empty. The reference sweep and `Value._backward` both
+    read it, so the two apply the same rule.
+    """
+    local = TABLE[op].derivative(out, *args)
+    if op == _RELU and local[0] == 0.0:
+        return ()
+    return local
+
+
+_RELU = int(Op.RELU)  # a plain int: cheaper to compare with than the enum member
+
 FORWARD = [info.forward for info in TABLE]
 ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)  # by code, for numba loops
 

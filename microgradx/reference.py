@@ -10,7 +10,7 @@ operand the node's gradient times the local derivative (the chain rule):
 
 from __future__ import annotations
 
-from .ops import TABLE, Op
+from .ops import TABLE, local_derivatives
 
 
 def operands(op: list[int], a: list[int], b: list[int], args: list[int], k: int) -> list[int]:
@@ -39,8 +39,6 @@ def backward(
         if info.arity == 0:
             continue
         slots = operands(op, a, b, args, k)
-        local = info.derivative(vals[k], *[vals[s] for s in slots])
-        for s, d in zip(slots, local):  # POWC's constant exponent has no entry: no gradient
-            if d == 0.0 and op[k] == Op.RELU:
-                continue  # relu's dead side is a mask: nothing passes, not even inf·0 = nan
+        local = local_derivatives(op[k], vals[k], [vals[s] for s in slots])
+        for s, d in zip(slots, local):  # POWC's constant exponent and a dead relu take nothing
             grads[s] += grads[k] * d

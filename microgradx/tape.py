@@ -114,9 +114,9 @@ class Tape:
         vals = np.zeros(len(self))
         c = np.flatnonzero(self.op == Op.CONST)
         vals[c] = self.consts[self.a[c]]
-        nodes = self.nodes
-        leaves = [nodes[s] for s in self.leaves.tolist()]
-        vals[self.leaves] = [v._data if v._store is None else v.data for v in leaves]
+        leaves = map(self.nodes.__getitem__, self.leaves.tolist())
+        data = (v._data if v._store is None else v.data for v in leaves)
+        vals[self.leaves] = np.fromiter(data, dtype=np.float64, count=self.leaves.size)  # no list between
         return vals
 
     def operands(self, i: int) -> np.ndarray:

@@ -256,11 +256,13 @@ def measure(n: int, lanes: int = 1, optimize: bool = False) -> dict[str, float]:
 def test_bytes_per_node_stay_small():
     """Bounds that leave room for noise: a 10⁷-node graph must fit in a few GB."""
     m = measure(100_000, lanes=4)
-    assert m["values"] <= 130, m  # a Value is 96 bytes, its float data 24
+    # a Value is 112 bytes as allocated, 16 more for the array of attributes of your own
+    # (Python makes it with the object; a label goes there too), its float data 24
+    assert m["values"] <= 160, m
     assert m["tape"] <= 20, m  # op int8 + a, b int32 + the node list's pointer: 17 bytes
     assert m["compiled"] <= 60, m
     assert m["workspace"] <= 4 * 16 + 4, m  # values and gradients, 8 bytes each per lane
-    assert m["total"] <= 250, m
+    assert m["total"] <= 280, m  # the values' share above included
 
 
 if __name__ == "__main__":
