@@ -1,4 +1,5 @@
-"""The `microgradx` command: `demo` trains a tiny network; `draw` and `explain` show a graph;
+"""The `microgradx` command: demo trains a tiny network, draw and explain show a graph.
+
 `warmup` compiles the numba kernels ahead of time.
 
 Each subcommand lives in its own module, which adds its parser and its `run`. Without a

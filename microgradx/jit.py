@@ -171,9 +171,9 @@ def start_warmup() -> None:
         return
     say(
         f"numba is compiling the fast kernels in a background process (about {COMPILE_SECONDS} s, once per "
-        "machine). Until it is done, compiled graphs run on NumPy, about a hundred times slower a step, and "
-        "move to numba as soon as it is. `microgradx warmup` compiles and waits; MICROGRADX_JIT=foreground "
-        "makes the first call wait."
+        "machine). Until it is done, compiled graphs run on NumPy (about a hundred times slower a step) "
+        "and Value.backward() on the Python sweep, and they move to numba as soon as it is. `microgradx "
+        "warmup` compiles and waits; MICROGRADX_JIT=foreground makes the first call wait."
     )
 
 
@@ -220,12 +220,14 @@ class CompileNotice(event.Listener):
         func = ev.data["dispatcher"].py_func
         if not CompileNotice.quiet and func.__module__.startswith(__package__ + "."):
             say(
-                f"numba is compiling {func.__name__} (once per machine; about {COMPILE_SECONDS} s for all "
-                "the kernels; `microgradx warmup` compiles them ahead of time)."
+                f"numba is compiling microgradx's kernels, {func.__name__} first: about {COMPILE_SECONDS} s "
+                "for all, once per machine, with nothing printed meanwhile (`microgradx warmup` compiles "
+                "them ahead of time, with a progress bar)."
             )
 
     def on_end(self, ev: event.Event) -> None:
         pass
 
 
+mode()  # a bad MICROGRADX_JIT is refused at import, naming the choices, not at the first call
 event.register("numba:compile", CompileNotice())

@@ -72,6 +72,7 @@ class Progress(event.Listener):
     def __init__(self, stream: TextIO, width: int = 24) -> None:
         self.stream, self.width, self.live = stream, width, stream.isatty()
         self.step, self.name = 0, ""
+        self.compiled = 0  # functions numba compiled (the others were loaded from the cache)
 
     def show(self, note: str, done: bool = False) -> None:
         """Redraw the bar in place on a terminal; elsewhere (a log, CI) one line a finished step."""
@@ -84,6 +85,7 @@ class Progress(event.Listener):
         self.stream.flush()
 
     def on_start(self, ev: event.Event) -> None:
+        self.compiled += 1
         if self.live:
             self.show(f": compiling {ev.data['dispatcher'].py_func.__name__}")
 
@@ -91,8 +93,9 @@ class Progress(event.Listener):
         pass
 
 
-def warmup(stream: TextIO = sys.stderr) -> float:
-    """Compile or load every kernel, with a progress bar on `stream`; returns the seconds taken.
+def warmup(stream: TextIO = sys.stderr) -> tuple[float, int]:
+    """Compile or load every kernel, with a progress bar on `stream`; returns the seconds taken and
+    how many functions numba compiled (0: all were in the cache already).
 
     Marks the cache ready (jit.py) when all are there; raises what numba raised if not.
     """
@@ -113,7 +116,7 @@ def warmup(stream: TextIO = sys.stderr) -> float:
             jit.mark_failed()
             raise
         jit.mark_ready()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, progress.compiled
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -142,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"compiling microgradx's numba kernels into {where} (once per machine)", file=sys.stderr, flush=True
     )
-    seconds = warmup()
+    seconds, compiled = warmup()
+    if not compiled:
+        print(f"all kernels were compiled and cached already (checked in {seconds:.1f} s)", file=sys.stderr)
+        return 0
     print(f"all kernels compiled and cached in {seconds:.1f} s", file=sys.stderr)
     return 0
