@@ -29,6 +29,19 @@ def test_moons_demo_reaches_100_percent_in_100_steps():
     assert result.accuracy == 1.0
 
 
+def test_the_moons_demo_draws_micrograds_weights_and_init_picks_pytorchs(capsys):
+    """micrograd's demo, its initial weights included (its lr and steps were tuned for them; see demo.py);
+    `--init pytorch` starts from a model's default, PyTorch's ±1/√fan-in, and learns too."""
+    ours = demo.train(steps=20)
+    assert ours.losses == demo.train(steps=20, init="micrograd").losses
+    fan_in = demo.train(steps=20, init="pytorch")
+    assert fan_in.losses != ours.losses and fan_in.losses[-1] < fan_in.losses[0] / 2
+    assert demo.run(parse("--steps", "5", "--no-pictures")) == 0
+    assert "hinge loss, sgd, micrograd init" in capsys.readouterr().out
+    assert demo.run(parse("--steps", "5", "--init", "pytorch", "--no-pictures")) == 0
+    assert "hinge loss, sgd, pytorch init" in capsys.readouterr().out
+
+
 def test_trained_predictions_through_the_compiled_graph_equal_plain_values():
     result = demo.train(steps=20)
     got = result.score.forward(result.X)

@@ -27,7 +27,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture(scope="module")
 def digits():
-    return demo_real.train()  # 64-32-10, Adam 0.03, 60 epochs of batches of 128, seed 1337
+    return demo_real.train()  # 64-32-10, Adam 0.01, 60 epochs of batches of 128, seed 1337, PyTorch's init
 
 
 def test_digits_reach_over_95_percent_on_rows_never_trained_on(digits):
@@ -36,6 +36,22 @@ def test_digits_reach_over_95_percent_on_rows_never_trained_on(digits):
     assert digits.losses[-1] < digits.losses[0] / 10
     assert digits.test_accuracy > 0.95  # the issue quotes 95-97 % for this network with Adam
     assert digits.train_accuracies[-1] > digits.test_accuracy - 0.01
+
+
+EPOCHS = 10  # after 10 epochs: 94.9-96.7 % from PyTorch's init, 70.9-76.7 % from micrograd's
+
+
+def test_pytorchs_init_trains_the_digits_no_worse_than_micrograds():
+    """The issue's comparison, shortened to EPOCHS: Adam lr 3e-3 and no L2 on batches of 128, seeds 0-2
+    (each seeding the split and the weights). From PyTorch's init (the default) every seed ends at least
+    as accurate on the held-out quarter as from micrograd's, and with a lower training loss."""
+    for seed in (0, 1, 2):
+        fan_in, micrograd = (
+            demo_real.train(epochs=EPOCHS, lr=3e-3, alpha=0.0, seed=seed, init=init)
+            for init in ("pytorch", "micrograd")
+        )
+        assert fan_in.test_accuracy >= micrograd.test_accuracy, seed
+        assert fan_in.losses[-1] < micrograd.losses[-1], seed
 
 
 def test_the_split_is_scikit_learns_stratified_75_25_standardised_on_the_training_rows(digits):

@@ -12,8 +12,8 @@ from microgradx.nn import MLP
 from microgradx.optim import SGD, Adam
 
 
-def setup(seed: int = 0):
-    model = MLP(2, [8, 8, 1], seed=seed)
+def setup(seed: int = 0, init: str = "pytorch"):
+    model = MLP(2, [8, 8, 1], seed=seed, init=init)
     xs = [Value(0.0, label="x1"), Value(0.0, label="x2")]
     y = Value(0.0, label="y")
     loss = (1 - y * model(xs)).relu() + 1e-4 * sum(p * p for p in model.parameters())
@@ -72,7 +72,7 @@ def test_train_step_is_one_step_of_the_loop():
 
 
 def test_fit_reports_progress_and_learns():
-    model, step, XY = setup(2)
+    model, step, XY = setup(2, init="micrograd")  # micrograd's demo: its lr schedule suits its init
     seen = []
     losses = step.fit(XY, SGD(model.parameters(), lr=1.0), 100, lr=lambda k: 1.0 - 0.9 * k / 100,
                       every=25, callback=lambda k, ls: seen.append((k, ls[-1])))  # fmt: skip

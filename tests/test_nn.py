@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 import microgradx
 from microgradx import Value
-from microgradx.nn import MLP, Layer, Neuron
+from microgradx.nn import INITS, MLP, Layer, Neuron
 
 
 def test_neuron_computes_f_of_w_dot_x_plus_b():
@@ -50,8 +51,6 @@ def test_mlp_parameters_in_micrograds_order():
             expected += n.w + [n.b]
     assert model.parameters() == expected
     assert len(expected) == (2 + 1) * 3 + (3 + 1) * 1
-    assert all(n.b.data == 0.0 for layer in model.layers for n in layer.neurons)
-    assert all(-1.0 <= p.data <= 1.0 for p in model.parameters())
 
 
 def test_mlp_hidden_activation_and_linear_output_by_default():
@@ -161,3 +160,82 @@ def test_a_modules_parameters_share_a_store_from_the_start():
     for module in (Neuron(3), Layer(3, 2), MLP(3, [2, 1])):
         stores = {id(p._store) for p in module.parameters()}
         assert len(stores) == 1 and module.parameters()[0]._store is not None
+
+
+# -- initialisation: PyTorch's by default, micrograd's by name -------------------------------
+
+
+def uniform_ks_distance(values: np.ndarray, bound: float) -> float:
+    """Kolmogorov–Smirnov distance between the values' empirical CDF and uniform(-bound, bound)'s."""
+    x = np.sort(values)
+    cdf = (x + bound) / (2 * bound)
+    n = len(x)
+    return float(max((np.arange(1, n + 1) / n - cdf).max(), (cdf - np.arange(n) / n).max()))
+
+
+@pytest.mark.parametrize("nin", [1, 2, 16, 64, 300])
+def test_default_init_draws_uniformly_within_one_over_root_fan_in(nin):
+    """PyTorch's nn.Linear: weights and bias uniform in ±1/√fan_in. A seeded draw of 400 neurons
+    never passes the bound, comes within 2 % of it, and is spread as a uniform is (the KS distance
+    below its 1 % critical value, 1.63/√n)."""
+    layer = Layer(nin, 400, seed=nin)
+    bound = 1 / math.sqrt(nin)
+    weights = np.array([w.data for n in layer.neurons for w in n.w])
+    biases = np.array([n.b.data for n in layer.neurons])
+    for values in (weights, biases):
+        assert np.abs(values).max() <= bound
+        assert np.abs(values).max() > 0.98 * bound
+        assert uniform_ks_distance(values, bound) < 1.63 / math.sqrt(len(values))
+
+
+def test_default_init_scales_each_layer_by_its_own_fan_in():
+    model = MLP(64, [32, 10], seed=0)
+    for layer, nin in zip(model.layers, (64, 32), strict=True):
+        values = np.array([p.data for p in layer.parameters()])
+        assert np.abs(values).max() <= 1 / math.sqrt(nin)
+        assert np.abs(values).max() > 0.95 / math.sqrt(nin)
+    neuron = Neuron(4, seed=0)
+    assert all(abs(p.data) <= 0.5 for p in neuron.parameters()) and neuron.b.data != 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 1337])
+def test_micrograd_init_draws_exactly_what_every_model_drew_before_init_existed(seed):
+    """One generator seeded by `seed`; each neuron in turn, layer by layer, takes nin weights from
+    uniform(-1, 1), and its bias is 0 (micrograd's init, drawn by NumPy as before)."""
+    rng = np.random.default_rng(seed)
+    want = []
+    for nin, nout in ((3, 4), (4, 4), (4, 1)):
+        for _ in range(nout):
+            want += [*rng.uniform(-1.0, 1.0, nin), 0.0]
+    assert [p.data for p in MLP(3, [4, 4, 1], seed=seed, init="micrograd").parameters()] == want
+    rng = np.random.default_rng(seed)
+    want = [v for _ in range(3) for v in (*rng.uniform(-1.0, 1.0, 5), 0.0)]
+    assert [p.data for p in Layer(5, 3, seed=seed, init="micrograd").parameters()] == want
+    want = [*np.random.default_rng(seed).uniform(-1.0, 1.0, 2), 0.0]
+    assert [p.data for p in Neuron(2, "tanh", seed, init="micrograd").parameters()] == want
+
+
+def test_init_changes_only_the_first_values():
+    """The same architecture, labels and seeding whatever the init; only the drawn values differ."""
+    a, b = MLP(2, [3, 1], seed=4), MLP(2, [3, 1], seed=4, init="micrograd")
+    assert repr(a) == repr(b) and a.architecture() == b.architecture()
+    assert [p.label for p in a.parameters()] == [p.label for p in b.parameters()]
+    assert [p.data for p in a.parameters()] == [p.data for p in MLP(2, [3, 1], seed=4).parameters()]
+    assert [p.data for p in a.parameters()] != [p.data for p in b.parameters()]
+    assert sorted(INITS) == ["micrograd", "pytorch"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda init: Neuron(2, init=init),
+        lambda init: Layer(2, 3, init=init),
+        lambda init: MLP(2, [3, 1], init=init),
+    ],
+    ids=["Neuron", "Layer", "MLP"],
+)
+@pytest.mark.parametrize("init", ["kaiming", "PyTorch", None, 1])
+def test_an_unknown_init_is_refused_naming_the_choices(make, init):
+    choices = "use one of 'pytorch', 'micrograd'"
+    with pytest.raises(ValueError, match=rf"unknown init {re.escape(repr(init))}: {choices}"):
+        make(init)

@@ -91,6 +91,21 @@ def test_round_trip_of_each_module_kind(tmp_path, make):
     np.testing.assert_array_equal(values(built), values(model))
 
 
+@pytest.mark.parametrize("saved_init, loading_init", [("micrograd", "pytorch"), ("pytorch", "micrograd")])
+def test_a_file_loads_into_a_model_built_with_either_init(tmp_path, saved_init, loading_init):
+    """The init only draws a model's first values, and a file holds every value: so the file records
+    no init, and loads into a model drawn either way (files saved before init= existed included)."""
+    model = MLP(2, [3, 1], activation="tanh", seed=0, init=saved_init)
+    model.save(tmp_path / "m.npz")
+    assert "init" not in model.architecture()
+    target = MLP(2, [3, 1], activation="tanh", seed=1, init=loading_init)
+    np.testing.assert_array_equal(values(target.load(tmp_path / "m.npz")), values(model))
+    np.testing.assert_array_equal(values(MLP.from_file(tmp_path / "m.npz")), values(model))
+    before = {"class": "MLP", "nin": 2, "nouts": [3, 1], "activations": ["tanh", "linear"]}  # as saved before
+    write_npz(tmp_path / "old.npz", **{**good_entries(model), "architecture": np.array(json.dumps(before))})
+    np.testing.assert_array_equal(values(target.load(tmp_path / "old.npz")), values(model))
+
+
 def test_hidden_activations_edited_by_hand_survive(tmp_path):
     model = MLP(2, [2, 2, 1], activation="relu", seed=0)
     for n in model.layers[1].neurons:

@@ -84,7 +84,7 @@ def mlp() -> tuple[Value, list[Value]]:
 
 def moons_mlp() -> tuple[Value, list[Value]]:
     """The demo's network, MLP(2, [16, 16, 1]) at its initial weights, on one moons row."""
-    model = MLP(2, [16, 16, 1], seed=1337)
+    model = MLP(2, [16, 16, 1], seed=1337, init="micrograd")  # the demo's: micrograd's init
     return model([Value(0.5, "x1"), Value(0.25, "x2")]), []
 
 
