@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from numbers import Real
 from typing import TYPE_CHECKING, Union
 
 from .ops import FORWARD, TABLE, Op, codes, local_derivatives
+from .real import is_real, real, shown, too_large, why_not
 
 if TYPE_CHECKING:
     from .backprop import Plan
@@ -29,19 +29,6 @@ if TYPE_CHECKING:
 Number = int | float
 
 Operand = Union["Value", int, float]
-
-
-def _as_float(x: object, what: str) -> float:
-    """Accept ints, floats and NumPy scalars; name anything else in a TypeError."""
-    if type(x) is float:
-        return x
-    if _is_number(x):
-        try:
-            return float(x)  # type: ignore[arg-type]
-        except TypeError:
-            pass
-    hint = ": use the Value itself, or its number, .data" if isinstance(x, Value) else ""
-    raise TypeError(f"{what} must be a real number, got {x!r} ({type(x).__name__}){hint}")
 
 
 class Value:
@@ -70,7 +57,7 @@ class Value:
         "*", "**2", "tanh", "exp", "ReLU") and the table's names and symbols.
         `Value(2.0, "u")` (text where the operands go) is the leaf labelled "u".
         """
-        self._data = data if type(data) is float else _as_float(data, "Value(data)")
+        self._data = data if type(data) is float else real(data, "Value(data)")
         self._grad = 0.0
         self._store: Store | None = None
         self._idx = -1
@@ -95,7 +82,7 @@ class Value:
 
     @data.setter
     def data(self, x: Number) -> None:
-        x = x if type(x) is float else _as_float(x, "Value.data")
+        x = x if type(x) is float else real(x, "Value.data")
         s = self._store
         if s is None:
             self._data = x
@@ -110,7 +97,7 @@ class Value:
 
     @grad.setter
     def grad(self, g: Number) -> None:
-        g = g if type(g) is float else _as_float(g, "Value.grad")
+        g = g if type(g) is float else real(g, "Value.grad")
         s = self._store
         if s is None:
             self._grad = g
@@ -167,7 +154,7 @@ class Value:
     @staticmethod
     def const(x: Number) -> Value:
         """A constant node, as made for the plain numbers in `x * 2` or `1 - x`."""
-        return Value._result(codes.CONST, _as_float(x, "operand"), None, None)
+        return Value._result(codes.CONST, x if type(x) is float else real(x, "Value.const(x)"), None, None)
 
     @property
     def operands(self) -> tuple[Value, ...]:
@@ -354,33 +341,45 @@ _share_the_label_only()
 
 
 def _as_value(x: Operand, op: Op) -> Value:
+    """An operand of Value.sum or Value.dot: a Value, or a number made a constant (see real.py)."""
     if isinstance(x, Value):
         return x
-    if not _is_number(x):
-        raise TypeError(f"{TABLE[op].name}: {x!r} ({type(x).__name__}) is not a number or a Value")
-    return Value.const(_as_float(x, "operand"))
+    name = TABLE[op].name
+    if not is_real(x):
+        raise TypeError(f"{name}: {shown(x)} ({type(x).__name__}) is not a number or a Value{why_not(x)}")
+    return Value.const(real(x, f"{name}'s operand"))
 
 
 def _as_operand(other: object, op: Op, value: Value, reflected: bool) -> float:
-    if isinstance(other, (str, bytes)) or other is None or not _is_number(other):
-        sym = TABLE[op].symbol
-        expr = f"{other!r} {sym} Value" if reflected else f"Value {sym} {other!r}"
-        raise TypeError(f"unsupported operand in {expr}: {type(other).__name__} is not a number or a Value")
-    return _as_float(other, "operand")
+    """The number on the other side of an operator, by real.py's rule; an error shows the expression."""
+    if type(other) is float:
+        return other
+    if is_real(other):
+        try:
+            return real(other, "")
+        except ValueError:  # too large: said again below, with the expression
+            pass
+    sym = TABLE[op].symbol
+    expr = f"{shown(other)} {sym} Value" if reflected else f"Value {sym} {shown(other)}"
+    if is_real(other):
+        raise too_large(other, f"the number in {expr}")
+    raise TypeError(
+        f"unsupported operand in {expr}: {type(other).__name__} is not a number or a Value{why_not(other)}"
+    )
 
 
-def _is_number(x: object) -> bool:
-    """A real number: Python's, or a NumPy scalar (a 0-d array counts too)."""
-    return isinstance(x, Real) or (hasattr(x, "dtype") and getattr(x, "shape", None) == ())
+def _compared(other: object) -> float | int | None:
+    """The number a Value is compared with, or None (Python then says the types don't compare).
 
-
-def _compared(other: object) -> float | None:
-    """The number a Value is compared with, or None (Python then says the types don't compare)."""
+    An int is compared as it is (Python compares floats with ints of any size exactly).
+    """
     if isinstance(other, Value):
         return other.data
-    if isinstance(other, (str, bytes)) or not _is_number(other):
+    if type(other) is int:
+        return other
+    if not is_real(other):
         return None
-    return _as_float(other, "operand")
+    return real(other, "the number compared with a Value")
 
 
 # -- micrograd's op strings ------------------------------------------------------------------
