@@ -15,9 +15,10 @@ stored on the node), so the lecture's backprop by hand gives `.backward()`'s num
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, SupportsIndex, Union
 
 from .ops import FORWARD, TABLE, Op, codes, local_derivatives
 from .real import is_real, real, shown, too_large, why_not
@@ -318,6 +319,31 @@ class Value:
 
         backward(self, engine, check)
 
+    # -- pickling and copying: a graph travels as its nodes in topological order -----------
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        """How pickle and copy.deepcopy take a Value: at any depth, without recursion.
+
+        A leaf, a constant, or a node whose graph is already being sent goes as one
+        record that refers to its operands. Any other node sends the graph below it
+        first (`Ahead`: its nodes in topological order, each as such a record), so every
+        operand is pickled or copied before the node that reads it: the pickler's memo
+        (deepcopy's) then has each one, nothing recurses, and a node shared by several
+        others, or by several Values pickled together, stays one node.
+        """
+        sending = _SENDING
+        if self._a is None or self in sending.nodes:
+            return _record(self)
+        if id(self) in sending.sent:  # asked again: a new pickling, whose memo has none of them
+            sending.sent.clear()
+        return (_first, (Ahead([self]),))
+
+    def __copy__(self) -> Value:
+        """copy.copy: a new node of the same op on the same operands, with this one's data,
+        grad, store and attributes."""
+        rebuild, fields = _record(self)
+        return rebuild(*fields)
+
 
 def _share_the_label_only() -> None:
     """Keep a Value's attribute array at its smallest, whatever a program sets first.
@@ -338,6 +364,144 @@ def _share_the_label_only() -> None:
 
 
 _share_the_label_only()
+
+
+# -- pickling: see Value.__reduce_ex__ -----------------------------------------------------------
+
+
+class _Sending(threading.local):
+    """What this thread is pickling or copying.
+
+    `nodes`: the nodes whose graph is being sent now (each Ahead adds its own, and its Done
+    takes them out): they go as records, without a graph. `sent`: the ids of the nodes sent
+    so, which a later Ahead of the same pickling need not walk again (pickling the nodes of
+    one deep chain one by one, in order, stays linear): the pickler's memo has them. A node
+    of a later pickling may have one of these ids (the same node, or a new one at its
+    address); the pickler then asks it for its reduce value, which a node in its memo never
+    is, and the node clears `sent` and sends its graph whole: still right, only slower once.
+    (A pickling that fails midway leaves its nodes in `nodes`: they pickle as records later,
+    still right, recursing on their operands.)
+    """
+
+    def __init__(self) -> None:
+        self.nodes: dict[Value, None] = {}
+        self.sent: set[int] = set()
+
+
+SENT_IDS = 1 << 16  # `sent` is cleared beyond this many ids: at most a few MB held between picklings
+_SENDING = _Sending()
+
+
+def _record(v: Value) -> tuple[Any, tuple[Any, ...]]:
+    """v as pickle's reduce value: `_rebuilt` and v's fields (its operands as the Values they are).
+
+    Attributes of v's own go too, but not backward()'s plan, which the next backward() makes again.
+    """
+    attrs = v.__dict__
+    if "_plan" in attrs:
+        attrs = {k: x for k, x in attrs.items() if k != "_plan"}
+    return _rebuilt, (v.op, v._a, v._b, v._data, v._grad, v._store, v._idx, attrs or None)
+
+
+def _rebuilt(
+    op: int,
+    a: Value | tuple[Value, ...] | None,
+    b: Value | None,
+    data: float,
+    grad: float,
+    store: Store | None,
+    idx: int,
+    attrs: dict[str, Any] | None,
+) -> Value:
+    """A Value from its record (see _record): what pickle and deepcopy call to make one."""
+    v = Value._result(op, data, a, b)
+    v._grad = grad
+    v._store = store
+    v._idx = idx
+    if attrs:
+        for name, x in attrs.items():  # one by one: a label stays in the Value's small array
+            setattr(v, name, x)
+    return v
+
+
+def _first(values: list[Value]) -> Value:
+    return values[0]
+
+
+def topological(roots: Iterable[Value | None], skip: AbstractSet[int] = frozenset()) -> list[Value]:
+    """Every Value below `roots` (None entries skipped), each after its operands; with an explicit
+    stack, so a chain of any length sorts without recursion. Values whose id is in `skip` are
+    left out, with the graph below them."""
+    done: set[Value] = set()
+    order: list[Value] = []
+    for root in roots:
+        if root is None or root in done:
+            continue
+        stack: list[tuple[Value, bool]] = [(root, False)]
+        while stack:
+            v, operands_placed = stack.pop()
+            if operands_placed:
+                order.append(v)
+                continue
+            if v in done:
+                continue
+            done.add(v)
+            stack.append((v, True))
+            a = v._a
+            if a is not None:
+                operands = a if type(a) is tuple else (a,) if v._b is None else (a, v._b)
+                stack.extend((u, False) for u in reversed(operands) if u not in done and id(u) not in skip)
+    return order
+
+
+class Ahead:
+    """Some Values (`roots`, None allowed), pickled or copied as the whole graph below them.
+
+    Its reduce value sends that graph's nodes in topological order, each as a record (see
+    Value.__reduce_ex__), then a Done that ends the sending, then the roots, which by then
+    the memo holds: the other side gets the list of roots back. A tape's nodes travel so
+    (Tape.__getstate__); so does a Value with operands.
+    """
+
+    __slots__ = ("roots",)
+
+    def __init__(self, roots: list[Value | None]) -> None:
+        self.roots = roots
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        order = topological(self.roots, _SENDING.sent)
+        sending = _SENDING.nodes
+        new = [v for v in order if v not in sending]  # (an Ahead inside another's graph: only its own)
+        sending.update(dict.fromkeys(new))
+        return (_roots, (order, Done(new), self.roots))
+
+
+class Done:
+    """The end of an Ahead's graph: pickled or copied right after its last node, it takes that
+    graph's nodes out of the ones being sent (so they pickle alone again afterwards)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, nodes: list[Value]) -> None:
+        self.nodes = nodes
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        sending, sent = _SENDING.nodes, _SENDING.sent
+        if len(sent) + len(self.nodes) > SENT_IDS:
+            sent.clear()
+        for v in self.nodes:
+            sending.pop(v, None)
+            sent.add(id(v))
+        return (_nothing, ())
+
+
+def _nothing() -> None:
+    return None
+
+
+def _roots(order: list[Value], done: None, roots: list[Value | None]) -> list[Value | None]:
+    """What an Ahead becomes on the other side: its roots (the graph below them came first)."""
+    return roots
 
 
 def _as_value(x: Operand, op: Op) -> Value:
