@@ -1,12 +1,11 @@
 """What a number is, wherever microgradx takes one: one rule, and one way to refuse.
 
 A number is a real number that fits in a float64: Python's int and float (and any
-other `numbers.Real`, like `Fraction`), NumPy's integer and floating scalars, and
-0-d arrays holding one of those. Not numbers, however Python or NumPy would convert
-them:
+other `numbers.Real`, like `Fraction`), NumPy's integer, floating and bool scalars, and
+0-d arrays holding one of those. A bool is 0 or 1, as Python and NumPy count it (a
+batch of bool features is a batch of numbers). Not numbers, however Python or NumPy
+would convert them:
 
-- a bool (`True`): a truth value; the optimizer's settings always refused it, and so
-  does everything else now;
 - a complex number (`np.complex128(1+2j)`): float() would drop the imaginary part with
   only a ComplexWarning;
 - text (`'3'`, `np.str_('3')`, `np.array('2.5')`): NumPy parses it, Python does not;
@@ -31,12 +30,11 @@ import numpy as np
 
 # Element types whose conversion to float64 cannot go wrong (but for an int's size, which
 # NumPy reports as OverflowError): a batch made only of these converts in one NumPy call.
-PLAIN = frozenset({float, int, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8})
-PLAIN |= {np.uint64, np.uint32, np.uint16, np.uint8}
+PLAIN = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16})
+PLAIN |= {np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_}
 LARGEST = float(np.finfo(np.float64).max)
 # What an array's dtype kind (numpy.dtype.kind) says of its elements, for the kinds that are not numbers.
 NOT_NUMBERS = {
-    "b": "bools (truth values): convert them with x.astype(float) if 0 and 1 are meant",
     "c": "complex numbers: microgradx computes with real numbers (give x.real if the imaginary parts are 0)",
     "U": "text: convert it yourself, x.astype(float), if it holds numbers",
     "S": "bytes: convert them yourself, x.astype(float), if they hold numbers",
@@ -72,10 +70,10 @@ def is_real(x: object) -> bool:
 
 def number_in(x: object) -> Real | None:
     """The real number x is or holds (a 0-d array's element), or None if it is not one."""
-    if isinstance(x, (bool, np.bool_)):
-        return None
     if isinstance(x, Real):
         return x
+    if isinstance(x, np.bool_):
+        return bool(x)
     if isinstance(x, np.generic):  # NumPy's other scalars: text, complex, dates
         return None
     shape = getattr(x, "shape", None)
@@ -114,8 +112,6 @@ def why_not(x: object) -> str:
 
     if isinstance(x, Value):
         return ": use the Value itself, or its number, .data"
-    if isinstance(x, (bool, np.bool_)):
-        return ": a truth value, not a number; write 1.0 or 0.0 (float(flag) converts one)"
     if isinstance(x, (str, bytes)):
         return ": text, not a number; convert it yourself, float(x), if it holds one"
     if isinstance(x, (Complex, np.complexfloating)):
@@ -161,7 +157,7 @@ def real_array(x: object, what: str, name: str = "x") -> np.ndarray:
     element unless they hold only plain ints and floats.
     """
     arr = x if isinstance(x, np.ndarray) else None
-    if arr is not None and arr.dtype.kind in "iuf":
+    if arr is not None and arr.dtype.kind in "iufb":
         out = arr.astype(np.float64, copy=False)
         if arr.dtype.itemsize > 8 and np.isinf(out).any():  # a long double beyond float64's range
             k = int(np.flatnonzero(np.isinf(out.ravel()) & np.isfinite(arr.ravel()))[0])
