@@ -54,11 +54,13 @@ def test_a_100000_op_chain_travels_with_equal_data_and_gradients(travel):
 @pytest.mark.parametrize("travel", TRAVEL)
 def test_a_deep_value_alone_travels(travel):
     out, *_ = chain(5_000)
-    out.backward()  # a root keeps backward's plan: it is not sent, and the copy makes its own
-    out2 = TRAVEL[travel](out)
+    out2 = TRAVEL[travel](out)  # before any backward (whose plan, a tape, would be a way to travel)
     assert out2.data == out.data and out2.op == out.op
-    out2.backward()
-    assert out2.grad == 1.0 and out2.data == out.data
+    out.backward()
+    out3 = TRAVEL[travel](out)  # a root keeps backward's plan: it stays behind, the copy makes its own
+    assert out3._plan is None
+    out3.backward()
+    assert out3.grad == 1.0 and out3.data == out.data
 
 
 @pytest.mark.parametrize("travel", TRAVEL)
