@@ -620,7 +620,8 @@ class Compiled:
                 if callable(lr):
                     lrs = np.array([real(lr(k), f"lr({k})") for k in range(steps)], dtype=np.float64)
                 elif isinstance(lr, (list, tuple, np.ndarray)):
-                    lrs = real_array(lr, "fit(lr)", "lr").reshape(-1)
+                    # a copy, contiguous as the kernels were compiled for (a strided one: numba compiles anew)
+                    lrs = np.array(real_array(lr, "fit(lr)", "lr")).reshape(-1)
                 else:
                     lrs = np.full(steps, real(lr, "fit(lr)"))
             except TypeError as e:
