@@ -35,6 +35,7 @@ from .ops import ARITY, Op
 from .optim import Optimizer
 from .passes import PASSES
 from .program import split
+from .real import real, real_array
 from .store import Store, bind
 from .tape import Tape, flatten
 
@@ -328,19 +329,12 @@ class Compiled:
         n = self.in_slots.size
         if type(x) is np.ndarray and x.dtype is F64 and x.ndim == 2 and x.shape[1] == n and x.flags.carray:
             return x, False  # the usual case, with nothing to convert
-        if isinstance(x, np.ndarray) and np.iscomplexobj(x):  # asarray would warn and drop the imaginary part
-            raise TypeError("forward(x): x must hold real numbers, got complex")
-        try:
-            arr = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            why = str(e)
-            if isinstance(x, Value) or (
-                isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x)
-            ):
-                why = "it holds Values; give their numbers (the Values went to compile(inputs=...))"
+        if isinstance(x, Value) or (isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x)):
             raise TypeError(
-                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): {why}"
-            ) from None
+                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): it holds Values; "
+                "give their numbers (the Values went to compile(inputs=...))"
+            )
+        arr = real_array(x, "forward(x)")  # what a number is: real.py's rule, the one Value(data) follows
         # C order, aligned and writeable, as the kernels were compiled for (jit.py): numba compiles
         # anew for each other layout, and a strided or read-only batch would make a program wait for it
         if arr.ndim == 1 and arr.shape[0] == n:
@@ -621,15 +615,19 @@ class Compiled:
     def _learning_rates(lr: object, optimizer: Optimizer, steps: int) -> np.ndarray:
         if lr is None:
             lrs = np.full(steps, optimizer.lr)
-        elif callable(lr):
-            lrs = np.array([lr(k) for k in range(steps)], dtype=np.float64)
         else:
-            try:
-                lrs = np.full(steps, float(lr)) if np.isscalar(lr) else np.array(lr, dtype=float).reshape(-1)
-            except (TypeError, ValueError):
+            try:  # numbers by real.py's rule, the one Value(data) follows
+                if callable(lr):
+                    lrs = np.array([real(lr(k), f"lr({k})") for k in range(steps)], dtype=np.float64)
+                elif isinstance(lr, (list, tuple, np.ndarray)):
+                    # a copy, contiguous as the kernels were compiled for (a strided one: numba compiles anew)
+                    lrs = np.array(real_array(lr, "fit(lr)", "lr")).reshape(-1)
+                else:
+                    lrs = np.full(steps, real(lr, "fit(lr)"))
+            except TypeError as e:
                 raise TypeError(
                     f"fit(lr={lr!r}): lr must be a number, a list of one number per step, a function of the "
-                    "step number, or None for the optimizer's lr"
+                    f"step number, or None for the optimizer's lr ({e})"
                 ) from None
         if lrs.shape != (steps,):
             raise ValueError(f"fit: got {lrs.size} learning rates for {steps} steps")

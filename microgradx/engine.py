@@ -15,12 +15,13 @@ stored on the node), so the lecture's backprop by hand gives `.backward()`'s num
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from numbers import Real
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, SupportsIndex, Union
 
 from .ops import FORWARD, TABLE, Op, codes, local_derivatives
+from .real import is_real, real, shown, too_large, why_not
 
 if TYPE_CHECKING:
     from .backprop import Plan
@@ -29,19 +30,6 @@ if TYPE_CHECKING:
 Number = int | float
 
 Operand = Union["Value", int, float]
-
-
-def _as_float(x: object, what: str) -> float:
-    """Accept ints, floats and NumPy scalars; name anything else in a TypeError."""
-    if type(x) is float:
-        return x
-    if _is_number(x):
-        try:
-            return float(x)  # type: ignore[arg-type]
-        except TypeError:
-            pass
-    hint = ": use the Value itself, or its number, .data" if isinstance(x, Value) else ""
-    raise TypeError(f"{what} must be a real number, got {x!r} ({type(x).__name__}){hint}")
 
 
 class Value:
@@ -70,7 +58,7 @@ class Value:
         "*", "**2", "tanh", "exp", "ReLU") and the table's names and symbols.
         `Value(2.0, "u")` (text where the operands go) is the leaf labelled "u".
         """
-        self._data = data if type(data) is float else _as_float(data, "Value(data)")
+        self._data = data if type(data) is float else real(data, "Value(data)")
         self._grad = 0.0
         self._store: Store | None = None
         self._idx = -1
@@ -95,7 +83,7 @@ class Value:
 
     @data.setter
     def data(self, x: Number) -> None:
-        x = x if type(x) is float else _as_float(x, "Value.data")
+        x = x if type(x) is float else real(x, "Value.data")
         s = self._store
         if s is None:
             self._data = x
@@ -110,7 +98,7 @@ class Value:
 
     @grad.setter
     def grad(self, g: Number) -> None:
-        g = g if type(g) is float else _as_float(g, "Value.grad")
+        g = g if type(g) is float else real(g, "Value.grad")
         s = self._store
         if s is None:
             self._grad = g
@@ -167,7 +155,7 @@ class Value:
     @staticmethod
     def const(x: Number) -> Value:
         """A constant node, as made for the plain numbers in `x * 2` or `1 - x`."""
-        return Value._result(codes.CONST, _as_float(x, "operand"), None, None)
+        return Value._result(codes.CONST, x if type(x) is float else real(x, "Value.const(x)"), None, None)
 
     @property
     def operands(self) -> tuple[Value, ...]:
@@ -331,6 +319,31 @@ class Value:
 
         backward(self, engine, check)
 
+    # -- pickling and copying: a graph travels as its nodes in topological order -----------
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        """How pickle and copy.deepcopy take a Value: at any depth, without recursion.
+
+        A leaf, a constant, or a node whose graph is already being sent goes as one
+        record that refers to its operands. Any other node sends the graph below it
+        first (`Ahead`: its nodes in topological order, each as such a record), so every
+        operand is pickled or copied before the node that reads it: the pickler's memo
+        (deepcopy's) then has each one, nothing recurses, and a node shared by several
+        others, or by several Values pickled together, stays one node.
+        """
+        sending = _SENDING
+        if self._a is None or self in sending.nodes:
+            return _record(self)
+        if id(self) in sending.sent:  # asked again: a new pickling, whose memo has none of them
+            sending.sent.clear()
+        return (_first, (Ahead([self]),))
+
+    def __copy__(self) -> Value:
+        """copy.copy: a new node of the same op on the same operands, with this one's data,
+        grad, store and attributes."""
+        rebuild, fields = _record(self)
+        return rebuild(*fields)
+
 
 def _share_the_label_only() -> None:
     """Keep a Value's attribute array at its smallest, whatever a program sets first.
@@ -353,34 +366,184 @@ def _share_the_label_only() -> None:
 _share_the_label_only()
 
 
+# -- pickling: see Value.__reduce_ex__ -----------------------------------------------------------
+
+
+class _Sending(threading.local):
+    """What this thread is pickling or copying.
+
+    `nodes`: the nodes whose graph is being sent now (each Ahead adds its own, and its Done
+    takes them out): they go as records, without a graph. `sent`: the ids of the nodes sent
+    so, which a later Ahead of the same pickling need not walk again (pickling the nodes of
+    one deep chain one by one, in order, stays linear): the pickler's memo has them. A node
+    of a later pickling may have one of these ids (the same node, or a new one at its
+    address); the pickler then asks it for its reduce value, which a node in its memo never
+    is, and the node clears `sent` and sends its graph whole: still right, only slower once.
+    (A pickling that fails midway leaves its nodes in `nodes`: they pickle as records later,
+    still right, recursing on their operands.)
+    """
+
+    def __init__(self) -> None:
+        self.nodes: dict[Value, None] = {}
+        self.sent: set[int] = set()
+
+
+SENT_IDS = 1 << 16  # `sent` is cleared beyond this many ids: at most a few MB held between picklings
+_SENDING = _Sending()
+
+
+def _record(v: Value) -> tuple[Any, tuple[Any, ...]]:
+    """v as pickle's reduce value: `_rebuilt` and v's fields (its operands as the Values they are).
+
+    Attributes of v's own go too, but not backward()'s plan, which the next backward() makes again.
+    """
+    attrs = v.__dict__
+    if "_plan" in attrs:
+        attrs = {k: x for k, x in attrs.items() if k != "_plan"}
+    return _rebuilt, (v.op, v._a, v._b, v._data, v._grad, v._store, v._idx, attrs or None)
+
+
+def _rebuilt(
+    op: int,
+    a: Value | tuple[Value, ...] | None,
+    b: Value | None,
+    data: float,
+    grad: float,
+    store: Store | None,
+    idx: int,
+    attrs: dict[str, Any] | None,
+) -> Value:
+    """A Value from its record (see _record): what pickle and deepcopy call to make one."""
+    v = Value._result(op, data, a, b)
+    v._grad = grad
+    v._store = store
+    v._idx = idx
+    if attrs:
+        for name, x in attrs.items():  # one by one: a label stays in the Value's small array
+            setattr(v, name, x)
+    return v
+
+
+def _first(values: list[Value]) -> Value:
+    return values[0]
+
+
+def topological(roots: Iterable[Value | None], skip: AbstractSet[int] = frozenset()) -> list[Value]:
+    """Every Value below `roots` (None entries skipped), each after its operands; with an explicit
+    stack, so a chain of any length sorts without recursion. Values whose id is in `skip` are
+    left out, with the graph below them."""
+    done: set[Value] = set()
+    order: list[Value] = []
+    for root in roots:
+        if root is None or root in done:
+            continue
+        stack: list[tuple[Value, bool]] = [(root, False)]
+        while stack:
+            v, operands_placed = stack.pop()
+            if operands_placed:
+                order.append(v)
+                continue
+            if v in done:
+                continue
+            done.add(v)
+            stack.append((v, True))
+            a = v._a
+            if a is not None:
+                operands = a if type(a) is tuple else (a,) if v._b is None else (a, v._b)
+                stack.extend((u, False) for u in reversed(operands) if u not in done and id(u) not in skip)
+    return order
+
+
+class Ahead:
+    """Some Values (`roots`, None allowed), pickled or copied as the whole graph below them.
+
+    Its reduce value sends that graph's nodes in topological order, each as a record (see
+    Value.__reduce_ex__), then a Done that ends the sending, then the roots, which by then
+    the memo holds: the other side gets the list of roots back. A tape's nodes travel so
+    (Tape.__getstate__); so does a Value with operands.
+    """
+
+    __slots__ = ("roots",)
+
+    def __init__(self, roots: list[Value | None]) -> None:
+        self.roots = roots
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        order = topological(self.roots, _SENDING.sent)
+        sending = _SENDING.nodes
+        new = [v for v in order if v not in sending]  # (an Ahead inside another's graph: only its own)
+        sending.update(dict.fromkeys(new))
+        return (_roots, (order, Done(new), self.roots))
+
+
+class Done:
+    """The end of an Ahead's graph: pickled or copied right after its last node, it takes that
+    graph's nodes out of the ones being sent (so they pickle alone again afterwards)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, nodes: list[Value]) -> None:
+        self.nodes = nodes
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        sending, sent = _SENDING.nodes, _SENDING.sent
+        if len(sent) + len(self.nodes) > SENT_IDS:
+            sent.clear()
+        for v in self.nodes:
+            sending.pop(v, None)
+            sent.add(id(v))
+        return (_nothing, ())
+
+
+def _nothing() -> None:
+    return None
+
+
+def _roots(order: list[Value], done: None, roots: list[Value | None]) -> list[Value | None]:
+    """What an Ahead becomes on the other side: its roots (the graph below them came first)."""
+    return roots
+
+
 def _as_value(x: Operand, op: Op) -> Value:
+    """An operand of Value.sum or Value.dot: a Value, or a number made a constant (see real.py)."""
     if isinstance(x, Value):
         return x
-    if not _is_number(x):
-        raise TypeError(f"{TABLE[op].name}: {x!r} ({type(x).__name__}) is not a number or a Value")
-    return Value.const(_as_float(x, "operand"))
+    name = TABLE[op].name
+    if not is_real(x):
+        raise TypeError(f"{name}: {shown(x)} ({type(x).__name__}) is not a number or a Value{why_not(x)}")
+    return Value.const(real(x, f"{name}'s operand"))
 
 
 def _as_operand(other: object, op: Op, value: Value, reflected: bool) -> float:
-    if isinstance(other, (str, bytes)) or other is None or not _is_number(other):
-        sym = TABLE[op].symbol
-        expr = f"{other!r} {sym} Value" if reflected else f"Value {sym} {other!r}"
-        raise TypeError(f"unsupported operand in {expr}: {type(other).__name__} is not a number or a Value")
-    return _as_float(other, "operand")
+    """The number on the other side of an operator, by real.py's rule; an error shows the expression."""
+    if type(other) is float:
+        return other
+    if is_real(other):
+        try:
+            return real(other, "")
+        except ValueError:  # too large: said again below, with the expression
+            pass
+    sym = TABLE[op].symbol
+    expr = f"{shown(other)} {sym} Value" if reflected else f"Value {sym} {shown(other)}"
+    if is_real(other):
+        raise too_large(other, f"the number in {expr}")
+    raise TypeError(
+        f"unsupported operand in {expr}: {type(other).__name__} is not a number or a Value{why_not(other)}"
+    )
 
 
-def _is_number(x: object) -> bool:
-    """A real number: Python's, or a NumPy scalar (a 0-d array counts too)."""
-    return isinstance(x, Real) or (hasattr(x, "dtype") and getattr(x, "shape", None) == ())
+def _compared(other: object) -> float | int | None:
+    """The number a Value is compared with, or None (Python then says the types don't compare).
 
-
-def _compared(other: object) -> float | None:
-    """The number a Value is compared with, or None (Python then says the types don't compare)."""
+    An int is compared as it is (Python compares floats with ints of any size exactly).
+    """
     if isinstance(other, Value):
         return other.data
-    if isinstance(other, (str, bytes)) or not _is_number(other):
+    if type(other) is int:
+        return other
+    if not is_real(other):
         return None
-    return _as_float(other, "operand")
+    return real(other, "the number compared with a Value")
 
 
 # -- micrograd's op strings ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 
 from .engine import Value
 from .ops import FORWARD, Op
+from .real import real
 
 FUNCTIONS = {
     "exp": Op.EXP,
@@ -153,7 +154,8 @@ def parse(text: str, bindings: Mapping[str, float | Value]) -> Value:
     if size > MAX_NODES:
         raise ValueError(f"expression has {size} parts; the limit is {MAX_NODES}")
     leaves = {
-        name: v if isinstance(v, Value) else Value(float(v), label=name) for name, v in bindings.items()
+        name: v if isinstance(v, Value) else Value(real(v, f"the value bound to {name}"), label=name)
+        for name, v in bindings.items()
     }
     result = Builder(leaves).build(tree.body, 0)
     if not isinstance(result, Value):

@@ -27,6 +27,7 @@ import numpy as np
 from .compiled import Compiled, compile
 from .engine import Value
 from .nn import Module
+from .real import real_array
 
 __all__ = ["Predictor", "accuracy", "confusion_matrix", "labels", "predict", "scores"]
 
@@ -64,7 +65,7 @@ class Predictor:
     def scores(self, X: np.ndarray) -> np.ndarray:
         """The model's outputs for each row of X, shape (rows, nin): (rows, k) for k outputs,
         (rows,) for one. One compiled call for the whole batch."""
-        X = np.asarray(X, dtype=np.float64)
+        X = real_array(X, f"{type(self).__name__}.scores(X)", "X")  # numbers by real.py's rule
         if X.ndim != 2 or X.shape[1] != self.nin:
             raise ValueError(
                 f"X has shape {X.shape}; {self.model_name} takes a batch of shape (rows, {self.nin}) "

@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from numbers import Real
 
 import numpy as np
 
 from . import jit, kernels
 from .engine import Value
 from .ops import Op
+from .real import real
 from .store import Store, bind
 
 
 def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open_high: bool = False) -> float:
-    """x as a finite float in [low, high] (or [low, high)); else an error naming it."""
+    """x as a finite float in [low, high] (or [low, high)): a real number by real.py's rule, the
+    one Value(data) follows; else an error naming it."""
     if type(x) is float and low <= x < high:  # the usual case, checked without the ABCs (finite: inf >= high)
         return x
-    if isinstance(x, bool) or not isinstance(x, Real):
-        raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})")
-    x = float(x)
+    x = real(x, what)
     if not math.isfinite(x) or not low <= x <= high or (open_high and x == high):
         bound = f"[{low:g}, {high:g}{')' if open_high else ']'}"
         raise ValueError(f"{what} must be in {bound}, got {x!r}")

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .engine import Value
+from .engine import Ahead, Value
 from .ops import ARITY, TABLE, Op
 
 HTML_ROWS = 200  # a notebook's table of a longer tape shows its first and last 100 slots
@@ -98,6 +98,19 @@ class Tape:
             outputs=np.array(outputs, dtype=i32),
             nodes=nodes,
         )
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled and deep-copied with its nodes sent as one graph (engine.Ahead), so a tape of
+        any length, and the Values it holds, travel without recursion."""
+        state = self.__dict__.copy()
+        state["nodes"] = Ahead(self.nodes)
+        return state
+
+    def __copy__(self) -> Tape:
+        """copy.copy: a new Tape sharing this one's arrays and nodes."""
+        new = Tape.__new__(Tape)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def __len__(self) -> int:
         return self.op.size

@@ -119,7 +119,7 @@ def test_constant_only_graph_and_empty_batch():
         (np.zeros((2, 2, 2)), ValueError, "shape"),
         (["a", "b"], TypeError, "real numbers"),
         ([1 + 1j, 2.0], TypeError, "complex"),
-        (None, ValueError, "shape"),
+        (None, TypeError, "x is None"),  # None is not a number (see test_numbers.py)
     ],
 )
 def test_bad_input_shapes_and_types(f_graph, x, error, match):

@@ -96,7 +96,7 @@ def test_optimizer_rebinds_when_a_parameter_moves():
         (lambda: SGD([], lr=0.1), ValueError, "no parameters"),
         (lambda: SGD([1.0], lr=0.1), TypeError, r"params\[0\] is float"),
         (lambda: SGD([Value(1.0) + 1], lr=0.1), ValueError, "not a leaf"),
-        (lambda: SGD([Value(1.0)], lr="0.1"), TypeError, "lr must be a number"),
+        (lambda: SGD([Value(1.0)], lr="0.1"), TypeError, "lr must be a real number"),
         (lambda: SGD([Value(1.0)], lr=-1.0), ValueError, "lr must be in"),
         (lambda: SGD([Value(1.0)], lr=float("nan")), ValueError, "lr must be in"),
         (lambda: SGD([Value(1.0)], lr=0.1, momentum=1.0), ValueError, "momentum"),
@@ -112,7 +112,7 @@ def test_bad_inputs_give_clear_errors(make, error, match):
 
 def test_lr_setter_validates():
     opt = Adam([Value(1.0)], lr=0.1)
-    with pytest.raises(TypeError, match="lr must be a number"):
+    with pytest.raises(TypeError, match="lr must be a real number"):
         opt.lr = None
     opt.lr = np.float64(0.5)
     assert opt.lr == 0.5
@@ -122,7 +122,7 @@ def test_settings_are_checked_when_changed_later_too():
     opt = SGD([Value(1.0)], lr=0.1, momentum=0.5)
     with pytest.raises(ValueError, match="momentum must be in"):
         opt.momentum = 1.0
-    with pytest.raises(TypeError, match="weight_decay must be a number"):
+    with pytest.raises(TypeError, match="weight_decay must be a real number"):
         opt.weight_decay = "0.1"
     assert opt.momentum == 0.5 and opt.settings.tolist() == [0.1, 0.5, 0.0]
     adam = Adam([Value(1.0)], lr=0.1)
