@@ -217,3 +217,21 @@ def test_explain_says_why_for_every_kind_of_origin(argv, step, note, capsys):
 
 def test_explain_of_finite_numbers_has_no_notes(capsys):
     assert not any("↳" in line for line in explained(capsys, *LECTURE))
+
+
+def test_explain_passes_nothing_through_a_dead_relu_as_the_sweeps_do():
+    """relu's derivative is a mask: with an infinite gradient above a dead relu, the sweeps give
+    its operand 0 (not inf · 0 = nan), and so do the steps explain prints."""
+    from microgradx import Value
+    from microgradx.backprop import sweep
+    from microgradx.tape import flatten
+    from microgradx.viz.steps import backward_steps
+
+    x, y = Value(-1.0, label="x"), Value(float("inf"), label="y")
+    f = x.relu() * y
+    tape = flatten(f)
+    sweep(tape, "python")
+    steps = backward_steps(tape)
+    x_slot = next(int(s) for s in tape.leaves if tape.nodes[s] is x)
+    assert tape.grad[x_slot] == 0.0
+    assert [s.value for s in steps if s.target == x_slot] == [0.0]

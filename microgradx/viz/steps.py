@@ -269,7 +269,8 @@ def backward_steps(tape: Tape) -> list[Step]:
         args = [names[s] for s in slots]
         local = info.derivative(vals[k], *[vals[s] for s in slots])
         for pos, (x, d) in enumerate(zip(slots, local, strict=False)):  # POWC's exponent: no entry
-            product = grads[k] * d
+            dead_relu = tape.op[k] == Op.RELU and d == 0.0  # a mask, as in the sweeps: not even inf · 0
+            product = 0.0 if dead_relu else grads[k] * d
             grads[x] += product
             if tape.op[x] == Op.CONST:
                 continue
