@@ -105,7 +105,8 @@ def adjoint_graph(output: Value, targets: Sequence[Value]) -> dict[Value, Local]
 def tangent_graph(roots: Iterable[Value], seeds: Mapping[Value, Local]) -> dict[Value, Local]:
     """The forward sweep with Values: each node's tangent along `seeds` ({leaf: ẋ}) as a Value.
 
-    φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j over the operands that have a tangent (one SUM node);
+    φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j over the operands that have a tangent (the products of
+    nodes as one DOT node, the rest added in one SUM);
     nodes that do not depend on a seeded leaf have none (they are not in the result).
     """
     tangents: dict[Value, Local] = dict(seeds)
@@ -113,13 +114,20 @@ def tangent_graph(roots: Iterable[Value], seeds: Mapping[Value, Local]) -> dict[
         operands = v.operands
         if not operands or v in tangents or not any(u in tangents for u in operands):
             continue
-        terms = []
+        terms, ds, ts = [], [], []
         for u, d in zip(operands, local(v)):
             t = tangents.get(u)
-            if t is not None:
+            if isinstance(t, Value) and isinstance(d, Value):
+                ds.append(d)
+                ts.append(t)
+            elif t is not None:
                 c = _times(t, d)
                 if c is not None:
                     terms.append(c)
+        if len(ds) > 1:  # Σ dⱼ·ṫⱼ as one DOT node: a product's y·ẋ + x·ẏ, a neuron's Σ wᵢ·ẋᵢ + xᵢ·ẇᵢ
+            terms.append(Value.dot(ds, ts))
+        elif ds:
+            terms.append(ts[0] * ds[0])
         if terms:
             tangents[v] = _total(terms)
     return tangents
