@@ -2,26 +2,30 @@
 
     microgradx draw "(u + v) * w" u=2 v=3 w=4 -o f.svg
     microgradx explain "(u + v) * w" u=2 v=3 w=4
+    microgradx explain "(u + v) * w" u=2 v=3 w=4 --mode forward --wrt v
 
 The expression is parsed safely (`microgradx.expr`), its gradients computed by the
 reference sweep, and the result drawn (`draw`, `draw_tape`, `explore`) or printed as
-the lecture writes the two sweeps. Where a value or gradient is nan or inf, `explain`
+the lecture writes the two sweeps (or, with `--mode forward`, as the forward-mode
+sweep: each tangent a chain-rule sum, along one input). Where a value or gradient is nan or inf, `explain`
 says which op made it, from which operands.
 """
 
 from __future__ import annotations
 
 import argparse
+import textwrap
+import unicodedata
 from pathlib import Path
 
 from ..backprop import backward
 from ..engine import Value
-from ..expr import parse, parse_bindings, printable
+from ..expr import parse, parse_bindings, printable, suggest
 from ..tape import Tape, flatten
 from .explore import PAGES, explore
 from .graph import RANKDIRS, draw
 from .render import PICTURES, SOURCES, render
-from .steps import backward_steps, forward_steps, num, output_name
+from .steps import Step, backward_steps, direction, dotted, forward_steps, num, output_name, tangent_steps
 from .tapeview import draw_tape
 
 EXPRESSION_HELP = 'the expression, like "(u + v) * w", "tanh(w1*x1 + w2*x2 + b)" or "-x"'
@@ -31,6 +35,15 @@ FORMATS = {
     **{suffix: "DOT source" for suffix in SOURCES},
     **{suffix: "a step-through page" for suffix in PAGES},
 }
+# The sweeps `explain --mode` prints: reverse (backprop, the default) or forward (tangents).
+MODES = ("reverse", "forward")
+# The closing line of `explain --mode forward`: what one sweep of each mode gives (the cost argument
+# of Griewank and Walther, Evaluating Derivatives, ch. 3-4).
+FORWARD_COST = (
+    "cost: one forward-mode sweep gives every output's derivative along one input direction (here {along}); "
+    "one reverse sweep gives one output's derivative by every input. So n inputs and m outputs take n "
+    "forward sweeps or m reverse ones: for a loss of many parameters (m = 1), reverse mode."
+)
 # Each command's option strings, and whether the option takes a value (filled by add_parsers).
 OPTIONS: dict[str, dict[str, bool]] = {}
 
@@ -109,11 +122,36 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain",
         help="print the forward and backward sweeps of an expression, step by step",
-        description="Print the forward and backward sweeps of an expression as the lecture writes them.",
+        description="Print the forward and backward sweeps of an expression as the lecture writes them; "
+        "with --mode forward, the forward-mode sweep: each value's tangent along one input (chain rule).",
     )
     add_expression(p)
-    OPTIONS["explain"] = options_of()
+    OPTIONS["explain"] = options_of(
+        p.add_argument(
+            "--mode",
+            type=mode,
+            default=None,
+            metavar="{reverse,forward}",
+            help="reverse (default): the forward sweep, then backprop from the output to every input; "
+            "forward: one sweep carrying each value's tangent, the derivative along one input (see --wrt)",
+        ),
+        p.add_argument(
+            "--wrt",
+            metavar="NAME",
+            help="forward mode: the input to differentiate along, seeded with tangent 1 (default: the first "
+            "input of the expression); implies --mode forward",
+        ),
+    )
     p.set_defaults(run=run_explain)
+
+
+def mode(text: str) -> str:
+    """--mode's value, checked: reverse or forward, else an error with a "did you mean"."""
+    if text in MODES:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown mode {text!r}: {suggest(text, MODES)}choose {' or '.join(MODES)}"
+    )
 
 
 def add_expression(p: argparse.ArgumentParser) -> None:
@@ -161,9 +199,20 @@ def run_draw(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    if args.mode == "reverse" and args.wrt is not None:
+        raise ValueError("--wrt chooses the input of forward mode: leave out --mode reverse, or --wrt")
     root, inputs, _ = build(args.expression, args.bindings)
-    print(printable(explain(root, inputs, args.expression)))
+    if args.mode == "forward" or args.wrt is not None:
+        print(printable(explain_forward(root, inputs, args.expression, wrt=args.wrt)))
+    else:
+        print(printable(explain(root, inputs, args.expression)))
     return 0
+
+
+def heading(f: str, inputs: dict[str, Value], expression: str) -> list[str]:
+    """`f = (u + v) * w  at u=2, v=3, w=4` and a blank line: what is explained, at which values."""
+    given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
+    return [f"{f} = {expression}" + (f"  at {given}" if given else ""), ""]
 
 
 def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
@@ -174,8 +223,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     """
     tape = flatten(root)
     f = output_name(tape)
-    given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
-    lines = [f"{f} = {expression}" + (f"  at {given}" if given else ""), ""]
+    lines = heading(f, inputs, expression)
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
     for s in forward_steps(tape):
         lines += [f"  {s.text}"] + [f"    ↳ {s.note}"] * bool(s.note)
@@ -186,4 +234,58 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
         lines += [f"  {s.text:<{width}}    {s.rule}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", "gradients:"]
     lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in inputs.items()]
+    return "\n".join(lines)
+
+
+def columns(text: str, width: int) -> str:
+    """`text` padded to `width` as a terminal shows it: combining dots (u̇) take no column."""
+    shown = sum(not unicodedata.combining(c) for c in text)
+    return text + " " * max(0, width - shown)
+
+
+def explain_forward(
+    root: Value, inputs: dict[str, Value], expression: str = "", wrt: str | None = None
+) -> str:
+    """The forward-mode sweep as text: along the input named `wrt` (default the first input the graph
+    reads), each slot's value and then its tangent as a chain-rule sum of products, with numbers;
+    then each output's derivative along that input, and what a sweep of each mode costs.
+
+    Raises ValueError when there is no input to go along, or `wrt` names none (with a "did you mean").
+    """
+    tape = flatten(root)
+    f = output_name(tape)
+    read = {id(tape.nodes[s]) for s in tape.leaves.tolist()}
+    if wrt is None:
+        if not inputs:
+            raise ValueError(
+                "forward mode goes along an input, and the expression has none: give one, like x=2"
+            )
+        wrt = next((name for name, v in inputs.items() if id(v) in read), next(iter(inputs)))
+    if wrt not in inputs:
+        raise ValueError(
+            f"--wrt {wrt!r} is not an input: {suggest(wrt, inputs)}choose one of {', '.join(inputs)}"
+        )
+    x = inputs[wrt]
+    lines = heading(f, inputs, expression)
+    lines.append(f"forward-mode sweep along {wrt}: seed {dotted(wrt)} = 1 and every other input's tangent 0,")
+    lines.append(
+        "then slot by slot each value φ_k and its tangent φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j (the chain rule)"
+    )
+    seed = direction(tape, x)
+    if not seed:
+        lines.append(f"({f} does not read {wrt}: every tangent is 0)")
+    values = {s.slot: s for s in forward_steps(tape)}
+    tangents = tangent_steps(tape, seed)
+    width = max(sum(not unicodedata.combining(c) for c in s.text) for s in tangents)
+    for s in tangents:
+        v: Step = values[s.slot]
+        lines += [f"  {v.text}"] + [f"    ↳ {v.note}"] * bool(v.note)
+        lines += [f"    {columns(s.text, width)}    {s.rule}"] + [f"      ↳ {s.note}"] * bool(s.note)
+    last = {s.slot: s.value for s in tangents}
+    names = tape.names()
+    lines += ["", f"derivatives along {wrt}:"]
+    lines += [
+        f"  ∂{names[o]}/∂{wrt} = {dotted(names[o])} = {num(last.get(o, 0.0))}" for o in tape.outputs.tolist()
+    ]
+    lines += ["", *textwrap.wrap(FORWARD_COST.format(along=f"∂/∂{wrt}"), 100)]
     return "\n".join(lines)
