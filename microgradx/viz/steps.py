@@ -340,9 +340,11 @@ DOT_ABOVE = "\u0307"  # the combining dot of Newton's notation: u̇, ṫ1
 
 
 def dotted(name: str) -> str:
-    """A slot's tangent in Newton's notation: u̇ for u, ṫ1 for t1, ẋ1 for x1; (name)˙ for longer names."""
+    """A slot's tangent in Newton's notation: u̇ for u, ṫ1 for t1, ẋ1 for x1; (name)˙ for longer names.
+
+    In NFC, Unicode's composed form: ṫ is one character, u̇ a u and a combining dot (U+0307)."""
     simple = re.fullmatch(r"[^\W\d_][\d]*", name) and not unicodedata.decomposition(name[0])
-    return f"{name[0]}{DOT_ABOVE}{name[1:]}" if simple else f"({name})˙"
+    return unicodedata.normalize("NFC", f"{name[0]}{DOT_ABOVE}{name[1:]}") if simple else f"({name})˙"
 
 
 def direction(tape: Tape, wrt: Value) -> dict[int, float]:
