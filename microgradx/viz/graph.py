@@ -11,7 +11,10 @@ is ∂root/∂node for the root drawn, whatever earlier `backward()` calls left 
 the Values themselves are not changed.
 
 Fill colours say what a node is (input, parameter, constant, output, computed);
-`shade=True` fills by |grad| instead. A graph of more than `limit` Values is
+`shade=True` fills by |grad| instead. `original=` marks, with a thick purple border, the
+nodes a gradient graph shares with the graph it differentiates (`grad(..., create_graph=True)`
+builds ∂y/∂x from y's own nodes: the derivative of y = x·x is 2·x on the very x of y), and
+names them as the original's picture does. A graph of more than `limit` Values is
 summarised: each layer of neurons (Neurons reading the same inputs, as `nn.Layer`
 builds them) becomes one table, its weight matrix W with a row per neuron and a column
 per input, and only the part nearest the output is drawn; the picture says so, and its
@@ -43,6 +46,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "computed": ("#ffffff", "#444444"),
 }
 GRAD_COLOUR = "#9c2a00"  # the gradient line of a layer table's cells
+SHARED = "#8e24aa"  # the border of a node shared with the original graph (draw's `original=`)
+SHARED_PEN = 3  # and its width
 NODE_LIMIT = 60  # Values drawn one by one; a larger graph is summarised
 DEPTH_LIMIT = 8  # ranks of a summarised picture, counted from the output
 RANK_LIMIT = 12  # nodes of one rank in a summarised picture
@@ -246,9 +251,12 @@ class Scene:
     shade: bool
     biggest: float
     rankdir: str
+    shared: list[bool]  # per slot: a node of the `original` graph too
 
     def fill(self, i: int) -> tuple[str, str]:
         fill, border = ROLES[self.role[i]]
+        if self.shared[i]:
+            border = SHARED
         return (shade_colour(self.grad[i], self.biggest), border) if self.shade else (fill, border)
 
 
@@ -262,44 +270,74 @@ def draw(
     parameters: Iterable[Value] | Any | None = None,
     shade: bool = False,
     limit: int = NODE_LIMIT,
+    original: Value | Sequence[Value] | None = None,
 ) -> Picture:
     """The graph below `root` as a `Picture` (a graphviz.Digraph rendered by dot or graphviz-pure).
 
-    Every node shows its name, its value and ∂root/∂node, both computed here from the
-    leaves' current values (the Values' own `.grad` is not read: it may hold another
-    root's gradients, or several calls' worth). Roles: see `roles`; `inputs` and
-    `parameters` take lists of Values, a Module or an optimizer. `shade` fills nodes by
-    |grad|. Beyond `limit` Values the picture is summarised (layers as tables, the part
-    nearest the output). `rankdir` is LR (left to right) for a detailed picture and TB
-    (top down) for a summarised one unless given.
+    `root` is one Value or several (a list of gradients, say), drawn as one graph with
+    each root an output. Every node shows its name, its value and ∂root/∂node (summed over
+    the roots), both computed here from the leaves' current values (the Values' own `.grad`
+    is not read: it may hold another root's gradients, or several calls' worth). Roles: see
+    `roles`; `inputs` and `parameters` take lists of Values, a Module or an optimizer.
+    `shade` fills nodes by |grad|. Beyond `limit` Values the picture is summarised (layers
+    as tables, the part nearest the output). `rankdir` is LR (left to right) for a detailed
+    picture and TB (top down) for a summarised one unless given.
+
+    `original`, the Value (or Values) a gradient graph was taken of: the nodes of the
+    drawn graph that belong to original's graph too get a thick purple border, and a key
+    entry says so; each is named as in original's picture (t1 stays t1), so that
+    `draw(grad(f, [u, v, w], create_graph=True), original=f)` shows the gradients built on
+    f's own nodes.
     """
     if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     tape = flatten(root)
     sweep(tape, engine="python")  # this root's values and gradients, whatever .grad holds
-    names = tape.names()
+    names, shared = tape.names(), [False] * len(tape)
+    if original is not None:
+        names, shared, of = beside(tape, original)
     role = roles(tape, inputs, parameters)
     grads = tape.grad.tolist()
     biggest = max((abs(g) for g in grads if math.isfinite(g)), default=0.0)
     summarise = len(tape) > limit
     layers = find_layers(tape, names, role, users_of(tape)) if summarise else []
     direction = rankdir or ("TB" if layers else "LR")
-    scene = Scene(tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction)
+    scene = Scene(tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared)
     graph = Picture(name="microgradx", format=format)
     graph.attr(rankdir=direction, fontname=FONT, fontsize=str(FONT_SIZE), size=f"{MAX_INCHES},{MAX_INCHES}")
     graph.attr(nodesep="0.2", ranksep="0.3")
     graph.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
     graph.attr("edge", arrowsize="0.6", color="#555555", fontname=FONT, fontsize=str(SMALL))
+    sharing = f"shared with {of}" if any(shared) else ""
     if summarise:
         shown = draw_summary(graph, scene, layers, limit)
-        legend(graph, shade, biggest, shown)
+        legend(graph, shade, biggest, shown, sharing)
     else:
         draw_detail(graph, scene)
         shown = f"{len(tape)} values"
-        legend(graph, shade, biggest)
+        legend(graph, shade, biggest, sharing=sharing)
     outputs = ", ".join(names[o] for o in tape.outputs.tolist())
     graph.description = f"the graph of {outputs}: {shown}"
     return graph
+
+
+def beside(tape: Tape, original: Value | Sequence[Value]) -> tuple[list[str], list[bool], str]:
+    """The tape's names as they would be in one picture with `original` drawn first, which
+    slots are nodes of original's graph, and what to call that graph in the key.
+
+    Flattening original first gives its nodes the slots, and so the names (t1, t2, …), that
+    original's own picture gives them; the gradient graph's new nodes are numbered after.
+    """
+    first = [original] if isinstance(original, Value) else list(original)
+    if not first or not all(isinstance(v, Value) for v in first):
+        raise TypeError("original must be a Value or a list of Values: the graph the gradients were taken of")
+    together = flatten([*first, *(tape.nodes[o] for o in tape.outputs.tolist())])
+    theirs = set(flatten(first).nodes)
+    name_of = dict(zip(together.nodes, together.names(), strict=True))
+    names = [name_of[node] for node in tape.nodes]
+    called = [name_of[v] for v in first]
+    of = called[0] if len(called) == 1 else "the original graph"
+    return names, [node in theirs for node in tape.nodes], of
 
 
 def value_node(graph: Picture, scene: Scene, i: int, title: str | None = None) -> None:
@@ -309,7 +347,7 @@ def value_node(graph: Picture, scene: Scene, i: int, title: str | None = None) -
     rows.append(f"<tr><td>data {fmt(scene.data[i])}</td></tr>")
     if scene.show_grad:
         rows.append(f"<tr><td>grad {fmt(scene.grad[i])}</td></tr>")
-    pen = 2 if scene.shade and scene.role[i] != "computed" else 1
+    pen = SHARED_PEN if scene.shared[i] else 2 if scene.shade and scene.role[i] != "computed" else 1
     table = (
         f'<table border="{pen}" cellborder="0" cellspacing="0" cellpadding="2" '
         f'bgcolor="{fill}" color="{border}">{"".join(rows)}</table>'
@@ -550,13 +588,16 @@ def number_cell(scene: Scene, i: int) -> str:
     return f'<td bgcolor="{fill}" tooltip="{escape(visible(scene.names[i]), quote=True)}">{text}</td>'
 
 
-def legend(graph: Picture, shade: bool, biggest: float, note: str = "") -> None:
+def legend(graph: Picture, shade: bool, biggest: float, note: str = "", sharing: str = "") -> None:
     """A one-row key of what the colours mean (and the summary's note above it), as the graph's
-    label below the drawing: it takes no room from the ranks."""
+    label below the drawing: it takes no room from the ranks. `sharing` names the purple
+    border of the nodes shared with an original graph, where there are any."""
     cells = []
     for name, (fill, border) in ROLES.items():
         bg = "#ffffff" if shade else fill
         cells.append(f'<td bgcolor="{bg}" color="{border}">{name}</td>')
+    if sharing:
+        cells.append(f'<td border="{SHARED_PEN}" color="{SHARED}">{html(sharing, 40)}</td>')
     if shade:
         red = shade_colour(biggest, biggest)
         cells.append(f'<td bgcolor="{red}">fill: |grad| from 0 (white) to {fmt(biggest)}</td>')
