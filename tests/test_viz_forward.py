@@ -5,6 +5,7 @@ finite differences on random graphs."""
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 
 import pytest
@@ -223,3 +224,58 @@ def test_on_random_graphs_forward_equals_reverse_and_finite_differences(graph):
         for s in steps:
             if math.isfinite(s.value):
                 assert printed_number(s.text) == pytest.approx(s.value, rel=1e-5, abs=1e-9)
+
+
+# -- the picture and the step-through page in forward mode -------------------------------------------------
+
+
+def test_draw_in_forward_mode_shows_each_nodes_tangent():
+    from test_viz import node_texts
+
+    from microgradx.viz import draw
+
+    f, (u, v, w) = lecture()
+    nodes = node_texts(draw(f, mode="forward").pipe(format="svg"))  # along the first input, u
+    assert [nodes[f"n{k}"][2] for k in range(5)] == [f"tangent {t:.4f}" for t in (1, 0, 1, 0, 4)]
+    nodes = node_texts(draw(f, wrt=w).pipe(format="svg"))  # wrt alone means forward mode
+    assert [nodes[f"n{k}"][2] for k in range(5)] == [f"tangent {t:.4f}" for t in (0, 0, 0, 1, 5)]
+    assert "tangent: ∂node/∂w (forward mode)" in draw(f, wrt=w).source  # the key says what a tangent is
+    with pytest.raises(ValueError, match="mode must be reverse or forward, not 'forwards'"):
+        draw(f, mode="forwards")
+    with pytest.raises(ValueError, match="wrt chooses the leaf of forward mode"):
+        draw(f, mode="reverse", wrt=u)
+    with pytest.raises(ValueError, match="wrt must be a leaf of the graph"):
+        draw(f, wrt=Value(1.0))
+
+
+def test_the_forward_page_alternates_each_value_and_its_tangent():
+    from test_explore_browser import as_text
+
+    from microgradx.viz.explore import page_data
+
+    f, (u, v, w) = lecture()
+    data = page_data(f, mode="forward")
+    assert data["mode"] == "forward" and data["wrt"] == "u" and data["line"] == "tangent"
+    assert [s["phase"] for s in data["steps"]] == ["forward", "tangent"] * 5
+    assert [s["target"] for s in data["steps"]] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    shown = [nfc(as_text(s["html"])) for s in data["steps"]]
+    assert shown[5] == nfc("ṫ1 = ∂t1/∂u · u̇ + ∂t1/∂v · v̇ = 1 · 1 + 1 · 0 = 1")
+    assert shown[9] == nfc("ḟ = ∂f/∂t1 · ṫ1 + ∂f/∂w · ẇ = w · 1 + t1 · 0 = 4 · 1 + 5 · 0 = 4")
+    assert shown[1] == nfc("u̇ = 1 (the seed: ∂u/∂u)")
+    assert data["steps"][-1]["value"] == 4.0
+    assert page_data(f, wrt=w)["steps"][-1]["value"] == 5.0
+    assert page_data(f)["mode"] == "reverse"  # the default stays backprop
+
+
+def test_draw_html_with_mode_forward_writes_the_forward_page(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "f.html"
+    assert main(["draw", *LECTURE, "--wrt", "w", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "<title>forward mode through (u + v) * w along w</title>" in page
+    blob = json.loads(re.search(r'id="microgradx-steps">(.*?)</script>', page, re.S).group(1))
+    assert blob["wrt"] == "w" and blob["steps"][-1]["value"] == 5.0
+    assert "tangent 0.0000" in page  # the picture carries tangents, not gradients
+    assert main(["draw", *LECTURE, "--mode", "forward"]) == 0
+    assert "tangent 4.0000" in capsys.readouterr().out  # the DOT source, along u

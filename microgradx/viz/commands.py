@@ -25,7 +25,17 @@ from ..tape import Tape, flatten
 from .explore import PAGES, explore
 from .graph import RANKDIRS, draw
 from .render import PICTURES, SOURCES, render
-from .steps import Step, backward_steps, direction, dotted, forward_steps, num, output_name, tangent_steps
+from .steps import (
+    MODES,
+    Step,
+    backward_steps,
+    direction,
+    dotted,
+    forward_steps,
+    num,
+    output_name,
+    tangent_steps,
+)
 from .tapeview import draw_tape
 
 EXPRESSION_HELP = 'the expression, like "(u + v) * w", "tanh(w1*x1 + w2*x2 + b)" or "-x"'
@@ -35,8 +45,6 @@ FORMATS = {
     **{suffix: "DOT source" for suffix in SOURCES},
     **{suffix: "a step-through page" for suffix in PAGES},
 }
-# The sweeps `explain --mode` prints: reverse (backprop, the default) or forward (tangents).
-MODES = ("reverse", "forward")
 # The closing line of `explain --mode forward`: what one sweep of each mode gives (the cost argument
 # of Griewank and Walther, Evaluating Derivatives, ch. 3-4).
 FORWARD_COST = (
@@ -116,7 +124,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--shade", action="store_true", help="fill nodes by |grad|"),
         p.add_argument("--no-grad", action="store_true", help="leave gradients out"),
         p.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="layout direction (default LR)"),
-    )
+        *mode_options(p, "forward: each node's tangent along one input (see --wrt) in place of its gradient, "
+                      "and a .html page steps through the forward-mode sweep"),
+    )  # fmt: skip
     p.set_defaults(run=run_draw)
 
     p = sub.add_parser(
@@ -127,22 +137,30 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     add_expression(p)
     OPTIONS["explain"] = options_of(
+        *mode_options(p, "forward: one sweep carrying each value's tangent, the derivative along one input "
+                      "(see --wrt)"),
+    )  # fmt: skip
+    p.set_defaults(run=run_explain)
+
+
+def mode_options(p: argparse.ArgumentParser, forward: str) -> tuple[argparse.Action, argparse.Action]:
+    """--mode and --wrt, for draw and explain; `forward` says what forward mode shows."""
+    return (
         p.add_argument(
             "--mode",
             type=mode,
             default=None,
             metavar="{reverse,forward}",
             help="reverse (default): the forward sweep, then backprop from the output to every input; "
-            "forward: one sweep carrying each value's tangent, the derivative along one input (see --wrt)",
+            + forward,
         ),
         p.add_argument(
             "--wrt",
             metavar="NAME",
             help="forward mode: the input to differentiate along, seeded with tangent 1 (default: the first "
-            "input of the expression); implies --mode forward",
+            "input the expression reads); implies --mode forward",
         ),
     )
-    p.set_defaults(run=run_explain)
 
 
 def mode(text: str) -> str:
@@ -181,29 +199,67 @@ def run_draw(args: argparse.Namespace) -> int:
         known = ", ".join(FORMATS)
         raise ValueError(f"cannot tell what to write from {str(out)!r}: end it with one of {known}")
     root, inputs, tape = build(args.expression, args.bindings)
+    along = forward_input(args, tape, inputs)
+    x = None if along is None else along[1]
     if args.tape:
+        if along is not None:
+            raise ValueError(
+                "--tape draws the tape's values and gradients: leave out --mode forward and --wrt"
+            )
         picture = draw_tape(tape)
     else:
         picture = draw(
-            root, rankdir=args.rankdir, show_grad=not args.no_grad, inputs=inputs.values(), shade=args.shade
+            root,
+            rankdir=args.rankdir,
+            show_grad=not args.no_grad,
+            inputs=inputs.values(),
+            shade=args.shade,
+            wrt=x,
         )
     if out is None:
         print(printable(picture.source), end="")
         return 0
     if out.suffix.lower() in PAGES:
-        explore(root, out, inputs=inputs.values(), title=f"backprop through {args.expression}")
+        title = f"backprop through {args.expression}"
+        if along is not None:
+            title = f"forward mode through {args.expression} along {along[0]}"
+        explore(root, out, inputs=inputs.values(), title=title, wrt=x)
     else:
         render(picture, out)
     print(printable(f"wrote {out}"))
     return 0
 
 
-def run_explain(args: argparse.Namespace) -> int:
+def forward_input(args: argparse.Namespace, tape: Tape, inputs: dict[str, Value]) -> tuple[str, Value] | None:
+    """The input forward mode goes along, by name, from --mode and --wrt; None for reverse mode.
+
+    By default the first input the expression reads (the lecture's u). ValueError for --wrt with
+    --mode reverse, a name that is no input (with a "did you mean"), or an expression without inputs.
+    """
     if args.mode == "reverse" and args.wrt is not None:
         raise ValueError("--wrt chooses the input of forward mode: leave out --mode reverse, or --wrt")
-    root, inputs, _ = build(args.expression, args.bindings)
-    if args.mode == "forward" or args.wrt is not None:
-        print(printable(explain_forward(root, inputs, args.expression, wrt=args.wrt)))
+    if args.mode != "forward" and args.wrt is None:
+        return None
+    name = args.wrt
+    if name is None:
+        if not inputs:
+            raise ValueError(
+                "forward mode goes along an input, and the expression has none: give one, like x=2"
+            )
+        first = tape.nodes[int(tape.leaves[0])] if tape.leaves.size else None  # in tape order
+        name = next((n for n, v in inputs.items() if v is first), next(iter(inputs)))
+    if name not in inputs:
+        raise ValueError(
+            f"--wrt {name!r} is not an input: {suggest(name, inputs)}choose one of {', '.join(inputs)}"
+        )
+    return name, inputs[name]
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    root, inputs, tape = build(args.expression, args.bindings)
+    along = forward_input(args, tape, inputs)
+    if along is not None:
+        print(printable(explain_forward(root, inputs, args.expression, wrt=along[0])))
     else:
         print(printable(explain(root, inputs, args.expression)))
     return 0
@@ -243,28 +299,13 @@ def columns(text: str, width: int) -> str:
     return text + " " * max(0, width - shown)
 
 
-def explain_forward(
-    root: Value, inputs: dict[str, Value], expression: str = "", wrt: str | None = None
-) -> str:
-    """The forward-mode sweep as text: along the input named `wrt` (default the first input the graph
-    reads), each slot's value and then its tangent as a chain-rule sum of products, with numbers;
-    then each output's derivative along that input, and what a sweep of each mode costs.
-
-    Raises ValueError when there is no input to go along, or `wrt` names none (with a "did you mean").
+def explain_forward(root: Value, inputs: dict[str, Value], expression: str, wrt: str) -> str:
+    """The forward-mode sweep as text: along the input named `wrt`, each slot's value and then its
+    tangent as a chain-rule sum of products, with numbers; then each output's derivative along that
+    input, and what a sweep of each mode costs.
     """
     tape = flatten(root)
     f = output_name(tape)
-    read = {id(tape.nodes[s]) for s in tape.leaves.tolist()}
-    if wrt is None:
-        if not inputs:
-            raise ValueError(
-                "forward mode goes along an input, and the expression has none: give one, like x=2"
-            )
-        wrt = next((name for name, v in inputs.items() if id(v) in read), next(iter(inputs)))
-    if wrt not in inputs:
-        raise ValueError(
-            f"--wrt {wrt!r} is not an input: {suggest(wrt, inputs)}choose one of {', '.join(inputs)}"
-        )
     x = inputs[wrt]
     lines = heading(f, inputs, expression)
     lines.append(f"forward-mode sweep along {wrt}: seed {dotted(wrt)} = 1 and every other input's tangent 0,")

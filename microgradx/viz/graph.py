@@ -35,6 +35,7 @@ from ..engine import Value
 from ..ops import TABLE, Op
 from ..tape import Tape, flatten
 from .render import Picture
+from .steps import MODES, direction, tangent_steps
 from .text import FONT, FONT_SIZE, SMALL, html, visible
 
 # role: (fill, border)
@@ -252,6 +253,7 @@ class Scene:
     biggest: float
     rankdir: str
     shared: list[bool]  # per slot: a node of the `original` graph too
+    line: str = "grad"  # what `grad` holds: gradients, or tangents (`draw(along=...)`)
 
     def fill(self, i: int) -> tuple[str, str]:
         fill, border = ROLES[self.role[i]]
@@ -271,6 +273,8 @@ def draw(
     shade: bool = False,
     limit: int = NODE_LIMIT,
     original: Value | Sequence[Value] | None = None,
+    mode: str | None = None,
+    wrt: Value | None = None,
 ) -> Picture:
     """The graph below `root` as a `Picture` (a graphviz.Digraph rendered by dot or graphviz-pure).
 
@@ -288,37 +292,87 @@ def draw(
     entry says so; each is named as in original's picture (t1 stays t1), so that
     `draw(grad(f, [u, v, w], create_graph=True), original=f)` shows the gradients built on
     f's own nodes.
+
+    `mode="forward"` shows each node's tangent ∂node/∂wrt in place of its gradient (the
+    default, None, is reverse mode): the
+    forward-mode sweep's ṫ, seeded with 1 on the leaf `wrt` (by default the first input)
+    and 0 on every other leaf. `wrt` alone means forward mode. Raises ValueError for
+    another mode, for `wrt` with mode="reverse", or a `wrt` that is not a leaf of the graph.
     """
     if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     tape = flatten(root)
     sweep(tape, engine="python")  # this root's values and gradients, whatever .grad holds
-    names, shared = tape.names(), [False] * len(tape)
+    names, shared, of = tape.names(), [False] * len(tape), ""
     if original is not None:
         names, shared, of = beside(tape, original)
     role = roles(tape, inputs, parameters)
-    grads = tape.grad.tolist()
+    grads, line = tape.grad.tolist(), "grad"
+    if forward_mode(mode, wrt):
+        seed = seed_slot(tape, role, wrt)
+        grads, line = tangents(tape, seed), "tangent"
     biggest = max((abs(g) for g in grads if math.isfinite(g)), default=0.0)
     summarise = len(tape) > limit
     layers = find_layers(tape, names, role, users_of(tape)) if summarise else []
     direction = rankdir or ("TB" if layers else "LR")
-    scene = Scene(tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared)
+    scene = Scene(
+        tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared, line
+    )
     graph = Picture(name="microgradx", format=format)
     graph.attr(rankdir=direction, fontname=FONT, fontsize=str(FONT_SIZE), size=f"{MAX_INCHES},{MAX_INCHES}")
     graph.attr(nodesep="0.2", ranksep="0.3")
     graph.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
     graph.attr("edge", arrowsize="0.6", color="#555555", fontname=FONT, fontsize=str(SMALL))
-    sharing = f"shared with {of}" if any(shared) else ""
+    notes = [f"shared with {of}"] * any(shared)
+    if line == "tangent" and show_grad:
+        notes.append(f"tangent: ∂node/∂{names[seed]} (forward mode)")
     if summarise:
         shown = draw_summary(graph, scene, layers, limit)
-        legend(graph, shade, biggest, shown, sharing)
+        legend(graph, scene, shown, notes)
     else:
         draw_detail(graph, scene)
         shown = f"{len(tape)} values"
-        legend(graph, shade, biggest, sharing=sharing)
+        legend(graph, scene, notes=notes)
     outputs = ", ".join(names[o] for o in tape.outputs.tolist())
     graph.description = f"the graph of {outputs}: {shown}"
     return graph
+
+
+def forward_mode(mode: str | None, wrt: Value | None) -> bool:
+    """Whether `mode` and `wrt` ask for forward mode (`wrt` alone does; None alone is reverse).
+
+    ValueError for a mode not in MODES, or `wrt` with mode="reverse".
+    """
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be {' or '.join(MODES)}, not {mode!r}")
+    if mode == "reverse" and wrt is not None:
+        raise ValueError("wrt chooses the leaf of forward mode: give mode='forward', or leave out wrt")
+    return mode == "forward" or wrt is not None
+
+
+def seed_slot(tape: Tape, role: list[str], wrt: Value | None) -> int:
+    """The leaf a forward-mode sweep seeds with tangent 1: `wrt`, or else the first input (or leaf).
+
+    Raises ValueError where `wrt` is not a leaf of the tape, or the tape has no leaf.
+    """
+    leaves = tape.leaves.tolist()
+    if wrt is None:
+        inputs = [s for s in leaves if role[s] == "input"]
+        if not (inputs or leaves):
+            raise ValueError("forward mode goes along a leaf, and this graph has none")
+        return (inputs or leaves)[0]
+    slots = direction(tape, wrt) if isinstance(wrt, Value) else {}
+    if not slots:
+        raise ValueError(f"wrt must be a leaf of the graph (an input or a parameter), not {wrt!r}")
+    return next(iter(slots))
+
+
+def tangents(tape: Tape, seed: int) -> list[float]:
+    """Every slot's tangent along the leaf in slot `seed`: the forward-mode sweep (`steps.tangent_steps`)."""
+    carried = [0.0] * len(tape)  # a constant's tangent is 0
+    for step in tangent_steps(tape, {seed: 1.0}):
+        carried[step.target] = step.value
+    return carried
 
 
 def beside(tape: Tape, original: Value | Sequence[Value]) -> tuple[list[str], list[bool], str]:
@@ -346,7 +400,7 @@ def value_node(graph: Picture, scene: Scene, i: int, title: str | None = None) -
     rows = [f"<tr><td><b>{html(scene.names[i] if title is None else title)}</b></td></tr>", "<hr/>"]
     rows.append(f"<tr><td>data {fmt(scene.data[i])}</td></tr>")
     if scene.show_grad:
-        rows.append(f"<tr><td>grad {fmt(scene.grad[i])}</td></tr>")
+        rows.append(f"<tr><td>{scene.line} {fmt(scene.grad[i])}</td></tr>")
     pen = SHARED_PEN if scene.shared[i] else 2 if scene.shade and scene.role[i] != "computed" else 1
     table = (
         f'<table border="{pen}" cellborder="0" cellspacing="0" cellpadding="2" '
@@ -552,7 +606,7 @@ def layer_node(graph: Picture, scene: Scene, unit: str, layer: Layer) -> None:
     title = (
         f"<b>{html(layer.name)}</b>: {count} {'/'.join(sorted(acts))} neuron{'s' * (count > 1)}"
         f" of {width} input{'s' * (width > 1)}; each cell: data"
-        + (f', <font color="{GRAD_COLOUR}">grad</font> below' if scene.show_grad else "")
+        + (f', <font color="{GRAD_COLOUR}">{scene.line}</font> below' if scene.show_grad else "")
     )
     rows = [f'<tr><td colspan="{len(head)}">{title}</td></tr>', "<tr>" + "".join(head) + "</tr>"]
     for j in elide(list(range(count)), TABLE_ROWS):
@@ -588,19 +642,22 @@ def number_cell(scene: Scene, i: int) -> str:
     return f'<td bgcolor="{fill}" tooltip="{escape(visible(scene.names[i]), quote=True)}">{text}</td>'
 
 
-def legend(graph: Picture, shade: bool, biggest: float, note: str = "", sharing: str = "") -> None:
+def legend(graph: Picture, scene: Scene, note: str = "", notes: Sequence[str] = ()) -> None:
     """A one-row key of what the colours mean (and the summary's note above it), as the graph's
-    label below the drawing: it takes no room from the ranks. `sharing` names the purple
-    border of the nodes shared with an original graph, where there are any."""
+    label below the drawing: it takes no room from the ranks. `notes`: the purple border of
+    the nodes shared with an original graph, what a tangent is, where the picture has them."""
     cells = []
+    shade, biggest = scene.shade, scene.biggest
     for name, (fill, border) in ROLES.items():
         bg = "#ffffff" if shade else fill
         cells.append(f'<td bgcolor="{bg}" color="{border}">{name}</td>')
-    if sharing:
-        cells.append(f'<td border="{SHARED_PEN}" color="{SHARED}">{html(sharing, 40)}</td>')
+    for text in notes:
+        shared = text.startswith("shared")
+        style = f'border="{SHARED_PEN}" color="{SHARED}"' if shared else 'border="0"'
+        cells.append(f"<td {style}>{html(text, 40)}</td>")
     if shade:
         red = shade_colour(biggest, biggest)
-        cells.append(f'<td bgcolor="{red}">fill: |grad| from 0 (white) to {fmt(biggest)}</td>')
+        cells.append(f'<td bgcolor="{red}">fill: |{scene.line}| from 0 (white) to {fmt(biggest)}</td>')
     row = '<td border="0">key</td>' + "".join(cells)
     top = f'<tr><td colspan="{len(cells) + 1}" border="0">{html(note, 100)}</td></tr>' if note else ""
     table = f'<table border="0" cellborder="1" cellspacing="3" cellpadding="3">{top}<tr>{row}</tr></table>'

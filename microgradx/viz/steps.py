@@ -336,6 +336,7 @@ def chain_rule_html(
 
 # -- forward mode: the tangent sweep ----------------------------------------------------------
 
+MODES = ("reverse", "forward")  # the sweeps explain, draw and explore show: backprop, or tangents
 DOT_ABOVE = "\u0307"  # the combining dot of Newton's notation: u̇, ṫ1
 
 
