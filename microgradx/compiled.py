@@ -30,7 +30,8 @@ import numba
 import numpy as np
 
 from . import jit, kernels, nantrace, passes
-from .engine import Value
+from .engine import Value, topological
+from .modes import adjoint_graph, tangent_graph
 from .ops import ARITY, Op
 from .optim import Optimizer
 from .passes import PASSES
@@ -239,6 +240,8 @@ class Compiled:
         inputs = input_values(inputs)
         names = pass_names(optimize)
         self.single_output = isinstance(outputs, Value)
+        self.outputs: list[Value] = [outputs] if self.single_output else outputs  # before the passes
+        self._derived: dict[str, tuple[Compiled, np.ndarray]] = {}  # see _derived_graph
         self.check = flag(check, "compile(check)")
         self.threads = flag(threads, "compile(threads)")
         tape = flatten(outputs)
@@ -369,6 +372,113 @@ class Compiled:
         return out if self.single_output else out.reshape(rows.shape[0], n_out)
 
     __call__ = forward
+
+    # -- forward mode and second derivatives on a batch (see modes.py) ---------------------------
+    #
+    # Each compiles, at its first call, a graph built from this one's Values (its tangents, or
+    # the tangents of its gradient graph) with the directions as extra input columns, and runs
+    # it with `forward`: the same kernels, nothing new to compile for numba. Parameters are
+    # the same leaves, so they share this graph's Store.
+
+    def _derived_graph(self, kind: str) -> tuple[Compiled, np.ndarray]:
+        """The compiled tangent graph ("jvp": of the outputs along the inputs; "hvp": of the
+        gradient w.r.t. the parameters along the parameters), and for each of its direction
+        columns the input (jvp) or parameter (hvp) it is the tangent of."""
+        if kind in self._derived:
+            return self._derived[kind]
+        if kind == "jvp":
+            wrt, roots = self.inputs, self.outputs
+        else:
+            if len(self.outputs) != 1:
+                raise ValueError(
+                    f"hvp and hessian differentiate a graph with one output (the loss); this one has "
+                    f"{len(self.outputs)}: compile the loss alone"
+                )
+            adjoints = adjoint_graph(self.outputs[0], self.parameters)
+            roots = [adjoints.get(p, 0.0) for p in self.parameters]
+            wrt = self.parameters
+        directions = [Value(0.0, label=f"d{k}") for k in range(len(wrt))]
+        tangents = tangent_graph([r for r in roots if isinstance(r, Value)], dict(zip(wrt, directions)))
+        outs = [tangents.get(r, 0.0) if isinstance(r, Value) else 0.0 for r in roots]
+        outs = [t if isinstance(t, Value) else Value.const(t) for t in outs]
+        if kind == "jvp":
+            outs = self.outputs + outs
+        used = {id(v) for v in topological_leaves(outs)}
+        cols = np.array([k for k, d in enumerate(directions) if id(d) in used], dtype=np.int64)
+        inputs = self.inputs + [directions[k] for k in cols.tolist()]
+        graph = Compiled(outs, inputs, check=self.check, threads=self.threads)
+        self._derived[kind] = (graph, cols)
+        return graph, cols
+
+    def jvp(self, x: object, dx: object) -> tuple[float | np.ndarray, float | np.ndarray]:
+        """Forward mode on a batch: the outputs and their derivatives along dx, row by row.
+
+        x and dx have shape (rows, n_inputs), or (n_inputs,) for one row; dx[r] is the
+        direction of row r's inputs (the parameters are held fixed). Returns (outputs,
+        tangents), each shaped as `forward(x)` returns: (rows,) for one output, (rows,
+        n_outputs) for several; a float or (n_outputs,) for one row. The first call compiles
+        the graph of the outputs and their tangents (modes.tangent_graph).
+        """
+        rows, single = self._rows(x)
+        drows, _ = self._rows(dx)
+        if drows.shape != rows.shape:
+            raise ValueError(f"jvp(x, dx): dx has shape {np.shape(dx)}; it must have x's, {np.shape(x)}")
+        graph, cols = self._derived_graph("jvp")
+        out = graph.forward(np.hstack([rows, drows[:, cols]]))
+        n_out = len(self.outputs)
+        values, tangents = out[:, :n_out], out[:, n_out:]
+        if self.single_output:
+            values, tangents = values[:, 0], tangents[:, 0]
+        if single:
+            return (float(values[0]), float(tangents[0])) if self.single_output else (values[0], tangents[0])
+        return values, tangents
+
+    def _loss_rows(self, x: object, reduction: str, caller: str) -> np.ndarray:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{caller}(reduction={reduction!r}): use one of {REDUCTIONS}")
+        rows, _ = self._rows(x)
+        if rows.shape[0] == 0:
+            raise ValueError(f"{caller}(x): x has no rows")
+        return rows
+
+    def hvp(self, x: object, v: object, reduction: str = "mean") -> np.ndarray:
+        """The Hessian-vector product H·v of the loss w.r.t. the parameters, shape (n_params,).
+
+        The loss is the mean (or the sum) of the output over x's rows, as `backward(reduction)`
+        differentiates; v and the result are in the order of `self.parameters`. Forward over
+        reverse: the tangent graph of the gradient graph (modes.py), compiled at the first call.
+        """
+        rows = self._loss_rows(x, reduction, "hvp")
+        n = len(self.parameters)
+        direction = real_array(v, "hvp(v)", "v").reshape(-1) if np.ndim(v) <= 1 else None
+        if direction is None or direction.size != n:
+            raise ValueError(f"hvp(v): v must hold one number per parameter ({n}), got shape {np.shape(v)}")
+        graph, cols = self._derived_graph("hvp")
+        out = graph.forward(np.hstack([rows, np.tile(direction[cols], (rows.shape[0], 1))]))
+        return out.mean(axis=0) if reduction == "mean" else out.sum(axis=0)
+
+    hessian_lanes = 1 << 22  # numbers a hessian's forward returns at most (32 MB): its block of directions
+
+    def hessian(self, x: object, reduction: str = "mean") -> np.ndarray:
+        """The Hessian of the loss w.r.t. the parameters, shape (n_params, n_params).
+
+        n Hessian-vector products (see hvp), v = e₁ … eₙ, run as rows: each block of
+        directions repeats x's rows once per direction, one forward for the block. Row i is
+        H·eᵢ; symmetric up to rounding, not symmetrised.
+        """
+        rows = self._loss_rows(x, reduction, "hessian")
+        n, m = len(self.parameters), rows.shape[0]
+        graph, cols = self._derived_graph("hvp")
+        H = np.zeros((n, n))
+        block = max(1, min(n, self.hessian_lanes // max(1, m * n)))
+        for start in range(0, n, block):
+            k = min(block, n - start)
+            eye = np.zeros((k, n))
+            eye[np.arange(k), start + np.arange(k)] = 1.0
+            X = np.hstack([np.tile(rows, (k, 1)), np.repeat(eye[:, cols], m, axis=0)])
+            out = graph.forward(X).reshape(k, m, n)
+            H[start : start + k] = out.mean(axis=1) if reduction == "mean" else out.sum(axis=1)
+        return H
 
     def backward(self, reduction: str = "mean", output: int | None = None) -> np.ndarray:
         """Gradients of the last forward's output(s): into parameters' .grad, inputs' returned.
@@ -640,6 +750,11 @@ class Compiled:
             f"<Compiled {len(self.tape)} slots, {self.in_slots.size} inputs, "
             f"{len(self.parameters)} parameters, {self.tape.outputs.size} outputs>"
         )
+
+
+def topological_leaves(roots: list[Value]) -> list[Value]:
+    """The leaves of the graph below roots."""
+    return [v for v in topological(roots) if v.op == Op.LEAF]
 
 
 def _reader(ref: np.ndarray, rows: np.ndarray, uniform: np.ndarray, lane: int):

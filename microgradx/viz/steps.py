@@ -60,6 +60,8 @@ LOCAL: dict[Op, tuple[str, ...]] = {
     Op.SQRT: ("1/(2·{k})",),
     Op.SIN: ("cos {a}",),
     Op.COS: ("−sin {a}",),
+    Op.STEP: ("0",),  # flat on each side of 0
+    Op.SIGN: ("0",),
 }
 
 
