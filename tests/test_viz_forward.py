@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from test_random_graphs import graphs
 
-from microgradx import Op, Value
+import microgradx
+from microgradx import Op, Value, reference
 from microgradx.backprop import sweep
 from microgradx.cli import main
 from microgradx.tape import flatten
@@ -214,6 +215,12 @@ def test_on_random_graphs_forward_equals_reverse_and_finite_differences(graph):
         leaf = next(s for s in tape.leaves.tolist() if tape.nodes[s] is x)
         root = int(tape.outputs[0])
         assert carried[root] == pytest.approx(gradient[leaf], rel=1e-9, abs=1e-12), names[root]
+        assert carried[root] == microgradx.jvp(out, {x: 1.0})[1]  # the engine's forward mode, exactly
+        swept = [0.0] * len(tape)
+        swept[leaf] = 1.0
+        code = tape.op.tolist(), tape.a.tolist(), tape.b.tolist(), tape.args.tolist()
+        reference.tangents(*code, tape.data.tolist(), swept)  # the tangent sweep, every slot
+        assert all(carried[k] == swept[k] for k in carried), names
         if not kinks:  # every slot's tangent: (φ_k(x + h eᵢ) − φ_k(x − h eᵢ)) / 2h
             h = 1e-6
             up = slot_values([x0 + h * (j == i) for j, x0 in enumerate(start)])
@@ -279,3 +286,18 @@ def test_draw_html_with_mode_forward_writes_the_forward_page(tmp_path, capsys):
     assert "tangent 0.0000" in page  # the picture carries tangents, not gradients
     assert main(["draw", *LECTURE, "--mode", "forward"]) == 0
     assert "tangent 4.0000" in capsys.readouterr().out  # the DOT source, along u
+
+
+def test_a_tangent_of_zero_passes_nothing_as_the_tangent_sweep_does():
+    """∂√y/∂y is inf at y = 0, but along x, ẏ = 0: the step passes nothing (not inf · 0 = nan),
+    as reference.tangents and jvp do (and PyTorch)."""
+    x, y = Value(1.0, label="x"), Value(0.0, label="y")
+    g = x * y.sqrt()
+    g.label = "g"
+    tape = flatten(g)
+    steps = {s.target: s for s in tangent_steps(tape, direction(tape, x))}
+    root = steps[int(tape.outputs[0])]
+    assert root.value == 0.0 == microgradx.jvp(g, {x: 1.0})[1]
+    sqrt = steps[2]
+    assert sqrt.value == 0.0 and sqrt.text == nfc("ṫ1 = ∂t1/∂y·ẏ = 0 = 0")
+    assert sqrt.note == "a tangent of 0 passes nothing: not inf · 0 = nan (as in PyTorch)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from test_viz import node_line, node_texts
 
+import microgradx
 from microgradx import Value
 from microgradx.viz import draw
 from microgradx.viz.graph import SHARED
@@ -78,3 +79,56 @@ def test_original_may_be_several_values_and_must_be_values():
     assert "shared with the original graph" in src
     with pytest.raises(TypeError, match="original must be a Value or a list of Values"):
         draw(x + x, original="y")
+
+
+# -- with the engine's gradient graphs (microgradx.grad(..., create_graph=True)) --------------------------
+
+
+def test_the_real_gradient_of_x_squared_is_drawn_on_x_itself():
+    x, y = square()
+    dydx = microgradx.grad(y, x, create_graph=True)  # x·1 + 1·x: one SUM node reading x twice
+    picture = draw({"dy/dx": dydx}, original=y)
+    nodes = node_texts(picture.pipe(format="svg"))
+    values = {texts[0]: (name, texts) for name, texts in nodes.items() if name.startswith("n")}
+    assert set(values) == {"x", "dy/dx"}  # nothing but x and the gradient: built from x itself
+    assert BORDER in node_line(picture.source, values["x"][0])
+    assert BORDER not in node_line(picture.source, values["dy/dx"][0])
+    assert values["dy/dx"][1][1:] == ["data 6.0000", "grad 1.0000"]  # dy/dx = 2x = 6
+    assert values["x"][1][1:] == ["data 3.0000", "grad 2.0000"]  # and d²y/dx² = 2, drawn at x
+
+
+def test_the_lecture_gradients_are_fs_own_nodes():
+    f, t1, (u, v, w) = lecture()
+    grads = microgradx.grad(f, [u, v, w], create_graph=True)
+    picture = draw(dict(zip(["∂f/∂u", "∂f/∂v", "∂f/∂w"], grads, strict=True)), original=f, show_grad=False)
+    nodes = node_texts(picture.pipe(format="svg"))
+    titles = {texts[0]: name for name, texts in nodes.items() if name.startswith("n")}
+    assert set(titles) == {"u", "v", "w = ∂f/∂u = ∂f/∂v", "t1 = ∂f/∂w"}
+    for name in titles.values():  # every node is f's: the gradients are made of f
+        assert BORDER in node_line(picture.source, name)
+    assert (
+        nodes[titles["t1 = ∂f/∂w"]][1] == "data 5.0000"
+        and nodes[titles["w = ∂f/∂u = ∂f/∂v"]][1] == "data 4.0000"
+    )
+
+
+def test_a_second_derivative_drawn_on_the_originals_nodes_matches_finite_differences():
+    """F(x) = (2x + 3)² at x = 1: the gradient graph of F′ shows F′ = 20, and at x the gradient
+    ∂F′/∂x = F″ = 8 (by hand, and by central differences of F′)."""
+    x = Value(1.0, label="x")
+    h = 2 * x + 3
+    h.label = "h"
+    F = h**2
+    F.label = "F"
+    dF = microgradx.grad(F, x, create_graph=True)
+    nodes = node_texts(draw({"F′": dF}, original=F).pipe(format="svg"))
+    by_title = {texts[0]: texts for name, texts in nodes.items() if name.startswith("n")}
+    assert by_title["F′"][1] == "data 20.0000"
+    second = float(by_title["x"][2].split()[1])
+    eps = 1e-5
+
+    def first(at: float) -> float:
+        z = Value(at)
+        return microgradx.grad((2 * z + 3) ** 2, z)
+
+    assert second == 8.0 == pytest.approx((first(1 + eps) - first(1 - eps)) / (2 * eps), rel=1e-6)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 from ..backprop import sweep
 from ..engine import Value
 from ..ops import TABLE, Op
-from ..tape import Tape, flatten
+from ..tape import Tape, flatten, label_text
 from .render import Picture
 from .steps import MODES, direction, tangent_steps
 from .text import FONT, FONT_SIZE, SMALL, html, visible
@@ -263,7 +263,7 @@ class Scene:
 
 
 def draw(
-    root: Value | Sequence[Value],
+    root: Value | Sequence[Value] | Mapping[str, Value],
     *,
     rankdir: str | None = None,
     show_grad: bool = True,
@@ -279,12 +279,15 @@ def draw(
     """The graph below `root` as a `Picture` (a graphviz.Digraph rendered by dot or graphviz-pure).
 
     `root` is one Value or several (a list of gradients, say), drawn as one graph with
-    each root an output. Every node shows its name, its value and ∂root/∂node (summed over
-    the roots), both computed here from the leaves' current values (the Values' own `.grad`
-    is not read: it may hold another root's gradients, or several calls' worth). Roles: see
-    `roles`; `inputs` and `parameters` take lists of Values, a Module or an optimizer.
-    `shade` fills nodes by |grad|. Beyond `limit` Values the picture is summarised (layers
-    as tables, the part nearest the output). `rankdir` is LR (left to right) for a detailed
+    each root an output; or a dict {name: Value} that names the roots ({"∂f/∂u": …}),
+    each drawn as its name, or as "w = ∂f/∂u" where the root is a named node already.
+    Every node shows its name, its value and ∂root/∂node, summed over the roots (so for
+    one gradient ∂f/∂x drawn, ∂²f/∂x∂node: a row of the Hessian at the leaves), both
+    computed here from the leaves' current values (the Values' own `.grad` is not read:
+    it may hold another root's gradients, or several calls' worth). Roles: see `roles`;
+    `inputs` and `parameters` take lists of Values, a Module or an optimizer. `shade`
+    fills nodes by |grad|. Beyond `limit` Values the picture is summarised (layers as
+    tables, the part nearest the output). `rankdir` is LR (left to right) for a detailed
     picture and TB (top down) for a summarised one unless given.
 
     `original`, the Value (or Values) a gradient graph was taken of: the nodes of the
@@ -301,11 +304,14 @@ def draw(
     """
     if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
-    tape = flatten(root)
+    titles = dict(root) if isinstance(root, Mapping) else {}
+    tape = flatten(list(titles.values()) if titles else root)
     sweep(tape, engine="python")  # this root's values and gradients, whatever .grad holds
     names, shared, of = tape.names(), [False] * len(tape), ""
     if original is not None:
         names, shared, of = beside(tape, original)
+    if titles:
+        names = entitled(tape, names, shared, titles)
     role = roles(tape, inputs, parameters)
     grads, line = tape.grad.tolist(), "grad"
     if forward_mode(mode, wrt):
@@ -373,6 +379,22 @@ def tangents(tape: Tape, seed: int) -> list[float]:
     for step in tangent_steps(tape, {seed: 1.0}):
         carried[step.target] = step.value
     return carried
+
+
+def entitled(tape: Tape, names: list[str], shared: list[bool], titles: Mapping[str, Value]) -> list[str]:
+    """The names with each root named by its key in `titles` ({"∂f/∂u": root}): a new unlabelled
+    node takes the key as its name; a node with a name of its own (a label, or the original graph's)
+    keeps it, followed by the keys: `w = ∂f/∂u = ∂f/∂v`."""
+    if not all(isinstance(k, str) for k in titles):
+        raise TypeError("draw({name: Value}): the names of the roots must be strings, like '∂f/∂u'")
+    keys: dict[int, list[str]] = {}
+    for key, slot in zip(titles, tape.outputs.tolist(), strict=True):
+        keys.setdefault(slot, []).append(key)
+    names = list(names)
+    for slot, given in keys.items():
+        own = shared[slot] or label_text(tape.nodes[slot]) or tape.op[slot] == Op.CONST
+        names[slot] = " = ".join([names[slot], *given] if own else given)
+    return names
 
 
 def beside(tape: Tape, original: Value | Sequence[Value]) -> tuple[list[str], list[bool], str]:

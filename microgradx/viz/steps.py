@@ -390,7 +390,8 @@ def tangent_steps(tape: Tape, seed: Mapping[int, float]) -> list[Step]:
         terms = [(pos, s, d) for pos, (s, d) in enumerate(zip(slots, local)) if tape.op[s] != Op.CONST]
         total = 0.0
         for _, s, d in terms:
-            total += d * tangents[s]
+            if tangents[s] != 0.0:  # as reference.tangents: no tangent passes nothing, not even inf · 0
+                total += d * tangents[s]
         tangents[k] = total
         if not terms:
             why = "relu is off: nothing passes" if info.op == Op.RELU else "its operands are constants"
@@ -398,18 +399,26 @@ def tangent_steps(tape: Tape, seed: Mapping[int, float]) -> list[Step]:
             steps.append(Step("tangent", k, k, 0.0, text, why, f"{name_html(node)} = 0 ({why})"))
             continue
         chain = " + ".join(f"∂{names[k]}/∂{names[s]}·{dotted(names[s])}" for _, s, _ in terms)
-        numbers = " + ".join(f"{num(d)}·{num(tangents[s])}" for _, s, d in terms)
+        numbers = " + ".join(times(d, tangents[s], "·") for _, s, d in terms)
         text = f"{node} = {chain} = {numbers} = {num(total)}"
         rule = f"{node} = " + " + ".join(
             f"{bracket(local_formula(info.op, pos, args, names[k]))}·{dotted(names[s])}"
             for pos, s, _ in terms
         )
         html = tangent_html(tape, names, k, terms, tangents, total)
-        note = next(
-            (n for pos, s, d in terms if (n := gradient_note(tape, vals, names, k, pos, tangents[s], d))), ""
+        notes = (
+            gradient_note(tape, vals, names, k, pos, tangents[s], d) for pos, s, d in terms if tangents[s]
         )
+        note = next((n for n in notes if n), "")
+        if any(tangents[s] == 0.0 and not math.isfinite(d) for _, s, d in terms):
+            note = note or f"a tangent of 0 passes nothing: not {num(math.inf)} · 0 = nan (as in PyTorch)"
         steps.append(Step("tangent", k, k, total, text, rule, html, note))
     return steps
+
+
+def times(d: float, tangent: float, dot: str) -> str:
+    """A term's product in numbers, `4·1`; just `0` for no tangent (which passes nothing, not inf · 0)."""
+    return "0" if tangent == 0.0 and not math.isfinite(d) else f"{num(d)}{dot}{num(tangent)}"
 
 
 def bracket(formula: str) -> str:
@@ -441,7 +450,7 @@ def tangent_html(
         x = name_html(names[s])
         chain.append(f"{partial(node, x)} · {name_html(dotted(names[s]))}")
         symbolic.append(f"{factor_html(local_html(info.op, pos, args, node))} · {num(tangents[s])}")
-        numbers.append(f"{num(d)} · {num(tangents[s])}")
+        numbers.append(times(d, tangents[s], " · "))
     parts = [" + ".join(chain), " + ".join(symbolic)]
     if numbers != symbolic:
         parts.append(" + ".join(numbers))
