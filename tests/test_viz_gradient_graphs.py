@@ -132,3 +132,18 @@ def test_a_second_derivative_drawn_on_the_originals_nodes_matches_finite_differe
         return microgradx.grad((2 * z + 3) ** 2, z)
 
     assert second == 8.0 == pytest.approx((first(1 + eps) - first(1 - eps)) / (2 * eps), rel=1e-6)
+
+
+def test_a_summarised_gradient_graph_frames_the_shared_parameters_in_its_tables():
+    from microgradx.nn import MLP
+
+    model = MLP(2, [4, 4, 1], seed=0)
+    xs = [Value(0.5, label="x1"), Value(-0.3, label="x2")]
+    loss = (model(xs) - 1.0) ** 2
+    loss.label = "L"
+    grads = microgradx.grad(loss, xs, create_graph=True)
+    picture = draw({"∂L/∂x1": grads[0], "∂L/∂x2": grads[1]}, original=loss, limit=40)
+    assert "layers of neurons as tables" in picture.description
+    framed = picture.source.count(f'border="3" {BORDER} tooltip="L1.n')
+    assert framed == 4 * 3  # layer 1's 4 neurons: 2 weights and a bias each, all L's
+    assert "shared with L" in picture.source

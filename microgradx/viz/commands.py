@@ -6,9 +6,9 @@
 
 The expression is parsed safely (`microgradx.expr`), its gradients computed by the
 reference sweep, and the result drawn (`draw`, `draw_tape`, `explore`) or printed as
-the lecture writes the two sweeps (or, with `--mode forward`, as the forward-mode
-sweep: each tangent a chain-rule sum, along one input). Where a value or gradient is nan or inf, `explain`
-says which op made it, from which operands.
+the lecture writes the two sweeps (or, with `--mode forward`, the forward-mode sweep
+along one input: each tangent a chain-rule sum). Where a value or gradient is nan or
+inf, `explain` says which op made it, from which operands.
 """
 
 from __future__ import annotations
@@ -293,10 +293,14 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     return "\n".join(lines)
 
 
+def shown_width(text: str) -> int:
+    """The columns `text` takes on a terminal: a combining dot (u̇) takes none."""
+    return sum(not unicodedata.combining(c) for c in text)
+
+
 def columns(text: str, width: int) -> str:
-    """`text` padded to `width` as a terminal shows it: combining dots (u̇) take no column."""
-    shown = sum(not unicodedata.combining(c) for c in text)
-    return text + " " * max(0, width - shown)
+    """`text` padded to `width` columns as a terminal shows it."""
+    return text + " " * max(0, width - shown_width(text))
 
 
 def explain_forward(root: Value, inputs: dict[str, Value], expression: str, wrt: str) -> str:
@@ -317,7 +321,7 @@ def explain_forward(root: Value, inputs: dict[str, Value], expression: str, wrt:
         lines.append(f"({f} does not read {wrt}: every tangent is 0)")
     values = {s.slot: s for s in forward_steps(tape)}
     tangents = tangent_steps(tape, seed)
-    width = max(sum(not unicodedata.combining(c) for c in s.text) for s in tangents)
+    width = max(shown_width(s.text) for s in tangents)
     for s in tangents:
         v: Step = values[s.slot]
         lines += [f"  {v.text}"] + [f"    ↳ {v.note}"] * bool(v.note)

@@ -54,7 +54,7 @@ Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: se
 # What the page's script reads of a step: each shows in the lecture's notation only (its html).
 STEP_FIELDS = ("phase", "slot", "target", "value", "html", "note")
 
-# The line under the title: each mode's sweep in the lecture's notation. {f} is the output's name.
+# The line under the title: each mode's sweep in the lecture's notation (filled in by `notation`).
 NOTATION = {
     "reverse": (
         "Forward: φ<sub>k</sub> = f<sub>k</sub>(operands), slot by slot. Backward: seed {seed} = 1, then, "

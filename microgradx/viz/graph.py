@@ -656,12 +656,16 @@ def header(text: str) -> str:
 
 
 def number_cell(scene: Scene, i: int) -> str:
-    """Slot i's data (and grad below it, in GRAD_COLOUR) in a table cell; its name as the tooltip."""
+    """Slot i's data (and grad below it, in GRAD_COLOUR) in a table cell; its name as the tooltip.
+
+    A parameter shared with an original graph (`draw(original=...)`) is framed in SHARED."""
     fill, _ = scene.fill(i)
     text = short(scene.data[i])
     if scene.show_grad:
         text += f'<br/><font color="{GRAD_COLOUR}">{short(scene.grad[i])}</font>'
-    return f'<td bgcolor="{fill}" tooltip="{escape(visible(scene.names[i]), quote=True)}">{text}</td>'
+    frame = f' border="{SHARED_PEN}" color="{SHARED}"' if scene.shared[i] else ""
+    tip = escape(visible(scene.names[i]), quote=True)
+    return f'<td bgcolor="{fill}"{frame} tooltip="{tip}">{text}</td>'
 
 
 def legend(graph: Picture, scene: Scene, note: str = "", notes: Sequence[str] = ()) -> None:
