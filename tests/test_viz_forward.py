@@ -301,3 +301,12 @@ def test_a_tangent_of_zero_passes_nothing_as_the_tangent_sweep_does():
     sqrt = steps[2]
     assert sqrt.value == 0.0 and sqrt.text == nfc("ṫ1 = ∂t1/∂y·ẏ = 0 = 0")
     assert sqrt.note == "a tangent of 0 passes nothing: not inf · 0 = nan (as in PyTorch)"
+
+
+def test_explain_forward_says_where_a_tangent_became_inf(capsys):
+    assert main(["explain", "sqrt(x) * y", "x=0", "y=2", "--mode", "forward"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    at = next(k for k, line in enumerate(lines) if line.startswith(nfc("ṫ1 = ∂t1/∂x·ẋ = inf·1 = inf ")))
+    assert lines[at].endswith(nfc("ṫ1 = 1/(2·t1)·ẋ"))
+    assert lines[at + 1] == "↳ inf from the local derivative ∂(sqrt(x))/∂x = 1/(2·t1), which is inf at x = 0"
+    assert "∂f/∂x = ḟ = inf" in [nfc(line) for line in lines]
