@@ -31,7 +31,7 @@ import numpy as np
 
 from . import jit, kernels, nantrace, passes
 from .engine import Value, topological
-from .modes import adjoint_graph, tangent_graph
+from .modes import adjoint_graph, substituted, tangent_graph
 from .ops import ARITY, Op
 from .optim import Optimizer
 from .passes import PASSES
@@ -241,7 +241,7 @@ class Compiled:
         names = pass_names(optimize)
         self.single_output = isinstance(outputs, Value)
         self.outputs: list[Value] = [outputs] if self.single_output else outputs  # before the passes
-        self._derived: dict[str, tuple[Compiled, np.ndarray]] = {}  # see _derived_graph
+        self._derived: dict[str, Derived] = {}  # see _derived_graph
         self.check = flag(check, "compile(check)")
         self.threads = flag(threads, "compile(threads)")
         tape = flatten(outputs)
@@ -375,40 +375,63 @@ class Compiled:
 
     # -- forward mode and second derivatives on a batch (see modes.py) ---------------------------
     #
-    # Each compiles, at its first call, a graph built from this one's Values (its tangents, or
-    # the tangents of its gradient graph) with the directions as extra input columns, and runs
-    # it with `forward`: the same kernels, nothing new to compile for numba. Parameters are
-    # the same leaves, so they share this graph's Store.
+    # Each compiles, at its first call, a graph built from this one's Values (its tangents, its
+    # gradient graph, or that graph's tangents), with any directions as extra input columns, and
+    # runs it on the same kernels: nothing new for numba to compile. Which way each goes was
+    # measured on the moons MLP's loss (MLP(2, [16, 16, 1]), 100 rows, 337 parameters;
+    # benchmarks/second_order.py, medians, two runs on a shared 2-core machine): one H·v takes
+    # 0.15 ms every way (forward over reverse; reverse over reverse as a graph, or by the
+    # kernels' reverse sweep), and forward over reverse is kept: it writes no gradient. The
+    # whole Hessian took 18-36 ms as 337 reverse sweeps of the compiled gradient graph after
+    # one forward (kept), 53 ms as 337 H·v calls forward over reverse, 53-81 ms by the
+    # kernels' reverse over reverse, and 129-241 ms with the 337 directions as rows.
 
-    def _derived_graph(self, kind: str) -> tuple[Compiled, np.ndarray]:
-        """The compiled tangent graph ("jvp": of the outputs along the inputs; "hvp": of the
-        gradient w.r.t. the parameters along the parameters), and for each of its direction
-        columns the input (jvp) or parameter (hvp) it is the tangent of."""
-        if kind in self._derived:
-            return self._derived[kind]
+    def _derived_graph(self, kind: str) -> Derived:
+        """The compiled graph `kind` derives from this one (see Derived), made at the first call.
+
+        "jvp": the outputs and their tangents along new leaves, one per input. "hvp": the
+        gradient graph's tangents along new leaves, one per parameter. "hessian": the gradient
+        graph itself, on copies of the parameters (its backward writes their gradients, not
+        the parameters' own).
+        """
+        derived = self._derived.get(kind)
+        if derived is not None:
+            return derived
+        if kind != "jvp" and len(self.outputs) != 1:
+            raise ValueError(
+                f"hvp and hessian differentiate a graph with one output (the loss); this one has "
+                f"{len(self.outputs)}: compile the loss alone"
+            )
+        copies: dict[Value, Value] = {}
         if kind == "jvp":
             wrt, roots = self.inputs, self.outputs
         else:
-            if len(self.outputs) != 1:
-                raise ValueError(
-                    f"hvp and hessian differentiate a graph with one output (the loss); this one has "
-                    f"{len(self.outputs)}: compile the loss alone"
-                )
             adjoints = adjoint_graph(self.outputs[0], self.parameters)
             roots = [adjoints.get(p, 0.0) for p in self.parameters]
+            roots = [r if isinstance(r, Value) else Value.const(r) for r in roots]
             wrt = self.parameters
-        directions = [Value(0.0, label=f"d{k}") for k in range(len(wrt))]
-        tangents = tangent_graph([r for r in roots if isinstance(r, Value)], dict(zip(wrt, directions)))
-        outs = [tangents.get(r, 0.0) if isinstance(r, Value) else 0.0 for r in roots]
-        outs = [t if isinstance(t, Value) else Value.const(t) for t in outs]
+        directions = [Value(0.0, label=f"d{k}") for k in range(len(wrt))] if kind != "hessian" else []
+        if kind == "hessian":
+            copies = {p: Value(p.data, label=p.label) for p in self.parameters}
+            rebuilt = substituted(roots, copies)
+            outs = [rebuilt[r] for r in roots]
+        else:
+            tangents = tangent_graph(roots, dict(zip(wrt, directions)))
+            outs = [tangents.get(r, 0.0) for r in roots]
+            outs = [t if isinstance(t, Value) else Value.const(t) for t in outs]
         if kind == "jvp":
             outs = self.outputs + outs
         used = {id(v) for v in topological_leaves(outs)}
-        cols = np.array([k for k, d in enumerate(directions) if id(d) in used], dtype=np.int64)
-        inputs = self.inputs + [directions[k] for k in cols.tolist()]
+        in_cols = [k for k, x in enumerate(self.inputs) if id(x) in used]
+        dir_cols = [k for k, d in enumerate(directions) if id(d) in used]
+        inputs = [self.inputs[k] for k in in_cols] + [directions[k] for k in dir_cols]
         graph = Compiled(outs, inputs, check=self.check, threads=self.threads)
-        self._derived[kind] = (graph, cols)
-        return graph, cols
+        where = {p: k for k, p in enumerate(self.parameters)}
+        originals = {c: p for p, c in copies.items()}
+        copied = np.array([where[originals.get(c, c)] for c in graph.parameters], dtype=np.int64)
+        derived = Derived(graph, np.array(in_cols, np.int64), np.array(dir_cols, np.int64), copied)
+        self._derived[kind] = derived
+        return derived
 
     def jvp(self, x: object, dx: object) -> tuple[float | np.ndarray, float | np.ndarray]:
         """Forward mode on a batch: the outputs and their derivatives along dx, row by row.
@@ -423,8 +446,8 @@ class Compiled:
         drows, _ = self._rows(dx)
         if drows.shape != rows.shape:
             raise ValueError(f"jvp(x, dx): dx has shape {np.shape(dx)}; it must have x's, {np.shape(x)}")
-        graph, cols = self._derived_graph("jvp")
-        out = graph.forward(np.hstack([rows, drows[:, cols]]))
+        d = self._derived_graph("jvp")
+        out = d.graph.forward(np.hstack([rows[:, d.in_cols], drows[:, d.dir_cols]]))
         n_out = len(self.outputs)
         values, tangents = out[:, :n_out], out[:, n_out:]
         if self.single_output:
@@ -438,7 +461,7 @@ class Compiled:
             raise ValueError(f"{caller}(reduction={reduction!r}): use one of {REDUCTIONS}")
         rows, _ = self._rows(x)
         if rows.shape[0] == 0:
-            raise ValueError(f"{caller}(x): x has no rows")
+            raise ValueError(f"{caller}(x): x has no rows; the loss is the {reduction} over x's rows")
         return rows
 
     def hvp(self, x: object, v: object, reduction: str = "mean") -> np.ndarray:
@@ -446,38 +469,44 @@ class Compiled:
 
         The loss is the mean (or the sum) of the output over x's rows, as `backward(reduction)`
         differentiates; v and the result are in the order of `self.parameters`. Forward over
-        reverse: the tangent graph of the gradient graph (modes.py), compiled at the first call.
+        reverse (Pearlmutter 1994): the tangent graph of the gradient graph along v, one
+        forward of x's rows, no gradient written (see the measurements above `_derived_graph`).
         """
         rows = self._loss_rows(x, reduction, "hvp")
         n = len(self.parameters)
         direction = real_array(v, "hvp(v)", "v").reshape(-1) if np.ndim(v) <= 1 else None
         if direction is None or direction.size != n:
             raise ValueError(f"hvp(v): v must hold one number per parameter ({n}), got shape {np.shape(v)}")
-        graph, cols = self._derived_graph("hvp")
-        out = graph.forward(np.hstack([rows, np.tile(direction[cols], (rows.shape[0], 1))]))
+        d = self._derived_graph("hvp")
+        columns = np.tile(direction[d.dir_cols], (rows.shape[0], 1))
+        out = d.graph.forward(np.hstack([rows[:, d.in_cols], columns]))
         return out.mean(axis=0) if reduction == "mean" else out.sum(axis=0)
-
-    hessian_lanes = 1 << 22  # numbers a hessian's forward returns at most (32 MB): its block of directions
 
     def hessian(self, x: object, reduction: str = "mean") -> np.ndarray:
         """The Hessian of the loss w.r.t. the parameters, shape (n_params, n_params).
 
-        n Hessian-vector products (see hvp), v = e₁ … eₙ, run as rows: each block of
-        directions repeats x's rows once per direction, one forward for the block. Row i is
-        H·eᵢ; symmetric up to rounding, not symmetrised.
+        The loss as in `hvp`. Reverse over reverse, the fastest way measured (see above
+        `_derived_graph`): the gradient graph, compiled once on copies of the parameters, runs
+        one forward of x's rows, then one reverse sweep per gradient entry k, whose parameter
+        gradients, summed over the rows in the kernel, are row k of H. Symmetric up to
+        rounding, not symmetrised. The parameters' own `.grad` are not touched.
         """
         rows = self._loss_rows(x, reduction, "hessian")
-        n, m = len(self.parameters), rows.shape[0]
-        graph, cols = self._derived_graph("hvp")
+        n = len(self.parameters)
+        d = self._derived_graph("hessian")
+        graph = d.graph
+        if self.store.version != self._version:
+            self._bind()
         H = np.zeros((n, n))
-        block = max(1, min(n, self.hessian_lanes // max(1, m * n)))
-        for start in range(0, n, block):
-            k = min(block, n - start)
-            eye = np.zeros((k, n))
-            eye[np.arange(k), start + np.arange(k)] = 1.0
-            X = np.hstack([np.tile(rows, (k, 1)), np.repeat(eye[:, cols], m, axis=0)])
-            out = graph.forward(X).reshape(k, m, n)
-            H[start : start + k] = out.mean(axis=1) if reduction == "mean" else out.sum(axis=1)
+        with d.lock:  # the copies' values and gradients are shared by the threads' calls
+            graph.store.data[graph.p_idx] = self.store.data[self.p_idx[d.copied]]
+            graph.forward(rows[:, d.in_cols])
+            grads = graph.store.grad
+            for k in range(n):
+                grads[:] = 0.0
+                graph.backward(reduction, output=k)
+                H[k, d.copied] = grads[graph.p_idx]
+            grads[:] = 0.0
         return H
 
     def backward(self, reduction: str = "mean", output: int | None = None) -> np.ndarray:
@@ -750,6 +779,28 @@ class Compiled:
             f"<Compiled {len(self.tape)} slots, {self.in_slots.size} inputs, "
             f"{len(self.parameters)} parameters, {self.tape.outputs.size} outputs>"
         )
+
+
+class Derived:
+    """A graph compiled from another's Values (Compiled._derived_graph): `graph`; the columns of
+    x it reads (`in_cols`); the directions it reads (`dir_cols`, the others no tangent reaches);
+    and for each of its parameters that copies one of the original's, that one's index in the
+    original's `parameters` (`copied`)."""
+
+    def __init__(
+        self, graph: Compiled, in_cols: np.ndarray, dir_cols: np.ndarray, copied: np.ndarray
+    ) -> None:
+        self.graph, self.in_cols, self.dir_cols, self.copied = graph, in_cols, dir_cols, copied
+        self.lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.Lock()
 
 
 def topological_leaves(roots: list[Value]) -> list[Value]:

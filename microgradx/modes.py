@@ -125,6 +125,30 @@ def tangent_graph(roots: Iterable[Value], seeds: Mapping[Value, Local]) -> dict[
     return tangents
 
 
+def substituted(roots: Iterable[Value], replace: Mapping[Value, Value]) -> dict[Value, Value]:
+    """The graph below roots built again with some of its leaves replaced: {node: its new node}.
+
+    Nodes that read a replaced leaf, directly or not, are new (same op, same data); the
+    others, and every other leaf and constant, are the same nodes. (Compiled.hessian runs a
+    gradient graph on copies of the parameters, so its sweeps write their gradients, not the
+    parameters'.)
+    """
+    new: dict[Value, Value] = dict(replace)
+    for v in topological(roots):
+        if v in new:
+            continue
+        operands = v.operands
+        if not any(new.get(u, u) is not u for u in operands):
+            new[v] = v
+            continue
+        a = v._a
+        if type(a) is tuple:
+            new[v] = Value._result(v.op, v._data, tuple(new[u] for u in a), None)
+        else:
+            new[v] = Value._result(v.op, v._data, new[a], None if v._b is None else new[v._b])
+    return new
+
+
 # -- checking what the public functions take -----------------------------------------------
 
 

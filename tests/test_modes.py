@@ -329,3 +329,34 @@ def test_moons_loss_equals_pytorch():
     tv, tt = torch.func.jvp(lambda z: g(z)[0], (torch.tensor(rows.T.copy()),), (torch.tensor(dX.T.copy()),))
     close(values, tv.numpy())
     close(tangents, tt.numpy())
+
+
+def test_compiled_second_derivatives_of_a_loss_linear_in_a_parameter_and_after_a_step():
+    x = Value(0.0, label="x")
+    p, q = Value(0.5, label="p"), Value(-1.5, label="q")
+    c = microgradx.compile(p * x + (q * q * q) * 0.5, inputs=[x])  # H = diag(0, 3q)
+    X = np.array([[1.0], [2.0], [-4.0]])
+    np.testing.assert_allclose(c.hessian(X), [[0.0, 0.0], [0.0, 3 * -1.5]], rtol=1e-15)
+    np.testing.assert_allclose(c.hvp(X, [2.0, 1.0]), [0.0, 3 * -1.5], rtol=1e-15)
+    q.data = 2.0  # an optimizer's step: the next call sees it
+    np.testing.assert_allclose(c.hessian(X), [[0.0, 0.0], [0.0, 6.0]], rtol=1e-15)
+    np.testing.assert_allclose(c.hvp(X, [0.0, 1.0], reduction="sum"), [0.0, 18.0], rtol=1e-15)
+    assert p.grad == q.grad == 0.0
+
+
+def test_compiled_modes_survive_pickling():
+    import pickle
+
+    xs, target, model, score, loss = small_net(seed=5)
+    c = microgradx.compile(loss, inputs=xs + [target])
+    X = np.random.default_rng(3).normal(size=(4, 3))
+    H, jv = c.hessian(X), c.jvp(X, X)
+    again = pickle.loads(pickle.dumps(c))
+    close(again.hessian(X), H, rtol=1e-15)
+    close(again.jvp(X, X), jv, rtol=1e-15)
+
+
+def test_a_dead_relu_passes_no_tangent():
+    x = Value(-1.0)
+    y = (x * math.inf).relu()  # relu(-inf) = 0; the tangent inf · 0 would be nan
+    assert microgradx.jvp(y, {x: 1.0}) == (0.0, 0.0)
