@@ -21,7 +21,7 @@ differences of the compiled gradient (to 1e-6; no relu kink within the step). Ti
 interleaved: each round times every contestant once; reported are medians and ratios to
 microgradx, from one run. PyTorch is measured where installed (a line says when it is not).
 
-    python benchmarks/hessian.py           # about a minute
+    python benchmarks/hessian.py           # about half a minute
     python benchmarks/hessian.py --quick   # a few rounds
 """
 
