@@ -360,3 +360,30 @@ def test_a_dead_relu_passes_no_tangent():
     x = Value(-1.0)
     y = (x * math.inf).relu()  # relu(-inf) = 0; the tangent inf · 0 would be nan
     assert microgradx.jvp(y, {x: 1.0}) == (0.0, 0.0)
+
+
+def test_moons_loss_scalar_hvp_and_grad_of_grad_equal_pytorch():
+    """The moons loss as one scalar graph over 25 of its rows: hvp (the tangent sweep over the
+    gradient graph) and one row of H as a grad of a grad. (PyTorch replays the scalar graph op
+    by op, slowly; test_moons_loss_equals_pytorch has all 100 rows, compiled.)"""
+    torch = pytest.importorskip("torch")
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    X, y = X[::4], y[::4]
+    Y = y * 2.0 - 1.0
+    model = MLP(2, [16, 16, 1], seed=1337, init="micrograd")
+    params = model.parameters()
+    l2 = 1e-4 * sum(p * p for p in params)
+    hinge = [(1 - float(t) * model([float(a), float(b)])).relu() for (a, b), t in zip(X, Y)]
+    loss = Value.sum(hinge) / len(hinge) + l2
+    f = torch_function([loss], params)
+    p = torch.tensor([q.data for q in params], dtype=torch.float64)
+    v = np.random.default_rng(4).normal(size=len(params))
+    _, hv = torch.autograd.functional.hvp(lambda p: f(p)[0], p, torch.tensor(v))
+    value, ours = microgradx.hvp(loss, params, v)
+    close(value, f(p)[0].item())
+    close(ours, hv.numpy())
+    p.requires_grad_(True)
+    (dl,) = torch.autograd.grad(f(p)[0], p, create_graph=True)
+    (row,) = torch.autograd.grad(dl[-1], p)  # ∂/∂p of ∂loss/∂(the output bias): H's last row
+    g = microgradx.grad(loss, params[-1], create_graph=True)
+    close(microgradx.grad(g, params), row.numpy())
