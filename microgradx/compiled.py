@@ -477,6 +477,8 @@ class Compiled:
         direction = real_array(v, "hvp(v)", "v").reshape(-1) if np.ndim(v) <= 1 else None
         if direction is None or direction.size != n:
             raise ValueError(f"hvp(v): v must hold one number per parameter ({n}), got shape {np.shape(v)}")
+        if n == 0:
+            return np.zeros(0)
         d = self._derived_graph("hvp")
         columns = np.tile(direction[d.dir_cols], (rows.shape[0], 1))
         out = d.graph.forward(np.hstack([rows[:, d.in_cols], columns]))
@@ -493,6 +495,8 @@ class Compiled:
         """
         rows = self._loss_rows(x, reduction, "hessian")
         n = len(self.parameters)
+        if n == 0:
+            return np.zeros((0, 0))
         d = self._derived_graph("hessian")
         graph = d.graph
         if self.store.version != self._version:

@@ -11,7 +11,9 @@ same everywhere (1, -1, 0: the sweeps then add, negate or skip, with no node mad
 
 A derivative that is piecewise constant is a node, never a number read at build time:
 relu′ = step(x), abs′ = sign(x) (ops STEP and SIGN, whose own derivative is 0), so a
-gradient graph compiled once is right at every input it is run on.
+gradient graph compiled once is right at every input it is run on. (Where the float sweeps
+pass nothing through a dead relu, not even an infinite adjoint, the graph multiplies by
+step(x) = 0: an infinite adjoint there gives nan.)
 
 Where the float rules take a limit at a domain edge (ops._dpowc at c = 0 or ±inf, and at
 x = -inf; ops._dpow_dy at x**y = 0 and at 0**0), these rules use the plain formula

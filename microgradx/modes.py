@@ -29,9 +29,9 @@ import numpy as np
 from . import reference
 from .engine import Value, topological
 from .graph_rules import Local, local
-from .ops import Op, local_derivatives
+from .ops import Op
 from .real import is_real, real, shown, why_not
-from .tape import flatten
+from .tape import Tape, flatten
 
 # -- the two sweeps with Values: the building blocks -------------------------------------
 
@@ -105,7 +105,8 @@ def adjoint_graph(output: Value, targets: Sequence[Value]) -> dict[Value, Local]
 def tangent_graph(roots: Iterable[Value], seeds: Mapping[Value, Local]) -> dict[Value, Local]:
     """The forward sweep with Values: each node's tangent along `seeds` ({leaf: ẋ}) as a Value.
 
-    φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j over the operands that have a tangent (one SUM node);
+    φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j over the operands that have a tangent (the products of
+    nodes as one DOT node, the rest added in one SUM);
     nodes that do not depend on a seeded leaf have none (they are not in the result).
     """
     tangents: dict[Value, Local] = dict(seeds)
@@ -113,13 +114,20 @@ def tangent_graph(roots: Iterable[Value], seeds: Mapping[Value, Local]) -> dict[
         operands = v.operands
         if not operands or v in tangents or not any(u in tangents for u in operands):
             continue
-        terms = []
+        terms, ds, ts = [], [], []
         for u, d in zip(operands, local(v)):
             t = tangents.get(u)
-            if t is not None:
+            if isinstance(t, Value) and isinstance(d, Value):
+                ds.append(d)
+                ts.append(t)
+            elif t is not None:
                 c = _times(t, d)
                 if c is not None:
                     terms.append(c)
+        if len(ds) > 1:  # Σ dⱼ·ṫⱼ as one DOT node: a product's y·ẋ + x·ẏ, a neuron's Σ wᵢ·ẋᵢ + xᵢ·ẇᵢ
+            terms.append(Value.dot(ds, ts))
+        elif ds:
+            terms.append(ts[0] * ds[0])
         if terms:
             tangents[v] = _total(terms)
     return tangents
@@ -195,6 +203,18 @@ def _tangent_number(x: object, what: str) -> float:
     return real(x, what)
 
 
+def _program(tape: Tape) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The tape as the reference sweeps take it: op codes, operand slots, n-ary operands."""
+    return tape.op.tolist(), tape.a.tolist(), tape.b.tolist(), tape.args.tolist()
+
+
+def _values(tape: Tape, program: tuple[list[int], ...]) -> list[float]:
+    """Every slot's value, from the leaves' current data (reference.forward)."""
+    vals = tape.initial_values().tolist()
+    reference.forward(*program, vals)
+    return vals
+
+
 # -- the public functions ----------------------------------------------------------------------
 
 
@@ -224,7 +244,6 @@ def jvp(
         )
     tape = flatten(roots)
     slot = {id(tape.nodes[s]): int(s) for s in tape.leaves}
-    vals = tape.initial_values().tolist()
     tans = [0.0] * len(tape)
     for x, dx in tangents.items():
         if not isinstance(x, Value):
@@ -242,9 +261,9 @@ def jvp(
                 "(their inputs and parameters)"
             )
         tans[s] = _tangent_number(dx, f"jvp: the tangent of {x!r}")
-    op, a, b, args = tape.op.tolist(), tape.a.tolist(), tape.b.tolist(), tape.args.tolist()
-    reference.forward(op, a, b, args, vals)
-    reference.tangents(op, a, b, args, vals, tans)
+    program = _program(tape)
+    vals = _values(tape, program)
+    reference.tangents(*program, vals, tans)
     values = [vals[s] for s in tape.outputs.tolist()]
     out_tangents = [tans[s] for s in tape.outputs.tolist()]
     return (values[0], out_tangents[0]) if single else (values, out_tangents)
@@ -271,16 +290,15 @@ def grad(
         adjoints = adjoint_graph(output, targets)
         found = [adjoints.get(x, 0.0) for x in targets]
         result: list = [g if isinstance(g, Value) else Value.const(g) for g in found]
-    else:
-        adjoints = {output: 1.0}  # the plain reverse sweep (reference.backward) on the nodes themselves
-        for v in reversed(topological([output])):
-            g = adjoints.get(v)
-            operands = v.operands
-            if g is None or not operands:
-                continue
-            for u, d in zip(operands, local_derivatives(v.op, v.data, [u.data for u in operands])):
-                adjoints[u] = adjoints.get(u, 0.0) + g * d
-        result = [adjoints.get(x, 0.0) for x in targets]
+    else:  # the plain reverse sweep (reference.backward) on the flattened graph, values recomputed
+        tape = flatten(output)
+        program = _program(tape)
+        vals = _values(tape, program)
+        grads = [0.0] * len(tape)
+        grads[int(tape.outputs[0])] = 1.0
+        reference.backward(*program, vals, grads)
+        slot = {id(node): s for s, node in enumerate(tape.nodes)}
+        result = [grads[slot[id(x)]] if id(x) in slot else 0.0 for x in targets]
     return result[0] if single else result
 
 
@@ -315,15 +333,13 @@ def hvp(output: Value, wrt: Sequence[Value], v: Sequence[float]) -> tuple[float,
     if computed:
         tape = flatten(computed)
         slot = {id(node): int(s) for s, node in enumerate(tape.nodes)}
-        vals = tape.initial_values().tolist()
         tans = [0.0] * len(tape)
         for x, t in zip(targets, dv):
             s = slot.get(id(x))
             if s is not None:
                 tans[s] = t
-        op, a, b, args = tape.op.tolist(), tape.a.tolist(), tape.b.tolist(), tape.args.tolist()
-        reference.forward(op, a, b, args, vals)
-        reference.tangents(op, a, b, args, vals, tans)
+        program = _program(tape)
+        reference.tangents(*program, _values(tape, program), tans)
         for k, g in enumerate(grads):
             if isinstance(g, Value):
                 result[k] = tans[slot[id(g)]]

@@ -387,3 +387,10 @@ def test_moons_loss_scalar_hvp_and_grad_of_grad_equal_pytorch():
     (row,) = torch.autograd.grad(dl[-1], p)  # ∂/∂p of ∂loss/∂(the output bias): H's last row
     g = microgradx.grad(loss, params[-1], create_graph=True)
     close(microgradx.grad(g, params), row.numpy())
+
+
+def test_a_graph_without_parameters_has_an_empty_hessian():
+    x = Value(0.0)
+    c = microgradx.compile(x.sin(), inputs=[x])
+    assert c.hessian([[1.0]]).shape == (0, 0) and c.hvp([[1.0]], []).shape == (0,)
+    assert c.jvp([[0.0], [1.0]], [[2.0], [1.0]])[1] == pytest.approx([2.0, math.cos(1.0)], rel=1e-15)
