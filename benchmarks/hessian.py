@@ -5,11 +5,11 @@ The loss is micrograd's moons demo's, as in benchmarks/train_moons.py: MLP(2, [1
 100 rows + 1e-4·Σθ², at the demo's initial weights. The contestants:
 
 - microgradx: the loss of one row compiled once (`microgradx.compile`, the rows as
-  inputs, the weights as parameters), then `Compiled.hessian(rows)` (337 Hessian-vector
-  products, blocks of directions run as rows of one compiled tangent graph of the
-  gradient graph) and `Compiled.hvp(rows, v)` (one tangent sweep over the gradient graph,
-  forward over reverse, the 100 rows as lanes). Their first call builds and compiles
-  that graph: timed apart, as "first call".
+  inputs, the weights as parameters), then `Compiled.hessian(rows)` (the gradient graph
+  compiled once, one forward of the rows and a reverse sweep per gradient entry, each a
+  row of H: its docstring says how and why) and `Compiled.hvp(rows, v)` (one tangent
+  sweep over the gradient graph, forward over reverse, the 100 rows as lanes). Their
+  first call builds and compiles those graphs: timed apart, as "first call".
 - PyTorch, float64, one thread: `torch.func.hessian` (forward over reverse, vmapped),
   and for the product `torch.func.jvp(torch.func.grad(f), (θ,), (v,))` (forward over
   reverse) and `torch.autograd.functional.hvp` (reverse over reverse, as its docs say).

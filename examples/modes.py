@@ -21,13 +21,14 @@ Each is measured three ways, both modes on the same footing: the plain-Python sw
 row); a compiled graph called once per sweep (`Compiled.jvp` on one direction, against
 `forward` and `backward(output=k)` for one output); and a compiled graph running all the
 sweeps as lanes of one call (`Compiled.jvp` on n rows of directions, against `backward`
-of a graph w·f(x) on m rows of cotangents w = eₖ: m vector-Jacobian products). Compiled
-times are medians of 5 whole Jacobians; a Python Jacobian takes up to a minute and a half,
-so its time is the values sweep + the sweeps × the median sweep (of all its sweeps, or of
-5). Every Jacobian, of either mode and any way, must equal the others to 1e-10, and be the
-gradient `microgradx.grad` gives or the product `microgradx.hvp` gives.
+of a graph w·f(x) on m rows of cotangents w = eₖ: m vector-Jacobian products). A compiled
+Jacobian's time is the median of 5 samples, each as many Jacobians as take about 50 ms; a
+Python Jacobian takes up to a minute and a half, so its time is the values sweep + the
+sweeps × the median sweep (of all its sweeps, or of 5). Every Jacobian, of either mode
+and any way, must equal the others to 1e-10, and be the gradient `microgradx.grad` gives
+or the product `microgradx.hvp` gives.
 
-    python examples/modes.py            # 1.5 to 3 minutes: 337 Python reverse sweeps over
+    python examples/modes.py            # one to three minutes: 337 Python reverse sweeps over
                                         # the 82,000 slots of the gradient graph take most
     python examples/modes.py --quick    # 5 rows, one repeat: the checks, in seconds
 """
@@ -180,14 +181,18 @@ def compiled_lanes(f: Function) -> tuple[Jacobian, Jacobian]:
     return by_forward, by_reverse
 
 
-def median_seconds(run: Jacobian, repeats: int) -> tuple[float, np.ndarray]:
-    """The Jacobian, and the median wall time of `repeats` runs after one untimed run (which compiles)."""
+def median_seconds(run: Jacobian, repeats: int, sample_seconds: float = 0.05) -> tuple[float, np.ndarray]:
+    """The Jacobian, and the median seconds a run over `repeats` samples, after one untimed run
+    (which compiles); a sample runs it often enough to last about sample_seconds."""
+    t0 = time.perf_counter()
     J = run()
+    inner = max(1, int(sample_seconds / (time.perf_counter() - t0)))
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
+        for _ in range(inner):
+            run()
+        times.append((time.perf_counter() - t0) / inner)
     return float(np.median(times)), J
 
 
