@@ -1,4 +1,5 @@
-"""The benchmarks' hand-written numba reference does the same step as microgradx.
+"""The benchmarks' hand-written numba reference does the same step as microgradx; the Hessian
+benchmark checks what it times.
 
 The reference is the limit line issue 5's speed floors are measured against, so it must
 compute the same training step (and not a cheaper one): here its loss, gradients and
@@ -8,6 +9,8 @@ the Python sweep elsewhere, on batches of one block and of several (the last one
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,3 +49,37 @@ def test_the_reference_step_is_microgradx_step(rows, width):
         np.testing.assert_allclose(
             ref.grad + 2 * alpha * before, [p.grad for p in model.parameters()], rtol=1e-10, atol=1e-14
         )
+
+
+HESSIAN = Path(__file__).resolve().parents[1] / "benchmarks" / "hessian.py"
+WITHOUT_TORCH = (  # the benchmark as CI runs it: `import torch` fails
+    "import runpy, sys; sys.modules['torch'] = None; sys.argv = [sys.argv[1], '--quick', '--rounds', '1']; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def test_the_hessian_benchmark_checks_microgradx_without_torch():
+    """benchmarks/hessian.py in quick mode with no PyTorch: it says so, checks microgradx's
+    Hessian (against the batch graph's and central differences) and times it."""
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, str(HESSIAN)], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "PyTorch: skipped (torch not installed)" in done.stdout
+    assert "check passed: every result agrees with microgradx's Compiled.hessian" in done.stdout
+    assert re.search(r"microgradx Compiled\.hessian\s+[\d.]+ ms\s+1\.00×", done.stdout), done.stdout
+    assert re.search(r"microgradx Compiled\.hvp\s+[\d.]+ ms\s+1\.00×", done.stdout), done.stdout
+
+
+def test_the_hessian_benchmark_agrees_with_torch_func():
+    pytest.importorskip("torch")
+    done = subprocess.run(
+        [sys.executable, str(HESSIAN), "--quick", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "check passed" in done.stdout
+    for name in ("torch.func.hessian", "torch.func.jvp(torch.func.grad(f))", "torch.autograd.functional.hvp"):
+        assert re.search(rf"{re.escape(name)}\s+[\d.]+ ms\s+[\d.]+×", done.stdout), done.stdout

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -18,6 +20,12 @@ EXPECTED = {  # a line each script must print: what it achieved
     "two_layer.py": "R(x)",
     "iris.py": "flowers never trained on",
     "breast_cancer.py": "patients never trained on",
+    "modes.py": "check passed: both modes give the same Jacobians",
+    "newton.py": "check passed: the engine's Hessian equals the hand-derived one",
+}
+ARGS = {  # the scripts that take long in full run in their quick mode here
+    "modes.py": ["--quick"],
+    "newton.py": ["--quick", "--out", "paths/newton.png"],
 }
 FLOORS = {  # the least test accuracy (%) a script on a real data set must print
     "iris.py": 90.0,
@@ -32,9 +40,77 @@ def test_every_example_is_listed():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_runs(name, tmp_path):
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+        [sys.executable, str(EXAMPLES / name), *ARGS.get(name, [])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert EXPECTED[name] in done.stdout
     if name in FLOORS:
         assert float(re.search(r"test accuracy (\d+\.\d)%", done.stdout).group(1)) >= FLOORS[name]
+
+
+def test_modes_table_counts_the_sweeps(tmp_path):
+    """modes.py's table: (337, 1) takes 337 forward sweeps or 1 reverse, (1, 337) the other way, each way."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "modes.py"), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    time = r"[\d.e+]+ (?:s|ms|µs)"
+    rows = re.findall(
+        rf"^\((\d+), (\d+)\)\s+(.+?)\s+(\d+)\s+{time}\s+(\d+)\s+{time}", done.stdout, re.MULTILINE
+    )
+    assert len(rows) == 6, done.stdout
+    for n, m, _way, forward_sweeps, reverse_sweeps in rows:
+        assert (forward_sweeps, reverse_sweeps) == (n, m)
+    assert {(n, m) for n, m, *_ in rows} == {("337", "1"), ("1", "337")}
+
+
+def test_newton_converges_and_draws(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "newton.py"), "--quick", "--out", str(tmp_path / "p.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    newton = re.search(r"Newton\s+converged after\s+(\d+) steps at \(([-\d.]+), ([-\d.]+)\)", done.stdout)
+    assert newton, done.stdout
+    assert int(newton.group(1)) <= 10  # pure Newton from (-1.2, 1): 7 steps
+    assert float(newton.group(2)) == pytest.approx(1.0, abs=1e-9) and float(newton.group(3)) == pytest.approx(
+        1.0
+    )
+    assert "gradient descent  stopped at its budget after  2,000 steps" in done.stdout
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def load_example(name: str):
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), EXAMPLES / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_newton_takes_rosenbrocks_hessian_from_the_engine():
+    """The engine's gradient and Hessian of f = (1 - x)² + 100 (y - x²)² against the hand-derived
+    ones: ∂f/∂x = -2(1 - x) - 400x(y - x²), ∂f/∂y = 200(y - x²); ∂²f/∂x² = 2 - 400y + 1200x²,
+    ∂²f/∂x∂y = -400x, ∂²f/∂y² = 200."""
+    newton = load_example("newton.py")
+    rng = np.random.default_rng(0)
+    for x, y in [(-1.2, 1.0), (1.0, 1.0), (0.0, 0.0)] + [tuple(p) for p in rng.uniform(-2, 2, (20, 2))]:
+        f, g, H = newton.derivatives(np.array([x, y]))
+        assert f == pytest.approx((1 - x) ** 2 + 100 * (y - x**2) ** 2, rel=1e-14, abs=1e-14)
+        np.testing.assert_allclose(
+            g, [-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)], rtol=1e-13, atol=1e-12
+        )
+        exact = np.array([[2 - 400 * y + 1200 * x**2, -400 * x], [-400 * x, 200]])
+        np.testing.assert_allclose(H, exact, rtol=1e-13, atol=1e-11)
+
+
+def test_newton_step_at_the_start_is_the_hand_computed_one():
+    """From (-1.2, 1): ∇f = (-215.6, -88), H = [[1330, 480], [480, 200]], so the step
+    H⁻¹∇f lands at (-1.1752809..., 1.3806741...), the classic first Newton iterate."""
+    newton = load_example("newton.py")
+    path, _, _ = newton.newton((-1.2, 1.0), budget=1)
+    np.testing.assert_allclose(path[1], [-1.1752808988764043, 1.3806741573033703], rtol=1e-12)
