@@ -468,7 +468,9 @@ class Compiled:
         """The Hessian-vector product H·v of the loss w.r.t. the parameters, shape (n_params,).
 
         The loss is the mean (or the sum) of the output over x's rows, as `backward(reduction)`
-        differentiates; v and the result are in the order of `self.parameters`. Forward over
+        differentiates; v and the result are in the order of `self.parameters` (the order
+        the tape meets them, which need not be `model.parameters()`'s: `[c.parameters.index(p)
+        for p in model.parameters()]` maps one to the other). Forward over
         reverse (Pearlmutter 1994): the tangent graph of the gradient graph along v, one
         forward of x's rows, no gradient written (see the measurements above `_derived_graph`).
         """
@@ -491,7 +493,8 @@ class Compiled:
         `_derived_graph`): the gradient graph, compiled once on copies of the parameters, runs
         one forward of x's rows, then one reverse sweep per gradient entry k, whose parameter
         gradients, summed over the rows in the kernel, are row k of H. Symmetric up to
-        rounding, not symmetrised. The parameters' own `.grad` are not touched.
+        rounding, not symmetrised. Rows and columns in the order of `self.parameters`, as
+        in `hvp`. The parameters' own `.grad` are not touched.
         """
         rows = self._loss_rows(x, reduction, "hessian")
         n = len(self.parameters)

@@ -215,6 +215,16 @@ def _values(tape: Tape, program: tuple[list[int], ...]) -> list[float]:
     return vals
 
 
+def _refresh(output: Value) -> None:
+    """Recompute the .data of output's computed nodes from its leaves' current values, as
+    backward() does: a gradient graph's nodes take their data from the nodes they are built
+    on, so a leaf set after the graph was built would otherwise mix old and new numbers."""
+    tape = flatten(output)
+    for node, d in zip(tape.nodes, _values(tape, _program(tape))):
+        if node.operands:
+            node._data = d
+
+
 # -- the public functions ----------------------------------------------------------------------
 
 
@@ -287,6 +297,7 @@ def grad(
     if not isinstance(create_graph, (bool, np.bool_)):
         raise TypeError(f"grad(create_graph={create_graph!r}): use True or False")
     if create_graph:
+        _refresh(output)
         adjoints = adjoint_graph(output, targets)
         found = [adjoints.get(x, 0.0) for x in targets]
         result: list = [g if isinstance(g, Value) else Value.const(g) for g in found]

@@ -86,6 +86,19 @@ def test_grad_of_an_intermediate_node_is_its_adjoint():
     assert microgradx.grad(f, h) == pytest.approx(math.cos(1.5), rel=1e-15)
 
 
+def test_a_gradient_graph_starts_from_the_leaves_current_values():
+    """A leaf set after the graph was built: grad(create_graph=True) refreshes the graph's data as
+    backward() does, so the gradient's .data and its second derivative are today's, not a mix."""
+    x = Value(1.0, label="x")
+    f = x * x * x
+    x.data = 3.0
+    g = microgradx.grad(f, x, create_graph=True)
+    assert g.data == pytest.approx(27.0, rel=1e-15)  # 3x², not 19 from the stale x·x = 1
+    assert f.data == pytest.approx(27.0, rel=1e-15)
+    assert microgradx.grad(g, x) == pytest.approx(18.0, rel=1e-15)
+    assert microgradx.grad(g, x, create_graph=True).data == pytest.approx(18.0, rel=1e-15)
+
+
 def test_relu_and_abs_derivatives_are_nodes_right_at_other_inputs():
     x = Value(1.5, label="x")
     f = x.relu() * x + x.abs() * 2.0  # f' = 2x·step(x) + 2 sign(x)
