@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from microgradx import Op
 from microgradx.backprop import sweep
 from microgradx.tape import flatten
+
+KINKS = (Op.RELU, Op.ABS, Op.STEP, Op.SIGN)  # ops whose derivative jumps at 0: finite differences fail there
 
 
 def central_difference(f, xs: list[float], h: float = 1e-6) -> list[float]:
@@ -75,9 +78,8 @@ def random_graph(rng, max_leaves: int = 4, max_ops: int = 14):
         computed = nodes[len(leaves) :]
         out = computed[0] if len(computed) == 1 else Value.sum(computed)  # every op drawn counts
         order = topological([out])
-        kinks = (Op.RELU, Op.ABS, Op.STEP, Op.SIGN)
         if all(math.isfinite(v.data) and abs(v.data) < 1e4 for v in order) and not any(
-            v.op in kinks and abs(v.operands[0].data) < 1e-3 for v in order
+            v.op in KINKS and abs(v.operands[0].data) < 1e-3 for v in order
         ):
             return [v for v in order if v.op == Op.LEAF], out
 

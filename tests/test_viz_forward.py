@@ -10,10 +10,11 @@ import unicodedata
 
 import pytest
 from hypothesis import given, settings
+from oracles import KINKS
 from test_random_graphs import graphs
 
 import microgradx
-from microgradx import Op, Value, reference
+from microgradx import Value, reference
 from microgradx.backprop import sweep
 from microgradx.cli import main
 from microgradx.tape import flatten
@@ -206,8 +207,8 @@ def test_on_random_graphs_forward_equals_reverse_and_finite_differences(graph):
         return tape.data.tolist()
 
     values = tape.data.tolist()
-    kinks = any(  # relu or abs within a finite difference's step of its kink: there the two differ
-        tape.op[k] in (Op.RELU, Op.ABS) and abs(values[int(tape.a[k])]) < 1e-4 for k in range(len(tape))
+    kinks = any(  # relu, abs, step or sign within a difference's step of its kink: there the two differ
+        tape.op[k] in KINKS and abs(values[int(tape.a[k])]) < 1e-4 for k in range(len(tape))
     )
     for i, x in enumerate(leaves):
         steps = tangent_steps(tape, direction(tape, x))
