@@ -1090,7 +1090,26 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
 
 @jit
 def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses):
+    """len(lrs) training steps on the whole batch x: forward, zero the gradients, backward
+    (mean over rows), update. (train_batches with no order: each step takes every row of x.)"""
+    train_batches(
+        prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, np.empty(0, np.int64),
+        x.shape[0], lrs, t0, losses,
+    )  # fmt: skip
+
+
+@jit
+def train_batches(
+    prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, order, batch, lrs, t0, losses
+):  # fmt: skip
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
+
+    Step k's rows: with an empty order, every row of x (the workspace was made for them);
+    else x's rows order[k·batch : (k + 1)·batch], gathered into the lanes here (the
+    workspace was made for `batch` rows). The last step takes the rows left: fewer, its
+    loss and gradient the mean over them (PyTorch's DataLoader, drop_last=False); the
+    lanes past them are set to 0 first, as a workspace made for that many rows would
+    hold (see the top: the padding lanes are 0).
 
     The update is an optimizer's rule, settings and state (see apply_rule), with step k's
     learning rate lrs[k] and its step number t0 + k + 1; opt[0] holds the store indices
@@ -1101,20 +1120,48 @@ def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings
     place and the store sees the parameters, and the last step's gradients, at the end.
     """
     ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
-    vals, grads, tmp, chunk_ugrads, counts = workspace_parts(layout, work)
+    vals, grads, tmp, chunk_ugrads, full = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
     # out_ref and input_grads in the types run_backward passes (int64, a bool that is not a literal
     # False), so that numba compiles backward_pass once for both, not twice
-    lanes, out_ref, input_grads = x.shape[0], np.int64(outs[0]), x.shape[0] < 0
+    out_ref, input_grads = np.int64(outs[0]), x.shape[0] < 0
+    gather = order.size > 0
+    rows = np.empty((batch, x.shape[1])) if gather else x  # a step's rows, in the order of its lanes
+    counts = np.empty_like(full)  # the rows of each chunk this step (the last may have fewer)
     in_place = opt.shape[0] > 1
     opt_idx = opt[0]
     if in_place:  # once for all the steps (otherwise each step reads the store)
         params_in(prog, p_uslots, p_idx, uvals, p_data)
     for step in range(lrs.size):
+        lanes = x.shape[0]
+        copy(counts, full, full.size)
+        if gather:
+            first = step * batch
+            lanes = min(batch, order.size - first)
+            for j in range(lanes):
+                copy(rows[j], x[order[first + j]], x.shape[1])
+            if lanes < batch:  # the last, short batch: its chunks' rows and padding lanes
+                for c in range(counts.size):
+                    counts[c] = max(0, min(full[0], lanes - c * full[0]))
+                    vals[c, :, counts[c] :] = 0.0
         if not in_place:
             params_in(prog, p_uslots, p_idx, uvals, p_data)
         forward_pass(
-            uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
+            uop,
+            ua,
+            ub,
+            uargs,
+            ufirst,
+            uvals,
+            vcode,
+            vargs,
+            vgroups,
+            vals,
+            tmp,
+            in_rows,
+            rows,
+            counts,
+            threads,
         )
         if out_ref >= 0:
             total = 0.0
