@@ -628,6 +628,7 @@ class Compiled:
         caller: str = "fit",
     ) -> np.ndarray:
         """fit's full-batch steps, with its errors naming `caller` (fit, or train_step's first step)."""
+        optimizer_checked(optimizer, caller)
         steps = whole_number(steps, f"{caller}(steps)")
         every = whole_number(every, f"{caller}(every)")
         if callback is not None and not callable(callback):

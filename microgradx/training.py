@@ -158,7 +158,10 @@ def _validation(
     if not all(id(p) in ours for p in model.parameters()):
         raise ValueError(f"fit(model={model!r}): the model's parameters are not this graph's: pass the model "
                          "whose outputs the loss was built on")  # fmt: skip
-    nin = int(model.architecture().get("nin", n + 1))
+    architecture = model.architecture()
+    if "nin" not in architecture:
+        raise ValueError(f"fit(model={model!r}): cannot tell how many inputs the model takes (no nin)")
+    nin = int(architecture["nin"])
     if nin > n:
         raise ValueError(f"fit(model={model!r}): the model takes {nin} inputs, more than this graph's {n}")
     return Xv, yv.astype(np.int64), np.ascontiguousarray(Xv[:, :nin])
@@ -225,7 +228,7 @@ def fit_epochs(
     val_loss = None if Xv is None else np.empty(epochs)
     val_accuracy = None if yv is None else np.empty(epochs)
     history = History(loss, val_loss, val_accuracy, step_loss, seconds)
-    show = verbose if verbose is not None else sys.stderr.isatty()
+    show = verbose if verbose is not None else getattr(sys.stderr, "isatty", lambda: False)()
     bar = progress_bar(epochs) if show and epochs else None
     rng = np.random.default_rng(seed)
     for e in range(epochs):

@@ -360,7 +360,7 @@ def test_misuse_is_refused_with_the_fix(kwargs, error, match):
     np.testing.assert_array_equal(params(model), before)  # nothing trained
 
 
-def test_a_model_that_is_not_the_graphs_or_takes_more_inputs_is_refused():
+def test_a_model_not_the_graphs_a_wrong_optimizer_and_no_rows_are_refused():
     step, model, X, labels = moons()
     opt = SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match=r"the model's parameters are not this graph's"):
