@@ -369,3 +369,18 @@ def test_a_model_not_the_graphs_a_wrong_optimizer_and_no_rows_are_refused():
         step.fit(X, "adam", epochs=1)
     with pytest.raises(ValueError, match=r"x has no rows"):
         step.fit(np.zeros((0, 3)), opt, epochs=1)
+
+
+def test_the_digits_benchmark_runs_and_agrees_with_the_floor_test():
+    """benchmarks/fit_digits.py --quick: seed 0, the same accuracy as the floor test (its numbers are
+    checked against a loop of train_step inside it)."""
+    pytest.importorskip("sklearn")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "fit_digits.py"
+    spec = importlib.util.spec_from_file_location("fit_digits", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.main(["--quick"])
+    assert list(results) == [0] and results[0][0] >= 0.97
