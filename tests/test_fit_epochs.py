@@ -384,3 +384,21 @@ def test_the_digits_benchmark_runs_and_agrees_with_the_floor_test():
     spec.loader.exec_module(bench)
     results = bench.main(["--quick"])
     assert list(results) == [0] and results[0][0] >= 0.97
+
+
+def test_an_optimizer_over_more_than_the_graphs_parameters_trains_through_the_store():
+    """The optimizer also holds a parameter the graph does not read (the steps then update the store,
+    not the graph's values in place): the same as train_step, and the stranger gets no gradient."""
+    runs = []
+    for epochs_fit in (True, False):
+        step, model, X, _ = moons()
+        stranger = Value(0.5, label="stranger")
+        opt = Adam([*model.parameters(), stranger], lr=0.01)
+        if epochs_fit:
+            losses = step.fit(X, opt, epochs=2, batch_size=32, seed=4).step_loss
+        else:
+            losses = loop_of_train_steps(step, opt, X, 2, 32, seed=4)
+        runs.append((losses, params(model), stranger.data))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12, atol=1e-14)
+    assert runs[0][2] == runs[1][2] == 0.5
