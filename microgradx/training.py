@@ -82,7 +82,9 @@ class History:
         left.plot(self.epoch, self.loss, label="training")
         if self.val_loss is not None:
             left.plot(self.epoch, self.val_loss, label="validation")
-        left.set(xlabel="epoch", ylabel="loss", yscale="log")
+        curves = [c for c in (self.loss, self.val_loss) if c is not None]
+        positive = all(np.all(c > 0) for c in curves)  # a log scale, unless a loss reaches 0 or below
+        left.set(xlabel="epoch", ylabel="loss", yscale="log" if positive else "linear")
         left.legend()
         if self.val_accuracy is not None:
             right = axes[0, 1]

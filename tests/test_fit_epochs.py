@@ -289,6 +289,7 @@ def test_history_plots_in_one_line(tmp_path):
     np.testing.assert_array_equal(left.lines[0].get_ydata(), history.loss)
     np.testing.assert_array_equal(left.lines[1].get_ydata(), history.val_loss)
     np.testing.assert_array_equal(right.lines[0].get_ydata(), 100 * history.val_accuracy)
+    assert left.get_yscale() == "log"
     assert len(step.fit(X, Adam(model.parameters()), epochs=2).plot().axes) == 1  # no validation: the loss
 
 
@@ -402,3 +403,15 @@ def test_an_optimizer_over_more_than_the_graphs_parameters_trains_through_the_st
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12)
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12, atol=1e-14)
     assert runs[0][2] == runs[1][2] == 0.5
+
+
+def test_history_plot_of_a_loss_below_zero_uses_a_linear_scale():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    x, w = Value(0.0), Value(0.3)
+    step = microgradx.compile(w * x - 1.0, inputs=[x])  # below 0 everywhere on these rows
+    history = step.fit(np.ones((10, 1)), SGD([w], lr=0.1), epochs=3, batch_size=4, seed=0)
+    assert np.all(history.loss < 0)
+    assert history.plot().axes[0].get_yscale() == "linear"
