@@ -234,7 +234,7 @@ def fit_epochs(
     bar = progress_bar(epochs) if show and epochs else None
     rng = np.random.default_rng(seed)
     for e in range(epochs):
-        order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
+        order = (rng.permutation(n) if shuffle else np.arange(n)).astype(np.int64, copy=False)  # compiled for
         now, here = time.perf_counter(), slice(e * per_epoch, (e + 1) * per_epoch)
         step_loss[here] = graph._fit_batches(rows, optimizer, order, batch, lrs[here])
         seconds[e] = time.perf_counter() - now
