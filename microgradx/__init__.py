@@ -2,10 +2,11 @@
 
 from .compiled import Compiled, compile
 from .engine import Value
+from .modes import grad, hessian, hvp, jvp
 from .ops import Op
 from .tape import Tape, flatten
 
-__all__ = ["Value", "Op", "Tape", "flatten", "compile", "Compiled"]
+__all__ = ["Value", "Op", "Tape", "flatten", "compile", "Compiled", "jvp", "grad", "hessian", "hvp"]
 __version__ = "0.1.0"
 
 

@@ -303,6 +303,14 @@ class Value:
     def cos(self) -> Value:
         return Value._node(codes.COS, self, None)
 
+    def step(self) -> Value:
+        """1 where x > 0, else 0 (at 0 and nan too): relu's derivative, as a node (see modes.py)."""
+        return Value._node(codes.STEP, self, None)
+
+    def sign(self) -> Value:
+        """1, 0 or -1 as x > 0, = 0, < 0 (nan at nan): abs's derivative, as a node."""
+        return Value._node(codes.SIGN, self, None)
+
     # -- gradients ------------------------------------------------------------------------
 
     def backward(self, engine: str | None = None, check: bool = False) -> None:

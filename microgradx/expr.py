@@ -35,6 +35,8 @@ FUNCTIONS = {
     "sqrt": Op.SQRT,
     "sin": Op.SIN,
     "cos": Op.COS,
+    "step": Op.STEP,
+    "sign": Op.SIGN,
 }
 CONSTANTS = {"e": math.e, "pi": math.pi}
 BINARY = {ast.Add: Op.ADD, ast.Sub: Op.SUB, ast.Mult: Op.MUL, ast.Div: Op.DIV, ast.Pow: Op.POW}

@@ -57,6 +57,7 @@ ADD, SUB, MUL, DIV = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV)
 POW, POWC, NEG, EXP, LOG = int(Op.POW), int(Op.POWC), int(Op.NEG), int(Op.EXP), int(Op.LOG)
 TANH, SIGMOID, RELU, ABS = int(Op.TANH), int(Op.SIGMOID), int(Op.RELU), int(Op.ABS)
 SQRT, SIN, COS = int(Op.SQRT), int(Op.SIN), int(Op.COS)
+STEP, SIGN = int(Op.STEP), int(Op.SIGN)
 SUM, DOT = int(Op.SUM), int(Op.DOT)
 
 jit = njit(cache=True, error_model="numpy", nogil=True)
@@ -129,7 +130,11 @@ def unary(k, x):
         return math.sqrt(x)
     if k == SIN:
         return math.sin(x)
-    return math.cos(x)  # COS
+    if k == COS:
+        return math.cos(x)
+    if k == STEP:
+        return 1.0 if x > 0.0 else 0.0  # relu's derivative: 0 at 0 and at nan
+    return sign(x)  # SIGN
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -153,7 +158,9 @@ def dunary(k, x, out):
         return 0.5 / out  # d √x = 1 / (2√x)
     if k == SIN:
         return math.cos(x)  # d sin = cos
-    return -math.sin(x)  # COS: d cos = -sin
+    if k == COS:
+        return -math.sin(x)  # d cos = -sin
+    return 0.0  # STEP, SIGN: flat on each side of 0
 
 
 # -- scalar sweeps: one value per slot -------------------------------------------------

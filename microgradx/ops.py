@@ -50,6 +50,8 @@ class Op(IntEnum):
     COS = 17
     SUM = 18  # x1 + x2 + … + xn in one node
     DOT = 19  # x1·w1 + … + xn·wn in one node, operands (x1 … xn, w1 … wn)
+    STEP = 20  # 1 if x > 0 else 0: relu's derivative, a node of a gradient graph (microgradx.modes)
+    SIGN = 21  # 1, 0 or -1 as x > 0, = 0, < 0: abs's derivative, likewise
 
 
 # -- forward formulas with NumPy semantics --------------------------------------------
@@ -118,6 +120,10 @@ _cos = _safe(math.cos)
 
 def _sign(x: float) -> float:
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
+
+
+def _step(x: float) -> float:
+    return 1.0 if x > 0.0 else 0.0  # relu's derivative as the sweeps take it: 0 at 0 and at nan
 
 
 def _dpow_dy(x: float, out: float) -> float:
@@ -209,13 +215,15 @@ TABLE: tuple[OpInfo, ...] = (
     OpInfo(Op.LOG,     "log",     "log",  1, _log,                 lambda o, x: (_div(1.0, x),)),
     OpInfo(Op.TANH,    "tanh",    "tanh", 1, math.tanh,            lambda o, x: (1.0 - o * o,)),
     OpInfo(Op.SIGMOID, "sigmoid", "σ",    1, _sigmoid,             lambda o, x: (o * (1.0 - o),)),
-    OpInfo(Op.RELU,    "relu",    "relu", 1, _relu,                lambda o, x: (1.0 if x > 0.0 else 0.0,)),
+    OpInfo(Op.RELU,    "relu",    "relu", 1, _relu,                lambda o, x: (_step(x),)),
     OpInfo(Op.ABS,     "abs",     "abs",  1, abs,                  lambda o, x: (_sign(x),)),
     OpInfo(Op.SQRT,    "sqrt",    "√",    1, _sqrt,                lambda o, x: (_div(0.5, o),)),
     OpInfo(Op.SIN,     "sin",     "sin",  1, _sin,                 lambda o, x: (_cos(x),)),
     OpInfo(Op.COS,     "cos",     "cos",  1, _cos,                 lambda o, x: (-_sin(x),)),
     OpInfo(Op.SUM,     "sum",     "Σ",   -1, _sum,                 lambda o, *xs: (1.0,) * len(xs)),
     OpInfo(Op.DOT,     "dot",     "·",   -1, _dot,                 _ddot),
+    OpInfo(Op.STEP,    "step",    "step", 1, _step,                lambda o, x: (0.0,)),
+    OpInfo(Op.SIGN,    "sign",    "sign", 1, _sign,                lambda o, x: (0.0,)),
 )
 # fmt: on
 
@@ -255,6 +263,10 @@ codes = SimpleNamespace(**{op.name: int(op) for op in Op})
 
 def _array_relu(x: np.ndarray) -> np.ndarray:
     return np.where((x > 0.0) | (x != x), x, 0.0)  # relu(nan) is nan
+
+
+def _array_step(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0.0, 1.0, 0.0)  # 0 at nan, as _step
 
 
 def _array_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -300,10 +312,12 @@ ARRAY_RULES: dict[int, tuple[Callable[..., np.ndarray], Callable[..., tuple]]] =
     Op.LOG:     (np.log,          lambda o, x: (1.0 / x,)),
     Op.TANH:    (np.tanh,         lambda o, x: (1.0 - o * o,)),
     Op.SIGMOID: (_array_sigmoid,  lambda o, x: (o * (1.0 - o),)),
-    Op.RELU:    (_array_relu,     lambda o, x: (np.where(x > 0.0, 1.0, 0.0),)),
+    Op.RELU:    (_array_relu,     lambda o, x: (_array_step(x),)),
     Op.ABS:     (np.abs,          lambda o, x: (np.sign(x),)),
     Op.SQRT:    (np.sqrt,         lambda o, x: (0.5 / o,)),
     Op.SIN:     (np.sin,          lambda o, x: (np.cos(x),)),
     Op.COS:     (np.cos,          lambda o, x: (-np.sin(x),)),
+    Op.STEP:    (_array_step,     lambda o, x: (0.0,)),
+    Op.SIGN:    (np.sign,         lambda o, x: (0.0,)),
 }
 # fmt: on

@@ -42,3 +42,29 @@ def backward(
         local = local_derivatives(op[k], vals[k], [vals[s] for s in slots])
         for s, d in zip(slots, local):  # POWC's constant exponent and a dead relu take nothing
             grads[s] += grads[k] * d
+
+
+def tangents(
+    op: list[int], a: list[int], b: list[int], args: list[int], vals: list[float], tans: list[float]
+) -> None:
+    """Forward mode: for k = 1 … K, carry the tangent φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j beside φ_k.
+
+    The leaves' tangents (the direction ẋ) are filled in; after the sweep each slot holds
+    its derivative along that direction. The same local derivatives as `backward`, read
+    the other way: backward pushes an adjoint down to the operands, this pulls the
+    operands' tangents up (Griewank & Walther, Evaluating Derivatives, ch. 3). A dead
+    relu passes nothing, as in backward; so does an operand whose tangent is 0 (a constant,
+    or a slot that does not depend on the direction), which carries no tangent, as in
+    PyTorch: ∂(1/x)/∂1 at x = 0 is inf, and inf · 0 would be nan.
+    """
+    for k in range(len(op)):
+        info = TABLE[op[k]]
+        if info.arity == 0:
+            continue
+        slots = operands(op, a, b, args, k)
+        local = local_derivatives(op[k], vals[k], [vals[s] for s in slots])
+        total = 0.0
+        for s, d in zip(slots, local):  # POWC's constant exponent and a dead relu give nothing
+            if tans[s] != 0.0:
+                total += d * tans[s]
+        tans[k] = total

@@ -33,6 +33,7 @@ def _graph_of_every_op():
     p = model.parameters()[0]
     z = (x1 * p + x2 / (1.5 + p * p)) ** 2 - ((x1 * x1 + 0.5) ** p).log() + x2.exp().tanh()
     z = z + (x1 - x2).sigmoid() + x1.relu() + (x2 * x2 + 1.0).sqrt() + x1.sin() * x2.cos() + (-x1).abs()
+    z = z + x1.step() * x2.sign()  # relu′ and abs′, the nodes of gradient graphs (modes.py)
     loss = (1 - y * model([x1, x2])).relu() + 1e-4 * sum(q * q for q in model.parameters()) + 1e-3 * z
     return [x1, x2, y], model, loss
 

@@ -172,6 +172,19 @@ EDGES = [
     Edge(Op.SIN, (0.0,), 0.0, (1.0,), "cos 0 = 1"),
     Edge(Op.COS, (-INF,), NAN, (NAN,), "sin and cos of -inf are nan"),
     Edge(Op.COS, (0.0,), 1.0, (-0.0,), "-sin 0 = -0"),
+    # relu's and abs's derivatives as nodes (gradient graphs, modes.py): flat, derivative 0
+    Edge(Op.STEP, (2.5,), 1.0, (0.0,), "1[x > 0]; flat on each side of 0"),
+    Edge(Op.STEP, (0.0,), 0.0, (0.0,), "relu's mask at 0: 0, so relu′ = step at every x"),
+    Edge(Op.STEP, (-0.0,), 0.0, (0.0,), "as at 0"),
+    Edge(Op.STEP, (INF,), 1.0, (0.0,), "1[inf > 0]"),
+    Edge(Op.STEP, (-INF,), 0.0, (0.0,), "1[-inf > 0]"),
+    Edge(Op.STEP, (NAN,), 0.0, (0.0,), "0 at nan, as relu's mask is"),
+    Edge(Op.SIGN, (-2.5,), -1.0, (0.0,), "flat on each side of 0"),
+    Edge(Op.SIGN, (0.0,), 0.0, (0.0,), "sign 0 = 0, abs′(0) as the sweeps take it"),
+    Edge(Op.SIGN, (INF,), 1.0, (0.0,), "sign inf = 1"),
+    Edge(Op.SIGN, (-INF,), -1.0, (0.0,), "sign -inf = -1"),
+    Edge(Op.SIGN, (NAN,), NAN, (0.0,), "sign nan = nan, as abs′ is (PyTorch's sign(nan) is 0)",
+         torch=(0.0, (0.0,))),
     # any number of operands
     Edge(Op.SUM, (INF, -INF, 1.0), NAN, (1.0, 1.0, 1.0), "d(Σ x) = Σ dx whatever the value"),
     Edge(Op.DOT, (INF, 1.0, 0.0, 2.0), NAN, (0.0, 2.0, INF, 1.0), "inf·0 = nan; ∂/∂xᵢ = wᵢ, ∂/∂wᵢ = xᵢ"),
@@ -256,7 +269,15 @@ TORCH_OPS = {
     Op.POW: lambda t, c: t[0] ** t[1],
     Op.POWC: lambda t, c: t[0] ** c,
     Op.NEG: lambda t, c: -t[0],
+    Op.STEP: lambda t, c: torch_step(t[0]),
 }
+
+
+def torch_step(x):
+    """1[x > 0] with a derivative (0) in PyTorch, which has no step function that takes one."""
+    import torch
+
+    return torch.relu(torch.sign(x))  # (torch.sign(nan) is 0)
 
 
 @pytest.mark.parametrize("edge", EDGES, ids=edge_id)

@@ -443,3 +443,49 @@ def test_the_page_says_where_a_nan_began(tmp_path):
     later = dump_dom(page, "step=end", tmp_path)  # still said in the list of steps
     assert cell(later, "step-note") == ""
     assert re.search(r'<div class="note">nan first appeared here: t1 = log of x = -1</div>', later)
+
+
+@needs_browser
+def test_the_forward_mode_page_steps_through_the_tangents_in_chromium(tmp_path):
+    """Each slot's value, then its tangent along u; the tangents on the graph and in the table."""
+    import unicodedata
+
+    f, inputs = lecture()
+    page = explore(f, tmp_path / "forward.html", inputs=inputs, mode="forward")
+    start = dump_dom(page, "step=0", tmp_path)
+    assert "Start: press Next to run the forward-mode sweep along u" in start
+    assert re.search(r"<th>tangent</th>", start) and "<th>grad</th>" not in start
+
+    t1 = dump_dom(page, "step=6", tmp_path)  # u, u̇, v, v̇, t1, ṫ1
+    assert cell(t1, "data-2") == "5.0000" and cell(t1, "grad-2") == "1.0000"  # the tangent column
+    assert cell(t1, "grad-4") == "—"
+    nfc = lambda text: unicodedata.normalize("NFC", text)  # noqa: E731
+    assert nfc(formula(t1, "step-text")) == nfc("ṫ1 = ∂t1/∂u · u̇ + ∂t1/∂v · v̇ = 1 · 1 + 1 · 0 = 1")
+    assert "tangent 1.0000" in t1  # on the graph
+    assert re.search(r'class="node[^"]*current', t1)  # the node at work, highlighted
+    assert "Forward-mode sweep along u: a tangent" in t1
+
+    end = dump_dom(page, "step=end", tmp_path)
+    assert [cell(end, f"grad-{k}") for k in range(5)] == ["1.0000", "0.0000", "1.0000", "0.0000", "4.0000"]
+    assert "tangent 4.0000" in end and "step 10 of 10" in end  # ḟ = ∂f/∂u = 4
+
+
+@needs_browser
+def test_the_forward_mode_page_is_laid_out_to_be_read(tmp_path):
+    pytest.importorskip("PIL.Image", reason="checking the screenshot needs Pillow (pip install pillow)")
+    f, inputs = lecture()
+    page = explore(f, tmp_path / "forward.html", inputs=inputs, mode="forward")
+    png = tmp_path / "forward-1280.png"
+    browser = DevTools(tmp_path)
+    try:
+        tab = browser.open(f"{page.resolve().as_uri()}#step=6", (1280, 800))
+        measured = browser.evaluate(tab, MEASURE)
+        browser.screenshot(tab, png)
+    finally:
+        browser.close()
+    assert measured["page"] == [1280, 800] and measured["spills"] == []
+    for node in measured["nodes"]:
+        assert inside(node["box"], measured["graph"]), node["name"]
+        for text in node["text"]:
+            assert inside(text["box"], node["box"], slack=2), f"text spills out of node {node['name']}"
+    assert screenshot_problems(png, measured) == []

@@ -171,6 +171,16 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
                 opt.step()
         loss.backward()
         loss.backward(check=True)
+        # forward mode and second derivatives run their graphs on the same kernels (modes.py)
+        for X in (base, base[0]):
+            step.jvp(X, X)
+            checked.jvp(X, X)
+        step.hvp(base, np.ones(len(step.parameters)))
+        step.hessian(base[:5])
+        microgradx.hessian(loss, model.parameters()[:4])
+        microgradx.compile(microgradx.grad(loss, [x1, x2], create_graph=True), inputs=[x1, x2, y]).forward(
+            base
+        )
     assert seen.names == []
 
 

@@ -651,6 +651,8 @@ BUILD = {
     "cos": lambda x, y, z, c: x.cos(),
     "sum": lambda x, y, z, c: Value.sum([x, y, z, c]),
     "dot": lambda x, y, z, c: Value.dot([x, y, c], [z, x, y]),
+    "step": lambda x, y, z, c: (x + 0.3125).step() * y,
+    "sign": lambda x, y, z, c: (x + 0.3125).sign() * y,
     # nodes made micrograd's way, by the constructor
     "made +": lambda x, y, z, c: Value(x.data + y.data, (x, y), "+"),
     "made *": lambda x, y, z, c: Value(x.data * y.data, (x, y), "*"),

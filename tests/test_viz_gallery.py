@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 
 GALLERY = Path(__file__).resolve().parent.parent / "viz"
-NAMES = ["chain_rule", "lecture_f", "two_layer", "neuron", "mlp", "moons_mlp", "lecture_f_tape"]
+NAMES = [
+    "chain_rule",
+    "lecture_f",
+    "two_layer",
+    "neuron",
+    "mlp",
+    "moons_mlp",
+    "lecture_f_tape",
+    "lecture_f_grad",
+    "chain_rule_grad",
+]
+PAGES = ["lecture_f.html", "lecture_f_forward.html"]
 SVG = "{http://www.w3.org/2000/svg}"
 README_WIDTH = 660  # points: GitHub shows a README about 880 px wide
 
@@ -24,7 +35,7 @@ def texts(path: Path) -> list[str]:
 def made(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gallery")
     written = runpy.run_path(str(GALLERY / "render_gallery.py"))["main"](out)
-    assert sorted(p.name for p in written) == sorted([f"{n}.svg" for n in NAMES] + ["lecture_f.html"])
+    assert sorted(p.name for p in written) == sorted([f"{n}.svg" for n in NAMES] + PAGES)
     return out
 
 
@@ -61,5 +72,34 @@ def test_the_gallery_network_reads_at_readme_width(made):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_checked_in_pictures_are_the_scripts_current_output(made, name):
-    assert "grad" in " ".join(texts(GALLERY / f"{name}.svg"))
+    shown = " ".join(texts(GALLERY / f"{name}.svg"))
+    assert "grad" in shown or (name == "lecture_f_grad" and "∂f/∂w" in shown)  # three gradients: no sum
     assert texts(GALLERY / f"{name}.svg") == texts(made / f"{name}.svg")  # run viz/render_gallery.py
+
+
+def test_the_gradient_graphs_are_built_on_the_originals_nodes(made):
+    """∂f/∂u = ∂f/∂v = w and ∂f/∂w = t1 are f's own nodes; F′(x) = 20 is built on F's h and x, and
+    the gradient drawn at x is F″(x) = 8."""
+    from microgradx.viz.graph import SHARED
+
+    lecture = texts(made / "lecture_f_grad.svg")
+    assert {"w = ∂f/∂u = ∂f/∂v", "t1 = ∂f/∂w", "shared with f"} <= set(lecture)
+    chain = texts(made / "chain_rule_grad.svg")
+    assert chain[chain.index("F′") + 1] == "data 20.0000"  # F′(1) = 4(2 + 3)
+    assert chain[chain.index("x") + 1 : chain.index("x") + 3] == ["data 1.0000", "grad 8.0000"]  # F″ = 8
+    assert "h" in chain and "shared with F" in chain
+    assert SHARED in (made / "chain_rule_grad.svg").read_text()  # the shared nodes' border
+
+
+def test_the_forward_mode_page_of_the_lecture_graph(made):
+    page = (made / "lecture_f_forward.html").read_text()
+    blob = json.loads(re.search(r'id="microgradx-steps">(.*?)</script>', page, re.S).group(1))
+    assert blob["mode"] == "forward" and blob["wrt"] == "u"
+    assert [s["value"] for s in blob["steps"] if s["phase"] == "tangent"] == [1.0, 0.0, 1.0, 0.0, 4.0]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_checked_in_pages_are_the_scripts_current_output(made, name):
+    steps = re.compile(r'id="microgradx-steps">(.*?)</script>', re.S)
+    ours, theirs = (GALLERY / name).read_text(), (made / name).read_text()
+    assert steps.search(ours).group(1) == steps.search(theirs).group(1)  # run viz/render_gallery.py

@@ -3,7 +3,10 @@
     python viz/render_gallery.py [OUT_DIR]
 
 Each graph is built from Values, exactly as the lecture writes it; `draw` computes the
-values and gradients it shows (∂root/∂node for the root drawn).
+values and gradients it shows (∂root/∂node for the root drawn). The gradient graphs
+(`microgradx.grad(..., create_graph=True)`) are drawn with `original=`, which outlines
+the nodes they share with the graph they differentiate; the lecture example's
+forward-mode sweep gets a step-through page of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import microgradx
 from microgradx import Value
 from microgradx.backprop import backward
 from microgradx.nn import MLP
@@ -102,8 +106,27 @@ OPTIONS: dict[str, dict[str, str]] = {
 }  # README-narrow
 
 
+def gradient_graphs() -> dict[str, tuple[dict[str, Value], Value, dict[str, object]]]:
+    """Each gradient graph of the gallery: its roots by name, the graph it differentiates, draw's options.
+
+    The lecture's f = (u + v)·w: ∂f/∂u = ∂f/∂v = w and ∂f/∂w = t1, f's own nodes, so the
+    gradient graph is a part of f's (its gradients summed would mean nothing: left out).
+    F(x) = (2x + 3)²: F′(x) = 2h · 2 = 20 at x = 1, built on h and x; each node's gradient
+    is then ∂F′/∂node, so x shows F″ = 8.
+    """
+    f, (u, v, w) = lecture_f()
+    df = microgradx.grad(f, [u, v, w], create_graph=True)
+    F, (x,) = chain_rule()
+    dF = microgradx.grad(F, x, create_graph=True)
+    return {
+        "lecture_f_grad": (dict(zip(["∂f/∂u", "∂f/∂v", "∂f/∂w"], df, strict=True)), f, {"show_grad": False}),
+        "chain_rule_grad": ({"F′": dF}, F, {}),
+    }
+
+
 def main(out_dir: Path) -> list[Path]:
-    """Write every graph's SVG, the lecture example's tape and its step-through page."""
+    """Write every graph's SVG, the gradient graphs', the lecture example's tape and its step-through
+    pages (backprop, and forward mode along u)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, build in GRAPHS.items():
@@ -115,6 +138,17 @@ def main(out_dir: Path) -> list[Path]:
     written.append(
         explore(root, out_dir / "lecture_f.html", inputs=inputs, title="backprop through f = (u + v)·w")
     )
+    written.append(
+        explore(
+            root,
+            out_dir / "lecture_f_forward.html",
+            inputs=inputs,
+            mode="forward",
+            title="forward mode through f = (u + v)·w along u",
+        )
+    )
+    for name, (roots, original, options) in gradient_graphs().items():
+        written.append(render(draw(roots, original=original, **options), out_dir / f"{name}.svg"))
     return written
 
 

@@ -2,26 +2,40 @@
 
     microgradx draw "(u + v) * w" u=2 v=3 w=4 -o f.svg
     microgradx explain "(u + v) * w" u=2 v=3 w=4
+    microgradx explain "(u + v) * w" u=2 v=3 w=4 --mode forward --wrt v
 
 The expression is parsed safely (`microgradx.expr`), its gradients computed by the
 reference sweep, and the result drawn (`draw`, `draw_tape`, `explore`) or printed as
-the lecture writes the two sweeps. Where a value or gradient is nan or inf, `explain`
-says which op made it, from which operands.
+the lecture writes the two sweeps (or, with `--mode forward`, the forward-mode sweep
+along one input: each tangent a chain-rule sum). Where a value or gradient is nan or
+inf, `explain` says which op made it, from which operands.
 """
 
 from __future__ import annotations
 
 import argparse
+import textwrap
+import unicodedata
 from pathlib import Path
 
 from ..backprop import backward
 from ..engine import Value
-from ..expr import parse, parse_bindings, printable
+from ..expr import parse, parse_bindings, printable, suggest
 from ..tape import Tape, flatten
 from .explore import PAGES, explore
 from .graph import RANKDIRS, draw
 from .render import PICTURES, SOURCES, render
-from .steps import backward_steps, forward_steps, num, output_name
+from .steps import (
+    MODES,
+    Step,
+    backward_steps,
+    direction,
+    dotted,
+    forward_steps,
+    num,
+    output_name,
+    tangent_steps,
+)
 from .tapeview import draw_tape
 
 EXPRESSION_HELP = 'the expression, like "(u + v) * w", "tanh(w1*x1 + w2*x2 + b)" or "-x"'
@@ -31,6 +45,13 @@ FORMATS = {
     **{suffix: "DOT source" for suffix in SOURCES},
     **{suffix: "a step-through page" for suffix in PAGES},
 }
+# The closing line of `explain --mode forward`: what one sweep of each mode gives (the cost argument
+# of Griewank and Walther, Evaluating Derivatives, ch. 3-4).
+FORWARD_COST = (
+    "cost: one forward-mode sweep gives every output's derivative along one input direction (here {along}); "
+    "one reverse sweep gives one output's derivative by every input. So n inputs and m outputs take n "
+    "forward sweeps or m reverse ones: for a loss of many parameters (m = 1), reverse mode."
+)
 # Each command's option strings, and whether the option takes a value (filled by add_parsers).
 OPTIONS: dict[str, dict[str, bool]] = {}
 
@@ -103,17 +124,52 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--shade", action="store_true", help="fill nodes by |grad|"),
         p.add_argument("--no-grad", action="store_true", help="leave gradients out"),
         p.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="layout direction (default LR)"),
-    )
+        *mode_options(p, "forward: each node's tangent along one input (see --wrt) in place of its gradient, "
+                      "and a .html page steps through the forward-mode sweep"),
+    )  # fmt: skip
     p.set_defaults(run=run_draw)
 
     p = sub.add_parser(
         "explain",
         help="print the forward and backward sweeps of an expression, step by step",
-        description="Print the forward and backward sweeps of an expression as the lecture writes them.",
+        description="Print the forward and backward sweeps of an expression as the lecture writes them; "
+        "with --mode forward, the forward-mode sweep: each value's tangent along one input (chain rule).",
     )
     add_expression(p)
-    OPTIONS["explain"] = options_of()
+    OPTIONS["explain"] = options_of(
+        *mode_options(p, "forward: one sweep carrying each value's tangent, the derivative along one input "
+                      "(see --wrt)"),
+    )  # fmt: skip
     p.set_defaults(run=run_explain)
+
+
+def mode_options(p: argparse.ArgumentParser, forward: str) -> tuple[argparse.Action, argparse.Action]:
+    """--mode and --wrt, for draw and explain; `forward` says what forward mode shows."""
+    return (
+        p.add_argument(
+            "--mode",
+            type=mode,
+            default=None,
+            metavar="{reverse,forward}",
+            help="reverse (default): the forward sweep, then backprop from the output to every input; "
+            + forward,
+        ),
+        p.add_argument(
+            "--wrt",
+            metavar="NAME",
+            help="forward mode: the input to differentiate along, seeded with tangent 1 (default: the first "
+            "input the expression reads); implies --mode forward",
+        ),
+    )
+
+
+def mode(text: str) -> str:
+    """--mode's value, checked: reverse or forward, else an error with a "did you mean"."""
+    if text in MODES:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown mode {text!r}: {suggest(text, MODES)}choose {' or '.join(MODES)}"
+    )
 
 
 def add_expression(p: argparse.ArgumentParser) -> None:
@@ -143,27 +199,76 @@ def run_draw(args: argparse.Namespace) -> int:
         known = ", ".join(FORMATS)
         raise ValueError(f"cannot tell what to write from {str(out)!r}: end it with one of {known}")
     root, inputs, tape = build(args.expression, args.bindings)
+    along = forward_input(args, tape, inputs)
+    x = None if along is None else along[1]
     if args.tape:
+        if along is not None:
+            raise ValueError(
+                "--tape draws the tape's values and gradients: leave out --mode forward and --wrt"
+            )
         picture = draw_tape(tape)
     else:
         picture = draw(
-            root, rankdir=args.rankdir, show_grad=not args.no_grad, inputs=inputs.values(), shade=args.shade
+            root,
+            rankdir=args.rankdir,
+            show_grad=not args.no_grad,
+            inputs=inputs.values(),
+            shade=args.shade,
+            wrt=x,
         )
     if out is None:
         print(printable(picture.source), end="")
         return 0
     if out.suffix.lower() in PAGES:
-        explore(root, out, inputs=inputs.values(), title=f"backprop through {args.expression}")
+        title = f"backprop through {args.expression}"
+        if along is not None:
+            title = f"forward mode through {args.expression} along {along[0]}"
+        explore(root, out, inputs=inputs.values(), title=title, wrt=x)
     else:
         render(picture, out)
     print(printable(f"wrote {out}"))
     return 0
 
 
+def forward_input(args: argparse.Namespace, tape: Tape, inputs: dict[str, Value]) -> tuple[str, Value] | None:
+    """The input forward mode goes along, by name, from --mode and --wrt; None for reverse mode.
+
+    By default the first input the expression reads (the lecture's u). ValueError for --wrt with
+    --mode reverse, a name that is no input (with a "did you mean"), or an expression without inputs.
+    """
+    if args.mode == "reverse" and args.wrt is not None:
+        raise ValueError("--wrt chooses the input of forward mode: leave out --mode reverse, or --wrt")
+    if args.mode != "forward" and args.wrt is None:
+        return None
+    name = args.wrt
+    if name is None:
+        if not inputs:
+            raise ValueError(
+                "forward mode goes along an input, and the expression has none: give one, like x=2"
+            )
+        first = tape.nodes[int(tape.leaves[0])] if tape.leaves.size else None  # in tape order
+        name = next((n for n, v in inputs.items() if v is first), next(iter(inputs)))
+    if name not in inputs:
+        raise ValueError(
+            f"--wrt {name!r} is not an input: {suggest(name, inputs)}choose one of {', '.join(inputs)}"
+        )
+    return name, inputs[name]
+
+
 def run_explain(args: argparse.Namespace) -> int:
-    root, inputs, _ = build(args.expression, args.bindings)
-    print(printable(explain(root, inputs, args.expression)))
+    root, inputs, tape = build(args.expression, args.bindings)
+    along = forward_input(args, tape, inputs)
+    if along is not None:
+        print(printable(explain_forward(root, inputs, args.expression, wrt=along[0])))
+    else:
+        print(printable(explain(root, inputs, args.expression)))
     return 0
+
+
+def heading(f: str, inputs: dict[str, Value], expression: str) -> list[str]:
+    """`f = (u + v) * w  at u=2, v=3, w=4` and a blank line: what is explained, at which values."""
+    given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
+    return [f"{f} = {expression}" + (f"  at {given}" if given else ""), ""]
 
 
 def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
@@ -174,8 +279,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     """
     tape = flatten(root)
     f = output_name(tape)
-    given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
-    lines = [f"{f} = {expression}" + (f"  at {given}" if given else ""), ""]
+    lines = heading(f, inputs, expression)
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
     for s in forward_steps(tape):
         lines += [f"  {s.text}"] + [f"    ↳ {s.note}"] * bool(s.note)
@@ -186,4 +290,47 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
         lines += [f"  {s.text:<{width}}    {s.rule}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", "gradients:"]
     lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in inputs.items()]
+    return "\n".join(lines)
+
+
+def shown_width(text: str) -> int:
+    """The columns `text` takes on a terminal: a combining dot (u̇) takes none."""
+    return sum(not unicodedata.combining(c) for c in text)
+
+
+def columns(text: str, width: int) -> str:
+    """`text` padded to `width` columns as a terminal shows it."""
+    return text + " " * max(0, width - shown_width(text))
+
+
+def explain_forward(root: Value, inputs: dict[str, Value], expression: str, wrt: str) -> str:
+    """The forward-mode sweep as text: along the input named `wrt`, each slot's value and then its
+    tangent as a chain-rule sum of products, with numbers; then each output's derivative along that
+    input, and what a sweep of each mode costs.
+    """
+    tape = flatten(root)
+    f = output_name(tape)
+    x = inputs[wrt]
+    lines = heading(f, inputs, expression)
+    lines.append(f"forward-mode sweep along {wrt}: seed {dotted(wrt)} = 1 and every other input's tangent 0,")
+    lines.append(
+        "then slot by slot each value φ_k and its tangent φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j (the chain rule)"
+    )
+    seed = direction(tape, x)
+    if not seed:
+        lines.append(f"({f} does not read {wrt}: every tangent is 0)")
+    values = {s.slot: s for s in forward_steps(tape)}
+    tangents = tangent_steps(tape, seed)
+    width = max(shown_width(s.text) for s in tangents)
+    for s in tangents:
+        v: Step = values[s.slot]
+        lines += [f"  {v.text}"] + [f"    ↳ {v.note}"] * bool(v.note)
+        lines += [f"    {columns(s.text, width)}    {s.rule}"] + [f"      ↳ {s.note}"] * bool(s.note)
+    last = {s.slot: s.value for s in tangents}
+    names = tape.names()
+    lines += ["", f"derivatives along {wrt}:"]
+    lines += [
+        f"  ∂{names[o]}/∂{wrt} = {dotted(names[o])} = {num(last.get(o, 0.0))}" for o in tape.outputs.tolist()
+    ]
+    lines += ["", *textwrap.wrap(FORWARD_COST.format(along=f"∂/∂{wrt}"), 100)]
     return "\n".join(lines)

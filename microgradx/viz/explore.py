@@ -5,6 +5,10 @@ a little script: Prev/Next walk the forward sweep slot by slot, then the reverse
 sweep one chain-rule product at a time, highlighting the node at work and updating
 every value and gradient as it accumulates. No network is needed to open it.
 `#step=N` in the address opens the page after N steps (`#step=end` after all).
+
+`mode="forward"` writes the page of the forward-mode sweep instead: slot by slot, each
+node's value and then its tangent along one leaf (a chain-rule sum), the tangents shown
+on the graph in place of the gradients.
 """
 
 from __future__ import annotations
@@ -21,10 +25,20 @@ from typing import Any
 from ..engine import Value
 from ..ops import Op
 from ..tape import flatten
-from .graph import draw, leaves_of, roles
+from .graph import draw, forward_mode, leaves_of, roles, seed_slot
 from .page import PAGE
 from .render import RendererNotFound, pipe
-from .steps import backward_steps, expression_html, forward_steps, name_html, output_name, slot_names
+from .steps import (
+    backward_steps,
+    dotted,
+    expression_html,
+    forward_steps,
+    name_html,
+    output_name,
+    partial,
+    slot_names,
+    tangent_steps,
+)
 
 PAGES = (".html", ".htm")  # what the page's file is called
 
@@ -40,15 +54,39 @@ Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: se
 # What the page's script reads of a step: each shows in the lecture's notation only (its html).
 STEP_FIELDS = ("phase", "slot", "target", "value", "html", "note")
 
+# The line under the title: each mode's sweep in the lecture's notation (filled in by `notation`).
+NOTATION = {
+    "reverse": (
+        "Forward: φ<sub>k</sub> = f<sub>k</sub>(operands), slot by slot. Backward: seed {seed} = 1, then, "
+        "from the output back, each node passes its gradient to its operands times the local derivative "
+        "(the chain rule): a<sub>k</sub><sup>δ</sup> = φ<sub>k</sub><sup>δ</sup> · f′(a<sub>k</sub>). "
+        "Red: the node at work; blue: the node whose gradient changes. Keys: ← and →."
+    ),
+    "forward": (
+        "Forward mode along {x}: seed {xdot} = 1, every other leaf's tangent 0; then, slot by slot, each "
+        "value φ<sub>k</sub> and its tangent φ̇<sub>k</sub> = Σ<sub>j</sub> ∂φ<sub>k</sub>/∂φ<sub>j</sub> · "
+        "φ̇<sub>j</sub> (the chain rule), so that {fdot} = {dfdx}. One sweep: every output's derivative "
+        "along {x}; one reverse sweep: one output's by every leaf. Red: the node at work. Keys: ← and →."
+    ),
+}
 
-def page_data(root: Value, inputs: Leaves = None, parameters: Leaves = None) -> dict[str, object]:
-    """Everything the page's script needs: the slots and the steps of both sweeps.
+
+def page_data(
+    root: Value,
+    inputs: Leaves = None,
+    parameters: Leaves = None,
+    mode: str | None = None,
+    wrt: Value | None = None,
+) -> dict[str, object]:
+    """Everything the page's script needs: the slots and the steps of both sweeps (reverse mode), or
+    of the forward-mode sweep along `wrt` (each slot's value, then its tangent; see `explore`).
 
     Formulas are markup in the lecture's notation (`steps.Step.html`), names escaped in it.
     """
     tape = flatten(root)
     names = slot_names(tape)
     kinds = roles(tape, inputs, parameters)
+    forward = forward_mode(mode, wrt)
     slots = []
     for k in range(len(tape)):
         const = tape.op[k] == Op.CONST
@@ -60,17 +98,46 @@ def page_data(root: Value, inputs: Leaves = None, parameters: Leaves = None) -> 
                 "start": plain(float(tape.consts[tape.a[k]])) if const else None,
             }
         )
-    both = forward_steps(tape) + backward_steps(tape)
+    data: dict[str, object] = {"output": output_name(tape), "slots": slots, "line": "grad", "mode": "reverse"}
+    if forward:
+        seed = seed_slot(tape, kinds, wrt)
+        values = {s.slot: s for s in forward_steps(tape)}
+        both = [step for s in tangent_steps(tape, {seed: 1.0}) for step in (values[s.slot], s)]
+        data.update(line="tangent", mode="forward", wrt=names[seed], seed=seed)
+    else:
+        both = forward_steps(tape) + backward_steps(tape)
     steps = [{key: getattr(s, key) for key in STEP_FIELDS} for s in both]
     for s in steps:
         s["value"] = plain(s["value"])
-    return {"output": output_name(tape), "slots": slots, "steps": steps}
+    data["steps"] = steps
+    return data
 
 
-def inline_svg(root: Value, inputs: Leaves = None, parameters: Leaves = None) -> str:
+def notation(data: dict[str, object]) -> str:
+    """The line under the page's title: its sweeps in the lecture's notation, as markup."""
+    f = name_html(str(data["output"]))
+    if data["mode"] == "reverse":
+        return NOTATION["reverse"].format(seed=partial(f, f))
+    x = name_html(str(data["wrt"]))
+    return NOTATION["forward"].format(
+        x=x,
+        xdot=name_html(dotted(str(data["wrt"]))),
+        fdot=name_html(dotted(str(data["output"]))),
+        dfdx=partial(f, x),
+    )
+
+
+def inline_svg(
+    root: Value,
+    inputs: Leaves = None,
+    parameters: Leaves = None,
+    mode: str | None = None,
+    wrt: Value | None = None,
+) -> str:
     """The graph as SVG markup to put straight into the page, or a note saying how to get it."""
     try:
-        svg = pipe(draw(root, inputs=inputs, parameters=parameters).source, "svg").decode("utf-8")
+        picture = draw(root, inputs=inputs, parameters=parameters, mode=mode, wrt=wrt)
+        svg = pipe(picture.source, "svg").decode("utf-8")
     except RendererNotFound as e:
         return f'<p class="note">The picture of the graph needs a renderer: {escape(str(e))}</p>'
     start = svg.find("<svg")
@@ -84,10 +151,17 @@ def explore(
     inputs: Leaves = None,
     parameters: Leaves = None,
     title: str | None = None,
+    mode: str | None = None,
+    wrt: Value | None = None,
 ) -> Path:
     """Write the step-through page for the graph below `root` to `path`; returns the path.
 
-    Missing folders on the way to `path` are made.
+    Missing folders on the way to `path` are made. By default the page steps through
+    backprop (the forward sweep, then the reverse one); `mode="forward"` steps through the
+    forward-mode sweep instead, along the leaf `wrt` (by default the first input): each
+    slot's value, then its tangent as a chain-rule sum, the node at work highlighted and
+    the tangents shown on the graph. `wrt` alone means forward mode; ValueError for another
+    mode, `wrt` with mode="reverse", or a `wrt` that is not a leaf of the graph.
 
     Roles are coloured as `draw` colours them (see `graph.roles`): by default a Module's,
     an optimizer's or a compiled graph's leaves are parameters and the other leaves
@@ -95,13 +169,19 @@ def explore(
     """
     inputs = None if inputs is None else list(leaves_of(inputs) or ())
     parameters = None if parameters is None else list(leaves_of(parameters) or ())
-    data = page_data(root, inputs, parameters)
+    data = page_data(root, inputs, parameters, mode, wrt)
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # cannot end the <script>
-    title = title or f"backprop through {data['output']}"
+    if title is None:
+        title = f"backprop through {data['output']}"
+        if data["mode"] == "forward":
+            title = f"forward mode through {data['output']} along {data['wrt']}"
+    seed = data.get("seed")
+    along = None if seed is None else flatten(root).nodes[int(seed)]  # wrt, or the default leaf
     html = (
         PAGE.replace("{{title}}", escape(title))
-        .replace("{{output}}", name_html(str(data["output"])))
-        .replace("{{svg}}", inline_svg(root, inputs, parameters))
+        .replace("{{notation}}", notation(data))
+        .replace("{{line}}", str(data["line"]))
+        .replace("{{svg}}", inline_svg(root, inputs, parameters, mode, along))
         .replace("{{data}}", blob)
     )
     path = Path(path)

@@ -11,7 +11,10 @@ is ∂root/∂node for the root drawn, whatever earlier `backward()` calls left 
 the Values themselves are not changed.
 
 Fill colours say what a node is (input, parameter, constant, output, computed);
-`shade=True` fills by |grad| instead. A graph of more than `limit` Values is
+`shade=True` fills by |grad| instead. `original=` marks, with a thick purple border, the
+nodes a gradient graph shares with the graph it differentiates (`grad(..., create_graph=True)`
+builds ∂y/∂x from y's own nodes: the derivative of y = x·x is 2·x on the very x of y), and
+names them as the original's picture does. A graph of more than `limit` Values is
 summarised: each layer of neurons (Neurons reading the same inputs, as `nn.Layer`
 builds them) becomes one table, its weight matrix W with a row per neuron and a column
 per input, and only the part nearest the output is drawn; the picture says so, and its
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -30,8 +33,9 @@ from typing import Any
 from ..backprop import sweep
 from ..engine import Value
 from ..ops import TABLE, Op
-from ..tape import Tape, flatten
+from ..tape import Tape, flatten, label_text
 from .render import Picture
+from .steps import MODES, direction, tangent_steps
 from .text import FONT, FONT_SIZE, SMALL, html, visible
 
 # role: (fill, border)
@@ -43,6 +47,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "computed": ("#ffffff", "#444444"),
 }
 GRAD_COLOUR = "#9c2a00"  # the gradient line of a layer table's cells
+SHARED = "#8e24aa"  # the border of a node shared with the original graph (draw's `original=`)
+SHARED_PEN = 3  # and its width
 NODE_LIMIT = 60  # Values drawn one by one; a larger graph is summarised
 DEPTH_LIMIT = 8  # ranks of a summarised picture, counted from the output
 RANK_LIMIT = 12  # nodes of one rank in a summarised picture
@@ -246,14 +252,18 @@ class Scene:
     shade: bool
     biggest: float
     rankdir: str
+    shared: list[bool]  # per slot: a node of the `original` graph too
+    line: str = "grad"  # what `grad` holds: gradients, or tangents (`draw(along=...)`)
 
     def fill(self, i: int) -> tuple[str, str]:
         fill, border = ROLES[self.role[i]]
+        if self.shared[i]:
+            border = SHARED
         return (shade_colour(self.grad[i], self.biggest), border) if self.shade else (fill, border)
 
 
 def draw(
-    root: Value | Sequence[Value],
+    root: Value | Sequence[Value] | Mapping[str, Value],
     *,
     rankdir: str | None = None,
     show_grad: bool = True,
@@ -262,44 +272,148 @@ def draw(
     parameters: Iterable[Value] | Any | None = None,
     shade: bool = False,
     limit: int = NODE_LIMIT,
+    original: Value | Sequence[Value] | None = None,
+    mode: str | None = None,
+    wrt: Value | None = None,
 ) -> Picture:
     """The graph below `root` as a `Picture` (a graphviz.Digraph rendered by dot or graphviz-pure).
 
-    Every node shows its name, its value and ∂root/∂node, both computed here from the
-    leaves' current values (the Values' own `.grad` is not read: it may hold another
-    root's gradients, or several calls' worth). Roles: see `roles`; `inputs` and
-    `parameters` take lists of Values, a Module or an optimizer. `shade` fills nodes by
-    |grad|. Beyond `limit` Values the picture is summarised (layers as tables, the part
-    nearest the output). `rankdir` is LR (left to right) for a detailed picture and TB
-    (top down) for a summarised one unless given.
+    `root` is one Value or several (a list of gradients, say), drawn as one graph with
+    each root an output; or a dict {name: Value} that names the roots ({"∂f/∂u": …}),
+    each drawn as its name, or as "w = ∂f/∂u" where the root is a named node already.
+    Every node shows its name, its value and ∂root/∂node, summed over the roots (so for
+    one gradient ∂f/∂x drawn, ∂²f/∂x∂node: a row of the Hessian at the leaves), both
+    computed here from the leaves' current values (the Values' own `.grad` is not read:
+    it may hold another root's gradients, or several calls' worth). Roles: see `roles`;
+    `inputs` and `parameters` take lists of Values, a Module or an optimizer. `shade`
+    fills nodes by |grad|. Beyond `limit` Values the picture is summarised (layers as
+    tables, the part nearest the output). `rankdir` is LR (left to right) for a detailed
+    picture and TB (top down) for a summarised one unless given.
+
+    `original`, the Value (or Values) a gradient graph was taken of: the nodes of the
+    drawn graph that belong to original's graph too get a thick purple border, and a key
+    entry says so; each is named as in original's picture (t1 stays t1), so that
+    `draw(grad(f, [u, v, w], create_graph=True), original=f)` shows the gradients built on
+    f's own nodes.
+
+    `mode="forward"` shows each node's tangent ∂node/∂wrt in place of its gradient (the
+    default, None, is reverse mode): the
+    forward-mode sweep's ṫ, seeded with 1 on the leaf `wrt` (by default the first input)
+    and 0 on every other leaf. `wrt` alone means forward mode. Raises ValueError for
+    another mode, for `wrt` with mode="reverse", or a `wrt` that is not a leaf of the graph.
     """
     if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
-    tape = flatten(root)
+    titles = dict(root) if isinstance(root, Mapping) else {}
+    tape = flatten(list(titles.values()) if titles else root)
     sweep(tape, engine="python")  # this root's values and gradients, whatever .grad holds
-    names = tape.names()
+    names, shared, of = tape.names(), [False] * len(tape), ""
+    if original is not None:
+        names, shared, of = beside(tape, original)
+    if titles:
+        names = entitled(tape, names, shared, titles)
     role = roles(tape, inputs, parameters)
-    grads = tape.grad.tolist()
+    grads, line = tape.grad.tolist(), "grad"
+    if forward_mode(mode, wrt):
+        seed = seed_slot(tape, role, wrt)
+        grads, line = tangents(tape, seed), "tangent"
     biggest = max((abs(g) for g in grads if math.isfinite(g)), default=0.0)
     summarise = len(tape) > limit
     layers = find_layers(tape, names, role, users_of(tape)) if summarise else []
     direction = rankdir or ("TB" if layers else "LR")
-    scene = Scene(tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction)
+    scene = Scene(
+        tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared, line
+    )
     graph = Picture(name="microgradx", format=format)
     graph.attr(rankdir=direction, fontname=FONT, fontsize=str(FONT_SIZE), size=f"{MAX_INCHES},{MAX_INCHES}")
     graph.attr(nodesep="0.2", ranksep="0.3")
     graph.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
     graph.attr("edge", arrowsize="0.6", color="#555555", fontname=FONT, fontsize=str(SMALL))
+    notes = [f"shared with {of}"] * any(shared)
+    if line == "tangent" and show_grad:
+        notes.append(f"tangent: ∂node/∂{names[seed]} (forward mode)")
     if summarise:
         shown = draw_summary(graph, scene, layers, limit)
-        legend(graph, shade, biggest, shown)
+        legend(graph, scene, shown, notes)
     else:
         draw_detail(graph, scene)
         shown = f"{len(tape)} values"
-        legend(graph, shade, biggest)
+        legend(graph, scene, notes=notes)
     outputs = ", ".join(names[o] for o in tape.outputs.tolist())
     graph.description = f"the graph of {outputs}: {shown}"
     return graph
+
+
+def forward_mode(mode: str | None, wrt: Value | None) -> bool:
+    """Whether `mode` and `wrt` ask for forward mode (`wrt` alone does; None alone is reverse).
+
+    ValueError for a mode not in MODES, or `wrt` with mode="reverse".
+    """
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be {' or '.join(MODES)}, not {mode!r}")
+    if mode == "reverse" and wrt is not None:
+        raise ValueError("wrt chooses the leaf of forward mode: give mode='forward', or leave out wrt")
+    return mode == "forward" or wrt is not None
+
+
+def seed_slot(tape: Tape, role: list[str], wrt: Value | None) -> int:
+    """The leaf a forward-mode sweep seeds with tangent 1: `wrt`, or else the first input (or leaf).
+
+    Raises ValueError where `wrt` is not a leaf of the tape, or the tape has no leaf.
+    """
+    leaves = tape.leaves.tolist()
+    if wrt is None:
+        inputs = [s for s in leaves if role[s] == "input"]
+        if not (inputs or leaves):
+            raise ValueError("forward mode goes along a leaf, and this graph has none")
+        return (inputs or leaves)[0]
+    slots = direction(tape, wrt) if isinstance(wrt, Value) else {}
+    if not slots:
+        raise ValueError(f"wrt must be a leaf of the graph (an input or a parameter), not {wrt!r}")
+    return next(iter(slots))
+
+
+def tangents(tape: Tape, seed: int) -> list[float]:
+    """Every slot's tangent along the leaf in slot `seed`: the forward-mode sweep (`steps.tangent_steps`)."""
+    carried = [0.0] * len(tape)  # a constant's tangent is 0
+    for step in tangent_steps(tape, {seed: 1.0}):
+        carried[step.target] = step.value
+    return carried
+
+
+def entitled(tape: Tape, names: list[str], shared: list[bool], titles: Mapping[str, Value]) -> list[str]:
+    """The names with each root named by its key in `titles` ({"∂f/∂u": root}): a new unlabelled
+    node takes the key as its name; a node with a name of its own (a label, or the original graph's)
+    keeps it, followed by the keys: `w = ∂f/∂u = ∂f/∂v`."""
+    if not all(isinstance(k, str) for k in titles):
+        raise TypeError("draw({name: Value}): the names of the roots must be strings, like '∂f/∂u'")
+    keys: dict[int, list[str]] = {}
+    for key, slot in zip(titles, tape.outputs.tolist(), strict=True):
+        keys.setdefault(slot, []).append(key)
+    names = list(names)
+    for slot, given in keys.items():
+        own = shared[slot] or label_text(tape.nodes[slot]) or tape.op[slot] == Op.CONST
+        names[slot] = " = ".join([names[slot], *given] if own else given)
+    return names
+
+
+def beside(tape: Tape, original: Value | Sequence[Value]) -> tuple[list[str], list[bool], str]:
+    """The tape's names as they would be in one picture with `original` drawn first, which
+    slots are nodes of original's graph, and what to call that graph in the key.
+
+    Flattening original first gives its nodes the slots, and so the names (t1, t2, …), that
+    original's own picture gives them; the gradient graph's new nodes are numbered after.
+    """
+    first = [original] if isinstance(original, Value) else list(original)
+    if not first or not all(isinstance(v, Value) for v in first):
+        raise TypeError("original must be a Value or a list of Values: the graph the gradients were taken of")
+    together = flatten([*first, *(tape.nodes[o] for o in tape.outputs.tolist())])
+    theirs = set(flatten(first).nodes)
+    name_of = dict(zip(together.nodes, together.names(), strict=True))
+    names = [name_of[node] for node in tape.nodes]
+    called = [name_of[v] for v in first]
+    of = called[0] if len(called) == 1 else "the original graph"
+    return names, [node in theirs for node in tape.nodes], of
 
 
 def value_node(graph: Picture, scene: Scene, i: int, title: str | None = None) -> None:
@@ -308,8 +422,8 @@ def value_node(graph: Picture, scene: Scene, i: int, title: str | None = None) -
     rows = [f"<tr><td><b>{html(scene.names[i] if title is None else title)}</b></td></tr>", "<hr/>"]
     rows.append(f"<tr><td>data {fmt(scene.data[i])}</td></tr>")
     if scene.show_grad:
-        rows.append(f"<tr><td>grad {fmt(scene.grad[i])}</td></tr>")
-    pen = 2 if scene.shade and scene.role[i] != "computed" else 1
+        rows.append(f"<tr><td>{scene.line} {fmt(scene.grad[i])}</td></tr>")
+    pen = SHARED_PEN if scene.shared[i] else 2 if scene.shade and scene.role[i] != "computed" else 1
     table = (
         f'<table border="{pen}" cellborder="0" cellspacing="0" cellpadding="2" '
         f'bgcolor="{fill}" color="{border}">{"".join(rows)}</table>'
@@ -514,7 +628,7 @@ def layer_node(graph: Picture, scene: Scene, unit: str, layer: Layer) -> None:
     title = (
         f"<b>{html(layer.name)}</b>: {count} {'/'.join(sorted(acts))} neuron{'s' * (count > 1)}"
         f" of {width} input{'s' * (width > 1)}; each cell: data"
-        + (f', <font color="{GRAD_COLOUR}">grad</font> below' if scene.show_grad else "")
+        + (f', <font color="{GRAD_COLOUR}">{scene.line}</font> below' if scene.show_grad else "")
     )
     rows = [f'<tr><td colspan="{len(head)}">{title}</td></tr>', "<tr>" + "".join(head) + "</tr>"]
     for j in elide(list(range(count)), TABLE_ROWS):
@@ -542,24 +656,34 @@ def header(text: str) -> str:
 
 
 def number_cell(scene: Scene, i: int) -> str:
-    """Slot i's data (and grad below it, in GRAD_COLOUR) in a table cell; its name as the tooltip."""
+    """Slot i's data (and grad below it, in GRAD_COLOUR) in a table cell; its name as the tooltip.
+
+    A parameter shared with an original graph (`draw(original=...)`) is framed in SHARED."""
     fill, _ = scene.fill(i)
     text = short(scene.data[i])
     if scene.show_grad:
         text += f'<br/><font color="{GRAD_COLOUR}">{short(scene.grad[i])}</font>'
-    return f'<td bgcolor="{fill}" tooltip="{escape(visible(scene.names[i]), quote=True)}">{text}</td>'
+    frame = f' border="{SHARED_PEN}" color="{SHARED}"' if scene.shared[i] else ""
+    tip = escape(visible(scene.names[i]), quote=True)
+    return f'<td bgcolor="{fill}"{frame} tooltip="{tip}">{text}</td>'
 
 
-def legend(graph: Picture, shade: bool, biggest: float, note: str = "") -> None:
+def legend(graph: Picture, scene: Scene, note: str = "", notes: Sequence[str] = ()) -> None:
     """A one-row key of what the colours mean (and the summary's note above it), as the graph's
-    label below the drawing: it takes no room from the ranks."""
+    label below the drawing: it takes no room from the ranks. `notes`: the purple border of
+    the nodes shared with an original graph, what a tangent is, where the picture has them."""
     cells = []
+    shade, biggest = scene.shade, scene.biggest
     for name, (fill, border) in ROLES.items():
         bg = "#ffffff" if shade else fill
         cells.append(f'<td bgcolor="{bg}" color="{border}">{name}</td>')
+    for text in notes:
+        shared = text.startswith("shared")
+        style = f'border="{SHARED_PEN}" color="{SHARED}"' if shared else 'border="0"'
+        cells.append(f"<td {style}>{html(text, 40)}</td>")
     if shade:
         red = shade_colour(biggest, biggest)
-        cells.append(f'<td bgcolor="{red}">fill: |grad| from 0 (white) to {fmt(biggest)}</td>')
+        cells.append(f'<td bgcolor="{red}">fill: |{scene.line}| from 0 (white) to {fmt(biggest)}</td>')
     row = '<td border="0">key</td>' + "".join(cells)
     top = f'<tr><td colspan="{len(cells) + 1}" border="0">{html(note, 100)}</td></tr>' if note else ""
     table = f'<table border="0" cellborder="1" cellspacing="3" cellpadding="3">{top}<tr>{row}</tr></table>'

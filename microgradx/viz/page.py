@@ -1,7 +1,7 @@
 """The step-through page's HTML, CSS and script (filled in by `explore`).
 
 Kept as a Python string so it ships inside the package with no data-file setup.
-{{title}}, {{output}}, {{svg}} and {{data}} are replaced; the script reads the JSON
+{{title}}, {{notation}}, {{line}}, {{svg}} and {{data}} are replaced; the script reads the JSON
 steps, applies the first N of them and shows the result.
 
 The layout: the graph on the left, as large as the window allows (its node text between
@@ -70,12 +70,7 @@ PAGE = r"""<!DOCTYPE html>
 <body data-step="0">
 <header>
 <h1>{{title}}</h1>
-<p class="notation formula">Forward: φ<sub>k</sub> = f<sub>k</sub>(operands), slot by slot.
-Backward: seed <span class="frac"><span>∂{{output}}</span><span>∂{{output}}</span></span> = 1, then,
-from the output back, each node passes its gradient to its operands times the local derivative
-(the chain rule):
-a<sub>k</sub><sup>δ</sup> = φ<sub>k</sub><sup>δ</sup> · f′(a<sub>k</sub>).
-Red: the node at work; blue: the node whose gradient changes. Keys: ← and →.</p>
+<p class="notation formula">{{notation}}</p>
 </header>
 <main>
 <section id="graph" aria-label="the graph">{{svg}}</section>
@@ -93,7 +88,8 @@ Red: the node at work; blue: the node whose gradient changes. Keys: ← and →.
 <h2>Steps so far</h2>
 <ol id="log" class="formula"></ol>
 <div class="slots">
-<table id="slots"><thead><tr><th>slot</th><th>name</th><th>formula</th><th>data</th><th>grad</th></tr></thead>
+<table id="slots"><thead><tr><th>slot</th><th>name</th><th>formula</th><th>data</th><th>{{line}}</th></tr>
+</thead>
 <tbody></tbody></table>
 </div>
 </section>
@@ -104,6 +100,7 @@ Red: the node at work; blue: the node whose gradient changes. Keys: ← and →.
 (function () {
   const DATA = JSON.parse(document.getElementById("microgradx-steps").textContent);
   const slots = DATA.slots, steps = DATA.steps, LOG_LIMIT = 200;
+  const LINE = DATA.line + " ";  // a node's second line in the picture: "grad " or "tangent "
   const TEXT_MIN = 15, TEXT_MAX = 26;  // pixels: the graph's node text, however large the window
   const num = v => typeof v === "string" ? (v === "inf" ? Infinity : v === "-inf" ? -Infinity : NaN) : v;
   function fmt(x) {
@@ -190,13 +187,16 @@ Red: the node at work; blue: the node whose gradient changes. Keys: ← and →.
       document.getElementById("data-" + k).textContent = fmt(data[k]);
       document.getElementById("grad-" + k).textContent = fmt(grad[k]);
       setText(groups["n" + k], "data ", fmt(data[k]));
-      setText(groups["n" + k], "grad ", fmt(grad[k]));
+      setText(groups["n" + k], LINE, fmt(grad[k]));
     });
     const step = current > 0 ? steps[current - 1] : null;
     document.getElementById("counter").textContent = "step " + current + " of " + steps.length;
+    const along = DATA.mode === "forward" ? "Forward-mode sweep along " + DATA.wrt : "";
     document.getElementById("phase").textContent = step === null
-      ? "Start: press Next to run the forward sweep"
-      : step.phase === "forward" ? "Forward sweep" : "Backward sweep (gradients of " + DATA.output + ")";
+      ? "Start: press Next to run the " + (along ? along.toLowerCase() : "forward sweep")
+      : step.phase === "forward" ? (along ? along + ": a value" : "Forward sweep")
+      : step.phase === "tangent" ? along + ": a tangent"
+      : "Backward sweep (gradients of " + DATA.output + ")";
     document.getElementById("step-text").innerHTML = step ? step.html : "";
     document.getElementById("step-note").textContent = step ? step.note : "";
     mark("target", step && step.target !== step.slot ? step.target : null);

@@ -13,19 +13,31 @@ w_k^δ = a_k^δ · φ_{k−1} for a product. The page shows each step once, as H
 notation of the lecture's worked example (∂f/∂w = ∂/∂w (t1 w) · ∂f/∂f = t1 · 1), with
 real fractions and superscripts: `Step.html`.
 
-Where a value or a gradient becomes nan or inf, the step that made it carries a note
-saying which op did, from which operands (`nantrace.cause`, the words of check=True).
+Forward mode (`tangent_steps`) runs the other way: seed a tangent on the inputs (u̇ = 1
+and every other input's 0 for ∂/∂u), then, slot by slot in tape order, each node's
+tangent is the chain rule's sum over its operands, with the same local derivatives
+(`ops.local_derivatives`) the reverse sweep multiplies by:
+
+    ṫ1 = ∂t1/∂u·u̇ + ∂t1/∂v·v̇ = 1·1 + 1·0 = 1        ṫ1 = 1·u̇ + 1·v̇
+
+(Griewank and Walther, Evaluating Derivatives, 2008, ch. 3: the tangent sweep.)
+
+Where a value, a gradient or a tangent becomes nan or inf, the step that made it carries
+a note saying which op did, from which operands (`nantrace.cause`, the words of check=True).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
+from ..engine import Value
 from ..nantrace import cause
-from ..ops import TABLE, Op
+from ..ops import TABLE, Op, local_derivatives
 from ..tape import Tape
 from .text import visible
 
@@ -48,6 +60,8 @@ LOCAL: dict[Op, tuple[str, ...]] = {
     Op.SQRT: ("1/(2·{k})",),
     Op.SIN: ("cos {a}",),
     Op.COS: ("−sin {a}",),
+    Op.STEP: ("0",),  # flat on each side of 0
+    Op.SIGN: ("0",),
 }
 
 
@@ -100,11 +114,11 @@ def local_formula(op: Op, pos: int, args: list[str], k: str) -> str:
 
 @dataclass
 class Step:
-    """One step of a sweep: `target`'s value (forward) or gradient (backward) changes.
+    """One step of a sweep: `target`'s value (forward), gradient (backward) or tangent changes.
 
-    `slot` is the node being computed (forward) or whose gradient is being pushed to
-    its operand `target` (backward); `value` is the target's value or gradient after
-    the step; `text` is the step in ∂ notation and `rule` in the lecture's δ notation,
+    `slot` is the node being computed (forward, tangent) or whose gradient is being pushed
+    to its operand `target` (backward); `value` is the target's value, gradient or tangent
+    after the step; `text` is the step in ∂ notation and `rule` in the lecture's δ notation,
     both plain text (for `explain`); `html` is the step once, in the lecture's notation
     (for the page); `note` says why, where this step made a nan or inf.
     """
@@ -283,13 +297,18 @@ def backward_steps(tape: Tape) -> list[Step]:
                 text += f"  (total {num(grads[x])})"
                 html += f" (total {num(grads[x])})"
             touched[x] = True
-            formula = local_formula(info.op, pos, args, names[k])
-            if " " in formula:
-                formula = f"({formula})"
+            formula = bracket(local_formula(info.op, pos, args, names[k]))
             rule = f"{names[x]}^δ += {names[k]}^δ · {formula}"
             note = gradient_note(tape, vals, names, k, pos, grads[k], d)
             steps.append(Step("backward", k, x, grads[x], text, rule, html, note))
     return steps
+
+
+def factor_html(formula: str) -> str:
+    """A local derivative's markup as a factor: (1 − o²) in brackets, but 2·x<sup>…</sup> and 𝟙 bare."""
+    if any(c in re.sub(r"<(su[bp])>.*?</\1>", "", formula) for c in " +−-"):
+        return f"({formula})"
+    return formula
 
 
 def chain_rule_html(
@@ -309,11 +328,130 @@ def chain_rule_html(
     body = expression_html(tape, names, k)
     if info.op not in (Op.POW, Op.POWC) and (info.arity != 1 or info.op == Op.NEG):
         body = f"({body})"  # ∂/∂w (t1 · w), but ∂/∂t2 tanh(t2) and ∂/∂x x²
-    formula = local_html(info.op, pos, [name_html(names[s]) for s in slots], node)
-    if any(c in re.sub(r"<(su[bp])>.*?</\1>", "", formula) for c in " +−-"):
-        formula = f"({formula})"  # (1 − o²) · 0.25, but 2·x<sup>…</sup> and the indicator 𝟙 bare
+    formula = factor_html(local_html(info.op, pos, [name_html(names[s]) for s in slots], node))
     chain = f"{fraction('∂', '∂' + x)} {body} · {partial(f, node)}"
     symbolic = f"{formula} · {num(upstream)}"
     numbers = f"{num(local)} · {num(upstream)}"
     parts = [chain, symbolic] + ([numbers] if numbers != symbolic else []) + [num(upstream * local)]
     return f"{partial(f, x)} {'+=' if again else '='} " + " = ".join(parts)
+
+
+# -- forward mode: the tangent sweep ----------------------------------------------------------
+
+MODES = ("reverse", "forward")  # the sweeps explain, draw and explore show: backprop, or tangents
+DOT_ABOVE = "\u0307"  # the combining dot of Newton's notation: u̇, ṫ1
+
+
+def dotted(name: str) -> str:
+    """A slot's tangent in Newton's notation: u̇ for u, ṫ1 for t1, ẋ1 for x1; (name)˙ for longer names.
+
+    In NFC, Unicode's composed form: ṫ is one character, u̇ a u and a combining dot (U+0307)."""
+    simple = re.fullmatch(r"[^\W\d_][\d]*", name) and not unicodedata.decomposition(name[0])
+    return unicodedata.normalize("NFC", f"{name[0]}{DOT_ABOVE}{name[1:]}") if simple else f"({name})˙"
+
+
+def direction(tape: Tape, wrt: Value) -> dict[int, float]:
+    """The seed of a forward-mode sweep along the leaf `wrt`: {its slot: 1}, or {} if the graph lacks it."""
+    return {s: 1.0 for s in tape.leaves.tolist() if tape.nodes[s] is wrt}
+
+
+def tangent_steps(tape: Tape, seed: Mapping[int, float]) -> list[Step]:
+    """The forward-mode sweep: seed the leaves' tangents, then ṫ_k = Σ_j ∂φ_k/∂φ_j · ṫ_j slot by slot.
+
+    `seed` maps leaf slots to their tangents (`direction` gives ∂/∂x's: x's slot to 1);
+    every other leaf's tangent is 0, and so is a constant's, whose terms are left out.
+    One step per computed slot and per leaf, in tape order; each step's value is the
+    tangent, the derivative of that slot along the seed's direction. The local derivatives
+    are the sweeps' (`ops.local_derivatives`): a dead relu passes nothing, not even inf · 0.
+    """
+    vals = values(tape)
+    names = slot_names(tape)
+    tangents = [0.0] * len(tape)
+    steps = []
+    for k in range(len(tape)):
+        info = TABLE[tape.op[k]]
+        if info.op == Op.CONST:
+            continue
+        node = dotted(names[k])
+        if info.op == Op.LEAF:
+            tangents[k] = float(seed.get(k, 0.0))
+            text = f"{node} = {num(tangents[k])}"
+            rule = "the seed" + (f": ∂{names[k]}/∂{names[k]}" if seed.get(k) == 1.0 else "")
+            if k not in seed:
+                rule = "not the direction"
+            html = f"{name_html(node)} = {num(tangents[k])} ({rule})"
+            steps.append(Step("tangent", k, k, tangents[k], text, rule, html))
+            continue
+        slots = tape.operands(k).tolist()
+        args = [names[s] for s in slots]
+        local = local_derivatives(info.op, vals[k], [vals[s] for s in slots])
+        # a term per operand that takes a derivative (POWC's exponent and a dead relu's take none),
+        # and is not a constant (whose tangent is 0)
+        terms = [(pos, s, d) for pos, (s, d) in enumerate(zip(slots, local)) if tape.op[s] != Op.CONST]
+        total = 0.0
+        for _, s, d in terms:
+            if tangents[s] != 0.0:  # as reference.tangents: no tangent passes nothing, not even inf · 0
+                total += d * tangents[s]
+        tangents[k] = total
+        if not terms:
+            why = "relu is off: nothing passes" if info.op == Op.RELU else "its operands are constants"
+            text = f"{node} = 0"
+            steps.append(Step("tangent", k, k, 0.0, text, why, f"{name_html(node)} = 0 ({why})"))
+            continue
+        chain = " + ".join(f"∂{names[k]}/∂{names[s]}·{dotted(names[s])}" for _, s, _ in terms)
+        numbers = " + ".join(times(d, tangents[s], "·") for _, s, d in terms)
+        text = f"{node} = {chain} = {numbers} = {num(total)}"
+        rule = f"{node} = " + " + ".join(
+            f"{bracket(local_formula(info.op, pos, args, names[k]))}·{dotted(names[s])}"
+            for pos, s, _ in terms
+        )
+        html = tangent_html(tape, names, k, terms, tangents, total)
+        notes = (
+            gradient_note(tape, vals, names, k, pos, tangents[s], d) for pos, s, d in terms if tangents[s]
+        )
+        note = next((n for n in notes if n), "")
+        if any(tangents[s] == 0.0 and not math.isfinite(d) for _, s, d in terms):
+            note = note or f"a tangent of 0 passes nothing: not {num(math.inf)} · 0 = nan (as in PyTorch)"
+        steps.append(Step("tangent", k, k, total, text, rule, html, note))
+    return steps
+
+
+def times(d: float, tangent: float, dot: str) -> str:
+    """A term's product in numbers, `4·1`; just `0` for no tangent (which passes nothing, not inf · 0)."""
+    return "0" if tangent == 0.0 and not math.isfinite(d) else f"{num(d)}{dot}{num(tangent)}"
+
+
+def bracket(formula: str) -> str:
+    """A local derivative as a factor: in brackets where it has a space (1 − f², x + 1)."""
+    return f"({formula})" if " " in formula else formula
+
+
+def tangent_html(
+    tape: Tape,
+    names: list[str],
+    k: int,
+    terms: list[tuple[int, int, float]],
+    tangents: list[float],
+    total: float,
+) -> str:
+    """One tangent step as markup, as `chain_rule_html` writes a reverse one:
+
+        ṫ1 = ∂t1/∂u · u̇ + ∂t1/∂v · v̇ = 1 · 1 + 1 · 0 = 1
+
+    the chain rule's sum, then the local derivatives as formulas times the operands'
+    tangents, then in numbers (left out where they read the same), then the tangent.
+    """
+    info = TABLE[tape.op[k]]
+    slots = tape.operands(k).tolist()
+    node = name_html(names[k])
+    args = [name_html(names[s]) for s in slots]
+    chain, symbolic, numbers = [], [], []
+    for pos, s, d in terms:
+        x = name_html(names[s])
+        chain.append(f"{partial(node, x)} · {name_html(dotted(names[s]))}")
+        symbolic.append(f"{factor_html(local_html(info.op, pos, args, node))} · {num(tangents[s])}")
+        numbers.append(times(d, tangents[s], " · "))
+    parts = [" + ".join(chain), " + ".join(symbolic)]
+    if numbers != symbolic:
+        parts.append(" + ".join(numbers))
+    return f"{name_html(dotted(names[k]))} = " + " = ".join([*parts, num(total)])
