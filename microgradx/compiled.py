@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -39,6 +40,9 @@ from .program import split
 from .real import real, real_array
 from .store import Store, bind
 from .tape import Tape, flatten
+
+if TYPE_CHECKING:
+    from .training import History
 
 REDUCTIONS = ("mean", "sum")
 F64 = np.dtype(np.float64)
@@ -83,6 +87,16 @@ def flag(x: object, what: str) -> bool:
     if not isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{what} must be True or False, got {x!r} ({type(x).__name__})")
     return bool(x)
+
+
+def optimizer_checked(optimizer: object, caller: str) -> Optimizer:
+    """optimizer, if it is one of microgradx.optim's; else an error naming `caller`."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"{caller} needs an optimizer from microgradx.optim, like SGD(model.parameters(), lr=0.1); "
+            f"got {optimizer!r} ({type(optimizer).__name__})"
+        )
+    return optimizer
 
 
 def output_values(outputs: object) -> Value | list[Value]:
@@ -667,18 +681,87 @@ class Compiled:
         self,
         x: object,
         optimizer: Optimizer,
-        steps: int,
+        steps: int | None = None,
         lr: float | Sequence[float] | Callable[[int], float] | None = None,
         every: int = 0,
-        callback: Callable[[int, np.ndarray], object] | None = None,
-    ) -> np.ndarray:
-        """`steps` training steps on the batch x, in as few compiled calls as possible.
+        callback: Callable[..., object] | None = None,
+        *,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        shuffle: bool = True,
+        seed: int | None = None,
+        validation: object = None,
+        model: object = None,
+        verbose: bool | None = None,
+    ) -> np.ndarray | History:
+        """Train on x: `steps` full-batch steps, or `epochs` of shuffled mini-batches.
 
-        lr: the optimizer's lr (None), or one per step (a sequence, or a function of
-        the step number). Every `every` steps (0: only at the end) callback(step,
-        losses so far) is called, for progress reports. Returns each step's mean loss.
+        fit(x, optimizer, steps): `steps` training steps on the whole batch x, in as few
+        compiled calls as possible. lr: the optimizer's lr (None), or one per step (a
+        sequence, or a function of the step number). Every `every` steps (0: only at the
+        end) callback(step, losses so far) is called, for progress reports. Returns each
+        step's mean loss, shape (steps,).
+
+        fit(x, optimizer, epochs=E, batch_size=B, shuffle=True, seed=None, validation=None,
+        model=None, verbose=None): E epochs, each one compiled call of ceil(rows / B)
+        steps on mini-batches of x's rows (all rows if B is None), gathered inside the
+        kernel; the last batch of an epoch takes the rows left (PyTorch's drop_last=False).
+        The order is a new permutation each epoch from np.random.default_rng(seed)
+        (shuffle=False: x's own order). validation: rows as this graph takes them, Xv,
+        for the validation loss, or (Xv, yv) with yv their classes, for the accuracy
+        too, which needs `model` (the Module whose outputs are the class scores; it
+        reads the first model.nin columns of Xv). A progress bar per epoch on stderr
+        (verbose=None: when stderr is a terminal); callback(epoch, history so far)
+        after each epoch. Returns a `History` (see training.py).
         """
+        if epochs is not None or steps is None:
+            from .training import fit_epochs  # (training.py imports this module)
+
+            return fit_epochs(
+                self, x, optimizer, steps, lr, every, callback, epochs, batch_size, shuffle, seed, validation,
+                model, verbose,
+            )  # fmt: skip
+        for name, value in (("batch_size", batch_size), ("seed", seed), ("validation", validation),
+                            ("model", model), ("verbose", verbose)):  # fmt: skip
+            if value is not None:
+                raise TypeError(
+                    f"fit(x, optimizer, steps, {name}=...): {name} goes with epochs; steps are full-batch "
+                    f"steps on x. For mini-batches write fit(x, optimizer, epochs=..., batch_size=...)"
+                )
+        if shuffle is not True:
+            raise TypeError("fit(x, optimizer, steps, shuffle=...): shuffle goes with epochs=...")
         return self._fit(x, optimizer, steps, lr, every, callback)
+
+    def _trainer(
+        self, x: object, optimizer: Optimizer, caller: str, batch: int | None = None
+    ) -> tuple[np.ndarray, Workspace, tuple]:
+        """What training steps need, checked: x as rows, the workspace (for `batch` rows, or all
+        of x's) and the kernels' arguments; train_step's fast path made ready for them."""
+        optimizer_checked(optimizer, caller)
+        rows, _ = self._rows(x)
+        if rows.shape[0] == 0:
+            raise ValueError(
+                f"{caller}(x): x has no rows; a training step's loss is the mean over the batch's rows, "
+                "so it needs one row at least"
+            )
+        if self.out_refs.size != 1:
+            raise ValueError(f"{caller} trains a graph with one output (the loss)")
+        if self.store.version != self._version:
+            self._bind()
+        if optimizer.binding()[0] is not self.store:
+            raise ValueError(
+                "the optimizer's parameters and this graph's are in different stores: "
+                "build the optimizer on the graph's parameters (for example model.parameters())"
+            )
+        state = self._local.state
+        ws = self._workspace(state, rows.shape[0] if batch is None else batch)
+        state.single = False
+        state.ran = True
+        args = self._step_args(ws, state, optimizer)
+        if not self.check:
+            lock, lr_now = self._writer_locks(ws), optimizer.settings[:1]  # train_step's fast path:
+            state.ready = (optimizer, ws, args, lr_now, state.one_loss, lock.acquire, lock.release)
+        return rows, ws, args
 
     def _fit(
         self,
@@ -690,18 +773,8 @@ class Compiled:
         callback: Callable[[int, np.ndarray], object] | None = None,
         caller: str = "fit",
     ) -> np.ndarray:
-        """fit, with its errors naming `caller` (fit, or train_step's first step)."""
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"{caller} needs an optimizer from microgradx.optim, like SGD(model.parameters(), lr=0.1); "
-                f"got {optimizer!r} ({type(optimizer).__name__})"
-            )
-        rows, _ = self._rows(x)
-        if rows.shape[0] == 0:
-            raise ValueError(
-                f"{caller}(x): x has no rows; a training step's loss is the mean over the batch's rows, "
-                "so it needs one row at least"
-            )
+        """fit's full-batch steps, with its errors naming `caller` (fit, or train_step's first step)."""
+        optimizer_checked(optimizer, caller)
         steps = whole_number(steps, f"{caller}(steps)")
         every = whole_number(every, f"{caller}(every)")
         if callback is not None and not callable(callback):
@@ -709,25 +782,10 @@ class Compiled:
                 f"{caller}(callback={callback!r}): callback must be a function of (step, losses so far) "
                 "or None"
             )
-        if self.out_refs.size != 1:
-            raise ValueError(f"{caller} trains a graph with one output (the loss)")
         lrs = self._learning_rates(lr, optimizer, steps)
-        if self.store.version != self._version:
-            self._bind()
-        if optimizer.binding()[0] is not self.store:
-            raise ValueError(
-                "the optimizer's parameters and this graph's are in different stores: "
-                "build the optimizer on the graph's parameters (for example model.parameters())"
-            )
+        rows, ws, args = self._trainer(x, optimizer, caller)
         state = self._local.state
-        ws = self._workspace(state, rows.shape[0])
-        state.single = False
-        state.ran = True
         losses = np.empty(steps)
-        args = self._step_args(ws, state, optimizer)
-        if not self.check:
-            lock, lr_now = self._writer_locks(ws), optimizer.settings[:1]  # train_step's fast path:
-            state.ready = (optimizer, ws, args, lr_now, state.one_loss, lock.acquire, lock.release)
         chunk = every if every > 0 else max(steps, 1)
         if self.check:
             chunk = 1  # check each step's values and gradients before the next step
@@ -745,6 +803,27 @@ class Compiled:
             optimizer.lr = float(lrs[-1])
         return losses
 
+    def _fit_batches(
+        self, rows: np.ndarray, optimizer: Optimizer, order: np.ndarray, batch: int, lrs: np.ndarray
+    ) -> np.ndarray:
+        """Steps on mini-batches of rows (a checked (n, inputs) float64 array): step k on the rows
+        order[k·batch : (k + 1)·batch], the last on what is left (kernels.train_batches); one
+        compiled call (one a step with check=True). Returns each step's mean loss. An epoch of fit."""
+        _, ws, args = self._trainer(rows, optimizer, "fit", batch)
+        losses = np.empty(lrs.size)
+        state = self._local.state
+        every = 1 if self.check else lrs.size  # check=True: each step's values and gradients
+        for start in range(0, lrs.size, every):
+            stop = min(start + every, lrs.size)
+            part = order[start * batch : stop * batch]
+            with self._writer_locks(ws):  # the steps write the parameters, gradients, optimizer's state
+                self._run_batches(args, rows, part, batch, lrs[start:stop], optimizer.t, losses[start:stop])
+                optimizer.t += stop - start
+            if self.check:
+                self._check_values(ws, state)
+                self._check_grads(ws, state)
+        return losses
+
     @staticmethod
     def _run_steps(args: tuple, rows: np.ndarray, lrs: np.ndarray, t: int, losses: np.ndarray) -> None:
         """len(lrs) steps, the optimizer's steps t + 1 on, in one call of the kernels; on the NumPy
@@ -755,6 +834,25 @@ class Compiled:
             run = jit.kernels_now()
             end = stop if run is kernels else min(stop, start + 20)
             run.train_steps(*args, rows, lrs[start:end], t + start, losses[start:end])
+            start = end
+
+    @staticmethod
+    def _run_batches(
+        args: tuple,
+        rows: np.ndarray,
+        order: np.ndarray,
+        batch: int,
+        lrs: np.ndarray,
+        t: int,
+        losses: np.ndarray,
+    ) -> None:
+        """_run_steps for mini-batches (kernels.train_batches): on the NumPy tier 20 at a time."""
+        start, stop = 0, lrs.size
+        while start < stop:
+            run = jit.kernels_now()
+            end = stop if run is kernels else min(stop, start + 20)
+            part = order[start * batch : end * batch]
+            run.train_batches(*args, rows, part, batch, lrs[start:end], t + start, losses[start:end])
             start = end
 
     @staticmethod

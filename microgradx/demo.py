@@ -24,12 +24,10 @@ the 16-wide layers start at ±0.25 and learn more slowly at this lr: 100 steps r
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
@@ -40,6 +38,7 @@ from .datasets import DATASETS, LOADERS, one_hot
 from .engine import Value
 from .nn import ACTIVATIONS, INITS, MLP, Neuron
 from .optim import SGD, Adam, Optimizer
+from .progress import progress_bar  # (demo_real.py takes it from here too)
 from .tape import flatten
 
 LOSSES = ("auto", "hinge", "bce", "mse", "softmax")
@@ -176,30 +175,6 @@ def train(
 
 
 # -- what the command shows and writes -------------------------------------------------
-
-
-def progress_bar(
-    steps: int, stream: TextIO | None = None, width: int = 30
-) -> Callable[[int, float, float], None]:
-    """A plain-text progress bar on stderr: redrawn in place on a terminal, ten lines otherwise."""
-    stream = sys.stderr if stream is None else stream
-    live = stream.isatty()
-
-    def show(k: int, loss: float, acc: float) -> None:
-        done = k + 1
-        if not live and done % max(1, steps // 10) and done != steps:
-            return
-        filled = width * done // steps
-        bar = "#" * filled + "." * (width - filled)
-        line = f"[{bar}] {done:>{len(str(steps))}}/{steps}  loss {loss:.4f}  accuracy {acc:6.1%}"
-        if jit.describe() != "numba":
-            line += f"  (on {jit.describe()})"
-        stream.write(f"\r{line}" if live else f"{line}\n")
-        if live and done == steps:
-            stream.write("\n")
-        stream.flush()
-
-    return show
 
 
 def plot_boundary(result: Result, path: Path) -> str:

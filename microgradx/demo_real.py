@@ -4,9 +4,11 @@ The digits (1,797 8×8 images of handwritten 0–9, from scikit-learn) are split
 stratified and seeded, by scikit-learn's `train_test_split`; `StandardScaler`, fitted
 on the training rows only, standardises each pixel. A 64-32-10 MLP learns them with
 softmax cross-entropy plus 3e-4·Σp² and Adam (lr 0.01), on shuffled mini-batches of
-128 rows, 60 epochs, from PyTorch's initial weights (uniform in ±1/√fan-in); every
-step is one compiled call (`train_step`). After each epoch the whole test set is
-scored in one call (`microgradx.metrics`). Written out: the loss and accuracy curves,
+128 rows, 60 epochs, from PyTorch's initial weights (uniform in ±1/√fan-in): one
+`fit(rows, optimizer, epochs=60, batch_size=128, ...)`, each epoch's steps one compiled
+call, the batches' rows gathered inside it. After each epoch the whole test set is
+scored (fit's validation: its loss, and its accuracy from the model's scores,
+`microgradx.metrics`). Written out: the loss and accuracy curves,
 the confusion matrix on the test rows and, for the digits, the misclassified test
 images with what the network took them for.
 
@@ -41,6 +43,7 @@ from .engine import Value
 from .losses import l2, softmax_cross_entropy
 from .nn import MLP
 from .optim import Adam
+from .training import History
 
 CLASS_NAMES = {  # what each data set's classes are (scikit-learn's target_names)
     "digits": [str(d) for d in range(10)],
@@ -71,6 +74,7 @@ class Trained:
     step_seconds: list[float] = field(default_factory=list)
     kernels: list[str] = field(default_factory=list)  # what ran each epoch: jit.describe()
     seconds: float = 0.0  # the whole training: every epoch's steps and its scoring
+    history: History | None = None  # what fit returned: the losses, the test rows' loss and accuracy
 
     @property
     def classes(self) -> int:
@@ -131,9 +135,9 @@ def train(
     """Train an MLP(features, [*layers, classes]) on a real data set by mini-batches; see the module doc.
 
     Each epoch goes through the training rows in a new random order, `batch_size` at
-    a time (the last batch takes what is left), one compiled `train_step` per batch.
-    `progress(epoch, loss, test accuracy)` is called after every epoch. `init` names how
-    the weights are first drawn (`microgradx.nn.INITS`). While numba compiles the
+    a time (the last batch takes what is left), all its steps in one compiled call
+    (`fit(..., epochs=)`). `progress(epoch, loss, test accuracy)` is called after every
+    epoch. `init` names how the weights are first drawn (`microgradx.nn.INITS`). While numba compiles the
     kernels (the first run on a machine: see jit.py) steps run on NumPy.
     """
     for name, n in (("epochs", epochs), ("batch_size", batch_size)):
@@ -153,22 +157,26 @@ def train(
     rows = np.column_stack([X_train, one_hot(y_train, classes)])
 
     result = Trained(dataset, model, X_train, X_test, y_train, y_test, raw_test)
-    rng = np.random.default_rng(seed)
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        order = rng.permutation(len(rows))
-        total, t0 = 0.0, time.perf_counter()
-        for first in range(0, len(rows), batch_size):
-            batch = rows[order[first : first + batch_size]]
-            total += step.train_step(batch, optimizer) * len(batch)  # the batch's mean loss, then a step
-        result.step_seconds.append((time.perf_counter() - t0) / -(-len(rows) // batch_size))
+    steps_per_epoch = -(-len(rows) // batch_size)
+
+    def after(epoch: int, history: History) -> None:  # fit's callback, after each epoch
         result.kernels.append(jit.describe())
-        result.losses.append(total / len(rows))
         result.train_accuracies.append(metrics.accuracy(y_train, metrics.predict(model, X_train)))
-        result.test_accuracies.append(metrics.accuracy(y_test, metrics.predict(model, X_test)))
         if progress is not None:
-            progress(epoch, result.losses[-1], result.test_accuracies[-1])
+            progress(epoch - 1, history.loss[-1], history.val_accuracy[-1])
+
+    start = time.perf_counter()
+    # Each epoch: a new order of the rows from the seed's generator, its steps in one compiled call
+    # (the batches gathered in the kernel), then the test rows scored (validation, with the model).
+    history = step.fit(
+        rows, optimizer, epochs=epochs, batch_size=batch_size, seed=seed, callback=after, verbose=False,
+        validation=(np.column_stack([X_test, one_hot(y_test, classes)]), y_test), model=model,
+    )  # fmt: skip
     result.seconds = time.perf_counter() - start
+    result.history = history
+    result.losses = history.loss.tolist()
+    result.test_accuracies = history.val_accuracy.tolist()
+    result.step_seconds = (history.seconds / steps_per_epoch).tolist()
     return result
 
 

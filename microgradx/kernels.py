@@ -1095,6 +1095,47 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
                 rows[j, col] = row[j]
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t):
+    """One training step on x's first `lanes` rows (counts[c] of them in chunk c): forward,
+    backward seeded with 1/lanes, the optimizer's step t at lr. Returns the step's loss, the
+    output's mean over the lanes. (parts: program_parts; ws: vals, grads, tmp, chunk_ugrads.)"""
+    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
+    vals, grads, tmp, chunk_ugrads = ws
+    uvals, ugrads = uniform[0], uniform[1]
+    # out_ref and input_grads in the types run_backward passes (int64, a bool that is not a literal
+    # False), so that numba compiles backward_pass once for both, not twice
+    out_ref, input_grads = np.int64(outs[0]), x.shape[0] < 0
+    in_place = opt.shape[0] > 1
+    if not in_place:  # (in place, the caller reads them once for all the steps)
+        params_in(prog, p_uslots, p_idx, uvals, store[0])
+    forward_pass(
+        uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
+    )
+    if out_ref >= 0:
+        total = 0.0
+        for c in range(vals.shape[0]):
+            for j in range(counts[c]):
+                total += vals[c, out_ref, j]
+        loss = total / lanes
+    else:
+        loss = uvals[-out_ref - 1]
+    backward_pass(
+        uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
+        counts, threads, out_ref, 1.0 / lanes, input_grads,
+    )  # fmt: skip
+    if in_place:
+        data, grad, idx = uvals, ugrads, opt[1]
+    else:  # the graph's gradients are the step's: the optimizer's other parameters get none
+        data, grad, idx = store[0], store[1], opt[0]
+        for c in range(idx.size):
+            grad[idx[c]] = 0.0
+        for c in range(p_idx.size):
+            grad[p_idx[c]] = ugrads[p_uslots[c]]
+    apply_rule(rule, data, grad, idx, state, lr, settings, t)
+    return loss
+
+
 @jit
 def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses):
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
@@ -1107,45 +1148,60 @@ def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings
     uniform slot; opt has one row otherwise), the steps update the uniform values in
     place and the store sees the parameters, and the last step's gradients, at the end.
     """
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
+    parts = program_parts(prog)
     vals, grads, tmp, chunk_ugrads, counts = workspace_parts(layout, work)
-    uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
-    # out_ref and input_grads in the types run_backward passes (int64, a bool that is not a literal
-    # False), so that numba compiles backward_pass once for both, not twice
-    lanes, out_ref, input_grads = x.shape[0], np.int64(outs[0]), x.shape[0] < 0
+    ws = (vals, grads, tmp, chunk_ugrads)
+    p_uslots, p_idx = parts[9], parts[10]
     in_place = opt.shape[0] > 1
-    opt_idx = opt[0]
     if in_place:  # once for all the steps (otherwise each step reads the store)
-        params_in(prog, p_uslots, p_idx, uvals, p_data)
+        params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     for step in range(lrs.size):
-        if not in_place:
-            params_in(prog, p_uslots, p_idx, uvals, p_data)
-        forward_pass(
-            uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
-        )
-        if out_ref >= 0:
-            total = 0.0
-            for c in range(vals.shape[0]):
-                for j in range(counts[c]):
-                    total += vals[c, out_ref, j]
-            losses[step] = total / lanes
-        else:
-            losses[step] = uvals[-out_ref - 1]
-        backward_pass(
-            uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-            counts, threads, out_ref, 1.0 / lanes, input_grads,
+        losses[step] = one_step(
+            prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, x.shape[0],
+            lrs[step], t0 + step + 1,
         )  # fmt: skip
-        if in_place:
-            data, grad, idx = uvals, ugrads, opt[1]
-        else:  # the graph's gradients are the step's: the optimizer's other parameters get none
-            for c in range(opt_idx.size):
-                p_grad[opt_idx[c]] = 0.0
-            for c in range(p_idx.size):
-                p_grad[p_idx[c]] = ugrads[p_uslots[c]]
-            data, grad, idx = p_data, p_grad, opt_idx
-        apply_rule(rule, data, grad, idx, state, lrs[step], settings, t0 + step + 1)
     if in_place:  # the parameters and the last step's gradients, back in the store
-        params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad)
+        params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])
+
+
+@jit
+def train_batches(
+    prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, order, batch, lrs, t0, losses
+):  # fmt: skip
+    """train_steps on mini-batches: step k on x's rows order[k·batch : (k + 1)·batch], gathered
+    into the lanes here (the workspace was made for `batch` rows). The last step takes the
+    rows left: fewer, its loss and gradient the mean over them (PyTorch's DataLoader,
+    drop_last=False); the lanes past them are set to 0 first, as a workspace made for
+    that many rows would hold (see the top: the padding lanes are 0).
+
+    (The whole-batch steps keep their own loop, without the gathering: running them through
+    this one, with an empty order, made them 5-10 % slower at 100 rows, benchmarks/train_moons.py.)
+    """
+    parts = program_parts(prog)
+    vals, grads, tmp, chunk_ugrads, full = workspace_parts(layout, work)
+    ws = (vals, grads, tmp, chunk_ugrads)
+    p_uslots, p_idx = parts[9], parts[10]
+    picked = np.empty((batch, x.shape[1]))  # a step's rows, in the order of its lanes
+    counts = np.empty_like(full)  # the rows of each chunk this step (the last may have fewer)
+    in_place = opt.shape[0] > 1
+    if in_place:  # once for all the steps (otherwise each step reads the store)
+        params_in(prog, p_uslots, p_idx, uniform[0], store[0])
+    for step in range(lrs.size):
+        copy(counts, full, full.size)
+        first = step * batch
+        lanes = min(batch, order.size - first)
+        for j in range(lanes):
+            copy(picked[j], x[order[first + j]], x.shape[1])
+        if lanes < batch:  # the last, short batch: its chunks' rows and padding lanes
+            for c in range(counts.size):
+                counts[c] = max(0, min(full[0], lanes - c * full[0]))
+                vals[c, :, counts[c] :] = 0.0
+        losses[step] = one_step(
+            prog, parts, ws, uniform, store, threads, rule, opt, settings, state, picked, counts, lanes,
+            lrs[step], t0 + step + 1,
+        )  # fmt: skip
+    if in_place:  # the parameters and the last step's gradients, back in the store
+        params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])
 
 
 # -- a compiled graph's arrays, packed ------------------------------------------------------

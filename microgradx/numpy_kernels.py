@@ -1,6 +1,6 @@
 """The compiled graph's kernels in NumPy: what runs while numba compiles kernels.py.
 
-The same entry points as kernels.py (`run_forward`, `run_backward`, `train_steps`,
+The same entry points as kernels.py (`run_forward`, `run_backward`, `train_steps`, `train_batches`,
 `update`), on the same packed arguments, so a compiled graph can move from these to
 the numba kernels between two calls and carry on where it was (see jit.py). They
 need no compiling: a process on a machine whose numba cache is empty trains at once,
@@ -200,15 +200,35 @@ def update(rule, store, idx, state, settings, t) -> None:
 def train_steps(
     prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses
 ) -> None:
-    """kernels.train_steps: len(lrs) steps of forward, zero grads, backward (mean), update."""
+    """kernels.train_steps: len(lrs) steps of forward, zero grads, backward (mean), update, on all of x."""
+    all_rows = np.empty(0, np.int64)
+    train_batches(
+        prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, all_rows, x.shape[0], lrs,
+        t0, losses,
+    )  # fmt: skip
+
+
+@np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
+def train_batches(
+    prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, order, batch, lrs, t0, losses
+) -> None:  # fmt: skip
+    """kernels.train_batches: len(lrs) steps, step k on x's rows order[k·batch : (k + 1)·batch]
+    (every row of x if order is empty); the last step on the rows left, its mean over them."""
     parts = program_parts(prog)
     p_uslots, p_idx, outs = parts[9:12]
-    vals, grads, _, chunk_ugrads, counts = workspace_parts(layout, work)
+    vals, grads, _, chunk_ugrads, full = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
-    lanes, out_ref = x.shape[0], int(outs[0])
+    out_ref = int(outs[0])
     for step in range(lrs.size):
+        rows, counts = x, full
+        if order.size:
+            rows = x[order[step * batch : (step + 1) * batch]]  # the step's rows, gathered
+            if rows.shape[0] < batch:  # the last, short batch: the rows of each chunk
+                L = int(full[0])
+                counts = np.array([max(0, min(L, rows.shape[0] - c * L)) for c in range(full.size)])
+        lanes = rows.shape[0]
         uvals[p_uslots] = p_data[p_idx]
-        forward_pass(parts, uvals, vals, x, counts)
+        forward_pass(parts, uvals, vals, rows, counts)
         if out_ref >= 0:
             losses[step] = sum(vals[c, out_ref, :n].sum() for c, n in enumerate(counts.tolist())) / lanes
         else:

@@ -58,12 +58,13 @@ def _compiled_graphs() -> None:
         for opt in (SGD(model.parameters(), lr=1e-3, momentum=0.9), Adam(model.parameters(), lr=1e-3)):
             step.train_step(X, opt)
             step.fit(X, opt, 2)
+            step.fit(X, opt, epochs=1, batch_size=max(1, rows // 3), seed=0, verbose=False)  # mini-batches
             opt.step()
 
 
 STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("scalar sweeps (Value.backward)", _scalar_sweeps),
-    ("compiled graphs: forward, backward, train_step, fit, optimizers", _compiled_graphs),
+    ("compiled graphs: forward, backward, train_step, fit, epochs, optimizers", _compiled_graphs),
 )
 
 

@@ -120,3 +120,19 @@ def test_inputs_and_dead_relus_and_uniform_outputs_on_the_numpy_tier(numpy_tier)
     np.testing.assert_array_equal(both.forward(np.array([[-1.0], [-2.0]])), [[4.0, 6.0], [4.0, 6.0]])
     both.backward(output=1, reduction="sum")
     assert p.grad == 6.0
+
+
+@pytest.mark.parametrize("rows, batch", [(100, 32), (700, 600)])
+def test_epochs_of_mini_batches_are_the_same_on_both_tiers_and_across_a_switch(rows, batch, monkeypatch):
+    """train_batches (fit's epochs): 3 epochs on numba; on NumPy; one on NumPy then two on numba."""
+    runs = []
+    for plan in ([kernels] * 3, [numpy_kernels] * 3, [numpy_kernels] + [kernels] * 2):
+        step, opt, XY, model = moons_step(lambda ps: Adam(ps, lr=0.01), rows)
+        losses = []
+        for epoch, module in enumerate(plan):
+            monkeypatch.setattr(jit, "kernels_now", lambda m=module: m)
+            losses.append(step.fit(XY, opt, epochs=1, batch_size=batch, seed=epoch).step_loss)
+        runs.append((np.concatenate(losses), np.array([p.data for p in model.parameters()])))
+    for losses, params in runs[1:]:
+        np.testing.assert_allclose(losses, runs[0][0], rtol=1e-9)
+        np.testing.assert_allclose(params, runs[0][1], rtol=1e-9, atol=1e-12)
