@@ -6,9 +6,10 @@ stratified quarter held out and scored after every epoch (fit's validation). For
 seed (the split, the weights and the batches): the held-out accuracy, and the wall time
 of the whole `fit` call (every epoch's compiled call and its validation), median of
 --repeat runs after one that loads the kernels, and of its steps alone (History.seconds).
-Where PyTorch is installed, its accuracy at the same setting on the same splits (three init seeds):
-what the floor asks of us, asked of it. Beside it, the same training as a Python loop of one `train_step` per batch, the held-out
-rows scored after each epoch as fit does (the demo before the epoch fit): the same numbers
+Where PyTorch is installed, its accuracy at the same setting on the same splits (three
+init seeds): what the floor asks of us, asked of it. Beside it, the same training as a
+Python loop of one `train_step` per batch, the held-out rows scored after each epoch as
+fit does (the demo before the epoch fit): the same numbers
 to 1e-12, and the ratio of its time to fit's.
 
     python benchmarks/fit_digits.py            # seeds 0, 1, 2; about ten seconds warm
