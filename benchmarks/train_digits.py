@@ -18,7 +18,7 @@ and 784 inputs of random data through 128 hidden units to 10 classes (MNIST's sh
 For each, the time to get a step ready: microgradx's graph build + `compile`, JAX's
 trace + XLA compile, then every contestant's first step. Then the floors of issue 15.
 
-    python benchmarks/train_digits.py                       # about three minutes
+    python benchmarks/train_digits.py                            # about a minute
     python benchmarks/train_digits.py --quick --skip torch jax   # a few seconds: width 32
 
 PyTorch and JAX are measured only where installed (`--skip` leaves them out);
