@@ -36,6 +36,8 @@ import argparse
 import contextlib
 import itertools
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
@@ -88,15 +90,13 @@ def sweep(
 
 def fill_kernel_cache() -> None:
     """Compile the numba kernels into the cache here, once, unless they are there: the workers then
-    load them instead of each compiling them (or training on NumPy meanwhile). See the top."""
+    load them instead of each compiling them (or training on NumPy meanwhile). See the top.
+    `microgradx warmup` does it (and waits for a warmup another process has started)."""
     if jit.mode() == "off" or jit.ready():
         return
-    from microgradx.warmup import warmup
-
-    print(f"compiling microgradx's numba kernels into the cache first, once per machine (about "
-          f"{jit.COMPILE_SECONDS} s), so that the workers load them", flush=True)  # fmt: skip
-    seconds, _ = warmup()
-    print(f"compiled in {seconds:.0f} s", flush=True)
+    print("the numba kernels are not in the cache yet: compiling them once, before the workers start",
+          flush=True)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "microgradx", "warmup"], check=True)
 
 
 @contextlib.contextmanager
