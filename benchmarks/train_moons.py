@@ -342,32 +342,39 @@ def setup(pb: Problem, contestants: dict[str, Make]) -> dict[str, Step]:
     return steps
 
 
-def check(first: dict[str, float], after: dict[str, np.ndarray | None]) -> None:
+def check(
+    first: dict[str, float],
+    after: dict[str, np.ndarray | None],
+    reference: str = REFERENCE,
+    label: str = "the reference",
+) -> None:
     """Assert the first step did the same math everywhere: 1e-12 between microgradx and the
     reference (relative to the values' size), 1e-9 for everyone else."""
-    loss0, p0 = first[REFERENCE], after[REFERENCE]
+    loss0, p0 = first[reference], after[reference]
     scale = max(1.0, abs(loss0)), max(1.0, float(np.abs(p0).max()))
     worst_loss = worst_param = 0.0
     for name, loss in first.items():
         dl = abs(loss - loss0) / scale[0]
         dp = float(np.abs(after[name] - p0).max()) / scale[1] if after[name] is not None else 0.0
         tol = 1e-12 if name.startswith("microgradx") else 1e-9
-        assert dl < tol and dp < tol, f"{name} disagrees with the reference: loss {dl:.1e}, weights {dp:.1e}"
+        assert dl < tol and dp < tol, f"{name} disagrees with {label}: loss {dl:.1e}, weights {dp:.1e}"
         worst_loss, worst_param = max(worst_loss, dl), max(worst_param, dp)
     print(
-        f"  first step agrees with the reference: loss {loss0:.12f}, "
+        f"  first step agrees with {label}: loss {loss0:.12f}, "
         f"largest relative difference {worst_loss:.1e} (loss), {worst_param:.1e} (updated weights)"
     )
 
 
 def measure(steps: dict[str, Step], rounds: int, sample_seconds: float) -> dict[str, list[float]]:
     """Round-robin: each round times n steps of every contestant (n chosen so a sample takes
-    about sample_seconds); returns seconds per step, one sample per round."""
+    about sample_seconds, a multiple of its per_call where it has one: whole epochs); returns
+    seconds per step, one sample per round."""
     inner = {}
     for name, step in steps.items():
+        per_call = getattr(step, "per_call", 1)
         t0 = time.perf_counter()
-        step.run(1)
-        inner[name] = max(1, int(sample_seconds / (time.perf_counter() - t0)))
+        step.run(per_call)
+        inner[name] = per_call * max(1, int(sample_seconds / (time.perf_counter() - t0)))
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():

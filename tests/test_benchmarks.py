@@ -5,10 +5,15 @@ The reference is the limit line issue 5's speed floors are measured against, so 
 compute the same training step (and not a cheaper one): here its loss, gradients and
 updated weights are checked against a compiled microgradx graph, itself checked against
 the Python sweep elsewhere, on batches of one block and of several (the last one short).
+
+benchmarks/train_digits.py checks its own contestants against microgradx before timing:
+here that check runs (and is shown to catch a different step), and the script runs in
+its quick mode.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -23,7 +28,8 @@ from microgradx.datasets import make_moons
 from microgradx.nn import MLP
 from microgradx.optim import SGD
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
 from reference_numba import Reference  # noqa: E402
 
 
@@ -83,3 +89,41 @@ def test_the_hessian_benchmark_agrees_with_torch_func():
     assert "check passed" in done.stdout
     for name in ("torch.func.hessian", "torch.func.jvp(torch.func.grad(f))", "torch.autograd.functional.hvp"):
         assert re.search(rf"{re.escape(name)}\s+[\d.]+ ms\s+[\d.]+×", done.stdout), done.stdout
+
+
+@pytest.fixture(scope="module")
+def train_digits():
+    """benchmarks/train_digits.py as a module, without the thread settings it leaves in os.environ."""
+    saved = dict(os.environ)
+    import train_digits
+
+    os.environ.clear()
+    os.environ.update(saved)
+    return train_digits
+
+
+def test_the_digits_contestants_take_the_same_first_step(train_digits, monkeypatch, capsys):
+    td = train_digits
+    monkeypatch.setattr(td, "LEFT_OUT", {"jax"})  # (PyTorch takes part where it is installed)
+    pb = td.digits(8)
+    built = td.setup(pb)  # asserts the first steps agree
+    assert {td.TRAIN_STEP, td.FIT, td.NUMPY} <= set(built.steps)
+    assert "first step agrees with train_step's" in capsys.readouterr().out
+    # a NumPy step on another batch than microgradx's first: the check says so
+    numpy_elsewhere = lambda _: td.numpy_by_hand(pb._replace(batches=pb.batches[1:]))
+    monkeypatch.setattr(td, "CONTESTANTS", {td.TRAIN_STEP: td.mgx_train_step, td.NUMPY: numpy_elsewhere})
+    with pytest.raises(AssertionError, match="NumPy by hand disagrees with train_step"):
+        td.setup(pb)
+
+
+def test_train_digits_runs_quick_without_torch_or_jax(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "train_digits.py"), "--quick", "--skip", "torch", "jax"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "first step agrees with train_step's" in out
+    assert "PyTorch eager (1 thread): skipped (left out (--skip torch))" in out
+    for name in ("microgradx train_step", "microgradx fit (per step, one batch)", "NumPy by hand"):
+        assert re.search(rf"^{re.escape(name)}\s+\d+\.\d\s+\d+\.\d\d", out, re.M), name

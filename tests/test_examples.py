@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +24,7 @@ EXPECTED = {  # a line each script must print: what it achieved
     "breast_cancer.py": "patients never trained on",
     "modes.py": "check passed: both modes give the same Jacobians",
     "newton.py": "check passed: the engine's Hessian equals the hand-derived one",
+    "sweep.py": "18 configurations in",
 }
 ARGS = {  # the scripts that take long in full run in their quick mode here
     "modes.py": ["--quick"],
@@ -114,3 +117,33 @@ def test_newton_step_at_the_start_is_the_hand_computed_one():
     newton = load_example("newton.py")
     path, _, _ = newton.newton((-1.2, 1.0), budget=1)
     np.testing.assert_allclose(path[1], [-1.1752808988764043, 1.3806741573033703], rtol=1e-12)
+
+
+def test_sweep_trains_each_configuration_in_a_worker_process(monkeypatch):
+    """examples/sweep.py: 4 configurations on 2 local processes (joblib's loky) give what the
+    same configurations give trained here, in this process, and come back best first."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # the workers import train_one from it too
+    import sweep
+
+    lrs, widths, seeds, epochs = [0.01, 0.03], [8, 16], [3], 4
+    results = sweep.sweep(lrs, widths, seeds, epochs=epochs, n_jobs=2)
+    assert sorted((r.lr, r.width, r.seed) for r in results) == sorted(itertools.product(lrs, widths, seeds))
+    order = [(-r.test_accuracy, r.loss) for r in results]
+    assert order == sorted(order)
+    workers = {r.worker for r in results}
+    assert os.getpid() not in workers and len(workers) <= 2
+    for r in results:
+        here = sweep.train_one(r.lr, r.width, r.seed, epochs)
+        assert here.worker == os.getpid()
+        assert here.test_accuracy == r.test_accuracy and here.train_accuracy == r.train_accuracy
+        assert here.loss == pytest.approx(r.loss, rel=1e-12, abs=0)
+        assert here.kernels == r.kernels == "numba"
+    assert len({r.loss for r in results}) == 4  # four models, not one four times
+
+
+def test_sweep_refuses_an_empty_grid(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import sweep
+
+    with pytest.raises(ValueError, match="an empty grid"):
+        sweep.sweep([0.01], [], [0])
