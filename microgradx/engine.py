@@ -88,7 +88,8 @@ class Value:
         if s is None:
             self._data = x
         else:
-            s.data[self._idx] = x
+            with s.lock:  # as every writer of the store: a training step in another thread keeps it whole
+                s.data[self._idx] = x
 
     @property
     def grad(self) -> float:
@@ -103,7 +104,8 @@ class Value:
         if s is None:
             self._grad = g
         else:
-            s.grad[self._idx] = g
+            with s.lock:
+                s.grad[self._idx] = g
 
     # -- graph structure --------------------------------------------------------------
 

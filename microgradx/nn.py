@@ -159,12 +159,14 @@ class Module:
         return self._store, self._idx
 
     def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0, in one array write."""
+        """Set every parameter's gradient to 0, in one array write (under the store's lock, as
+        every writer of the gradients: a backward in another thread is not cut in two)."""
         store, idx = self._bind()
-        if idx.size == len(store):
-            store.grad.fill(0.0)
-        else:
-            store.grad[idx] = 0.0
+        with store.lock:
+            if idx.size == len(store):
+                store.grad.fill(0.0)
+            else:
+                store.grad[idx] = 0.0
 
     # -- saving and loading -------------------------------------------------------------
 
@@ -257,7 +259,8 @@ class Module:
             )
         if not allow_nonfinite:
             _check_finite(values, f"not loading {os.fspath(path)}", "load")
-        store.data[slots] = values
+        with store.lock:  # as every writer of the parameters (see store.py)
+            store.data[slots] = values
         return self
 
     def _slots(self) -> tuple[Store, np.ndarray]:

@@ -166,3 +166,41 @@ def test_thread_parallel_graphs_from_two_threads_take_turns_on_the_workqueue_lay
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["wrong", "[0,", "0]"]
+
+
+def test_zero_grad_waits_for_a_writer_holding_the_store():
+    """Module.zero_grad writes the gradients under the store's lock, as backward and the steps
+    do: while another thread holds it (a backward running), the zeroing waits its turn."""
+    model = MLP(2, [3, 1], seed=0)
+    for p in model.parameters():
+        p.grad = 1.0
+    store = model.parameters()[0]._store
+    assert store is not None
+    done = threading.Event()
+    with store.lock:  # what a backward in another thread holds while it adds its gradients
+        zeroing = threading.Thread(target=lambda: (model.zero_grad(), done.set()))
+        zeroing.start()
+        assert not done.wait(0.2)  # blocked on the lock
+        assert all(p.grad == 1.0 for p in model.parameters())
+    zeroing.join(10)
+    assert done.is_set() and all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_a_parameter_set_by_hand_waits_for_a_writer_holding_the_store():
+    """Value.data and .grad of a bound parameter, and Module.load, write under the store's lock:
+    set while a training step in another thread holds it, the write lands after the step
+    (which writes the parameters back at its end) instead of being overwritten by it."""
+    model = MLP(2, [3, 1], seed=0)
+    p = model.parameters()[0]
+    store = p._store
+    assert store is not None
+    writes = [lambda: setattr(p, "data", 5.0), lambda: setattr(p, "grad", 7.0)]
+    for write in writes:
+        done = threading.Event()
+        with store.lock:
+            writer = threading.Thread(target=lambda w=write: (w(), done.set()))
+            writer.start()
+            assert not done.wait(0.2)  # blocked on the lock
+        writer.join(10)
+        assert done.is_set()
+    assert (p.data, p.grad) == (5.0, 7.0)
