@@ -69,10 +69,6 @@ class Problem:
         loss = (1 - y * self.model(xs)).relu() + ALPHA * Value.sum([p * p for p in self.params])
         self.step = microgradx.compile(loss, inputs=xs + [y])  # the README's moons graph
         self.rows = np.column_stack([X, self.Y])
-        # a compiled graph's parameters come in the order its tape meets them: where each of the
-        # model's parameters sits there, to give its Hessian in the model's order
-        where = {id(p): k for k, p in enumerate(self.step.parameters)}
-        self.order = np.array([where[id(p)] for p in self.params])
 
     def batch_loss(self) -> Value:
         """The same loss on the whole batch as one graph of Values (for microgradx.hessian)."""
@@ -97,12 +93,10 @@ Run = Callable[[], np.ndarray]
 
 
 def microgradx_runs(pb: Problem) -> dict[str, dict[str, Run]]:
-    """Compiled.hessian and Compiled.hvp, their results put in the model's order (a few µs)."""
-    order, v = pb.order, np.empty_like(pb.v)
-    v[order] = pb.v
+    """Compiled.hessian and Compiled.hvp, in the model's order (wrt=model.parameters())."""
     return {
-        HESSIAN: {OURS[HESSIAN]: lambda: pb.step.hessian(pb.rows)[np.ix_(order, order)]},
-        HVP: {OURS[HVP]: lambda: pb.step.hvp(pb.rows, v)[order]},
+        HESSIAN: {OURS[HESSIAN]: lambda: pb.step.hessian(pb.rows, wrt=pb.params)},
+        HVP: {OURS[HVP]: lambda: pb.step.hvp(pb.rows, pb.v, wrt=pb.params)},
     }
 
 

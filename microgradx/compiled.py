@@ -37,7 +37,7 @@ from .ops import ARITY, Op
 from .optim import Optimizer
 from .passes import PASSES
 from .program import split
-from .real import real, real_array
+from .real import real, real_array, shown
 from .store import Store, bind
 from .tape import Tape, flatten
 
@@ -341,24 +341,26 @@ class Compiled:
             state.ready = NOT_READY  # train_step runs in the workspace of the last forward
         return ws
 
-    def _rows(self, x: object) -> tuple[np.ndarray, bool]:
-        """Check x and return it as (rows, n_inputs) float64, and whether it was one row."""
+    def _rows(self, x: object, caller: str = "forward", name: str = "x") -> tuple[np.ndarray, bool]:
+        """Check x and return it as (rows, n_inputs) float64, and whether it was one row; errors
+        name the call and the argument (`jvp(dx)`)."""
         n = self.in_slots.size
         if type(x) is np.ndarray and x.dtype is F64 and x.ndim == 2 and x.shape[1] == n and x.flags.carray:
             return x, False  # the usual case, with nothing to convert
+        call = f"{caller}({name})"
         if isinstance(x, Value) or (isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x)):
             raise TypeError(
-                f"forward(x): x must hold real numbers, shape ({n},) or (rows, {n}): it holds Values; "
+                f"{call}: {name} must hold real numbers, shape ({n},) or (rows, {n}): it holds Values; "
                 "give their numbers (the Values went to compile(inputs=...))"
             )
-        arr = real_array(x, "forward(x)")  # what a number is: real.py's rule, the one Value(data) follows
+        arr = real_array(x, call, name)  # what a number is: real.py's rule, the one Value(data) follows
         # C order, aligned and writeable, as the kernels were compiled for (jit.py): numba compiles
         # anew for each other layout, and a strided or read-only batch would make a program wait for it
         if arr.ndim == 1 and arr.shape[0] == n:
             return np.require(arr.reshape(1, n), requirements="CAW"), True
         if arr.ndim == 2 and arr.shape[1] == n:
             return np.require(arr, requirements="CAW"), False
-        raise ValueError(f"forward(x): x has shape {arr.shape}; this graph takes ({n},) or (rows, {n})")
+        raise ValueError(f"{call}: {name} has shape {arr.shape}; this graph takes ({n},) or (rows, {n})")
 
     def forward(self, x: object) -> float | np.ndarray:
         """Outputs for one input row (a float) or for every row of a batch (shape (rows,))."""
@@ -456,8 +458,8 @@ class Compiled:
         n_outputs) for several; a float or (n_outputs,) for one row. The first call compiles
         the graph of the outputs and their tangents (modes.tangent_graph).
         """
-        rows, single = self._rows(x)
-        drows, _ = self._rows(dx)
+        rows, single = self._rows(x, "jvp")
+        drows, _ = self._rows(dx, "jvp", "dx")
         if drows.shape != rows.shape:
             raise ValueError(f"jvp(x, dx): dx has shape {np.shape(dx)}; it must have x's, {np.shape(x)}")
         d = self._derived_graph("jvp")
@@ -473,47 +475,77 @@ class Compiled:
     def _loss_rows(self, x: object, reduction: str, caller: str) -> np.ndarray:
         if reduction not in REDUCTIONS:
             raise ValueError(f"{caller}(reduction={reduction!r}): use one of {REDUCTIONS}")
-        rows, _ = self._rows(x)
+        rows, _ = self._rows(x, caller)
         if rows.shape[0] == 0:
             raise ValueError(f"{caller}(x): x has no rows; the loss is the {reduction} over x's rows")
         return rows
 
-    def hvp(self, x: object, v: object, reduction: str = "mean") -> np.ndarray:
-        """The Hessian-vector product H·v of the loss w.r.t. the parameters, shape (n_params,).
+    def _positions(self, wrt: object, caller: str) -> np.ndarray:
+        """Where each Value of wrt sits in self.parameters (all of them, in their order, for None)."""
+        if wrt is None:
+            return np.arange(len(self.parameters))
+        where = {id(p): k for k, p in enumerate(self.parameters)}
+        wanted = list(wrt) if isinstance(wrt, (list, tuple)) else None
+        if wanted is None or not all(isinstance(p, Value) for p in wanted):
+            raise TypeError(
+                f"{caller}(wrt={shown(wrt)}): wrt must be a list of the graph's parameters, for example "
+                "model.parameters()"
+            )
+        missing = [k for k, p in enumerate(wanted) if id(p) not in where]
+        if missing:
+            raise ValueError(
+                f"{caller}(wrt=...): wrt[{missing[0]}] ({wanted[missing[0]]!r}) is not a parameter of this "
+                "graph (an input, or a Value the loss does not read); give parameters from "
+                "compiled.parameters"
+            )
+        k = np.array([where[id(p)] for p in wanted], dtype=np.int64)
+        if np.unique(k).size != k.size:
+            raise ValueError(f"{caller}(wrt=...): a parameter is listed twice; give each once")
+        return k
+
+    def hvp(
+        self, x: object, v: object, reduction: str = "mean", wrt: Sequence[Value] | None = None
+    ) -> np.ndarray:
+        """The Hessian-vector product H·v of the loss w.r.t. the parameters, shape (len(wrt),).
 
         The loss is the mean (or the sum) of the output over x's rows, as `backward(reduction)`
-        differentiates; v and the result are in the order of `self.parameters` (the order
-        the tape meets them, which need not be `model.parameters()`'s: `[c.parameters.index(p)
-        for p in model.parameters()]` maps one to the other). Forward over
-        reverse (Pearlmutter 1994): the tangent graph of the gradient graph along v, one
-        forward of x's rows, no gradient written (see the measurements above `_derived_graph`).
+        differentiates. wrt: the parameters, in the order v and the result take them, for
+        example `model.parameters()`; None takes `self.parameters` (the order the tape meets
+        them, which need not be the model's). For a part of the parameters, v is 0 on the
+        rest. Forward over reverse (Pearlmutter 1994): the tangent graph of the gradient graph
+        along v, one forward of x's rows, no gradient written (measured: see `_derived_graph`).
         """
         rows = self._loss_rows(x, reduction, "hvp")
-        n = len(self.parameters)
+        k = self._positions(wrt, "hvp")
         direction = real_array(v, "hvp(v)", "v").reshape(-1) if np.ndim(v) <= 1 else None
-        if direction is None or direction.size != n:
-            raise ValueError(f"hvp(v): v must hold one number per parameter ({n}), got shape {np.shape(v)}")
-        if n == 0:
+        if direction is None or direction.size != k.size:
+            raise ValueError(
+                f"hvp(v): v must hold one number per parameter of wrt ({k.size}), got shape {np.shape(v)}"
+            )
+        if k.size == 0:
             return np.zeros(0)
+        full = np.zeros(len(self.parameters))
+        full[k] = direction
         d = self._derived_graph("hvp")
-        columns = np.tile(direction[d.dir_cols], (rows.shape[0], 1))
+        columns = np.tile(full[d.dir_cols], (rows.shape[0], 1))
         out = d.graph.forward(np.hstack([rows[:, d.in_cols], columns]))
-        return out.mean(axis=0) if reduction == "mean" else out.sum(axis=0)
+        return (out.mean(axis=0) if reduction == "mean" else out.sum(axis=0))[k]
 
-    def hessian(self, x: object, reduction: str = "mean") -> np.ndarray:
-        """The Hessian of the loss w.r.t. the parameters, shape (n_params, n_params).
+    def hessian(self, x: object, reduction: str = "mean", wrt: Sequence[Value] | None = None) -> np.ndarray:
+        """The Hessian of the loss w.r.t. the parameters, shape (len(wrt), len(wrt)).
 
-        The loss as in `hvp`. Reverse over reverse, the fastest way measured (see above
+        The loss and wrt as in `hvp` (pass `model.parameters()` to have rows and columns in
+        the model's order). Reverse over reverse, the fastest way measured (see
         `_derived_graph`): the gradient graph, compiled once on copies of the parameters, runs
         one forward of x's rows, then one reverse sweep per gradient entry k, whose parameter
         gradients, summed over the rows in the kernel, are row k of H. Symmetric up to
-        rounding, not symmetrised. Rows and columns in the order of `self.parameters`, as
-        in `hvp`. The parameters' own `.grad` are not touched.
+        rounding, not symmetrised. The parameters' own `.grad` are not touched.
         """
         rows = self._loss_rows(x, reduction, "hessian")
+        k = self._positions(wrt, "hessian")
         n = len(self.parameters)
-        if n == 0:
-            return np.zeros((0, 0))
+        if n == 0 or k.size == 0:
+            return np.zeros((k.size, k.size))
         d = self._derived_graph("hessian")
         graph = d.graph
         if self.store.version != self._version:
@@ -523,12 +555,12 @@ class Compiled:
             graph.store.data[graph.p_idx] = self.store.data[self.p_idx[d.copied]]
             graph.forward(rows[:, d.in_cols])
             grads = graph.store.grad
-            for k in range(n):
+            for row in range(n):
                 grads[:] = 0.0
-                graph.backward(reduction, output=k)
-                H[k, d.copied] = grads[graph.p_idx]
+                graph.backward(reduction, output=row)
+                H[row, d.copied] = grads[graph.p_idx]
             grads[:] = 0.0
-        return H
+        return H if wrt is None else H[np.ix_(k, k)]
 
     def backward(self, reduction: str = "mean", output: int | None = None) -> np.ndarray:
         """Gradients of the last forward's output(s): into parameters' .grad, inputs' returned.
@@ -738,7 +770,7 @@ class Compiled:
         """What training steps need, checked: x as rows, the workspace (for `batch` rows, or all
         of x's) and the kernels' arguments; train_step's fast path made ready for them."""
         optimizer_checked(optimizer, caller)
-        rows, _ = self._rows(x)
+        rows, _ = self._rows(x, caller)
         if rows.shape[0] == 0:
             raise ValueError(
                 f"{caller}(x): x has no rows; a training step's loss is the mean over the batch's rows, "

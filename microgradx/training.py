@@ -215,7 +215,7 @@ def fit_epochs(
         seed = whole_number(seed, "fit(seed)")
     if verbose is not None:
         verbose = flag(verbose, "fit(verbose)")
-    rows, _ = graph._rows(x)
+    rows, _ = graph._rows(x, "fit")
     Xv, yv, Xm = _validation(graph, validation, model)
     n = rows.shape[0]
     if n == 0:

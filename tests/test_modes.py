@@ -258,6 +258,48 @@ def test_compiled_hessian_and_hvp_equal_the_scalar_ones_on_the_mean_loss():
     assert all(p.grad == 0.0 for p in params)
 
 
+def test_compiled_hessian_and_hvp_take_the_parameters_in_the_order_given():
+    """wrt=model.parameters() puts v and H's rows and columns in the model's order, which is not
+    the tape's (compiled.parameters) for an MLP: the scalar hessian in that order is the oracle.
+    A part of the parameters gives that block of H, and H·v with v 0 elsewhere."""
+    xs, target, model, score, loss = small_net(seed=4)
+    c = microgradx.compile(loss, inputs=xs + [target])
+    mine = model.parameters()
+    assert [id(p) for p in c.parameters] != [id(p) for p in mine]  # else the test shows nothing
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.normal(size=(5, 2)), rng.choice([-1.0, 1.0], 5)])
+    rows = []
+    for r in X:
+        s = model([Value(float(r[0])), Value(float(r[1]))])
+        t = float(r[2])
+        rows.append((1 - t * s).relu() + (s - t).tanh() ** 2 + 1e-2 * Value.dot(c.parameters, c.parameters))
+    H = microgradx.hessian(Value.sum(rows) / len(rows), mine)  # in the model's order
+    close(c.hessian(X, wrt=mine), H, rtol=1e-11)
+    v = rng.normal(size=len(mine))
+    close(c.hvp(X, v, wrt=mine), H @ v, rtol=1e-11)
+    part = mine[2:6]
+    close(c.hessian(X, wrt=part), H[2:6, 2:6], rtol=1e-11)
+    close(c.hvp(X, v[2:6], wrt=part), H[2:6, 2:6] @ v[2:6], rtol=1e-11)
+    with pytest.raises(ValueError, match=r"wrt\[0\] .* is not a parameter of this graph"):
+        c.hessian(X, wrt=[xs[0]])
+    with pytest.raises(ValueError, match="listed twice"):
+        c.hvp(X, [1.0, 2.0], wrt=[mine[0], mine[0]])
+    with pytest.raises(ValueError, match=r"one number per parameter of wrt \(4\)"):
+        c.hvp(X, v, wrt=part)
+
+
+def test_compiled_jvp_names_dx_when_dx_is_wrong():
+    xs, target, model, score, loss = small_net(seed=1)
+    c = microgradx.compile(loss, inputs=xs + [target])
+    X = np.ones((4, 3))
+    with pytest.raises(ValueError, match=r"jvp\(dx\): dx has shape \(4, 2\)"):
+        c.jvp(X, X[:, :2])
+    with pytest.raises(TypeError, match=r"jvp\(dx\)"):
+        c.jvp(X, "fast")
+    with pytest.raises(ValueError, match=r"jvp\(x\): x has shape \(4, 2\)"):
+        c.jvp(X[:, :2], X)
+
+
 # -- errors -----------------------------------------------------------------------------------------
 
 

@@ -198,7 +198,7 @@ def test_a_parameter_set_by_hand_waits_for_a_writer_holding_the_store():
     for write in writes:
         done = threading.Event()
         with store.lock:
-            writer = threading.Thread(target=lambda w=write: (w(), done.set()))
+            writer = threading.Thread(target=lambda w=write, d=done: (w(), d.set()))
             writer.start()
             assert not done.wait(0.2)  # blocked on the lock
         writer.join(10)
