@@ -13,7 +13,7 @@ or at their step budget. By hand, the Hessian is
 
 and the script checks the engine's against it at every point Newton visits.
 
-    python examples/newton.py                   # writes newton.png (needs matplotlib: the plot extra)
+    python examples/newton.py                   # writes out/newton.png (needs matplotlib: the plot extra)
     python examples/newton.py --out paths.png   # elsewhere
     python examples/newton.py --quick           # gradient descent stops at 2,000 steps
 """
@@ -120,7 +120,7 @@ def plot(newton_path: np.ndarray, gd_path: np.ndarray, out: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--out", type=Path, default=Path("newton.png"), help="the plot (PNG); default newton.png"
+        "--out", type=Path, default=Path("out/newton.png"), help="the plot (PNG); default out/newton.png"
     )
     parser.add_argument("--quick", action="store_true", help="gradient descent stops at 2,000 steps")
     parser.add_argument("--steps", type=int, default=None, help="gradient descent's budget (default 100,000)")

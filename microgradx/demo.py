@@ -126,7 +126,7 @@ def train(
     by default, as micrograd's demo (see the module doc).
     `progress(k, loss, accuracy)` is called after every step.
     While numba compiles the kernels (the first run on a machine: see jit.py), steps run
-    on NumPy, about a hundred times slower, and move to numba when it is done.
+    on NumPy, a hundred to a few hundred times slower, and move to numba when it is done.
     """
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")

@@ -148,7 +148,8 @@ def start_warmup() -> None:
     if pid:
         say(
             f"numba is compiling the fast kernels in another process (about {COMPILE_SECONDS} s, once "
-            "per machine); until it is done, compiled graphs run on NumPy, about a hundred times slower."
+            "per machine); until it is done, compiled graphs run on NumPy, a hundred to a few hundred "
+            "times slower."
         )
         return
     if read_stamp(folder).get("failed") == cache.KEY:
@@ -171,9 +172,9 @@ def start_warmup() -> None:
         return
     say(
         f"numba is compiling the fast kernels in a background process (about {COMPILE_SECONDS} s, once per "
-        "machine). Until it is done, compiled graphs run on NumPy (about a hundred times slower a step) "
-        "and Value.backward() on the Python sweep, and they move to numba as soon as it is. `microgradx "
-        "warmup` compiles and waits; MICROGRADX_JIT=foreground makes the first call wait."
+        "machine). Until it is done, compiled graphs run on NumPy (a hundred to a few hundred times slower "
+        "a step) and Value.backward() on the Python sweep, and they move to numba as soon as it is. "
+        "`microgradx warmup` compiles and waits; MICROGRADX_JIT=foreground makes the first call wait."
     )
 
 

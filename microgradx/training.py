@@ -26,10 +26,13 @@ with `xs` the model's inputs lays them out.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Integral
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -94,13 +97,15 @@ class History:
             ax.grid(alpha=0.3)
         fig.tight_layout()
         if path is not None:
+            Path(os.fspath(path)).parent.mkdir(parents=True, exist_ok=True)  # as draw makes its folders
             fig.savefig(path, dpi=120)
         return fig
 
     def __repr__(self) -> str:
         if not len(self):
             return "History(0 epochs)"
-        text = f"History({len(self)} epochs: loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}"
+        epochs = f"{len(self)} epoch{'s' if len(self) > 1 else ''}"
+        text = f"History({epochs}: loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}"
         if self.val_loss is not None:
             text += f", validation loss {self.val_loss[-1]:.4g}"
         if self.val_accuracy is not None:
@@ -146,10 +151,15 @@ def _validation(
         return Xv, None, None
     yv = np.asarray(yv)
     whole = yv.dtype != bool and np.issubdtype(yv.dtype, np.number) and np.all(yv == np.round(yv))
-    if yv.shape != (Xv.shape[0],) or not whole or np.any(yv < 0):
+    if yv.shape != (Xv.shape[0],) or not whole:
         raise ValueError(
             f"fit(validation=(Xv, yv)): yv must hold the class (0, 1, …) of each of Xv's {Xv.shape[0]} "
             f"rows, shape ({Xv.shape[0]},); got shape {yv.shape}, dtype {yv.dtype}"
+        )
+    if np.any(yv < 0):
+        raise ValueError(
+            f"fit(validation=(Xv, yv)): yv holds {yv[yv < 0][0]:g}, and classes are 0, 1, …; for targets of "
+            "±1 (a hinge loss), give (yv > 0) as the classes: class 1 where the model's one score is above 0"
         )
     if not isinstance(model, Module):
         raise ValueError(
@@ -207,9 +217,11 @@ def fit_epochs(
     optimizer_checked(optimizer, "fit")
     epochs = whole_number(epochs, "fit(epochs)")
     if batch_size is not None:
+        if isinstance(batch_size, Integral) and not isinstance(batch_size, bool) and batch_size < 1:
+            raise ValueError(
+                f"fit(batch_size={batch_size}): a batch needs one row at least; None takes all the rows"
+            )
         batch_size = whole_number(batch_size, "fit(batch_size)")
-        if batch_size == 0:
-            raise ValueError("fit(batch_size=0): a batch needs one row at least; None takes all the rows")
     shuffle = flag(shuffle, "fit(shuffle)")
     if seed is not None:
         seed = whole_number(seed, "fit(seed)")

@@ -145,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.5)
     where = jit.cache_dir()
     print(
-        f"compiling microgradx's numba kernels into {where} (once per machine)", file=sys.stderr, flush=True
+        f"microgradx's numba kernels: compiling what is not yet cached in {where} (once per machine)",
+        file=sys.stderr,
+        flush=True,
     )
     seconds, compiled = warmup()
     if not compiled:

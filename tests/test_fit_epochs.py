@@ -283,8 +283,10 @@ def test_history_plots_in_one_line(tmp_path):
     step, model, X, labels = moons()
     history = step.fit(X, Adam(model.parameters(), lr=0.01), epochs=3, batch_size=50, seed=0,
                        validation=(X, labels), model=model)  # fmt: skip
-    fig = history.plot(tmp_path / "history.png")
-    assert (tmp_path / "history.png").read_bytes()[:4] == b"\x89PNG"
+    fig = history.plot(tmp_path / "new" / "history.png")  # its folder made, as draw makes its own
+    assert (tmp_path / "new" / "history.png").read_bytes()[:4] == b"\x89PNG"
+    assert repr(history).startswith("History(3 epochs: loss ")
+    assert repr(history.upto(1)).startswith("History(1 epoch: loss ")
     left, right = fig.axes
     np.testing.assert_array_equal(left.lines[0].get_ydata(), history.loss)
     np.testing.assert_array_equal(left.lines[1].get_ydata(), history.val_loss)
@@ -329,7 +331,7 @@ BAD = [
     ({"epochs": 2.5}, TypeError, r"fit\(epochs\) must be a whole number"),
     ({"epochs": True}, TypeError, r"fit\(epochs\) must be a whole number"),
     ({"epochs": 2, "batch_size": 0}, ValueError, r"batch_size=0.*one row at least; None takes all the rows"),
-    ({"epochs": 2, "batch_size": -4}, ValueError, r"fit\(batch_size\) must be a whole number >= 0"),
+    ({"epochs": 2, "batch_size": -4}, ValueError, r"fit\(batch_size=-4\): a batch needs one row at least"),
     ({"epochs": 2, "batch_size": 8.0}, TypeError, r"fit\(batch_size\) must be a whole number"),
     ({"epochs": 2, "seed": -1}, ValueError, r"fit\(seed\) must be a whole number >= 0"),
     ({"epochs": 2, "seed": "a"}, TypeError, r"fit\(seed\) must be a whole number"),
@@ -341,6 +343,7 @@ BAD = [
     ({"epochs": 2, "validation": np.zeros((0, 3))}, ValueError, r"Xv has shape \(0, 3\)"),
     ({"epochs": 2, "validation": (np.zeros((4, 3)), [0, 1])}, ValueError, r"yv must hold the .* 4 rows"),
     ({"epochs": 2, "validation": (np.zeros((2, 3)), [0.5, 1])}, ValueError, r"yv must hold the class"),
+    ({"epochs": 2, "validation": (np.zeros((2, 3)), [-1.0, 1.0])}, ValueError, r"yv holds -1.*\(yv > 0\)"),
     ({"epochs": 2, "validation": (np.zeros((2, 3)), [0, 1])}, ValueError, r"needs the class scores.*model="),
     ({"epochs": 2, "model": "m"}, ValueError, r"fit\(model=...\).*give them as validation=\(Xv, yv\)"),
     ({"epochs": 2, "validation": np.zeros((2, 3)), "model": "m"}, ValueError, r"give validation=\(Xv, yv\)"),

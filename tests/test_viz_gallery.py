@@ -83,11 +83,11 @@ def test_the_gradient_graphs_are_built_on_the_originals_nodes(made):
     from microgradx.viz.graph import SHARED
 
     lecture = texts(made / "lecture_f_grad.svg")
-    assert {"w = ∂f/∂u = ∂f/∂v", "t1 = ∂f/∂w", "shared with f"} <= set(lecture)
+    assert {"w = ∂f/∂u = ∂f/∂v", "t1 = ∂f/∂w", "shared with the graph of f"} <= set(lecture)
     chain = texts(made / "chain_rule_grad.svg")
     assert chain[chain.index("F′") + 1] == "data 20.0000"  # F′(1) = 4(2 + 3)
     assert chain[chain.index("x") + 1 : chain.index("x") + 3] == ["data 1.0000", "grad 8.0000"]  # F″ = 8
-    assert "h" in chain and "shared with F" in chain
+    assert "h" in chain and "shared with the graph of F" in chain
     assert SHARED in (made / "chain_rule_grad.svg").read_text()  # the shared nodes' border
 
 

@@ -37,7 +37,7 @@ def test_the_derivative_of_x_squared_is_drawn_on_x_itself():
     src = draw(dydx, original=y).source
     assert BORDER in node_line(src, "n0") and 'border="3"' in node_line(src, "n0")  # x: y's own
     assert BORDER not in node_line(src, "n1")  # x + x: new
-    assert f'<td border="3" {BORDER}>shared with y</td>' in src  # the key says what the border means
+    assert f'<td border="3" {BORDER}>shared with the graph of y</td>' in src  # the key: what the border means
     nodes = node_texts(draw(dydx, original=y).pipe(format="svg"))
     assert nodes["n0"] == ["x", "data 3.0000", "grad 2.0000"]
     assert nodes["n1"] == ["t1", "data 6.0000", "grad 1.0000"]  # dy/dx = 2x = 6
@@ -146,4 +146,4 @@ def test_a_summarised_gradient_graph_frames_the_shared_parameters_in_its_tables(
     assert "layers of neurons as tables" in picture.description
     framed = picture.source.count(f'border="3" {BORDER} tooltip="L1.n')
     assert framed == 4 * 3  # layer 1's 4 neurons: 2 weights and a bias each, all L's
-    assert "shared with L" in picture.source
+    assert "shared with the graph of L" in picture.source

@@ -412,7 +412,8 @@ def beside(tape: Tape, original: Value | Sequence[Value]) -> tuple[list[str], li
     name_of = dict(zip(together.nodes, together.names(), strict=True))
     names = [name_of[node] for node in tape.nodes]
     called = [name_of[v] for v in first]
-    of = called[0] if len(called) == 1 else "the original graph"
+    # a label the user gave names the graph; a made-up name (t3) would mean nothing in the key
+    of = f"the graph of {called[0]}" if len(first) == 1 and first[0].label else "the original graph"
     return names, [node in theirs for node in tape.nodes], of
 
 
