@@ -405,7 +405,8 @@ class Compiled:
     def _derived_graph(self, kind: str) -> Derived:
         """The compiled graph `kind` derives from this one (see Derived), made at the first call.
 
-        "jvp": the outputs and their tangents along new leaves, one per input. "hvp": the
+        "jvp": the outputs and their tangents along new leaves, one per input ("jvp+parameters":
+        one per input, then one per parameter). "hvp": the
         gradient graph's tangents along new leaves, one per parameter. "hessian": the gradient
         graph itself, on copies of the parameters (its backward writes their gradients, not
         the parameters' own).
@@ -413,7 +414,7 @@ class Compiled:
         derived = self._derived.get(kind)
         if derived is not None:
             return derived
-        if kind != "jvp" and len(self.outputs) != 1:
+        if not kind.startswith("jvp") and len(self.outputs) != 1:
             raise ValueError(
                 f"hvp and hessian differentiate a graph with one output (the loss); this one has "
                 f"{len(self.outputs)}: compile the loss alone"
@@ -421,6 +422,8 @@ class Compiled:
         copies: dict[Value, Value] = {}
         if kind == "jvp":
             wrt, roots = self.inputs, self.outputs
+        elif kind == "jvp+parameters":
+            wrt, roots = self.inputs + self.parameters, self.outputs
         else:
             adjoints = adjoint_graph(self.outputs[0], self.parameters)
             roots = [adjoints.get(p, 0.0) for p in self.parameters]
@@ -435,7 +438,7 @@ class Compiled:
             tangents = tangent_graph(roots, dict(zip(wrt, directions)))
             outs = [tangents.get(r, 0.0) for r in roots]
             outs = [t if isinstance(t, Value) else Value.const(t) for t in outs]
-        if kind == "jvp":
+        if kind.startswith("jvp"):
             outs = self.outputs + outs
         used = {id(v) for v in topological_leaves(outs)}
         in_cols = [k for k, x in enumerate(self.inputs) if id(x) in used]
@@ -449,21 +452,40 @@ class Compiled:
         self._derived[kind] = derived
         return derived
 
-    def jvp(self, x: object, dx: object) -> tuple[float | np.ndarray, float | np.ndarray]:
-        """Forward mode on a batch: the outputs and their derivatives along dx, row by row.
+    def jvp(
+        self,
+        x: object,
+        dx: object = None,
+        dparams: object = None,
+        wrt: Sequence[Value] | None = None,
+    ) -> tuple[float | np.ndarray, float | np.ndarray]:
+        """Forward mode on a batch: the outputs and their derivatives along a direction, row by row.
 
         x and dx have shape (rows, n_inputs), or (n_inputs,) for one row; dx[r] is the
-        direction of row r's inputs (the parameters are held fixed). Returns (outputs,
-        tangents), each shaped as `forward(x)` returns: (rows,) for one output, (rows,
-        n_outputs) for several; a float or (n_outputs,) for one row. The first call compiles
-        the graph of the outputs and their tangents (modes.tangent_graph).
+        direction of row r's inputs (None: 0, the inputs held fixed). dparams, one number per
+        parameter of wrt (default `self.parameters`; `model.parameters()` for the model's
+        order), moves the parameters too, the same way for every row (None: held fixed).
+        Returns (outputs, tangents), each shaped as `forward(x)` returns: (rows,) for one
+        output, (rows, n_outputs) for several; a float or (n_outputs,) for one row. The first
+        call compiles the graph of the outputs and their tangents (modes.tangent_graph).
         """
         rows, single = self._rows(x, "jvp")
-        drows, _ = self._rows(dx, "jvp", "dx")
-        if drows.shape != rows.shape:
-            raise ValueError(f"jvp(x, dx): dx has shape {np.shape(dx)}; it must have x's, {np.shape(x)}")
-        d = self._derived_graph("jvp")
-        out = d.graph.forward(np.hstack([rows[:, d.in_cols], drows[:, d.dir_cols]]))
+        if dx is None:
+            drows = np.zeros_like(rows)
+        else:
+            drows, _ = self._rows(dx, "jvp", "dx")
+            if drows.shape != rows.shape:
+                raise ValueError(f"jvp(x, dx): dx has shape {np.shape(dx)}; it must have x's, {np.shape(x)}")
+        if dparams is None:
+            if wrt is not None:
+                raise TypeError("jvp(wrt=...) orders dparams: give dparams too, one number per parameter")
+            d = self._derived_graph("jvp")
+            directions = drows
+        else:
+            full, _ = self._parameter_direction(dparams, wrt, "jvp", "dparams")
+            d = self._derived_graph("jvp+parameters")
+            directions = np.hstack([drows, np.tile(full, (rows.shape[0], 1))])
+        out = d.graph.forward(np.hstack([rows[:, d.in_cols], directions[:, d.dir_cols]]))
         n_out = len(self.outputs)
         values, tangents = out[:, :n_out], out[:, n_out:]
         if self.single_output:
@@ -503,6 +525,22 @@ class Compiled:
             raise ValueError(f"{caller}(wrt=...): a parameter is listed twice; give each once")
         return k
 
+    def _parameter_direction(
+        self, v: object, wrt: object, caller: str, name: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """v, one number per parameter of wrt, as a direction of all the parameters (0 on the
+        others), and where wrt's parameters sit in self.parameters."""
+        k = self._positions(wrt, caller)
+        given = real_array(v, f"{caller}({name})", name).reshape(-1) if np.ndim(v) <= 1 else None
+        if given is None or given.size != k.size:
+            raise ValueError(
+                f"{caller}({name}): {name} must hold one number per parameter of wrt ({k.size}), "
+                f"got shape {np.shape(v)}"
+            )
+        full = np.zeros(len(self.parameters))
+        full[k] = given
+        return full, k
+
     def hvp(
         self, x: object, v: object, reduction: str = "mean", wrt: Sequence[Value] | None = None
     ) -> np.ndarray:
@@ -516,16 +554,9 @@ class Compiled:
         along v, one forward of x's rows, no gradient written (measured: see `_derived_graph`).
         """
         rows = self._loss_rows(x, reduction, "hvp")
-        k = self._positions(wrt, "hvp")
-        direction = real_array(v, "hvp(v)", "v").reshape(-1) if np.ndim(v) <= 1 else None
-        if direction is None or direction.size != k.size:
-            raise ValueError(
-                f"hvp(v): v must hold one number per parameter of wrt ({k.size}), got shape {np.shape(v)}"
-            )
+        full, k = self._parameter_direction(v, wrt, "hvp", "v")
         if k.size == 0:
             return np.zeros(0)
-        full = np.zeros(len(self.parameters))
-        full[k] = direction
         d = self._derived_graph("hvp")
         columns = np.tile(full[d.dir_cols], (rows.shape[0], 1))
         out = d.graph.forward(np.hstack([rows[:, d.in_cols], columns]))

@@ -288,6 +288,35 @@ def test_compiled_hessian_and_hvp_take_the_parameters_in_the_order_given():
         c.hvp(X, v, wrt=part)
 
 
+def test_compiled_jvp_moves_the_parameters_too():
+    """jvp(x, dx, dparams=, wrt=): the tangent along inputs and parameters at once, row by row,
+    against the scalar jvp of each row's graph (leaves: the row's inputs and the parameters)."""
+    xs, target, model, score, loss = small_net(seed=6)
+    c = microgradx.compile(loss, inputs=xs + [target])
+    mine = model.parameters()
+    rng = np.random.default_rng(7)
+    X = np.column_stack([rng.normal(size=(4, 2)), rng.choice([-1.0, 1.0], 4)])
+    dX = rng.normal(size=X.shape)
+    dp = rng.normal(size=len(mine))
+    values, tangents = c.jvp(X, dX, dparams=dp, wrt=mine)
+    for r in range(len(X)):
+        leaves = [Value(float(a)) for a in X[r]]
+        s = model(leaves[:2])
+        f = (1 - leaves[2] * s).relu() + (s - leaves[2]).tanh() ** 2 + 1e-2 * Value.dot(mine, mine)
+        seeds = {**dict(zip(leaves, dX[r].tolist())), **dict(zip(mine, dp.tolist()))}
+        value, tangent = microgradx.jvp(f, seeds)
+        close(values[r], value, rtol=1e-12)
+        close(tangents[r], tangent, rtol=1e-11)
+    only_params = c.jvp(X, dparams=dp, wrt=mine)[1]
+    close(only_params + c.jvp(X, dX)[1], tangents, rtol=1e-11)  # linear in the direction
+    part = c.jvp(X, dparams=dp[:3], wrt=mine[:3])[1]  # the other parameters held fixed
+    close(part, c.jvp(X, dparams=np.r_[dp[:3], np.zeros(len(mine) - 3)], wrt=mine)[1], rtol=1e-12)
+    with pytest.raises(TypeError, match=r"jvp\(wrt=...\) orders dparams: give dparams too"):
+        c.jvp(X, dX, wrt=mine)
+    with pytest.raises(ValueError, match=r"jvp\(dparams\): dparams must hold one number per parameter"):
+        c.jvp(X, dX, dparams=dp[:2])
+
+
 def test_compiled_jvp_names_dx_when_dx_is_wrong():
     xs, target, model, score, loss = small_net(seed=1)
     c = microgradx.compile(loss, inputs=xs + [target])
