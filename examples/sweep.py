@@ -134,7 +134,8 @@ def backend(name: str, address: str | None, n_jobs: int) -> Iterator[None]:
 
 def report(results: list[Result], seconds: float) -> None:
     workers = len({r.worker for r in results})
-    print(f"{len(results)} configurations in {seconds:.1f} s on {workers} worker processes, best first:")
+    processes = f"{workers} worker process{'es' * (workers != 1)}"
+    print(f"{len(results)} configurations in {seconds:.1f} s on {processes}, best first:")
     print(
         f"{'lr':>8}{'width':>7}{'seed':>6}{'test acc':>10}{'train acc':>11}{'loss':>9}{'seconds':>9}  kernels"
     )

@@ -531,6 +531,11 @@ class Compiled:
         """v, one number per parameter of wrt, as a direction of all the parameters (0 on the
         others), and where wrt's parameters sit in self.parameters."""
         k = self._positions(wrt, caller)
+        if isinstance(v, dict):
+            raise TypeError(
+                f"{caller}({name}=dict): give {name} as a list or array, one number per parameter in "
+                "wrt's order (wrt=model.parameters() for the model's)"
+            )
         given = real_array(v, f"{caller}({name})", name).reshape(-1) if np.ndim(v) <= 1 else None
         if given is None or given.size != k.size:
             raise ValueError(

@@ -82,16 +82,17 @@ class History:
         panels = 1 if self.val_accuracy is None else 2
         fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.2), squeeze=False)
         left = axes[0, 0]
-        left.plot(self.epoch, self.loss, label="training")
+        dot = "o" if len(self) == 1 else None  # one epoch is one point: a line alone would not show it
+        left.plot(self.epoch, self.loss, marker=dot, label="training")
         if self.val_loss is not None:
-            left.plot(self.epoch, self.val_loss, label="validation")
+            left.plot(self.epoch, self.val_loss, marker=dot, label="validation")
         curves = [c for c in (self.loss, self.val_loss) if c is not None]
         positive = all(np.all(c > 0) for c in curves)  # a log scale, unless a loss reaches 0 or below
         left.set(xlabel="epoch", ylabel="loss", yscale="log" if positive else "linear")
         left.legend()
         if self.val_accuracy is not None:
             right = axes[0, 1]
-            right.plot(self.epoch, 100 * self.val_accuracy, color="C1")
+            right.plot(self.epoch, 100 * self.val_accuracy, marker=dot, color="C1")
             right.set(xlabel="epoch", ylabel="validation accuracy (%)")
         for ax in axes.ravel():
             ax.grid(alpha=0.3)

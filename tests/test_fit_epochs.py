@@ -293,6 +293,8 @@ def test_history_plots_in_one_line(tmp_path):
     np.testing.assert_array_equal(right.lines[0].get_ydata(), 100 * history.val_accuracy)
     assert left.get_yscale() == "log"
     assert len(step.fit(X, Adam(model.parameters()), epochs=2).plot().axes) == 1  # no validation: the loss
+    one = step.fit(X, Adam(model.parameters()), epochs=1, validation=(X, labels), model=model).plot()
+    assert all(line.get_marker() == "o" for ax in one.axes for line in ax.lines)  # one epoch: a point shows
 
 
 def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):

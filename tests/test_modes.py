@@ -315,6 +315,8 @@ def test_compiled_jvp_moves_the_parameters_too():
         c.jvp(X, dX, wrt=mine)
     with pytest.raises(ValueError, match=r"jvp\(dparams\): dparams must hold one number per parameter"):
         c.jvp(X, dX, dparams=dp[:2])
+    with pytest.raises(TypeError, match=r"jvp\(dparams=dict\): give dparams as a list or array, one number"):
+        c.jvp(X, dX, dparams=dict(zip(mine, dp)), wrt=mine)
 
 
 def test_compiled_jvp_names_dx_when_dx_is_wrong():
