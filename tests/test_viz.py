@@ -77,8 +77,11 @@ def test_the_lecture_leaves_are_inputs_by_default():
     for n in ("n0", "n1", "n3"):  # u, v, w: nobody's parameters, so inputs
         assert 'bgcolor="#d6eaff"' in node_line(src, n)
     assert 'bgcolor="#d4f5d4"' in node_line(src, "n4")  # f: the output
-    for role in ("input", "parameter", "constant", "output"):
-        assert f">{role}</td>" in src  # the key
+    for role in ("input", "output", "computed"):
+        assert f">{role}</td>" in src  # the key: the roles the picture has
+    for role in ("parameter", "constant"):
+        assert f">{role}</td>" not in src  # and none it has not
+    assert ">constant</td>" in draw(f * 2.0).source and ">parameter</td>" in draw(f, parameters=[w]).source
 
 
 def test_inputs_and_parameters_override_the_roles():

@@ -675,7 +675,10 @@ def legend(graph: Picture, scene: Scene, note: str = "", notes: Sequence[str] = 
     the nodes shared with an original graph, what a tangent is, where the picture has them."""
     cells = []
     shade, biggest = scene.shade, scene.biggest
+    present = set(scene.role)  # the roles this picture has: a key entry for nothing would puzzle
     for name, (fill, border) in ROLES.items():
+        if name not in present:
+            continue
         bg = "#ffffff" if shade else fill
         cells.append(f'<td bgcolor="{bg}" color="{border}">{name}</td>')
     for text in notes:
