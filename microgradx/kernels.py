@@ -61,6 +61,15 @@ STEP, SIGN = int(Op.STEP), int(Op.SIGN)
 SUM, DOT = int(Op.SUM), int(Op.DOT)
 
 jit = njit(cache=True, error_model="numpy", nogil=True)
+# The lane sweeps' big DOT helpers (dot_lanes, group_forward; dot_lanes_back, group_back,
+# first_layer_back, group_rows_back) are plain calls, compiled once each with the flags of
+# their sweep, not inlined: inlined, they made forward_lanes and backward_lanes two huge
+# functions, 12 s and 34 s of the warmup's compile, against 4 s and 8 s this way (callees
+# included; benchmarks/compile_cost.py), and the moons', a random MLP's and the digits'
+# steps ran as fast (train_moons.py, train_digits.py, back to back with the inlined ones).
+# The small helpers called inside their loops (mask: sixteen calls a layer) stay inlined.
+lanes_fwd = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
+lanes_back = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
 
 
 # -- scalar helpers shared by both kinds of sweep -------------------------------------
@@ -340,7 +349,7 @@ def block_rows(args, uvals, m, n, q):
     return r0, r1, r2, r3, w0, w1, w2, w3
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@lanes_fwd
 def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
     """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n].
 
@@ -398,7 +407,7 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
             vals[i, j] = relu(vals[i, j])
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@lanes_back
 def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask):
     """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x.
 
@@ -474,7 +483,7 @@ def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, r
         m += 1
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@lanes_fwd
 def group_forward(members, code, args, vals, uvals, lanes):
     """A tiled group's DOTs (a layer's neurons, see program._tiles), all at its first DOT, in
     tiles of four neurons × four rows (the rows left over: four neurons × one row): each
@@ -588,7 +597,7 @@ def weights4(uvals, args, m):
     return uvals[-args[m] - 1], uvals[-args[m + 1] - 1], uvals[-args[m + 2] - 1], uvals[-args[m + 3] - 1]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@lanes_back
 def group_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads):
     """A tiled group's whole backward, once every member's gradient is complete: per tile of
     four neurons, their relus masked and their g summed (for the biases), then their
@@ -681,7 +690,7 @@ def inputs_only(code, args, start, rows):
     return True
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@lanes_back
 def first_layer_back(members, code, args, vals, grads, uvals, ugrads, lanes):
     """group_back for a group on one to three input rows whose gradients nobody wants (a
     first layer): per tile one pass, masking g on the fly where a relu is fused (nothing is
@@ -778,7 +787,7 @@ def add4(ugrads, args, m, s0, s1, s2, s3):
     ugrads[-args[m + 3] - 1] += s3
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@lanes_back
 def group_rows_back(members, code, args, grads, uvals, lanes, input_grads, q0):
     """The rows read by a group of DOTs (a layer's neurons), from its q0-th on, get Σ_k g_k·w_k,
     four neurons at a time: one pass over a row's lanes for every four neurons, not one for each."""
@@ -897,7 +906,8 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
             )
             if code[i, 5] > 0:  # the group's first DOT: every member's gradient is complete
                 members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
-                group_rows_back(members, code, args, grads, uvals, lanes, input_grads, 0)
+                q0 = np.int64(0)  # not the literal 0: group_back's call passes an int64, one compile for both
+                group_rows_back(members, code, args, grads, uvals, lanes, input_grads, q0)
         elif k <= CONST:
             continue
         elif k == RELU:
