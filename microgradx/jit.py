@@ -37,7 +37,7 @@ from numba.core import event
 from . import cache, kernels, numpy_kernels
 
 MODES = ("background", "foreground", "off")
-COMPILE_SECONDS = 60  # all the kernels, on this project's 2-core machines (benchmarks/coldstart.py)
+COMPILE_SECONDS = 40  # all the kernels, on this project's 2-core machines (benchmarks/coldstart.py)
 STAMP = "microgradx-jit.json"  # in the cache's folder: whether the kernels are all there
 LOCK = "microgradx-warmup.lock"  # held by the one background warmup
 
