@@ -68,13 +68,26 @@ class Trained:
     y_train: np.ndarray
     y_test: np.ndarray
     raw_test: np.ndarray
-    losses: list[float] = field(default_factory=list)  # each epoch's mean training loss
     train_accuracies: list[float] = field(default_factory=list)
-    test_accuracies: list[float] = field(default_factory=list)
-    step_seconds: list[float] = field(default_factory=list)
     kernels: list[str] = field(default_factory=list)  # what ran each epoch: jit.describe()
     seconds: float = 0.0  # the whole training: every epoch's steps and its scoring
     history: History | None = None  # what fit returned: the losses, the test rows' loss and accuracy
+
+    @property
+    def losses(self) -> list[float]:
+        """Each epoch's mean training loss (from the history)."""
+        return [] if self.history is None else self.history.loss.tolist()
+
+    @property
+    def test_accuracies(self) -> list[float]:
+        """The test rows' accuracy after each epoch (the history's validation accuracy)."""
+        return [] if self.history is None else self.history.val_accuracy.tolist()
+
+    @property
+    def step_seconds(self) -> list[float]:
+        """Each epoch's compiled call divided by its steps: the time of a step, epoch by epoch."""
+        h = self.history
+        return [] if h is None or not len(h) else (h.seconds / (h.step_loss.size // len(h))).tolist()
 
     @property
     def classes(self) -> int:
@@ -157,7 +170,6 @@ def train(
     rows = np.column_stack([X_train, one_hot(y_train, classes)])
 
     result = Trained(dataset, model, X_train, X_test, y_train, y_test, raw_test)
-    steps_per_epoch = -(-len(rows) // batch_size)
 
     def after(epoch: int, history: History) -> None:  # fit's callback, after each epoch
         result.kernels.append(jit.describe())
@@ -174,9 +186,6 @@ def train(
     )  # fmt: skip
     result.seconds = time.perf_counter() - start
     result.history = history
-    result.losses = history.loss.tolist()
-    result.test_accuracies = history.val_accuracy.tolist()
-    result.step_seconds = (history.seconds / steps_per_epoch).tolist()
     return result
 
 
