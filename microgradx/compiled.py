@@ -71,14 +71,14 @@ class Locks:
         self.release()
 
 
-def whole_number(x: object, what: str, least: int = 0) -> int:
-    """x as an int >= least: Python's and NumPy's integers, not bools; else an error naming it."""
-    if type(x) is int and x >= least:  # the usual case, without the ABC's isinstance (half a microsecond)
+def whole_number(x: object, what: str) -> int:
+    """x as an int >= 0: Python's and NumPy's integers, not bools; else an error naming it."""
+    if type(x) is int and x >= 0:  # the usual case, without the ABC's isinstance (half a microsecond)
         return x
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, Integral):
-        raise TypeError(f"{what} must be a whole number (an int >= {least}), got {x!r} ({type(x).__name__})")
-    if x < least:
-        raise ValueError(f"{what} must be a whole number >= {least}, got {x!r}")
+        raise TypeError(f"{what} must be a whole number (an int >= 0), got {x!r} ({type(x).__name__})")
+    if x < 0:
+        raise ValueError(f"{what} must be a whole number >= 0, got {x!r}")
     return int(x)
 
 
