@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import microgradx  # noqa: E402
 from microgradx import Value, kernels  # noqa: E402
 from microgradx.backprop import kernel_code  # noqa: E402
-from microgradx.tape import flatten  # noqa: E402
+from microgradx.core.tape import flatten  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:

@@ -9,7 +9,7 @@ import numba
 import pytest
 
 import microgradx
-from microgradx.cli import main
+from microgradx.app.cli import main
 
 COMMANDS = ("demo", "draw", "explain", "warmup")
 

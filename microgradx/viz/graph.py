@@ -31,9 +31,9 @@ from html import escape
 from typing import Any
 
 from ..backprop import sweep
-from ..engine import Value
-from ..ops import TABLE, Op
-from ..tape import Tape, flatten, label_text
+from ..core.engine import Value
+from ..core.ops import TABLE, Op
+from ..core.tape import Tape, flatten, label_text
 from .render import Picture
 from .steps import MODES, direction, tangent_steps
 from .text import FONT, FONT_SIZE, SMALL, html, visible

@@ -4,10 +4,12 @@
                        validation=(val_rows, val_labels), model=model)
     history.plot()                      # or plt.plot(history.loss), plt.plot(history.val_accuracy)
 
-`Compiled.fit(x, optimizer, epochs=...)` lands here. Each epoch draws a permutation of
-x's rows (`np.random.default_rng(seed)`, one draw an epoch; shuffle=False keeps x's
-order) and runs its ceil(rows / batch_size) steps in one compiled call, each step
-gathering its batch's rows into the lanes inside the kernel (kernels.train_batches).
+`Compiled.fit` is `fit` here (as a method: `self` is the compiled graph): with steps it
+runs full-batch steps (steps.py's fit_steps), with epochs it lands in `fit_epochs`. Each
+epoch draws a permutation of x's rows (`np.random.default_rng(seed)`, one draw an epoch;
+shuffle=False keeps x's order) and runs its ceil(rows / batch_size) steps in one compiled
+call, each step gathering its batch's rows into the lanes inside the kernel
+(kernels/calls.py's train_batches).
 The last batch of an epoch takes the rows left, as PyTorch's DataLoader does by
 default (drop_last=False): its loss and gradient are the mean over its own rows, so
 every row counts the same in an epoch. Between epochs, outside the compiled call,
@@ -33,19 +35,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import metrics
-from .compiled import flag, optimizer_checked, whole_number
-from .nn import Module
-from .optim import Optimizer
+from .. import metrics
+from ..compiler.checks import flag, whole_number
+from ..compiler.graph import Graph
+from ..core.real import real_array
+from ..nn import Module
+from ..optim import Optimizer
 from .progress import progress_bar
-from .real import real_array
-
-if TYPE_CHECKING:
-    from .compiled import Compiled
+from .steps import fit_batches, fit_steps, learning_rates, optimizer_checked
 
 
 @dataclass
@@ -123,8 +123,62 @@ class History:
         )  # fmt: skip
 
 
+def fit(
+    self: Graph,
+    x: object,
+    optimizer: Optimizer,
+    steps: int | None = None,
+    lr: float | Sequence[float] | Callable[[int], float] | None = None,
+    every: int = 0,
+    callback: Callable[..., object] | None = None,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation: object = None,
+    model: object = None,
+    verbose: bool | None = None,
+) -> np.ndarray | History:
+    """Train on x: `steps` full-batch steps, or `epochs` of shuffled mini-batches.
+
+    fit(x, optimizer, steps): `steps` training steps on the whole batch x, in as few
+    compiled calls as possible. lr: the optimizer's lr (None), or one per step (a
+    sequence, or a function of the step number). Every `every` steps (0: only at the
+    end) callback(step, losses so far) is called, for progress reports. Returns each
+    step's mean loss, shape (steps,).
+
+    fit(x, optimizer, epochs=E, batch_size=B, shuffle=True, seed=None, validation=None,
+    model=None, verbose=None): E epochs, each one compiled call of ceil(rows / B)
+    steps on mini-batches of x's rows (all rows if B is None), gathered inside the
+    kernel; the last batch of an epoch takes the rows left (PyTorch's drop_last=False).
+    The order is a new permutation each epoch from np.random.default_rng(seed)
+    (shuffle=False: x's own order). validation: rows as this graph takes them, Xv,
+    for the validation loss, or (Xv, yv) with yv their classes, for the accuracy
+    too, which needs `model` (the Module whose outputs are the class scores; it
+    reads the first model.nin columns of Xv). A progress bar per epoch on stderr
+    (verbose=None: when stderr is a terminal); callback(epoch, history so far)
+    after each epoch. Returns a `History`.
+    """
+    if epochs is not None or steps is None:
+        return fit_epochs(
+            self, x, optimizer, steps, lr, every, callback, epochs, batch_size, shuffle, seed, validation,
+            model, verbose,
+        )  # fmt: skip
+    for name, value in (("batch_size", batch_size), ("seed", seed), ("validation", validation),
+                        ("model", model), ("verbose", verbose)):  # fmt: skip
+        if value is not None:
+            raise TypeError(
+                f"fit(x, optimizer, steps, {name}=...): {name} goes with epochs; steps are full-batch "
+                f"steps on x. For mini-batches write fit(x, optimizer, epochs=..., batch_size=...)"
+            )
+    if shuffle is not True:
+        raise TypeError("fit(x, optimizer, steps, shuffle=...): shuffle goes with epochs=...")
+    return fit_steps(self, x, optimizer, steps, lr, every, callback)
+
+
 def _validation(
-    graph: Compiled, validation: object, model: object
+    graph: Graph, validation: object, model: object
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """fit's validation and model checked: the rows as the graph takes them, their classes (or
     None) and the model's columns of the rows (or None)."""
@@ -181,7 +235,7 @@ def _validation(
 
 
 def fit_epochs(
-    graph: Compiled,
+    graph: Graph,
     x: object,
     optimizer: Optimizer,
     steps: object,
@@ -196,7 +250,7 @@ def fit_epochs(
     model: object,
     verbose: object,
 ) -> History:
-    """Compiled.fit with epochs=: see the module doc and Compiled.fit."""
+    """fit with epochs=: see the module doc and fit."""
     if epochs is None:
         raise TypeError(
             "fit(x, optimizer) needs how long to train: steps (full-batch steps, fit(x, optimizer, 100)) "
@@ -228,7 +282,7 @@ def fit_epochs(
         seed = whole_number(seed, "fit(seed)")
     if verbose is not None:
         verbose = flag(verbose, "fit(verbose)")
-    rows, _ = graph._rows(x, "fit")
+    rows, _ = graph.rows(x, "fit")
     Xv, yv, Xm = _validation(graph, validation, model)
     n = rows.shape[0]
     if n == 0:
@@ -237,7 +291,7 @@ def fit_epochs(
     per_epoch = -(-n // batch)  # the last batch takes the rows left
     sizes = np.full(per_epoch, batch, dtype=np.float64)
     sizes[-1] = n - (per_epoch - 1) * batch
-    lrs = graph._learning_rates(lr, optimizer, epochs * per_epoch)
+    lrs = learning_rates(lr, optimizer, epochs * per_epoch)
 
     loss, step_loss, seconds = np.empty(epochs), np.empty(epochs * per_epoch), np.empty(epochs)
     val_loss = None if Xv is None else np.empty(epochs)
@@ -249,7 +303,7 @@ def fit_epochs(
     for e in range(epochs):
         order = (rng.permutation(n) if shuffle else np.arange(n)).astype(np.int64, copy=False)  # compiled for
         now, here = time.perf_counter(), slice(e * per_epoch, (e + 1) * per_epoch)
-        step_loss[here] = graph._fit_batches(rows, optimizer, order, batch, lrs[here])
+        step_loss[here] = fit_batches(graph, rows, optimizer, order, batch, lrs[here])
         seconds[e] = time.perf_counter() - now
         loss[e] = step_loss[here] @ sizes / n  # the mean over the epoch's rows
         if val_loss is not None:

@@ -15,17 +15,16 @@ stored on the node), so the lecture's backprop by hand gives `.backward()`'s num
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any, SupportsIndex, Union
+from typing import Any, SupportsIndex, Union
 
-from .ops import FORWARD, TABLE, Op, codes, local_derivatives
-from .real import is_real, real, shown, too_large, why_not
+import numpy as np
 
-if TYPE_CHECKING:
-    from .backprop import Plan
-    from .store import Store
+from . import pickling
+from .ops import ADD_AN_OP, COMPUTED, FORWARD, TABLE, Op, codes, covers, local_derivatives
+from .real import NODES, is_real, real, shown, too_large, why_not
+from .store import Store
 
 Number = int | float
 
@@ -48,7 +47,7 @@ class Value:
     __array_ufunc__ = None  # NumPy scalars on the left defer to our reflected operators
 
     label: str = ""  # a name for pictures, tapes and error messages
-    _plan: Plan | None = None  # backward()'s flattened graph, kept once made (see backprop.Plan)
+    _plan: Any = None  # backward()'s flattened graph (backprop.Plan, a layer up), kept once made
 
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
         """A leaf holding `data`; or, micrograd's way, a node of op `_op` on `_children`.
@@ -325,7 +324,10 @@ class Value:
         `check=True` raises FloatingPointError at the first nan or inf, naming the
         op that made it and the nearest labelled Value.
         """
-        from .backprop import backward
+        # The one import that runs up the layers (micrograd's API: a Value knows how to
+        # backpropagate): the sweeps sit above the lesson's core (backprop.py runs the numba
+        # kernels or reference.py's loops), so the import is made here, at the call.
+        from ..backprop import backward
 
         backward(self, engine, check)
 
@@ -341,17 +343,12 @@ class Value:
         (deepcopy's) then has each one, nothing recurses, and a node shared by several
         others, or by several Values pickled together, stays one node.
         """
-        sending = _SENDING
-        if self._a is None or self in sending.nodes:
-            return _record(self)
-        if id(self) in sending.sent:  # asked again: a new pickling, whose memo has none of them
-            sending.sent.clear()
-        return (_first, (Ahead([self]),))
+        return pickling.reduce(self)
 
     def __copy__(self) -> Value:
         """copy.copy: a new node of the same op on the same operands, with this one's data,
         grad, store and attributes."""
-        rebuild, fields = _record(self)
+        rebuild, fields = pickling.record(self)
         return rebuild(*fields)
 
 
@@ -374,144 +371,39 @@ def _share_the_label_only() -> None:
 
 
 _share_the_label_only()
+NODES.append(Value)  # real.py words its errors for a Value given as a number (it sits below this file)
+
+# How each op is built from Values: its operator, or the method named as in the op table (exp,
+# tanh, …). The checklist's entry for this file (ops.PLACES).
+OPERATORS = {
+    codes.ADD: "__add__", codes.SUB: "__sub__", codes.MUL: "__mul__", codes.DIV: "__truediv__",
+    codes.POW: "__pow__", codes.POWC: "__pow__", codes.NEG: "__neg__",
+}  # fmt: skip
+covers("core/engine.py OPERATORS", [k for k in COMPUTED if hasattr(Value, OPERATORS.get(k, TABLE[k].name))])
 
 
-# -- pickling: see Value.__reduce_ex__ -----------------------------------------------------------
+def bind(values: Iterable[Value]) -> tuple[Store, np.ndarray]:
+    """Put `values` (leaves) in one store and return it with their indices.
 
-
-class _Sending(threading.local):
-    """What this thread is pickling or copying.
-
-    `nodes`: the nodes whose graph is being sent now (each Ahead adds its own, and its Done
-    takes them out): they go as records, without a graph. `sent`: the ids of the nodes sent
-    so, which a later Ahead of the same pickling need not walk again (pickling the nodes of
-    one deep chain one by one, in order, stays linear): the pickler's memo has them. A node
-    of a later pickling may have one of these ids (the same node, or a new one at its
-    address); the pickler then asks it for its reduce value, which a node in its memo never
-    is, and the node clears `sent` and sends its graph whole: still right, only slower once.
-    (A pickling that fails midway leaves its nodes in `nodes`: they pickle as records later,
-    still right, recursing on their operands.)
+    If they already share a store it is reused; otherwise a new store is made and
+    each value moves in, carrying its data and grad (the stores it left are bumped).
+    From then on `.data` and `.grad` read and write through to the store (see store.py).
     """
-
-    def __init__(self) -> None:
-        self.nodes: dict[Value, None] = {}
-        self.sent: set[int] = set()
-
-
-SENT_IDS = 1 << 16  # `sent` is cleared beyond this many ids: at most a few MB held between picklings
-_SENDING = _Sending()
-
-
-def _record(v: Value) -> tuple[Any, tuple[Any, ...]]:
-    """v as pickle's reduce value: `_rebuilt` and v's fields (its operands as the Values they are).
-
-    Attributes of v's own go too, but not backward()'s plan, which the next backward() makes again.
-    """
-    attrs = v.__dict__
-    if "_plan" in attrs:
-        attrs = {k: x for k, x in attrs.items() if k != "_plan"}
-    return _rebuilt, (v.op, v._a, v._b, v._data, v._grad, v._store, v._idx, attrs or None)
-
-
-def _rebuilt(
-    op: int,
-    a: Value | tuple[Value, ...] | None,
-    b: Value | None,
-    data: float,
-    grad: float,
-    store: Store | None,
-    idx: int,
-    attrs: dict[str, Any] | None,
-) -> Value:
-    """A Value from its record (see _record): what pickle and deepcopy call to make one."""
-    v = Value._result(op, data, a, b)
-    v._grad = grad
-    v._store = store
-    v._idx = idx
-    if attrs:
-        for name, x in attrs.items():  # one by one: a label stays in the Value's small array
-            setattr(v, name, x)
-    return v
-
-
-def _first(values: list[Value]) -> Value:
-    return values[0]
-
-
-def topological(roots: Iterable[Value | None], skip: AbstractSet[int] = frozenset()) -> list[Value]:
-    """Every Value below `roots` (None entries skipped), each after its operands; with an explicit
-    stack, so a chain of any length sorts without recursion. Values whose id is in `skip` are
-    left out, with the graph below them."""
-    done: set[Value] = set()
-    order: list[Value] = []
-    for root in roots:
-        if root is None or root in done:
-            continue
-        stack: list[tuple[Value, bool]] = [(root, False)]
-        while stack:
-            v, operands_placed = stack.pop()
-            if operands_placed:
-                order.append(v)
-                continue
-            if v in done:
-                continue
-            done.add(v)
-            stack.append((v, True))
-            a = v._a
-            if a is not None:
-                operands = a if type(a) is tuple else (a,) if v._b is None else (a, v._b)
-                stack.extend((u, False) for u in reversed(operands) if u not in done and id(u) not in skip)
-    return order
-
-
-class Ahead:
-    """Some Values (`roots`, None allowed), pickled or copied as the whole graph below them.
-
-    Its reduce value sends that graph's nodes in topological order, each as a record (see
-    Value.__reduce_ex__), then a Done that ends the sending, then the roots, which by then
-    the memo holds: the other side gets the list of roots back. A tape's nodes travel so
-    (Tape.__getstate__); so does a Value with operands.
-    """
-
-    __slots__ = ("roots",)
-
-    def __init__(self, roots: list[Value | None]) -> None:
-        self.roots = roots
-
-    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
-        order = topological(self.roots, _SENDING.sent)
-        sending = _SENDING.nodes
-        new = [v for v in order if v not in sending]  # (an Ahead inside another's graph: only its own)
-        sending.update(dict.fromkeys(new))
-        return (_roots, (order, Done(new), self.roots))
-
-
-class Done:
-    """The end of an Ahead's graph: pickled or copied right after its last node, it takes that
-    graph's nodes out of the ones being sent (so they pickle alone again afterwards)."""
-
-    __slots__ = ("nodes",)
-
-    def __init__(self, nodes: list[Value]) -> None:
-        self.nodes = nodes
-
-    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
-        sending, sent = _SENDING.nodes, _SENDING.sent
-        if len(sent) + len(self.nodes) > SENT_IDS:
-            sent.clear()
-        for v in self.nodes:
-            sending.pop(v, None)
-            sent.add(id(v))
-        return (_nothing, ())
-
-
-def _nothing() -> None:
-    return None
-
-
-def _roots(order: list[Value], done: None, roots: list[Value | None]) -> list[Value | None]:
-    """What an Ahead becomes on the other side: its roots (the graph below them came first)."""
-    return roots
+    values = list(dict.fromkeys(values))  # unique, in order
+    stores = {id(v._store): v._store for v in values}
+    if len(stores) == 1 and values and values[0]._store is not None:
+        store = values[0]._store
+        return store, np.fromiter((v._idx for v in values), dtype=np.int64, count=len(values))
+    store = Store(len(values))
+    for i, v in enumerate(values):
+        store.data[i] = v.data
+        store.grad[i] = v.grad
+        old = v._store
+        if old is not None:
+            old.version += 1
+        v._store = store
+        v._idx = i
+    return store, np.arange(len(values), dtype=np.int64)
 
 
 def _as_value(x: Operand, op: Op) -> Value:
@@ -573,12 +465,6 @@ _OPS_BY_STRING: dict[tuple[str, int], int] = {
     for text in (info.name, info.symbol, MICROGRAD_SYMBOLS.get(int(info.op), info.name))
 }
 _ORDERED = {codes.SUB, codes.DIV, codes.POW, codes.DOT}  # ops whose operands' order matters
-_ADD_AN_OP = (
-    "To add an op, give it an entry in microgradx/ops.py's TABLE (its forward rule and "
-    "derivative side by side) and in ARRAY_RULES, its branches in kernels.py's sweeps, and a "
-    "method on Value; tests/test_ops.py then checks it against finite differences. Or build "
-    "it from the ops above (a leaky ReLU is x.relu() - 0.01 * (-x).relu())."
-)
 
 
 def _known_ops() -> str:
@@ -641,7 +527,7 @@ def _micrograd_node(data: float, children: Iterable[Value], op_text: str) -> tup
             if not any(text == op_text for text, _ in _OPS_BY_STRING):
                 raise ValueError(
                     f"{call}: unknown op {op_text!r}. microgradx takes every gradient from its op "
-                    f"table, which knows {_known_ops()}. {_ADD_AN_OP}"
+                    f"table, which knows {_known_ops()}. {ADD_AN_OP}"
                 )
             arities = sorted({a for text, a in _OPS_BY_STRING if text == op_text})
             raise ValueError(f"{call}: {op_text!r} takes {' or '.join(map(str, arities))} operands, got {n}")

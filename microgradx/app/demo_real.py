@@ -36,14 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import jit, metrics
-from .compiled import compile
-from .datasets import LOADERS, one_hot
-from .engine import Value
-from .losses import l2, softmax_cross_entropy
-from .nn import MLP
-from .optim import Adam
-from .training import History
+from .. import metrics
+from ..compiled import compile
+from ..core.engine import Value
+from ..datasets import LOADERS, one_hot
+from ..kernels import jit
+from ..losses import l2, softmax_cross_entropy
+from ..nn import MLP
+from ..optim import Adam
+from ..training.epochs import History
+from ..training.progress import progress_bar
 
 CLASS_NAMES = {  # what each data set's classes are (scikit-learn's target_names)
     "digits": [str(d) for d in range(10)],
@@ -151,7 +153,7 @@ def train(
     a time (the last batch takes what is left), all its steps in one compiled call
     (`fit(..., epochs=)`). `progress(epoch, loss, test accuracy)` is called after every
     epoch. `init` names how the weights are first drawn (`microgradx.nn.INITS`). While numba compiles the
-    kernels (the first run on a machine: see jit.py) steps run on NumPy.
+    kernels (the first run on a machine: see kernels/jit.py) steps run on NumPy.
     """
     for name, n in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -286,8 +288,6 @@ def plot_misclassified(result: Trained, path: Path, most: int = 32) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """`microgradx demo --data NAME`: train, report the test accuracy and the time, write the pictures."""
-    from .demo import progress_bar
-
     layers = [32] if args.layers is None else args.layers
     epochs = 60 if args.epochs is None else args.epochs
     batch_size = 128 if args.batch_size is None else args.batch_size

@@ -2,7 +2,7 @@
 
 Each step below calls the kernels the way the package does, on a small graph that
 uses every op, so that numba compiles exactly the signatures a program will ask for
-and keeps them in its cache (see jit.py). When all are there it says so in the
+and keeps them in its cache (see kernels/jit.py). When all are there it says so in the
 cache's stamp, and every later process runs the numba kernels from its first call.
 For container images and CI, and run in the background by the first process that
 needs the kernels.
@@ -20,14 +20,15 @@ from typing import TextIO
 import numpy as np
 from numba.core import event
 
-from . import jit
+from ..compiled import Compiled, compile
+from ..core.engine import Value
+from ..kernels import jit
+from ..nn import MLP
+from ..optim import SGD, Adam
 
 
 def _graph_of_every_op():
     """A small graph reading two inputs through every op, and a 2-4-4-1 MLP's hinge loss + L2."""
-    from .engine import Value
-    from .nn import MLP
-
     x1, x2, y = Value(0.5, label="x1"), Value(-0.25, label="x2"), Value(1.0, label="y")
     model = MLP(2, [4, 4, 1], seed=0)
     p = model.parameters()[0]
@@ -45,9 +46,6 @@ def _scalar_sweeps() -> None:
 
 
 def _compiled_graphs() -> None:
-    from .compiled import Compiled, compile
-    from .optim import SGD, Adam
-
     inputs, model, loss = _graph_of_every_op()
     rng = np.random.default_rng(0)
     for rows in (1, 100, 2 * Compiled.parallel_rows):  # one row, a block, and many blocks
@@ -99,7 +97,7 @@ def warmup(stream: TextIO = sys.stderr) -> tuple[float, int]:
     """Compile or load every kernel, with a progress bar on `stream`; returns the seconds taken and
     how many functions numba compiled (0: all were in the cache already).
 
-    Marks the cache ready (jit.py) when all are there; raises what numba raised if not.
+    Marks the cache ready (kernels/jit.py) when all are there; raises what numba raised if not.
     """
     jit.State.numba = True  # this process runs the numba kernels, whatever MICROGRADX_JIT says
     jit.CompileNotice.quiet = True
@@ -126,7 +124,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "warmup", help="compile every numba kernel now (once per machine)", description=__doc__
     )
-    p.add_argument("--background", action="store_true", help=argparse.SUPPRESS)  # started by jit.py
+    p.add_argument("--background", action="store_true", help=argparse.SUPPRESS)  # started by kernels/jit.py
     p.set_defaults(run=run)
     return p
 

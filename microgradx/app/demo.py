@@ -31,15 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import demo_real, jit, losses
-from .backprop import sweep
-from .compiled import Compiled, compile
-from .datasets import DATASETS, LOADERS, one_hot
-from .engine import Value
-from .nn import ACTIVATIONS, INITS, MLP, Neuron
-from .optim import SGD, Adam, Optimizer
-from .progress import progress_bar  # (demo_real.py takes it from here too)
-from .tape import flatten
+from .. import losses
+from ..backprop import sweep
+from ..compiled import Compiled, compile
+from ..core.engine import Value
+from ..core.tape import flatten
+from ..datasets import DATASETS, LOADERS, one_hot
+from ..kernels import jit
+from ..nn import ACTIVATIONS, INITS, MLP, Neuron
+from ..optim import SGD, Adam, Optimizer
+from ..training.progress import progress_bar
+from ..viz import draw, render
+from . import demo_real
 
 LOSSES = ("auto", "hinge", "bce", "mse", "softmax")
 OPTIMIZERS = ("sgd", "adam")
@@ -125,7 +128,7 @@ def train(
     `init` names how the weights are first drawn (`microgradx.nn.INITS`): micrograd's
     by default, as micrograd's demo (see the module doc).
     `progress(k, loss, accuracy)` is called after every step.
-    While numba compiles the kernels (the first run on a machine: see jit.py), steps run
+    While numba compiles the kernels (the first run on a machine: see kernels/jit.py), steps run
     on NumPy, a hundred to a few hundred times slower, and move to numba when it is done.
     """
     if dataset not in DATASETS:
@@ -231,8 +234,6 @@ def draw_neuron(result: Result, path: Path) -> str:
     x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(result.X[row])]
     out = neuron(x)
     try:
-        from .viz import draw, render
-
         render(draw(out), path)
     except Exception as e:  # drawing is an extra: report it and carry on
         return f"could not draw the neuron's graph ({type(e).__name__}: {e}); skipped {path}"

@@ -21,9 +21,9 @@ import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 
-from .engine import Value
-from .ops import FORWARD, Op
-from .real import real
+from ..core.engine import Value
+from ..core.ops import FORWARD, UNARY, Op, covers
+from ..core.real import real
 
 FUNCTIONS = {
     "exp": Op.EXP,
@@ -38,6 +38,7 @@ FUNCTIONS = {
     "step": Op.STEP,
     "sign": Op.SIGN,
 }
+covers("app/expr.py FUNCTIONS", FUNCTIONS.values(), [k for k in UNARY if k != Op.NEG])  # -x is NEG
 CONSTANTS = {"e": math.e, "pi": math.pi}
 BINARY = {ast.Add: Op.ADD, ast.Sub: Op.SUB, ast.Mult: Op.MUL, ast.Div: Op.DIV, ast.Pow: Op.POW}
 MAX_CHARS = 1000

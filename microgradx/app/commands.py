@@ -19,13 +19,12 @@ import unicodedata
 from pathlib import Path
 
 from ..backprop import backward
-from ..engine import Value
-from ..expr import parse, parse_bindings, printable, suggest
-from ..tape import Tape, flatten
-from .explore import PAGES, explore
-from .graph import RANKDIRS, draw
-from .render import PICTURES, SOURCES, render
-from .steps import (
+from ..core.engine import Value
+from ..core.tape import Tape, flatten
+from ..viz.explore import PAGES, explore
+from ..viz.graph import RANKDIRS, draw
+from ..viz.render import PICTURES, SOURCES, render
+from ..viz.steps import (
     MODES,
     Step,
     backward_steps,
@@ -36,7 +35,8 @@ from .steps import (
     output_name,
     tangent_steps,
 )
-from .tapeview import draw_tape
+from ..viz.tapeview import draw_tape
+from .expr import parse, parse_bindings, printable, suggest
 
 EXPRESSION_HELP = 'the expression, like "(u + v) * w", "tanh(w1*x1 + w2*x2 + b)" or "-x"'
 # Every file `draw -o` writes, by suffix: the help and the error list them from here.

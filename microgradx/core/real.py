@@ -33,6 +33,9 @@ import numpy as np
 PLAIN = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16})
 PLAIN |= {np.int8, np.uint64, np.uint32, np.uint16, np.uint8, np.bool_}
 LARGEST = float(np.finfo(np.float64).max)
+# What holds a number but is not one: engine.py adds Value when it defines it (this module sits
+# below engine.py, so it names the type without importing it).
+NODES: list[type] = []
 # What an array's dtype kind (numpy.dtype.kind) says of its elements, for the kinds that are not numbers.
 NOT_NUMBERS = {
     "c": "complex numbers: microgradx computes with real numbers (give x.real if the imaginary parts are 0)",
@@ -108,9 +111,7 @@ def too_large(x: object, what: str) -> ValueError:
 
 def why_not(x: object) -> str:
     """Why x is not a number, and what to give instead, as the end of an error message."""
-    from .engine import Value  # (engine imports this module)
-
-    if isinstance(x, Value):
+    if isinstance(x, tuple(NODES)):
         return ": use the Value itself, or its number, .data"
     if isinstance(x, (str, bytes)):
         return ": text, not a number; convert it yourself, float(x), if it holds one"

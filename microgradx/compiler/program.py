@@ -11,12 +11,16 @@ varying program are encoded as
     r < 0    uniform slot -r - 1
 
 The uniform program is laid out like a tape (op, a, b, args arrays) and runs on
-the scalar sweeps; the varying program is one `code` array of shape (n, 4)
-holding (op, a, b, c, …) per slot, plus its `args`, and runs on the lane sweeps.
-For a varying DOT, c counts its leading pairs that are a row times a uniform
-value (each pair's row put first): the kernel's fast path; two more columns group
-the DOTs that read the same rows (see group_dots), and column 6 says the DOT's row
-also takes the relu that alone reads it.
+the scalar sweeps; the varying program is one `vcode` array of shape (n, 8), one row
+per varying slot, plus its `args`, and runs on the lane sweeps. Its columns are named
+in kernels/codes.py: OP, A, B (the op and its operands); for a DOT, ROWS (its leading
+pairs that are a row times a uniform value, each pair's row put first: the kernels'
+fast path), GROUP and MEMBERS (the DOTs that read the same rows, see group_dots),
+FUSED_RELU (the DOT's row also takes the relu that alone reads it) and TILED (its
+group runs as tiles).
+
+The loop that splits is numba code: kernels/split.py. This module prepares its
+arguments and groups the DOTs after it.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from . import cache, jit
-from .ops import ARITY, Op
-from .tape import Tape
+from ..core.ops import ARITY, Op
+from ..core.tape import Tape
+from ..kernels import jit
+from ..kernels.codes import GROUP, MEMBERS, OP, ROWS, TILED, A, B
+from ..kernels.split import split_tape
 
 DOT = int(Op.DOT)
 
@@ -41,88 +46,10 @@ class Split(NamedTuple):
     ub: np.ndarray
     uargs: np.ndarray
     ufirst: int  # the uniform program's first computed slot (leaves and constants come first)
-    vcode: np.ndarray  # (n_varying, 8) int32: op, a, b, and for a DOT: see group_dots and split
+    vcode: np.ndarray  # (n_varying, COLUMNS = 8) int32, its columns named in kernels/codes.py
     vargs: np.ndarray
     vgroups: np.ndarray  # slots of DOTs that share their rows, a group after another
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
-
-
-@njit(cache=True)
-def _split(op, a, b, args, is_input, fusable, arity):
-    n = op.size
-    vary = is_input.copy()
-    for i in range(n):
-        k = op[i]
-        if arity[k] == 0:
-            continue
-        if arity[k] == -1:
-            for m in range(a[i], a[i] + b[i]):
-                vary[i] |= vary[args[m]]
-        else:
-            vary[i] = vary[a[i]] or (arity[k] == 2 and vary[b[i]])
-    ref = np.empty(n, np.int32)
-    fused = fusable & vary  # a varying relu of a DOT read by it alone
-    nu = 0
-    nv = 0
-    for i in range(n):
-        if fused[i]:
-            ref[i] = ref[a[i]]  # the relu is done in its DOT's row
-        elif vary[i]:
-            ref[i] = nv
-            nv += 1
-        else:
-            ref[i] = -nu - 1
-            nu += 1
-    ucode = np.zeros((nu, 8), np.int32)
-    vcode = np.zeros((nv, 8), np.int32)
-    uargs = np.empty(args.size, np.int32)
-    vargs = np.empty(args.size, np.int32)
-    nua = 0
-    nva = 0
-    for i in range(n):
-        k = op[i]
-        if fused[i]:
-            vcode[ref[i], 6] = 1
-            continue
-        code = vcode[ref[i]] if vary[i] else ucode[-ref[i] - 1]
-        code[0] = k
-        if arity[k] == 0:  # leaves and constants keep their index into leaves / consts
-            code[1] = a[i]
-            code[2] = b[i]
-        elif arity[k] == -1:
-            count = b[i]
-            if vary[i]:
-                code[1] = nva
-                for m in range(count):
-                    vargs[nva + m] = ref[args[a[i] + m]]
-                if k == DOT:  # its pairs ordered row × uniform first, the row as x; counted
-                    half, done = count // 2, 0
-                    for m in range(nva, nva + half):
-                        x, w = vargs[m], vargs[m + half]
-                        if x < 0 <= w:  # a product commutes
-                            x, w = w, x
-                        if x >= 0 > w:  # move the pair to the front
-                            vargs[m], vargs[m + half] = vargs[nva + done], vargs[nva + done + half]
-                            vargs[nva + done], vargs[nva + done + half] = x, w
-                            done += 1
-                        else:
-                            vargs[m], vargs[m + half] = x, w
-                    code[3] = done
-                nva += count
-            else:
-                code[1] = nua
-                for m in range(count):
-                    uargs[nua + m] = -ref[args[a[i] + m]] - 1
-                nua += count
-            code[2] = count
-        else:
-            # a varying op keeps encoded references; a uniform op reads only uniform slots
-            code[1] = ref[a[i]] if vary[i] else -ref[a[i]] - 1
-            if arity[k] == 2:
-                code[2] = ref[b[i]] if vary[i] else -ref[b[i]] - 1
-            else:
-                code[2] = 0
-    return ucode, uargs[:nua].copy(), vcode, vargs[:nva].copy(), ref
 
 
 def split(
@@ -131,7 +58,7 @@ def split(
     """Split `tape` into its uniform and varying programs, given which slots are inputs.
 
     With fuse_relu, a relu whose operand is a DOT read by nothing else is done in
-    that DOT's row (vcode column 6): one pass over the lanes fewer each way. With
+    that DOT's row (vcode[:, FUSED_RELU]): one pass over the lanes fewer each way. With
     leaf_order (a sort key per tape slot), the uniform leaves take their places in
     that order (see order_leaves)."""
     is_input = np.zeros(len(tape), dtype=np.bool_)
@@ -142,11 +69,11 @@ def split(
         relus = np.flatnonzero(tape.op == Op.RELU)
         dots = tape.a[relus]
         fusable[relus[(tape.op[dots] == Op.DOT) & (uses[dots] == 1)]] = True
-    run = _split if jit.compiled() else _split.py_func  # numba once compiled, Python until then
+    run = split_tape if jit.compiled() else split_tape.py_func  # numba once compiled, Python until then
     ucode, uargs, vcode, vargs, ref = run(tape.op, tape.a, tape.b, tape.args, is_input, fusable, ARITY)
     if leaf_order is not None:
         order_leaves(ucode, uargs, vcode, vargs, ref, leaf_order)
-    uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in range(3))
+    uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in (OP, A, B))
     computed = np.flatnonzero(uop > Op.CONST)
     ufirst = int(computed[0]) if computed.size else uop.size
     return Split(uop, ua, ub, uargs, ufirst, vcode, vargs, group_dots(vcode, vargs), ref)
@@ -158,23 +85,23 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
     Their rows' gradients, Σ over the group's neurons of g·w, are then summed four
     neurons at a time, once the sweep back reaches the group's first DOT (all its
     neurons' gradients are complete by then, and the rows come before it). Columns
-    4 and 5 of vcode: for a group's first DOT, where its members start in the
-    returned array and how many there are; for the others, 0 and -1. Column 7: 1 on
-    every member of a group that runs as tiles (see kernels.group_forward).
+    GROUP and MEMBERS of vcode: for a group's first DOT, where its members start in the
+    returned array and how many there are; for the others, 0 and -1. Column TILED: 1 on
+    every member of a group that runs as tiles (see kernels/tiles.py).
     """
     by_rows: dict[tuple[int, ...], list[int]] = {}
-    for i in np.flatnonzero(vcode[:, 0] == DOT).tolist():
-        start, rows = vcode[i, 1], vcode[i, 3]
+    for i in np.flatnonzero(vcode[:, OP] == DOT).tolist():
+        start, rows = vcode[i, A], vcode[i, ROWS]
         if rows:
             by_rows.setdefault(tuple(vargs[start : start + rows].tolist()), []).append(i)
     members: list[int] = []
     for group in by_rows.values():
         if len(group) < 2:
             continue
-        vcode[group[0], 4] = len(members)
-        vcode[group[0], 5] = len(group)
-        vcode[group[1:], 5] = -1
-        vcode[group, 7] = _tiles(vcode, vargs, group)
+        vcode[group[0], GROUP] = len(members)
+        vcode[group[0], MEMBERS] = len(group)
+        vcode[group[1:], MEMBERS] = -1
+        vcode[group, TILED] = _tiles(vcode, vargs, group)
         members += group
     return np.array(members, dtype=np.int32)
 
@@ -182,11 +109,11 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
 def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
     """1 if the group can run as tiles of four neurons: whole tiles, and no pair but rows ×
     weights and uniform × uniform, so every operand is ready at its first DOT."""
-    rows = int(vcode[group[0], 3])
+    rows = int(vcode[group[0], ROWS])
     if len(group) % 4:
         return 0
     for i in group:
-        start, n = int(vcode[i, 1]), int(vcode[i, 2]) // 2
+        start, n = int(vcode[i, A]), int(vcode[i, B]) // 2
         if any(vargs[m] >= 0 or vargs[m + n] >= 0 for m in range(start + rows, start + n)):
             return 0
     return 1
@@ -202,7 +129,7 @@ def order_leaves(
 ) -> None:
     """Renumber the uniform leaves and constants, in place, so that they sit in the order of
     key (per tape slot) on the places they held: a graph whose parameters are ordered as
-    their store is then copies them in and out in one run (see kernels.params_in).
+    their store is then copies them in and out in one run (see kernels/layout.py's params_in).
     Computed slots keep their places, so every operand still comes before its reader."""
     if ucode.shape[0] == 0:
         return
@@ -225,10 +152,7 @@ def order_leaves(
         return np.where(refs < 0, -perm[np.maximum(-refs - 1, 0)] - 1, refs)
 
     vargs[:] = renumber(vargs)
-    reads = (vcode[:, 0] > Op.CONST) & (ARITY[vcode[:, 0]] > 0)  # not leaves, not n-ary (start, count)
-    vcode[reads, 1] = renumber(vcode[reads, 1])
-    vcode[reads, 2] = np.where(ARITY[vcode[reads, 0]] == 2, renumber(vcode[reads, 2]), vcode[reads, 2])
+    reads = (vcode[:, OP] > Op.CONST) & (ARITY[vcode[:, OP]] > 0)  # not leaves, not n-ary (start, count)
+    vcode[reads, A] = renumber(vcode[reads, A])
+    vcode[reads, B] = np.where(ARITY[vcode[reads, OP]] == 2, renumber(vcode[reads, B]), vcode[reads, B])
     ref[:] = renumber(ref)
-
-
-cache.key_functions(globals())  # numba caches these under the key of all their sources

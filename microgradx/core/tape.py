@@ -22,8 +22,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .engine import Ahead, Value
+from .engine import Value
 from .ops import ARITY, TABLE, Op
+from .pickling import Ahead
 
 HTML_ROWS = 200  # a notebook's table of a longer tape shows its first and last 100 slots
 BARE = re.compile(r"[^\s\"'#=]+")  # a name printed without quotes in print(tape)

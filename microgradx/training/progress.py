@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from . import jit
+from ..kernels import jit
 
 
 def progress_bar(steps: int, stream: TextIO | None = None, width: int = 30) -> Callable[..., None]:

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from .. import __version__
+from . import commands, demo, warmup
 from .expr import printable, suggest
 
 
@@ -32,8 +34,6 @@ def version() -> str:
     import numba
     import numpy
 
-    from . import __version__
-
     return (
         f"microgradx {__version__} "
         f"(numba {numba.__version__}, NumPy {numpy.__version__}, Python {platform.python_version()})"
@@ -42,9 +42,6 @@ def version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen subcommand; returns the exit status."""
-    from . import demo, warmup
-    from .viz import commands
-
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = Parser(prog="microgradx", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=version())

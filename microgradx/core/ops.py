@@ -3,8 +3,9 @@
 Each entry gives the op's code, name, drawing symbol and arity, then its forward
 formula and its local derivatives side by side, as plain Python on floats. These
 Python rules compute `Value.data` while a graph is built and drive the reference
-sweep (`microgradx.reference`); the numba kernels (`microgradx.kernels`) hold one
-branch per op with the same formulas.
+sweep (`reference.py`); the numba kernels (`kernels/scalar.py`, `kernels/lanes.py`) hold
+one branch per op with the same formulas. The checklist at the end names every place
+an op's rules are written.
 
 Floats follow NumPy's rules, never Python's exceptions: 1/0 is inf, log(0) is -inf,
 log(-1) and sqrt(-1) are nan, exp(1000) is inf.
@@ -228,6 +229,7 @@ TABLE: tuple[OpInfo, ...] = (
 # fmt: on
 
 assert all(info.op == i for i, info in enumerate(TABLE)), "TABLE must list ops in code order"
+assert len(TABLE) == len(Op), "every op in Op needs its entry in TABLE"
 
 
 def local_derivatives(op: int, out: float, args: list[float]) -> tuple[float, ...]:
@@ -248,14 +250,57 @@ _RELU = int(Op.RELU)  # a plain int: cheaper to compare with than the enum membe
 
 FORWARD = [info.forward for info in TABLE]
 ARITY = np.array([info.arity for info in TABLE], dtype=np.int8)  # by code, for numba loops
+COMPUTED = tuple(info.op for info in TABLE if info.arity != 0)  # every op but leaves and constants
+UNARY = tuple(info.op for info in TABLE if info.arity == 1)
+FIXED_ARITY = tuple(info.op for info in TABLE if info.arity in (1, 2))  # all but SUM and DOT (any number)
 
 # The codes as plain ints, which Values store: cheaper to compare and to turn into arrays.
 codes = SimpleNamespace(**{op.name: int(op) for op in Op})
 
 
+# -- the checklist: every place an op's rules are written -----------------------------------
+#
+# An op is its entry in Op and TABLE above, then one in each place below. Each place asserts,
+# when its module loads, that it covers every op it should (`covers`): a new op missing from
+# one of them stops the package at import with ADD_AN_OP, which names them all.
+# tests/test_ops.py then checks every op, in every sweep, against finite differences, and
+# tests/test_layers.py that every place below asserts its coverage.
+
+PLACES: tuple[tuple[str, str], ...] = (
+    ("core/ops.py TABLE", "its code, name, symbol, arity, forward rule and local derivatives, side by side"),
+    ("core/ops.py ARRAY_RULES", "the same two rules on NumPy arrays, for the NumPy tier (not SUM, DOT)"),
+    ("core/graph_rules.py RULES", "its local derivatives as Values, for gradients that are graphs"),
+    ("core/engine.py OPERATORS", "the Value method, named as in TABLE, or the operator that builds it"),
+    (
+        "kernels/scalar.py SCALAR_OPS",
+        "its branches in the scalar sweeps: unary and dunary, or forward and backward",
+    ),
+    ("kernels/lanes.py LANE_OPS", "its branches in the lane sweeps, forward_lanes and backward_lanes"),
+    ("viz/steps.py LOCAL", "its local derivative as the pictures write it (not SUM, DOT)"),
+    ("app/expr.py FUNCTIONS", "a unary op's name as a function in the command line's expressions"),
+)
+ADD_AN_OP = (
+    "To add an op, give it an entry in microgradx/core/ops.py's TABLE (its forward rule and derivative "
+    "side by side), then one in each of: "
+    + "; ".join(f"{place} ({what})" for place, what in PLACES[1:])
+    + ". tests/test_ops.py then checks it against finite differences in every sweep. Or build it from "
+    "the ops above (a leaky ReLU is x.relu() - 0.01 * (-x).relu())."
+)
+
+
+def covers(place: str, ops: object, which: tuple[Op, ...] = COMPUTED) -> None:
+    """Check that the rules table `place` (one of PLACES) has an entry for each op of `which`
+    (every computed op by default); else raise naming the ops missing and every place."""
+    assert any(place == p for p, _ in PLACES), f"{place} is not in ops.PLACES: add it to the checklist"
+    have = {int(k) for k in ops}
+    missing = [TABLE[k].name for k in which if int(k) not in have]
+    if missing:
+        raise AssertionError(f"{place} has no rule for {', '.join(missing)}. {ADD_AN_OP}")
+
+
 # -- the same rules on NumPy arrays: a whole batch's lanes at once -----------------------
 #
-# numpy_kernels.py runs a compiled graph with these while numba compiles kernels.py
+# kernels/numpy_calls.py runs a compiled graph with these while numba compiles the kernels
 # (see jit.py). Each is the float rule above, written with NumPy's ufuncs, which
 # follow the same rules for inf and nan; tests/test_ops.py holds each pair equal on
 # edge values. SUM and DOT, which take any number of operands, are done by the sweeps.
@@ -321,3 +366,4 @@ ARRAY_RULES: dict[int, tuple[Callable[..., np.ndarray], Callable[..., tuple]]] =
     Op.SIGN:    (np.sign,         lambda o, x: (0.0,)),
 }
 # fmt: on
+covers("core/ops.py ARRAY_RULES", ARRAY_RULES, FIXED_ARITY)  # (the sweeps do SUM and DOT)

@@ -1,6 +1,6 @@
 """Flat parameter arrays shared by compiled graphs, optimizers and `Value.data`.
 
-A leaf Value can be *bound* to a `Store`: its value and gradient then live at
+A leaf Value can be *bound* to a `Store` (`engine.bind`): its value and gradient then live at
 `store.data[i]` and `store.grad[i]`, and `Value.data` / `Value.grad` read and write
 through to them. Compiled graphs and optimizers work on the arrays directly, so a
 training step never loops over parameters in Python.
@@ -13,13 +13,8 @@ Calls from several threads share a store: whoever writes its values or gradients
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .engine import Value
 
 
 class Store:
@@ -49,26 +44,3 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.data.size} values, version {self.version})"
-
-
-def bind(values: Iterable[Value]) -> tuple[Store, np.ndarray]:
-    """Put `values` (leaves) in one store and return it with their indices.
-
-    If they already share a store it is reused; otherwise a new store is made and
-    each value moves in, carrying its data and grad (the stores it left are bumped).
-    """
-    values = list(dict.fromkeys(values))  # unique, in order
-    stores = {id(v._store): v._store for v in values}
-    if len(stores) == 1 and values and values[0]._store is not None:
-        store = values[0]._store
-        return store, np.fromiter((v._idx for v in values), dtype=np.int64, count=len(values))
-    store = Store(len(values))
-    for i, v in enumerate(values):
-        store.data[i] = v.data
-        store.grad[i] = v.grad
-        old = v._store
-        if old is not None:
-            old.version += 1
-        v._store = store
-        v._idx = i
-    return store, np.arange(len(values), dtype=np.int64)

@@ -1,13 +1,13 @@
 """When the numba kernels are compiled, and what runs until they are.
 
-numba compiles kernels.py the first time a process needs it and keeps the machine
-code in its on-disk cache (`cache=True`): tens of seconds on a 2-core machine, once
+numba compiles the kernels (this folder) the first time a process needs them and keeps
+the machine code in its on-disk cache (`cache=True`): tens of seconds on a 2-core machine, once
 per machine and version; a later process loads the code in a fraction of a second.
 So that a first run does not sit silent through that, the choice is set by the
 environment variable MICROGRADX_JIT:
 
     background (the default)  until the cache holds the numba kernels, compiled graphs
-                              run on numpy_kernels.py (the same entry points in NumPy,
+                              run on numpy_calls.py (calls.py's entry points in NumPy,
                               nothing to compile) and Value.backward() on the Python
                               reference sweep, while one background process
                               (`microgradx warmup --background`) compiles the kernels
@@ -34,7 +34,7 @@ from types import ModuleType
 
 from numba.core import event
 
-from . import cache, kernels, numpy_kernels
+from . import cache, calls, numpy_calls
 
 MODES = ("background", "foreground", "off")
 COMPILE_SECONDS = 40  # all the kernels, on this project's 2-core machines (benchmarks/coldstart.py)
@@ -109,8 +109,8 @@ def compiled() -> bool:
 
 
 def kernels_now() -> ModuleType:
-    """The kernels to call now: kernels (numba) or numpy_kernels, with the same entry points."""
-    return kernels if State.numba or compiled() else numpy_kernels
+    """The entry points to call now: calls (numba) or numpy_calls, the same functions in NumPy."""
+    return calls if State.numba or compiled() else numpy_calls
 
 
 def describe() -> str:

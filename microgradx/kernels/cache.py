@@ -1,14 +1,20 @@
 """numba's on-disk cache for microgradx, keyed on every source file numba compiles.
 
-numba keys each cached function on its own file (`cache=True`), but the kernels
-read other files too: the op codes come from ops.py. Change an op code and a cache
-keyed on kernels.py alone would serve machine code that runs the wrong op (or
-crashes). So every jitted function of the package caches in a folder named by one
-key: a digest of all the files in SOURCES, the numba, NumPy and Python versions and
-the CPU. Other sources make another key, hence another folder: a stale kernel can
-never be found, even by a process still running an older version beside a newer one.
+numba keys each cached function on its own file (`cache=True`), but a kernel reads
+other files too: the helpers it calls or inlines (scalar.py's rules in lanes.py's
+sweeps), and the op codes, from core/ops.py. Change an op code and a cache keyed on
+one file alone would serve machine code that runs the wrong op (or crashes). So every
+jitted function of the package caches in a folder named by one key: a digest of all
+the files in SOURCES (every file of this kernels folder, found by walking it, and
+core/ops.py), the numba, NumPy and Python versions and the CPU. Other sources make
+another key, hence another folder: a stale kernel can never be found, even by a
+process still running an older version beside a newer one.
 
-A module with jitted functions ends with `cache.key_functions(globals())`.
+Every numba function of the package lives in this folder, and each file with numba
+functions ends with `cache.key_functions(globals())` (tests/test_jit.py checks both, and
+that a change to any of these files changes the key). numba names a cache file by the
+function's file name, name and line; the functions of all the files share the key's
+folder, so the line that tells them apart carries the module's dotted name too.
 """
 
 from __future__ import annotations
@@ -24,17 +30,28 @@ import numpy as np
 from numba.core import caching
 from numba.core.registry import CPUDispatcher
 
-PACKAGE = Path(__file__).resolve().parent
-SOURCES = ("ops.py", "cache.py", "kernels.py", "program.py")  # every file numba compiles,
-# and the files their jitted code reads (tests/test_jit.py checks the list)
+PACKAGE = Path(__file__).resolve().parent.parent  # microgradx/
 PREFIX = "microgradx-"  # the folders' names: PREFIX + the key's first 16 hex digits
 
 
-def source_key() -> str:
-    """A digest of everything the cached machine code depends on."""
+def sources(package: Path = PACKAGE) -> tuple[str, ...]:
+    """Every file numba compiles, and the files their jitted code reads, as paths from the
+    package's folder: the kernels' folder, walked (a new file is in the key without a word
+    here), and the op codes (core/ops.py)."""
+    kernels = package / "kernels"
+    return tuple(sorted(p.relative_to(package).as_posix() for p in kernels.rglob("*.py"))) + ("core/ops.py",)
+
+
+SOURCES = sources()
+
+
+def source_key(package: Path = PACKAGE) -> str:
+    """A digest of everything the cached machine code depends on: the sources' names and bytes,
+    the numba, NumPy and Python versions and the CPU."""
     h = hashlib.sha256()
-    for name in SOURCES:
-        h.update((PACKAGE / name).read_bytes())
+    for name in sources(package):
+        h.update(name.encode())
+        h.update((package / name).read_bytes())
     cpu = llvmlite.binding.get_host_cpu_name() + llvmlite.binding.get_host_cpu_features().flatten()
     for part in (numba.__version__, np.__version__, sys.version, cpu):
         h.update(part.encode())
@@ -50,7 +67,9 @@ class KeyedLocator(caching._CacheLocator):
     folder: Path | None = None  # set by key_functions: inside the folder numba chose for the package
 
     def __init__(self, py_func) -> None:
-        self._lineno = py_func.__code__.co_firstlineno
+        # numba names the cache files by the file's basename, the function's name and this
+        # disambiguator: with the module's dotted name in it, two files' functions never share one
+        self._where = f"{py_func.__module__}-{py_func.__code__.co_firstlineno}"
 
     def get_cache_path(self) -> str:
         return str(KeyedLocator.folder)
@@ -59,7 +78,7 @@ class KeyedLocator(caching._CacheLocator):
         return KEY
 
     def get_disambiguator(self) -> str:
-        return str(self._lineno)
+        return self._where
 
     @classmethod
     def from_function(cls, py_func, py_file):
@@ -93,7 +112,9 @@ def key_functions(namespace: dict) -> None:
 
 def folder() -> Path:
     """The key's folder (where the kernels of these sources are cached)."""
-    assert KeyedLocator.folder is not None, "kernels.py keys the cache at its import"
+    assert KeyedLocator.folder is not None, (
+        "kernels/scalar.py keys the cache at its import (see key_functions)"
+    )
     return KeyedLocator.folder
 
 

@@ -1,35 +1,37 @@
-"""The compiled graph's kernels in NumPy: what runs while numba compiles kernels.py.
+"""The compiled graph's entry points in NumPy: what runs while numba compiles the kernels.
 
-The same entry points as kernels.py (`run_forward`, `run_backward`, `train_steps`, `train_batches`,
-`update`), on the same packed arguments, so a compiled graph can move from these to
-the numba kernels between two calls and carry on where it was (see jit.py). They
+The same entry points as calls.py (`run_forward`, `run_backward`, `train_steps`,
+`train_batches`) and updates.py (`update`), on the same packed arguments, so a compiled
+graph can move from these to the numba kernels between two calls and carry on where it
+was (see jit.py). They
 need no compiling: a process on a machine whose numba cache is empty trains at once,
 at about a millisecond a step for micrograd's moons network, where the numba kernels
 take about ten microseconds once compiled.
 
-The sweeps are the lane sweeps of kernels.py written the plain way: one NumPy
+The sweeps are the lane sweeps of lanes.py written the plain way: one NumPy
 expression per slot over all the batch's lanes (no tiles, no fused relus in a
 separate pass, no threads), the ops' rules from `ops.ARRAY_RULES`, the uniform
-program on the plain-Python reference sweeps (reference.py). Tests hold them equal to
-the numba kernels on random graphs (tests/test_numpy_kernels.py).
+program on the plain-Python reference sweeps (core/reference.py).
+
+Equals: the numba entry points (calls.py), on random graphs: tests/test_numpy_kernels.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import kernels, reference
-from .ops import ARITY, ARRAY_RULES, Op
+from ..core import reference
+from ..core.ops import ARITY, ARRAY_RULES
+from . import layout, updates
+from .codes import CONST, DOT, FUSED_RELU, OP, RELU, ROWS, SUM, A, B
 
-CONST, DOT, SUM, RELU = int(Op.CONST), int(Op.DOT), int(Op.SUM), int(Op.RELU)
-
-# How the packed arguments are cut: the very functions kernels.py compiles, run as Python.
-program_parts = kernels.program_parts.py_func
-workspace_parts = kernels.workspace_parts.py_func
+# How the packed arguments are cut: the very functions the numba kernels inline, run as Python.
+program_parts = layout.program_parts.py_func
+workspace_parts = layout.workspace_parts.py_func
 
 
 def operand(r: int, vals: np.ndarray, uvals: np.ndarray, lanes: int) -> np.ndarray | float:
-    """Encoded operand r (see program.py): row r's lanes, or the uniform value -r - 1."""
+    """Encoded operand r (see compiler/program.py): row r's lanes, or the uniform value -r - 1."""
     return vals[r, :lanes] if r >= 0 else uvals[-r - 1]
 
 
@@ -43,14 +45,14 @@ def add_grad(r: int, g: np.ndarray, grads: np.ndarray, ugrads: np.ndarray, lanes
 
 def dot_pairs(code_i: list[int], args: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """A DOT's operands x1 … xn and w1 … wn, and how many lead as row × uniform."""
-    start, n = code_i[1], code_i[2] // 2
-    return args[start : start + n], args[start + n : start + 2 * n], code_i[3]
+    start, n = code_i[A], code_i[B] // 2
+    return args[start : start + n], args[start + n : start + 2 * n], code_i[ROWS]
 
 
 def forward_lanes(code: list[list[int]], args: np.ndarray, vals: np.ndarray, uvals: np.ndarray, lanes: int):
     """Evaluate the varying program on the first `lanes` lanes (the inputs are filled in)."""
     for i, c in enumerate(code):
-        k = c[0]
+        k = c[OP]
         if k <= CONST:
             continue
         if k == DOT:  # Σ x·w: the rows × weights as one matrix-vector product, then the rest
@@ -58,14 +60,14 @@ def forward_lanes(code: list[list[int]], args: np.ndarray, vals: np.ndarray, uva
             total = uvals[-ws[:n_rw] - 1] @ vals[xs[:n_rw], :lanes]
             for x, w in zip(xs[n_rw:].tolist(), ws[n_rw:].tolist()):
                 total = total + operand(x, vals, uvals, lanes) * operand(w, vals, uvals, lanes)
-            vals[i, :lanes] = ARRAY_RULES[RELU][0](total) if c[6] else total  # a fused relu (column 6)
+            vals[i, :lanes] = ARRAY_RULES[RELU][0](total) if c[FUSED_RELU] else total  # a fused relu
         elif k == SUM:
             total = 0.0
-            for r in args[c[1] : c[1] + c[2]].tolist():
+            for r in args[c[A] : c[A] + c[B]].tolist():
                 total = total + operand(r, vals, uvals, lanes)
             vals[i, :lanes] = total
         else:
-            xs = [operand(r, vals, uvals, lanes) for r in c[1 : 1 + ARITY[k]]]
+            xs = [operand(r, vals, uvals, lanes) for r in c[A : A + ARITY[k]]]  # A, then B
             vals[i, :lanes] = ARRAY_RULES[k][0](*xs)
 
 
@@ -77,12 +79,12 @@ def backward_lanes(
     a uniform operand's gradient is summed over the lanes."""
     for i in range(len(code) - 1, -1, -1):
         c = code[i]
-        k = c[0]
+        k = c[OP]
         if k <= CONST:
             continue
         g = grads[i, :lanes]
         if k == DOT:
-            if c[6]:  # its fused relu first: d relu = 1[x > 0], and x > 0 where relu(x) > 0
+            if c[FUSED_RELU]:  # its fused relu first: d relu = 1[x > 0], and x > 0 where relu(x) > 0
                 g[:] = np.where(vals[i, :lanes] > 0.0, g, 0.0)
             xs, ws, n_rw = dot_pairs(c, args)
             rows, weights = xs[:n_rw], -ws[:n_rw] - 1
@@ -93,10 +95,10 @@ def backward_lanes(
                 add_grad(x, g * wv, grads, ugrads, lanes)
                 add_grad(w, g * xv, grads, ugrads, lanes)
         elif k == SUM:
-            for r in args[c[1] : c[1] + c[2]].tolist():
+            for r in args[c[A] : c[A] + c[B]].tolist():
                 add_grad(r, g, grads, ugrads, lanes)  # d(Σ x) = Σ dx
         else:
-            refs = c[1 : 1 + ARITY[k]]
+            refs = c[A : A + ARITY[k]]
             xs = [operand(r, vals, uvals, lanes) for r in refs]
             local = ARRAY_RULES[k][1](vals[i, :lanes], *xs)
             if k == RELU:  # a mask: inf or nan from above stops at a dead relu
@@ -110,7 +112,7 @@ def forward_pass(
     parts: tuple, uvals: np.ndarray, vals: np.ndarray, x: np.ndarray, counts: np.ndarray
 ) -> None:
     """The uniform program once (reference sweep), then the inputs into the lanes and the varying one."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, _, in_rows = parts[:9]
+    ufirst, uop, ua, ub, uargs, vcode, vargs, _, in_rows = parts[:9]  # (a layout.Program)
     u = uvals.tolist()
     reference.forward(uop.tolist(), ua.tolist(), ub.tolist(), uargs.tolist(), u)
     uvals[ufirst:] = u[ufirst:]
@@ -144,10 +146,10 @@ def backward_pass(
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
 def run_forward(prog, layout, work, uniform, store, threads, x, out) -> None:
-    """kernels.run_forward: the parameters from the store, forward_pass, the outputs to out
+    """calls.run_forward: the parameters from the store, forward_pass, the outputs to out
     (on one thread, whatever `threads` says)."""
     parts = program_parts(prog)
-    p_uslots, p_idx, outs = parts[9:12]
+    p_uslots, p_idx, outs = parts.p_uslots, parts.p_idx, parts.outs
     vals, _, _, _, counts = workspace_parts(layout, work)
     uniform[0, p_uslots] = store[0, p_idx]
     forward_pass(parts, uniform[0], vals, x, counts)
@@ -160,10 +162,10 @@ def run_forward(prog, layout, work, uniform, store, threads, x, out) -> None:
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
 def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, seed) -> None:
-    """kernels.run_backward: backward_pass, the parameters' gradients added into the store,
+    """calls.run_backward: backward_pass, the parameters' gradients added into the store,
     the inputs' written to x_grad (empty: not wanted)."""
     parts = program_parts(prog)
-    in_rows, p_uslots, p_idx = parts[8:11]
+    in_rows, p_uslots, p_idx = parts.in_rows, parts.p_uslots, parts.p_idx
     vals, grads, _, chunk_ugrads, counts = workspace_parts(layout, work)
     backward_pass(parts, uniform[0], uniform[1], vals, grads, chunk_ugrads, counts, out_ref, seed)
     np.add.at(store[1], p_idx, uniform[1, p_uslots])
@@ -174,9 +176,9 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
 
 
 def apply_rule(rule, data, grad, idx, state, lr, settings, t) -> None:
-    """kernels.apply_rule on whole arrays: SGD (momentum, weight decay) or Adam, step t."""
+    """updates.apply_rule on whole arrays: SGD (momentum, weight decay) or Adam, step t."""
     g = grad[idx] + settings[-1] * data[idx]  # weight decay: d/dp (λ/2 p²) = λp
-    if rule == kernels.SGD_RULE:
+    if rule == updates.SGD_RULE:
         momentum = settings[1]
         if momentum != 0.0:
             state[0] = momentum * state[0] + g
@@ -192,7 +194,7 @@ def apply_rule(rule, data, grad, idx, state, lr, settings, t) -> None:
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
 def update(rule, store, idx, state, settings, t) -> None:
-    """kernels.update: an optimizer's step t at its lr settings[0], on its parameters in a store."""
+    """updates.update: an optimizer's step t at its lr settings[0], on its parameters in a store."""
     apply_rule(rule, store[0], store[1], idx, state, settings[0], settings, t)
 
 
@@ -200,7 +202,7 @@ def update(rule, store, idx, state, settings, t) -> None:
 def train_steps(
     prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses
 ) -> None:
-    """kernels.train_steps: len(lrs) steps of forward, zero grads, backward (mean), update, on all of x."""
+    """calls.train_steps: len(lrs) steps of forward, zero grads, backward (mean), update, on all of x."""
     all_rows = np.empty(0, np.int64)
     train_batches(
         prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, all_rows, x.shape[0], lrs,
@@ -212,10 +214,10 @@ def train_steps(
 def train_batches(
     prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, order, batch, lrs, t0, losses
 ) -> None:  # fmt: skip
-    """kernels.train_batches: len(lrs) steps, step k on x's rows order[k·batch : (k + 1)·batch]
+    """calls.train_batches: len(lrs) steps, step k on x's rows order[k·batch : (k + 1)·batch]
     (every row of x if order is empty); the last step on the rows left, its mean over them."""
     parts = program_parts(prog)
-    p_uslots, p_idx, outs = parts[9:12]
+    p_uslots, p_idx, outs = parts.p_uslots, parts.p_idx, parts.outs
     vals, grads, _, chunk_ugrads, full = workspace_parts(layout, work)
     uvals, ugrads, p_data, p_grad = uniform[0], uniform[1], store[0], store[1]
     out_ref = int(outs[0])

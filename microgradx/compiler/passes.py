@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import Value
-from .ops import TABLE, Op
-from .tape import Tape
+from ..core.engine import Value
+from ..core.ops import TABLE, Op
+from ..core.tape import Tape
 
 PASSES = ("fold", "cse", "sum", "dot", "dce")
 COMMUTATIVE = (Op.ADD, Op.MUL)
