@@ -22,17 +22,7 @@ class Compiled(Graph):
     """A graph flattened to a tape, with its inputs and parameters located on it: `forward`,
     `backward`, `jvp`, `hvp`, `hessian`, `train_step` and `fit` (see the module's list)."""
 
-    def __init__(
-        self,
-        outputs: Value | Sequence[Value],
-        inputs: Sequence[Value],
-        optimize: bool | Sequence[str] = True,
-        check: bool = False,
-        threads: bool = False,
-    ) -> None:
-        super().__init__(outputs, inputs, optimize, check, threads)
-        self.opt_slots: tuple = steps.NO_OPTIMIZER  # the fused steps' optimizer (steps.optimizer_slots)
-
+    opt_slots: tuple = steps.NO_OPTIMIZER  # the fused steps' optimizer, until its first step (steps.py)
     jvp = second_order.jvp
     hvp = second_order.hvp
     hessian = second_order.hessian

@@ -41,7 +41,6 @@ from ..kernels import jit
 from ..nn import ACTIVATIONS, INITS, MLP, Neuron
 from ..optim import SGD, Adam, Optimizer
 from ..training.progress import progress_bar
-from ..viz import draw, render
 from . import demo_real
 
 LOSSES = ("auto", "hinge", "bce", "mse", "softmax")
@@ -234,6 +233,8 @@ def draw_neuron(result: Result, path: Path) -> str:
     x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(result.X[row])]
     out = neuron(x)
     try:
+        from ..viz import draw, render  # here: a demo without graphviz still trains, and says so
+
         render(draw(out), path)
     except Exception as e:  # drawing is an extra: report it and carry on
         return f"could not draw the neuron's graph ({type(e).__name__}: {e}); skipped {path}"

@@ -10,6 +10,8 @@ thread's forward, backward and training steps never touch another thread's.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -51,7 +53,20 @@ class Workspace:
             yield arrays[c, :, :n], c * int(self.counts[0])
 
 
-NOT_READY = (None, None, (), None, None, None, None)  # train_step's arguments, not made yet
+class Ready(NamedTuple):
+    """What train_step's fast path (training/steps.py) keeps from a thread's last step: its next
+    step goes straight to the kernel while the optimizer, the workspace and the store hold."""
+
+    optimizer: object  # the optimizer it steps
+    ws: Workspace | None  # the workspace it runs in (its batch's shape)
+    args: tuple  # the kernel's arguments before the rows
+    lr: np.ndarray | None  # the optimizer's lr, a view of its settings (read at each step)
+    loss: np.ndarray | None  # where the kernel writes the step's loss
+    acquire: Callable[[], object] | None  # the store's lock (and PARALLEL_CALLS), taken the cheap way
+    release: Callable[[], object] | None
+
+
+NOT_READY = Ready(None, None, (), None, None, None, None)  # not made yet, or dropped
 
 
 class CallState:
@@ -68,7 +83,7 @@ class CallState:
         self.ran = False  # whether a forward (or a training step) has run in this thread
         self.single = False  # whether that forward was one row
         self.args: tuple = (None, None, ())  # see Graph.kernel_args
-        self.ready: tuple = NOT_READY  # see training/steps.py's train_step
+        self.ready: Ready = NOT_READY  # see training/steps.py's train_step
         self.one_loss = np.zeros(1)  # train_step's loss, without a new array each step
 
 

@@ -10,6 +10,9 @@ micrograd's own API works too: `Value(data, _children, _op)` makes a node of a k
 op, `_prev` and `_op` describe a node as micrograd does, and `_backward()` is one
 node's step of the reverse sweep, read from the op table (a method, not a closure
 stored on the node), so the lecture's backprop by hand gives `.backward()`'s numbers.
+
+Beside Value: `bind` (leaves into a flat Store, store.py) and the micrograd op strings.
+How a graph of Values pickles is pickling.py; the topological order, order.py.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..compiler.checks import F64, whole_number
 from ..compiler.graph import Graph
-from ..compiler.workspace import CallState, Workspace
+from ..compiler.workspace import CallState, Ready, Workspace
 from ..core.real import real, real_array
 from ..kernels import calls, jit
 from ..optim import Optimizer
@@ -118,7 +118,7 @@ def trainer(
     args = step_args(self, ws, state, optimizer)
     if not self.check:
         lock, lr_now = self.writer_locks(ws), optimizer.settings[:1]  # train_step's fast path:
-        state.ready = (optimizer, ws, args, lr_now, state.one_loss, lock.acquire, lock.release)
+        state.ready = Ready(optimizer, ws, args, lr_now, state.one_loss, lock.acquire, lock.release)
     return rows, ws, args
 
 
