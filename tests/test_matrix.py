@@ -299,3 +299,50 @@ def test_a_layer_with_mixed_activations_or_widths_is_refused(net):
     model.layers.reverse()
     with pytest.raises(ValueError, match="layer 2 reads 2 inputs but layer 1 has 4 neurons"):
         matrix.forward(model, [1.0, 2.0, 3.0])
+
+
+# -- microgradx explain --matrix ----------------------------------------------------------------------
+
+
+def test_explain_matrix_shows_the_recursion_and_names_each_entry(capsys):
+    from microgradx.cli import main
+    from microgradx.viz.matrixview import small_mlp
+
+    assert main(["explain", "--matrix", "--sizes", "2,3,2", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    model, x, y = small_mlp("2,3,2", None, "mse", False, 4)
+    result = matrix.backprop(model, x, y, "mse")
+    for line in ("g ← L'(h[2], y) = 2(ŷ − y)", "f_2'(a[2]) = linear'(a[2])", "f_1'(a[1]) = tanh'(a[1])",
+                 "∇W[2] ← g h[1]ᵀ =", "∇W[1] ← g h[0]ᵀ =", "[ L2.n2.w1  L2.n2.w2  L2.n2.w3 ]"):  # fmt: skip
+        assert line in out
+    assert f"{result.W[1][1, 2]:+.4f}" in out and f"{result.W[0][2, 1]:+.4f}" in out
+    assert "largest difference between ∇W and those .grad: " in out
+    difference = float(out.split("those .grad: ")[1].split()[0])
+    assert difference <= 1e-15
+
+
+def test_explain_matrix_with_bias_and_nll(capsys):
+    from microgradx.cli import main
+
+    assert main(["explain", "--matrix", "--sizes", "3,2,1", "--loss", "nll", "--bias"]) == 0
+    out = capsys.readouterr().out
+    assert "sigmoid'(a[2])" in out and "∇b[2] ← g" in out and "∇b[1] is the .grad of L1.n1.b, L1.n2.b" in out
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["explain", "--matrix", "u * 2", "u=1"], "--matrix explains a small MLP, not an expression"),
+        (["explain", "--matrix", "--sizes", "2,x"], "--sizes takes layer widths"),
+        (["explain", "--matrix", "--sizes", "2"], "at least two widths"),
+        (["explain", "--matrix", "--activations", "tanh,swish"], "unknown activation 'swish'"),
+        (["explain", "--matrix", "--loss", "nll", "--activations", "tanh,linear", "--sizes", "2,2,1"],
+         "one sigmoid neuron"),
+        (["explain", "--mode", "forward"], "explain takes an expression"),
+    ],
+)  # fmt: skip
+def test_explain_matrix_refuses_bad_options(argv, words, capsys):
+    from microgradx.cli import main
+
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
