@@ -73,7 +73,7 @@ def test_setting_weight_and_bias_sets_the_values_and_a_compiled_graph_sees_them(
 )  # fmt: skip
 def test_a_wrong_array_is_refused_naming_both_and_nothing_changes(part, value, words):
     layer = Layer(3, 2, seed=0)
-    layer([1.0, 2.0, 3.0]).__getitem__(0).backward()
+    layer([1.0, 2.0, 3.0])[0].backward()
     before, before_grads = values(layer), grads(layer)
     with pytest.raises(ValueError) as caught:
         setattr(layer, part, value)

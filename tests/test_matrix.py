@@ -346,3 +346,13 @@ def test_explain_matrix_refuses_bad_options(argv, words, capsys):
 
     assert main(argv) == 2
     assert words in capsys.readouterr().err
+
+
+def test_every_activation_of_nn_has_its_derivative_here():
+    """A new activation in nn.ACTIVATIONS must bring its f and f' to matrix.ACTIVATIONS."""
+    assert set(matrix.ACTIVATIONS) == set(ACTIVATIONS)
+    a = np.linspace(-3.0, 3.0, 13) + 0.05  # off relu's kink
+    for name, (f, df) in matrix.ACTIVATIONS.items():
+        h = 1e-6
+        assert df(a) == pytest.approx((f(a + h) - f(a - h)) / (2 * h), abs=1e-8), name
+        assert f(a) == pytest.approx([ACTIVATIONS[name](Value(x)).data for x in a], rel=1e-15), name
