@@ -3,6 +3,7 @@
     microgradx draw "(u + v) * w" u=2 v=3 w=4 -o f.svg
     microgradx explain "(u + v) * w" u=2 v=3 w=4
     microgradx explain "(u + v) * w" u=2 v=3 w=4 --mode forward --wrt v
+    microgradx explain --matrix --sizes 2,3,2 --loss mse
 
 The expression is parsed safely (`microgradx.expr`), its gradients computed by the
 reference sweep, and the result drawn (`draw`, `draw_tape`, `explore`) or printed as
@@ -21,9 +22,11 @@ from pathlib import Path
 from ..backprop import backward
 from ..engine import Value
 from ..expr import parse, parse_bindings, printable, suggest
+from ..matrix import LOSSES
 from ..tape import Tape, flatten
 from .explore import PAGES, explore
 from .graph import RANKDIRS, draw
+from .matrixview import explain_matrix, small_mlp
 from .render import PICTURES, SOURCES, render
 from .steps import (
     MODES,
@@ -133,14 +136,49 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "explain",
         help="print the forward and backward sweeps of an expression, step by step",
         description="Print the forward and backward sweeps of an expression as the lecture writes them; "
-        "with --mode forward, the forward-mode sweep: each value's tangent along one input (chain rule).",
+        "with --mode forward, the forward-mode sweep: each value's tangent along one input (chain rule); "
+        "with --matrix, the lecture's K-layer backpropagation on a small MLP, matrix by matrix.",
     )
-    add_expression(p)
+    add_expression(p, optional=True)
     OPTIONS["explain"] = options_of(
         *mode_options(p, "forward: one sweep carrying each value's tangent, the derivative along one input "
                       "(see --wrt)"),
+        *matrix_options(p),
     )  # fmt: skip
     p.set_defaults(run=run_explain)
+
+
+def matrix_options(p: argparse.ArgumentParser) -> tuple[argparse.Action, ...]:
+    """explain's --matrix and the options that choose its network."""
+    return (
+        p.add_argument(
+            "--matrix",
+            action="store_true",
+            help="instead of an expression, a small MLP as the lecture's matrices: the forward pass and "
+            "backprop step by step (g, f'(a[k]), ∇W[k]), each entry of ∇W named by its parameter",
+        ),
+        p.add_argument(
+            "--sizes",
+            default="2,3,2",
+            metavar="D0,…,DK",
+            help="--matrix: the widths d_0 (inputs) … d_K (outputs), each 1 to 8 (default 2,3,2)",
+        ),
+        p.add_argument(
+            "--activations",
+            metavar="F1,…,FK",
+            help="--matrix: one activation per layer, or one for all (default tanh, the output linear; "
+            "sigmoid for nll)",
+        ),
+        p.add_argument(
+            "--loss", default="mse", choices=list(LOSSES), help="--matrix: the loss (default mse)"
+        ),
+        p.add_argument(
+            "--bias", action="store_true", help="--matrix: layers with biases (the lecture's have none)"
+        ),
+        p.add_argument(
+            "--seed", type=int, default=0, help="--matrix: draws the weights, x and y (default 0)"
+        ),
+    )
 
 
 def mode_options(p: argparse.ArgumentParser, forward: str) -> tuple[argparse.Action, argparse.Action]:
@@ -172,9 +210,10 @@ def mode(text: str) -> str:
     )
 
 
-def add_expression(p: argparse.ArgumentParser) -> None:
-    """The expression and its NAME=VALUE bindings, the positional arguments of draw and explain."""
-    p.add_argument("expression", help=EXPRESSION_HELP)
+def add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    """The expression and its NAME=VALUE bindings, the positional arguments of draw and explain
+    (`optional` for explain, whose --matrix explains a network instead)."""
+    p.add_argument("expression", nargs="?" if optional else None, help=EXPRESSION_HELP)
     p.add_argument(
         "bindings",
         nargs="*",
@@ -256,6 +295,17 @@ def forward_input(args: argparse.Namespace, tape: Tape, inputs: dict[str, Value]
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    if args.matrix:
+        if args.expression is not None or args.mode is not None or args.wrt is not None:
+            raise ValueError(
+                "--matrix explains a small MLP, not an expression: leave out the expression, "
+                "--mode and --wrt (choose the network with --sizes, --activations, --loss, --bias)"
+            )
+        model, x, y = small_mlp(args.sizes, args.activations, args.loss, args.bias, args.seed)
+        print(printable(explain_matrix(model, x, y, args.loss)))
+        return 0
+    if args.expression is None:
+        raise ValueError('explain takes an expression, like "(u + v) * w" u=2 v=3 w=4, or --matrix')
     root, inputs, tape = build(args.expression, args.bindings)
     along = forward_input(args, tape, inputs)
     if along is not None:

@@ -141,19 +141,25 @@ def shade_colour(g: float, biggest: float) -> str:
 
 @dataclass
 class Neuron:
-    """A neuron found in a tape: act(Σ wᵢ·xᵢ + b), as `nn.Neuron` builds it (act may be absent)."""
+    """A neuron found in a tape: act(Σ wᵢ·xᵢ + b), as `nn.Neuron` builds it (act may be absent);
+    without a bias (`bias=False`), act(Σ wᵢ·xᵢ): then `bias` is None and `add` is the DOT."""
 
     dot: int
     add: int
     out: int
     weights: list[int]
-    bias: int
+    bias: int | None
     inputs: list[int]
 
     @property
+    def parameters(self) -> list[int]:
+        """Its weights' slots, then its bias's if it has one."""
+        return self.weights if self.bias is None else [*self.weights, self.bias]
+
+    @property
     def slots(self) -> list[int]:
-        """Every slot the neuron's table row stands for: its parameters and its three computed nodes."""
-        return [*self.weights, self.bias, self.dot, self.add, self.out]
+        """Every slot the neuron's table row stands for: its parameters and its computed nodes."""
+        return list(dict.fromkeys([*self.parameters, self.dot, self.add, self.out]))
 
 
 @dataclass
@@ -186,7 +192,8 @@ def users_of(tape: Tape) -> list[list[int]]:
 
 
 def find_neurons(tape: Tape, role: list[str], users: list[list[int]]) -> list[Neuron]:
-    """Every DOT of parameters with other values, plus a parameter bias, then maybe an activation."""
+    """Every DOT of parameters with other values, plus a parameter bias (or none: `bias=False`),
+    then maybe an activation."""
     found = []
     for k in range(len(tape)):
         if tape.op[k] != Op.DOT:
@@ -194,17 +201,20 @@ def find_neurons(tape: Tape, role: list[str], users: list[list[int]]) -> list[Ne
         ops = tape.operands(k).tolist()
         n = len(ops) // 2
         halves = (ops[:n], ops[n:]), (ops[n:], ops[:n])
-        pick = [(w, x) for w, x in halves if all(role[s] == "parameter" for s in w) and len(set(w)) == n]
-        if not pick or len(users[k]) != 1:
+        pick = [
+            (w, x)
+            for w, x in halves
+            if all(role[s] == "parameter" for s in w) and len(set(w)) == n and not set(w) & set(x)
+        ]
+        if not pick:
             continue
         weights, inputs = pick[0]
-        add = users[k][0]
-        if tape.op[add] != Op.ADD:
-            continue
-        pair = tape.operands(add).tolist()
-        bias = pair[1] if pair[0] == k else pair[0]
-        if role[bias] != "parameter" or bias in weights or bias == k:
-            continue
+        add, bias = k, None
+        if len(users[k]) == 1 and tape.op[users[k][0]] == Op.ADD:
+            pair = tape.operands(users[k][0]).tolist()
+            other = pair[1] if pair[0] == k else pair[0]
+            if role[other] == "parameter" and other not in weights and other != k:
+                add, bias = users[k][0], other
         out = add
         if len(users[add]) == 1 and tape.op[users[add][0]] in ACTIVATIONS:
             out = users[add][0]
@@ -230,7 +240,7 @@ def find_layers(tape: Tape, names: list[str], role: list[str], users: list[list[
         groups.setdefault(tuple(neuron.inputs), []).append(neuron)
     layers = []
     for k, neurons in enumerate(groups.values(), start=1):
-        places = [prefix([names[s] for s in (*n.weights, n.bias)]) for n in neurons]
+        places = [prefix([names[s] for s in n.parameters]) for n in neurons]
         place = prefix(places)  # L2 for L2.n1, L2.n2, …; L3 for a layer of one neuron, L3.n1
         layers.append(Layer(neurons, place, k))
     return layers
@@ -254,6 +264,7 @@ class Scene:
     rankdir: str
     shared: list[bool]  # per slot: a node of the `original` graph too
     line: str = "grad"  # what `grad` holds: gradients, or tangents (`draw(along=...)`)
+    grad_beside: bool = False  # a layer table's gradients as a matrix ∇W beside W, not below each value
 
     def fill(self, i: int) -> tuple[str, str]:
         fill, border = ROLES[self.role[i]]
@@ -275,6 +286,7 @@ def draw(
     original: Value | Sequence[Value] | None = None,
     mode: str | None = None,
     wrt: Value | None = None,
+    grad_beside: bool = False,
 ) -> Picture:
     """The graph below `root` as a `Picture` (a graphviz.Digraph rendered by dot or graphviz-pure).
 
@@ -287,8 +299,9 @@ def draw(
     it may hold another root's gradients, or several calls' worth). Roles: see `roles`;
     `inputs` and `parameters` take lists of Values, a Module or an optimizer. `shade`
     fills nodes by |grad|. Beyond `limit` Values the picture is summarised (layers as
-    tables, the part nearest the output). `rankdir` is LR (left to right) for a detailed
-    picture and TB (top down) for a summarised one unless given.
+    tables, the part nearest the output; `grad_beside=True` shows each table's gradients as a
+    second matrix, ∇W beside W, as `Layer.weight_grad` holds them). `rankdir` is LR (left to
+    right) for a detailed picture and TB (top down) for a summarised one unless given.
 
     `original`, the Value (or Values) a gradient graph was taken of: the nodes of the
     drawn graph that belong to original's graph too get a thick purple border, and a key
@@ -322,8 +335,9 @@ def draw(
     layers = find_layers(tape, names, role, users_of(tape)) if summarise else []
     direction = rankdir or ("TB" if layers else "LR")
     scene = Scene(
-        tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared, line
-    )
+        tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared, line,
+        bool(grad_beside),
+    )  # fmt: skip
     graph = Picture(name="microgradx", format=format)
     graph.attr(rankdir=direction, fontname=FONT, fontsize=str(FONT_SIZE), size=f"{MAX_INCHES},{MAX_INCHES}")
     graph.attr(nodesep="0.2", ranksep="0.3")
@@ -606,41 +620,58 @@ def elide(items: list[Any], limit: int) -> list[Any]:
 def layer_node(graph: Picture, scene: Scene, unit: str, layer: Layer) -> None:
     """A layer as its weight matrix: a row per neuron (its output, then wᵢ for each input, then b).
 
-    Each cell holds a parameter's data and, below it, its gradient; the column header
-    pairs each weight with the input it multiplies. The layer's place, a row's neuron and
-    a column's weight make up each parameter's full name (L2, n3, w1: L2.n3.w1), which is
-    also the cell's tooltip. Beyond TABLE_COLUMNS inputs or TABLE_ROWS neurons the middle
-    ones are left out, in a column or row marked …, so that the table fits a page.
+    Each cell holds a parameter's data and, below it, its gradient; or, with `grad_beside`,
+    the gradients make a second matrix ∇W (and ∇b) to the right of W (and b), as
+    `Layer.weight_grad` holds them. The column header pairs each weight with the input it
+    multiplies. The layer's place, a row's neuron and a column's weight make up each
+    parameter's full name (L2, n3, w1: L2.n3.w1), which is also the cell's tooltip. A layer
+    built with bias=False has no b column. Beyond TABLE_COLUMNS inputs or TABLE_ROWS neurons
+    the middle ones are left out, in a column or row marked …, so that the table fits a page.
     """
     names, first = scene.names, layer.neurons[0]
-    places = [prefix([names[s] for s in (*n.weights, n.bias)]) for n in layer.neurons]
-    local = [
-        [strip(names[s], p) for s in (*n.weights, n.bias)] for n, p in zip(layer.neurons, places, strict=True)
-    ]
-    if any(row != local[0] for row in local):  # parameters not named alike in every neuron: by position
-        local[0] = [f"w{k}" for k in range(1, len(first.weights) + 1)] + ["b"]
+    places = [prefix([names[s] for s in n.parameters]) for n in layer.neurons]
+    local = [[strip(names[s], p) for s in n.parameters] for n, p in zip(layer.neurons, places, strict=True)]
+    has_bias = all(n.bias is not None for n in layer.neurons)
+    if any(row != local[0] for row in local) or len(local[0]) != len(first.weights) + has_bias:
+        # parameters not named alike in every neuron, or biases in some only: by position
+        local[0] = [f"w{k}" for k in range(1, len(first.weights) + 1)] + ["b"] * has_bias
     columns = elide(list(range(len(first.weights))), TABLE_COLUMNS)
-    head = [header("neuron"), header("output")]
+    beside = scene.grad_beside and scene.show_grad
+    block = []
     for k in columns:
-        head.append(header("…") if k is None else header(f"{local[0][k]}\n· {names[layer.inputs[k]]}"))
-    head.append(header(local[0][-1]))
+        block.append(header("…") if k is None else header(f"{local[0][k]}\n· {names[layer.inputs[k]]}"))
+    block += [header(local[0][-1])] * has_bias
+    head = [header("neuron"), header("output"), *block]
+    if beside:
+        line = scene.line  # ∇ is missing from the PNG font: the matrix's columns say "grad w1"
+        head += ["<td></td>"] + [
+            header("…") if k is None else header(f"{line} {local[0][k]}") for k in columns
+        ]
+        head += [header(f"{line} {local[0][-1]}")] * has_bias
     acts = {TABLE[scene.tape.op[n.out]].name if n.out != n.add else "linear" for n in layer.neurons}
     count, width = len(layer.neurons), len(layer.inputs)
+    grads = f'<font color="{GRAD_COLOUR}">{scene.line}</font>'
     title = (
         f"<b>{html(layer.name)}</b>: {count} {'/'.join(sorted(acts))} neuron{'s' * (count > 1)}"
-        f" of {width} input{'s' * (width > 1)}; each cell: data"
-        + (f', <font color="{GRAD_COLOUR}">{scene.line}</font> below' if scene.show_grad else "")
-    )
+        f" of {width} input{'s' * (width > 1)}{', no bias' * (not has_bias)}; "
+        + ("W" + " and b" * has_bias + f", then their {grads}s beside them"
+           if beside else "each cell: data" + (f", {grads} below" if scene.show_grad else ""))
+    )  # fmt: skip
     rows = [f'<tr><td colspan="{len(head)}">{title}</td></tr>', "<tr>" + "".join(head) + "</tr>"]
     for j in elide(list(range(count)), TABLE_ROWS):
         if j is None:
             rows.append(f'<tr><td colspan="{len(head)}">… {count - TABLE_ROWS + 1} more neurons</td></tr>')
             continue
         neuron, place = layer.neurons[j], places[j]
+        params = [None if k is None else neuron.weights[k] for k in columns] + [neuron.bias] * has_bias
         row = [header(strip(place, layer.place) if place else names[neuron.out])]
         row.append(number_cell(scene, neuron.out))
-        row += ["<td>…</td>" if k is None else number_cell(scene, neuron.weights[k]) for k in columns]
-        row.append(number_cell(scene, neuron.bias))
+        show = "data" if beside else "both"
+        row += ["<td>…</td>" if s is None else number_cell(scene, s, show) for s in params]
+        if beside:
+            row += ["<td></td>"] + [
+                "<td>…</td>" if s is None else number_cell(scene, s, "grad") for s in params
+            ]
         rows.append("<tr>" + "".join(row) + "</tr>")
     frame = '<table border="1" cellborder="1" cellspacing="0" cellpadding="2" color="#888888">'
     graph.node(unit, f"<{frame}{''.join(rows)}</table>>", shape="plain", fontsize=str(SMALL))
@@ -656,14 +687,16 @@ def header(text: str) -> str:
     return f"<td><b>{html(text, 24)}</b></td>"
 
 
-def number_cell(scene: Scene, i: int) -> str:
+def number_cell(scene: Scene, i: int, show: str = "both") -> str:
     """Slot i's data (and grad below it, in GRAD_COLOUR) in a table cell; its name as the tooltip.
+    `show` "data" or "grad" puts only that one in the cell (a layer's W and ∇W side by side).
 
     A parameter shared with an original graph (`draw(original=...)`) is framed in SHARED."""
     fill, _ = scene.fill(i)
-    text = short(scene.data[i])
-    if scene.show_grad:
-        text += f'<br/><font color="{GRAD_COLOUR}">{short(scene.grad[i])}</font>'
+    grad = f'<font color="{GRAD_COLOUR}">{short(scene.grad[i])}</font>'
+    text = grad if show == "grad" else short(scene.data[i])
+    if scene.show_grad and show == "both":
+        text += f"<br/>{grad}"
     frame = f' border="{SHARED_PEN}" color="{SHARED}"' if scene.shared[i] else ""
     tip = escape(visible(scene.names[i]), quote=True)
     return f'<td bgcolor="{fill}"{frame} tooltip="{tip}">{text}</td>'
