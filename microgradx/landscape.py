@@ -52,7 +52,8 @@ from .real import real, real_array, shown
 
 __all__ = ["Line", "Plane", "line", "plane", "spectrum", "top_eigenvalues", "index", "neurons"]
 
-LANES = 2048  # rows × grid points per forward call: the lanes' arrays stay a few MB (see Sweeps)
+LANES = 2048  # rows × grid points per forward call, at most (see Sweeps)
+MEMORY = 32 * 2**20  # bytes of the lanes' arrays a call, at most: a large network takes fewer lanes
 NEURON = re.compile(r"^(?:(.*)\.)?(?:w\d+|b)$")  # nn's labels: L2.n3.w1, L2.n3.b (neuron L2.n3)
 
 
@@ -142,8 +143,10 @@ class Sweeps:
     c, d1 and d2 are parameters of the new graph (its own Store: the model's parameters are
     never written); the inputs are step's, then α and β. A forward of rows whose α and β
     columns hold a grid point's coordinates gives the loss of that point's rows: many grid
-    points go in one call, LANES rows at a time (the lanes' arrays are rows × the graph's
-    varying slots: ~380 for the moons loss, 12 MB for 2,048 lanes).
+    points go in one call, up to LANES rows at a time (the lanes' arrays are rows × the graph's
+    varying slots × 16 bytes: ~380 slots for the moons loss, 12 MB for 2,048 lanes; a larger
+    network takes fewer lanes a call, to stay within MEMORY). On the moons loss, 41 × 41 points
+    took 45 ms at 2,000 lanes a call, 49-55 ms at 500-1,000 and 4,100, and 90-100 ms at 8,200.
 
     Exactness: each lane computes c_k + α·d1_k + β·d2_k as NumPy computes center + α·d1 + β·d2,
     then the same tape as step; tests/test_landscape.py holds the grids to the point-by-point
@@ -155,10 +158,10 @@ class Sweeps:
         kept = {id(x) for x in step.inputs}
         params = set(step.parameters)
         replace: dict[Value, Value] = {}
-        self.c, self.d1, self.d2 = [], [], []
-        for p in step.parameters:
-            c, d1, d2 = Value(p.data, label=p.label), Value(0.0), Value(0.0)
-            self.c.append(c), self.d1.append(d1), self.d2.append(d2)
+        self.c = [Value(p.data, label=p.label) for p in step.parameters]
+        self.d1 = [Value(0.0) for _ in step.parameters]
+        self.d2 = [Value(0.0) for _ in step.parameters]
+        for p, c, d1, d2 in zip(step.parameters, self.c, self.d1, self.d2):
             replace[p] = c + alpha * d1 + beta * d2
         # leaves the tape passes took out of step (the loss does not depend on them): copies, at their values
         others = [v for v in topological_leaves(step.outputs) if id(v) not in kept and v not in params]
@@ -167,6 +170,8 @@ class Sweeps:
         self.graph = compile_graph(rebuilt[step.outputs[0]], inputs=[*step.inputs, alpha, beta])
         where = {id(v): int(i) for v, i in zip(self.graph.parameters, self.graph.p_idx)}
         self.index = [np.array([where.get(id(v), -1) for v in vs]) for vs in (self.c, self.d1, self.d2)]
+        # lanes a call: at most LANES, and at most MEMORY bytes of values and gradients (8 + 8 a slot a lane)
+        self.lanes = max(1, min(LANES, MEMORY // (16 * self.graph.split.vcode.shape[0])))
         self.lock = threading.Lock()  # the graph's store is shared by the threads' calls
 
     def losses(
@@ -174,7 +179,7 @@ class Sweeps:
     ) -> np.ndarray:
         """The loss (mean over rows) at center + a·d1 + b·d2 for each (a, b) of points, shape (m,)."""
         m, r, n_in = points.shape[0], rows.shape[0], rows.shape[1]
-        per = max(1, LANES // r)  # grid points per call
+        per = max(1, self.lanes // r)  # grid points per call
         out = np.empty(m)
         batch = np.empty((min(per, m) * r, n_in + 2))
         batch[:, :n_in] = np.tile(rows, (min(per, m), 1))

@@ -90,6 +90,20 @@ def test_many_grid_points_go_through_several_calls_and_in_step_parameters_order(
         assert q.loss[i, j] == pytest.approx(pointwise(step, rows, order, full), rel=1e-12, abs=0)
 
 
+def test_a_network_too_large_for_many_lanes_goes_one_point_a_call(monkeypatch):
+    """With the lanes' memory capped below one point's rows, each call takes one grid point."""
+    monkeypatch.setattr(landscape, "MEMORY", 1)
+    model, step, rows, _ = moons_problem((3,), "tanh", rows=30)
+    params = model.parameters()
+    theta = values(params)
+    d1, d2 = np.random.default_rng(1).standard_normal((2, theta.size))
+    p = landscape.plane(step, rows, directions=(d1, d2), n=3, wrt=params)
+    assert landscape._sweeps(step).lanes == 1
+    for i, j in [(0, 0), (1, 2), (2, 1)]:
+        expected = pointwise(step, rows, params, theta + p.alpha[i] * d1 + p.beta[j] * d2)
+        assert p.loss[i, j] == pytest.approx(expected, rel=1e-12, abs=0)
+
+
 def test_default_directions_are_filter_normalised():
     """Each neuron's part of d1 and of d2 has the norm of that neuron's weights and bias (Li et al.)."""
     model, step, rows, _ = moons_problem((16, 16))
