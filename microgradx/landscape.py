@@ -29,7 +29,7 @@ The grids are evaluated by compiled sweeps, not point by point: the loss graph i
 once with every parameter θ_k replaced by c_k + α·d1_k + β·d2_k (c, d1, d2 parameters of
 the new graph; α and β two more input columns), so one forward call takes many grid
 points at once, each point's rows as lanes. 41 × 41 points of the moons loss (100 rows,
-337 parameters) take about 0.05 s (benchmarks/landscape.py).
+337 parameters) took 0.04-0.12 s warm on a shared 2-core machine (benchmarks/landscape.py).
 """
 
 from __future__ import annotations
@@ -415,7 +415,7 @@ def spectrum(step: Compiled, X: object, wrt: Sequence[Value] | None = None) -> n
     """All the eigenvalues of the loss's Hessian w.r.t. wrt (default step.parameters), ascending.
 
     The compiled Hessian (`Compiled.hessian`, mean over X's rows), symmetrised ((H + Hᵀ)/2:
-    rounding leaves it symmetric to ~1e-16 relative), then `numpy.linalg.eigvalsh`. Shape (n,).
+    it is symmetric up to rounding), then `numpy.linalg.eigvalsh`. Shape (n,).
     Costs n reverse sweeps and an O(n³) eigensolver: for large networks, `top_eigenvalues`.
     """
     step = _loss_graph(step, "spectrum")
