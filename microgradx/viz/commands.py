@@ -4,12 +4,15 @@
     microgradx explain "(u + v) * w" u=2 v=3 w=4
     microgradx explain "(u + v) * w" u=2 v=3 w=4 --mode forward --wrt v
     microgradx explain --matrix --sizes 2,3,2 --loss mse
+    microgradx explain "x**2 - y**2" x=0 y=0 --hessian
 
 The expression is parsed safely (`microgradx.expr`), its gradients computed by the
 reference sweep, and the result drawn (`draw`, `draw_tape`, `explore`) or printed as
 the lecture writes the two sweeps (or, with `--mode forward`, the forward-mode sweep
 along one input: each tangent a chain-rule sum). Where a value or gradient is nan or
-inf, `explain` says which op made it, from which operands.
+inf, `explain` says which op made it, from which operands. `--hessian` adds the second
+derivatives at the point, their eigenvalues and what they say: minimum, maximum or saddle
+(viz/curvature.py).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ..engine import Value
 from ..expr import parse, parse_bindings, printable, suggest
 from ..matrix import LOSSES
 from ..tape import Tape, flatten
+from .curvature import explain_hessian
 from .explore import PAGES, explore
 from .graph import RANKDIRS, draw
 from .matrixview import explain_matrix, small_mlp
@@ -144,6 +148,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         *mode_options(p, "forward: one sweep carrying each value's tangent, the derivative along one input "
                       "(see --wrt)"),
         *matrix_options(p),
+        p.add_argument("--hessian", action="store_true",
+                       help="then the Hessian at the point, its eigenvalues and what they say: a minimum, a "
+                       "maximum or a saddle point"),
     )  # fmt: skip
     p.set_defaults(run=run_explain)
 
@@ -312,6 +319,8 @@ def run_explain(args: argparse.Namespace) -> int:
         print(printable(explain_forward(root, inputs, args.expression, wrt=along[0])))
     else:
         print(printable(explain(root, inputs, args.expression)))
+    if args.hessian:
+        print(printable("\n" + explain_hessian(root, inputs, output_name(tape))))
     return 0
 
 
