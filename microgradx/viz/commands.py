@@ -265,6 +265,12 @@ def run_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def in_tape_order(tape: Tape, inputs: dict[str, Value]) -> dict[str, Value]:
+    """The inputs in the order the sweeps meet them (their slots), then any the expression does not read."""
+    slot = {id(node): k for k, node in enumerate(tape.nodes)}
+    return dict(sorted(inputs.items(), key=lambda item: slot.get(id(item[1]), len(slot))))
+
+
 def heading(f: str, inputs: dict[str, Value], expression: str) -> list[str]:
     """`f = (u + v) * w  at u=2, v=3, w=4` and a blank line: what is explained, at which values."""
     given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
@@ -279,6 +285,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     """
     tape = flatten(root)
     f = output_name(tape)
+    inputs = in_tape_order(tape, inputs)
     lines = heading(f, inputs, expression)
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
     for s in forward_steps(tape):
@@ -311,7 +318,7 @@ def explain_forward(root: Value, inputs: dict[str, Value], expression: str, wrt:
     tape = flatten(root)
     f = output_name(tape)
     x = inputs[wrt]
-    lines = heading(f, inputs, expression)
+    lines = heading(f, in_tape_order(tape, inputs), expression)
     lines.append(f"forward-mode sweep along {wrt}: seed {dotted(wrt)} = 1 and every other input's tangent 0,")
     lines.append(
         "then slot by slot each value φ_k and its tangent φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j (the chain rule)"

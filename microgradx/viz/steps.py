@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -106,10 +106,28 @@ def local_formula(op: Op, pos: int, args: list[str], k: str) -> str:
     if op == Op.DOT:  # ∂/∂xᵢ = wᵢ and ∂/∂wᵢ = xᵢ
         n = len(args) // 2
         return args[pos + n] if pos < n else args[pos - n]
+    folded = power_rule(op, pos, args, lambda e: f"^{e}" if e.isdigit() else f"^({e})")
+    if folded:
+        return folded
     forms = LOCAL.get(op)
     if forms is None or pos >= len(forms):
         return f"∂{k}/∂{args[pos]}"
     return forms[pos].format(a=args[0], b=args[1] if len(args) > 1 else "", k=k)
+
+
+def power_rule(op: Op, pos: int, args: list[str], power: Callable[[str], str]) -> str:
+    """∂(a^c)/∂a for an exponent c that is a number, with c − 1 worked out, as the lecture writes
+    it: 2·x for x², 3·x^2 for x³, 0.5·x^(-0.5) for x^0.5; "" for any other op, operand or exponent.
+    `power(e)` writes the exponent e (text or markup)."""
+    if op not in (Op.POW, Op.POWC) or pos != 0:
+        return ""
+    try:
+        c = float(args[1])  # a constant's name is its number (Tape.names)
+    except ValueError:
+        return ""
+    if c in (0.0, 1.0):
+        return num(c)
+    return f"{args[1]}·{args[0]}" + ("" if c == 2.0 else power(num(c - 1.0)))
 
 
 @dataclass
@@ -185,6 +203,9 @@ def local_html(op: Op, pos: int, args: list[str], k: str) -> str:
     if op == Op.DOT:
         n = len(args) // 2
         return args[pos + n] if pos < n else args[pos - n]
+    folded = power_rule(op, pos, args, lambda e: f"<sup>{e.replace('-', '−')}</sup>")
+    if folded:
+        return folded
     forms = LOCAL_HTML.get(op) or tuple(
         re.sub(r"\^\((.*?)\)", r"<sup>\1</sup>", escape(form)) for form in LOCAL.get(op, ())
     )
