@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
+from code import InteractiveConsole
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,3 +81,56 @@ def test_readme_drawing_lines_run_in_a_fresh_interpreter(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<svg" in (tmp_path / "backprop.html").read_text()
     assert "data 20.0000" in (tmp_path / "f.svg").read_text()
+
+
+class Pasted(InteractiveConsole):
+    """Python's own REPL reading pasted lines, compiling each statement as it would, running none:
+    what it refused (a SyntaxError), and the statements it took, as their source."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: list[str] = []
+        self.taken: list[str] = []
+
+    def runsource(self, source: str, filename: str = "<input>", symbol: str = "single") -> bool:
+        refused = len(self.refused)
+        more = super().runsource(source, filename, symbol)
+        if not more and len(self.refused) == refused:
+            self.taken.append(source)
+        return more
+
+    def runcode(self, code: object) -> None:
+        pass
+
+    def showsyntaxerror(self, filename: str | None = None, **kwargs: object) -> None:
+        self.refused.append(str(sys.exc_info()[1]))
+
+
+def test_every_python_block_pastes_into_the_plain_repl():
+    """A block statement (def, for, with) needs a blank line after it in Python's REPL, and none inside."""
+    for block in blocks("python"):
+        console = Pasted()
+        for line in block.splitlines():
+            console.push(line)
+        console.push("")
+        assert console.refused == [], f"pasted into the REPL, this block is refused:\n{block}"
+        taken = ast.parse("\n".join(console.taken))
+        assert ast.dump(taken) == ast.dump(ast.parse(block))  # every statement reached the REPL, whole
+
+
+def test_the_micrograd_block_runs_in_python_interactive(tmp_path):
+    """The lecture's example and micrograd's backprop by hand, pasted into `python -i` line by line."""
+    lecture = blocks("python")[0]
+    by_hand = next(b for b in blocks("python") if "build_topo" in b)
+    done = subprocess.run(
+        [sys.executable, "-i", "-q"],
+        input=lecture + by_hand,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MICROGRADX_JIT": "off"},  # no kernels needed: the reference sweep
+        check=False,
+    )
+    assert "Error" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "20.0 4.0 4.0 5.0" in done.stdout and "[-1.5, 1.0, 0.5, 0.0]" in done.stdout, done.stdout
