@@ -64,20 +64,27 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert shown_tape in printed  # the tape the README shows is the one its code prints
 
 
+def python(folder: Path, *args: str, typed: str | None = None) -> subprocess.CompletedProcess:
+    """A fresh interpreter run in `folder` with `args`, `typed` on its stdin; no kernels needed
+    (MICROGRADX_JIT=off: the reference sweep)."""
+    return subprocess.run(
+        [sys.executable, *args],
+        input=typed,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MICROGRADX_JIT": "off"},
+        check=False,
+    )
+
+
 def test_readme_drawing_lines_run_in_a_fresh_interpreter(tmp_path):
     """As a reader runs them: the lecture's example, then `import microgradx` and
     `microgradx.viz.explore(...)`, with nothing importing microgradx.viz before."""
     lecture = blocks("python")[0]
     drawing = next(b for b in blocks("python") if "microgradx.viz.explore(" in b)
-    done = subprocess.run(
-        [sys.executable, "-c", lecture + drawing],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "MICROGRADX_JIT": "off"},  # no kernels needed: the reference sweep
-        check=False,
-    )
+    done = python(tmp_path, "-c", lecture + drawing)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<svg" in (tmp_path / "backprop.html").read_text()
     assert "data 20.0000" in (tmp_path / "f.svg").read_text()
@@ -122,15 +129,6 @@ def test_the_micrograd_block_runs_in_python_interactive(tmp_path):
     """The lecture's example and micrograd's backprop by hand, pasted into `python -i` line by line."""
     lecture = blocks("python")[0]
     by_hand = next(b for b in blocks("python") if "build_topo" in b)
-    done = subprocess.run(
-        [sys.executable, "-i", "-q"],
-        input=lecture + by_hand,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "MICROGRADX_JIT": "off"},  # no kernels needed: the reference sweep
-        check=False,
-    )
+    done = python(tmp_path, "-i", "-q", typed=lecture + by_hand)
     assert "Error" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "20.0 4.0 4.0 5.0" in done.stdout and "[-1.5, 1.0, 0.5, 0.0]" in done.stdout, done.stdout
