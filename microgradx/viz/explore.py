@@ -144,6 +144,23 @@ def inline_svg(
     return re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S)
 
 
+class Page(type(Path())):  # (Path itself cannot be subclassed before Python 3.12)
+    """The page's file, as a Path, that a notebook shows inline: `explore(f)` as a cell's last line
+    displays the page in the cell's output (an iframe holding the page itself, `srcdoc`, so that it
+    needs no server to fetch the file)."""
+
+    HEIGHT = 640  # pixels: the page lays itself out in whatever height its frame has
+
+    def _repr_html_(self) -> str | None:
+        if not self.is_file():
+            return None  # (a Path made from this one, like its folder: shown as the path it is)
+        page = escape(self.read_text(encoding="utf-8"), quote=True)
+        return (
+            f'<iframe srcdoc="{page}" title="{escape(self.name, quote=True)}" '
+            f'style="width: 100%; height: {self.HEIGHT}px; border: 1px solid #ddd"></iframe>'
+        )
+
+
 def explore(
     root: Value,
     path: str | os.PathLike[str] = "backprop.html",
@@ -154,7 +171,8 @@ def explore(
     mode: str | None = None,
     wrt: Value | None = None,
 ) -> Path:
-    """Write the step-through page for the graph below `root` to `path`; returns the path.
+    """Write the step-through page for the graph below `root` to `path`; returns the path, a `Page`
+    (a Path that a notebook displays as the page itself, inline).
 
     Missing folders on the way to `path` are made. By default the page steps through
     backprop (the forward sweep, then the reverse one); `mode="forward"` steps through the
@@ -184,7 +202,7 @@ def explore(
         .replace("{{svg}}", inline_svg(root, inputs, parameters, mode, along))
         .replace("{{data}}", blob)
     )
-    path = Path(path)
+    path = Page(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
