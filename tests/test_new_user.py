@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import tanh_chain
 
 import microgradx
 from microgradx import Value
@@ -65,20 +66,11 @@ def test_explain_lists_the_leaves_in_tape_order_and_works_out_a_square():
     assert any("= 2·t1 · 3 = 2 · 3 = 6" in h for h in html) and any("3·x<sup>2</sup>" in h for h in html)
 
 
-def chain(n: int) -> Value:
-    """x, then n - 1 tanh nodes, one after the other: a tape of n slots."""
-    y = Value(0.5, "x")
-    for _ in range(n - 1):
-        y = y.tanh()
-    y.label = "f"
-    return y
-
-
 def test_print_of_a_long_tape_elides_its_middle_and_format_full_prints_all():
     from microgradx import flatten
     from microgradx.tape import SHOWN_SLOTS
 
-    tape = flatten(chain(12_502))
+    tape = flatten(tanh_chain(12_502))
     lines = str(tape).splitlines()
     assert len(lines) == SHOWN_SLOTS + 2  # the first and last 100 slots, the gap, the outputs
     half = SHOWN_SLOTS // 2
@@ -88,5 +80,5 @@ def test_print_of_a_long_tape_elides_its_middle_and_format_full_prints_all():
     assert lines[-2:] == ["f = tanh t12500", "out f"]
     full = tape.format(full=True).splitlines()
     assert len(full) == 12_503 and full[5000] == "t5000 = tanh t4999"
-    short = flatten(chain(SHOWN_SLOTS))  # up to SHOWN_SLOTS slots: every line, as before
+    short = flatten(tanh_chain(SHOWN_SLOTS))  # up to SHOWN_SLOTS slots: every line, as before
     assert str(short) == short.format(full=True) and len(str(short).splitlines()) == SHOWN_SLOTS + 1

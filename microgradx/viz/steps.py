@@ -176,15 +176,30 @@ def partial(of: str, by: str) -> str:
     return fraction(f"∂{of}", f"∂{by}")
 
 
+SHOWN_TERMS = 6  # a page's sum of more terms shows the first and last SHOWN_TERMS // 2 of them
+
+
+def terms_html(terms: list[str]) -> str:
+    """A sum on the page: `a + b + c`, or for more than SHOWN_TERMS terms the first and last few
+    around how many are left out, `x1·w1 + x2·w2 + x3·w3 + …34 more… + x40·w40` (a neuron's Σ of
+    40 products ran over the steps beside it). The numbers after it are the whole sum's."""
+    if len(terms) <= SHOWN_TERMS:
+        return " + ".join(terms)
+    half = SHOWN_TERMS // 2
+    gap = f'<span class="more">…{len(terms) - 2 * half} more…</span>'
+    return " + ".join([*terms[:half], gap, *terms[-half:]])
+
+
 def expression_html(tape: Tape, names: list[str], i: int) -> str:
-    """Slot i's formula as the lecture writes it: `t1 · w`, `u<sup>2</sup>`, `tanh(t2)`, `−x`."""
+    """Slot i's formula as the lecture writes it: `t1 · w`, `u<sup>2</sup>`, `tanh(t2)`, `−x`;
+    a long sum elided (`terms_html`)."""
     info = TABLE[tape.op[i]]
     args = [name_html(names[s]) for s in tape.operands(i)]
     if info.op == Op.DOT:
         n = len(args) // 2
-        return " + ".join(f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True))
+        return terms_html([f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True)])
     if info.op == Op.SUM:
-        return " + ".join(args)
+        return terms_html(args)
     if info.op == Op.NEG:
         return f"−{args[0]}"
     if info.op in (Op.POW, Op.POWC):
@@ -472,7 +487,7 @@ def tangent_html(
         chain.append(f"{partial(node, x)} · {name_html(dotted(names[s]))}")
         symbolic.append(f"{factor_html(local_html(info.op, pos, args, node))} · {num(tangents[s])}")
         numbers.append(times(d, tangents[s], " · "))
-    parts = [" + ".join(chain), " + ".join(symbolic)]
+    parts = [terms_html(chain), terms_html(symbolic)]
     if numbers != symbolic:
-        parts.append(" + ".join(numbers))
+        parts.append(terms_html(numbers))
     return f"{name_html(dotted(names[k]))} = " + " = ".join([*parts, num(total)])
