@@ -52,9 +52,10 @@ def test_explain_lists_the_leaves_in_tape_order_and_works_out_a_square():
 
     root, inputs, _ = build("(x - y)**2 * w + x**3 + x**0.5", ["w=3", "y=1", "x=2", "z=5"])
     text = explain(root, inputs, "(x - y)**2 * w")
-    assert text.splitlines()[0] == "f = (x - y)**2 * w  at x=2, y=1, w=3, z=5"  # as the sweeps meet them
+    assert text.splitlines()[0] == "f = (x - y)**2 * w  at w=3, y=1, x=2, z=5"  # as given
     gradients = text.split("gradients:\n")[1].splitlines()
-    assert gradients == ["  ∂f/∂x = 18.3536", "  ∂f/∂y = -6", "  ∂f/∂w = 1", "  ∂f/∂z = 0"]  # z: not read
+    # the leaves as the sweeps meet them (z, which f does not read, last)
+    assert gradients == ["  ∂f/∂x = 18.3536", "  ∂f/∂y = -6", "  ∂f/∂w = 1", "  ∂f/∂z = 0"]
     rules = [line.split("    ")[-1].strip() for line in text.splitlines() if "^δ +=" in line]
     assert "t1^δ += t2^δ · 2·t1" in rules  # (t1²)′ = 2·t1, not 2·t1^(2 − 1)
     assert "x^δ += t4^δ · 3·x^2" in rules and "x^δ += t6^δ · 0.5·x^(-0.5)" in rules

@@ -285,8 +285,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     """
     tape = flatten(root)
     f = output_name(tape)
-    inputs = in_tape_order(tape, inputs)
-    lines = heading(f, inputs, expression)
+    lines = heading(f, inputs, expression)  # the values as the command line gave them
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
     for s in forward_steps(tape):
         lines += [f"  {s.text}"] + [f"    ↳ {s.note}"] * bool(s.note)
@@ -296,7 +295,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     for s in steps:
         lines += [f"  {s.text:<{width}}    {s.rule}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", "gradients:"]
-    lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in inputs.items()]
+    lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in in_tape_order(tape, inputs).items()]
     return "\n".join(lines)
 
 
@@ -318,7 +317,7 @@ def explain_forward(root: Value, inputs: dict[str, Value], expression: str, wrt:
     tape = flatten(root)
     f = output_name(tape)
     x = inputs[wrt]
-    lines = heading(f, in_tape_order(tape, inputs), expression)
+    lines = heading(f, inputs, expression)
     lines.append(f"forward-mode sweep along {wrt}: seed {dotted(wrt)} = 1 and every other input's tangent 0,")
     lines.append(
         "then slot by slot each value φ_k and its tangent φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j (the chain rule)"
