@@ -787,9 +787,9 @@ class Compiled:
         (shuffle=False: x's own order). validation: rows as this graph takes them, Xv,
         for the validation loss, or (Xv, yv) with yv their classes, for the accuracy
         too, which needs `model` (the Module whose outputs are the class scores; it
-        reads the first model.nin columns of Xv). A progress bar per epoch on stderr
-        (verbose=None: when stderr is a terminal); callback(epoch, history so far)
-        after each epoch. Returns a `History` (see training.py).
+        reads the first model.nin columns of Xv). A progress bar per epoch on stderr, or
+        live in a notebook's cell (verbose=None: on a terminal or in a notebook);
+        callback(epoch, history so far) after each epoch. Returns a `History` (see training.py).
         """
         if epochs is not None or steps is None:
             from .training import fit_epochs  # (training.py imports this module)
