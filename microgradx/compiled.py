@@ -353,6 +353,15 @@ class Compiled:
                 f"{call}: {name} must hold real numbers, shape ({n},) or (rows, {n}): it holds Values; "
                 "give their numbers (the Values went to compile(inputs=...))"
             )
+        arrays = isinstance(x, (list, tuple)) and all(isinstance(p, np.ndarray) and p.ndim for p in x)
+        if arrays and len(x) > 1 and not all(p.shape == (n,) for p in x):  # (X, Y), not a list of rows
+            shapes = ", ".join(str(p.shape) for p in x)
+            parts = "X, Y" if len(x) == 2 else ", ".join(f"X{k + 1}" for k in range(len(x)))
+            raise TypeError(
+                f"{call}: {name} is a {type(x).__name__} of {len(x)} arrays (shapes {shapes}); this graph "
+                f"takes one array of rows, shape (rows, {n}), its columns in the order of "
+                f"compile(inputs=...): join the inputs and targets column-wise, np.column_stack(({parts}))"
+            )
         arr = real_array(x, call, name)  # what a number is: real.py's rule, the one Value(data) follows
         # C order, aligned and writeable, as the kernels were compiled for (jit.py): numba compiles
         # anew for each other layout, and a strided or read-only batch would make a program wait for it
@@ -778,9 +787,9 @@ class Compiled:
         (shuffle=False: x's own order). validation: rows as this graph takes them, Xv,
         for the validation loss, or (Xv, yv) with yv their classes, for the accuracy
         too, which needs `model` (the Module whose outputs are the class scores; it
-        reads the first model.nin columns of Xv). A progress bar per epoch on stderr
-        (verbose=None: when stderr is a terminal); callback(epoch, history so far)
-        after each epoch. Returns a `History` (see training.py).
+        reads the first model.nin columns of Xv). A progress bar per epoch on stderr, or
+        live in a notebook's cell (verbose=None: on a terminal or in a notebook);
+        callback(epoch, history so far) after each epoch. Returns a `History` (see training.py).
         """
         if epochs is not None or steps is None:
             from .training import fit_epochs  # (training.py imports this module)

@@ -27,7 +27,6 @@ with `xs` the model's inputs lays them out.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,8 +39,9 @@ import numpy as np
 from . import metrics
 from .compiled import flag, optimizer_checked, whole_number
 from .nn import Module
+from .notebook import shown_once
 from .optim import Optimizer
-from .progress import progress_bar
+from .progress import progress_bar, shown_by_default
 from .real import real_array
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ class History:
 
     def plot(self, path: object = None):
         """The loss curves (training, and validation if any) and the validation accuracy, in one
-        figure; saved to `path` if given. Returns the matplotlib Figure. Needs matplotlib."""
+        figure; saved to `path` if given. Returns the matplotlib Figure (drawn once in a notebook, as
+        a cell's last value too). Needs matplotlib."""
         try:
             import matplotlib.pyplot as plt
         except ImportError:
@@ -100,7 +101,7 @@ class History:
         if path is not None:
             Path(os.fspath(path)).parent.mkdir(parents=True, exist_ok=True)  # as draw makes its folders
             fig.savefig(path, dpi=120)
-        return fig
+        return shown_once(fig)  # a notebook cell ending in history.plot() draws it once, not twice
 
     def __repr__(self) -> str:
         if not len(self):
@@ -243,7 +244,7 @@ def fit_epochs(
     val_loss = None if Xv is None else np.empty(epochs)
     val_accuracy = None if yv is None else np.empty(epochs)
     history = History(loss, val_loss, val_accuracy, step_loss, seconds)
-    show = verbose if verbose is not None else getattr(sys.stderr, "isatty", lambda: False)()
+    show = verbose if verbose is not None else shown_by_default()
     bar = progress_bar(epochs) if show and epochs else None
     rng = np.random.default_rng(seed)
     for e in range(epochs):

@@ -324,6 +324,12 @@ def run_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def in_tape_order(tape: Tape, inputs: dict[str, Value]) -> dict[str, Value]:
+    """The inputs in the order the sweeps meet them (their slots), then any the expression does not read."""
+    slot = {id(node): k for k, node in enumerate(tape.nodes)}
+    return dict(sorted(inputs.items(), key=lambda item: slot.get(id(item[1]), len(slot))))
+
+
 def heading(f: str, inputs: dict[str, Value], expression: str) -> list[str]:
     """`f = (u + v) * w  at u=2, v=3, w=4` and a blank line: what is explained, at which values."""
     given = ", ".join(f"{name}={num(v.data)}" for name, v in inputs.items())
@@ -338,7 +344,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     """
     tape = flatten(root)
     f = output_name(tape)
-    lines = heading(f, inputs, expression)
+    lines = heading(f, inputs, expression)  # the values as the command line gave them
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
     for s in forward_steps(tape):
         lines += [f"  {s.text}"] + [f"    ↳ {s.note}"] * bool(s.note)
@@ -348,7 +354,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     for s in steps:
         lines += [f"  {s.text:<{width}}    {s.rule}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", "gradients:"]
-    lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in inputs.items()]
+    lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in in_tape_order(tape, inputs).items()]
     return "\n".join(lines)
 
 

@@ -351,6 +351,7 @@ def draw(
         legend(graph, scene, shown, notes)
     else:
         draw_detail(graph, scene)
+        graph.units = [f"n{i}" for i in range(len(tape))]
         shown = f"{len(tape)} values"
         legend(graph, scene, notes=notes)
     outputs = ", ".join(names[o] for o in tape.outputs.tolist())
@@ -523,6 +524,7 @@ def draw_summary(graph: Picture, scene: Scene, layers: list[Layer], limit: int) 
         info = TABLE[tape.op[i]]
         value_node(graph, scene, i, f"{scene.names[i]} ({info.symbol})" if info.arity else None)
     hidden = sum(len(slots_of[u]) for u in order if u not in kept)
+    graph.units = [u if u in kept else None for u in unit]
     if hidden:
         graph.node(
             "hidden",
