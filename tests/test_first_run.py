@@ -69,10 +69,18 @@ def copy_package(root: Path) -> Path:
     return root
 
 
-def run(src: Path, steps: int, cwd: Path, user: str | None = None, **env: str) -> subprocess.Popen:
-    """Start the moons training (TRAIN) importing the package from src, in a new process."""
-    environ = dict(ENV, **env)
-    command = [sys.executable, "-c", TRAIN, str(src), str(steps)]
+def run(
+    src: Path,
+    steps: int,
+    cwd: Path,
+    user: str | None = None,
+    python: tuple = (sys.executable, {}),
+    **env: str,
+) -> subprocess.Popen:
+    """Start the moons training (TRAIN) importing the package from src, in a new process (as
+    `user`, with `python`: an interpreter and what it needs in the environment)."""
+    environ = dict(ENV, **python[1], **env)
+    command = [python[0], "-c", TRAIN, str(src), str(steps)]
     if user:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--", *command]
     return subprocess.Popen(
@@ -289,6 +297,31 @@ def user():
     return USER
 
 
+VERSION = "import sys; print(sys.version)"
+
+
+def shared_python(user: str) -> tuple[str, dict]:
+    """An interpreter that root and `user` both run as the same Python (the cache's key holds
+    sys.version): this one, unless the user gets another (an interpreter under root's 0700
+    home links the system's libpython for them); then the system's, on this one's packages."""
+
+    def version(command: list[str], env: dict) -> str:
+        done = subprocess.run([*command, "-c", VERSION], capture_output=True, text=True, env=dict(ENV, **env))
+        return done.stdout.strip()
+
+    as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--"]
+    theirs = version([*as_user, sys.executable], {})
+    if theirs == sys.version:
+        return sys.executable, {}
+    site = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p.endswith("site-packages"))}
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if Path(candidate).exists() and version([candidate], site) == theirs == version(
+            [*as_user, candidate], site
+        ):
+            return candidate, site
+    pytest.skip(f"no Python that root and {user} both run as the same version (theirs: {theirs})")
+
+
 def read_only(root: Path) -> None:
     for p in [root, *root.rglob("*")]:
         mode = p.stat().st_mode
@@ -346,16 +379,18 @@ def test_a_cache_built_by_root_serves_another_user_read_only_with_no_compile(bui
     another user, with the install read-only and no writable home. Before the fix numba ignored
     the read-only cache and every start compiled anew in the background."""
     where, _, cache_root, results, _ = built
+    python = shared_python(user)
     image = public_dir()
     try:
         src = copy_package(image / "src")
-        shutil.copytree(
-            key_folder(cache_root), src / "microgradx" / "__pycache__" / key_folder(cache_root).name
-        )
-        (src / "microgradx" / "__pycache__" / key_folder(cache_root).name / cache.STAMP).unlink()
+        if python[0] == sys.executable:  # the kernels compiled already, for this Python: warmup loads them
+            shutil.copytree(
+                key_folder(cache_root), src / "microgradx" / "__pycache__" / key_folder(cache_root).name
+            )
+            (src / "microgradx" / "__pycache__" / key_folder(cache_root).name / cache.STAMP).unlink()
         warm = subprocess.run(
-            [sys.executable, "-c", WARMUP.format(src=str(src)), "warmup"],
-            capture_output=True, text=True, env=ENV, cwd=image, timeout=900,
+            [python[0], "-c", WARMUP.format(src=str(src)), "warmup"],
+            capture_output=True, text=True, env=dict(ENV, **python[1]), cwd=image, timeout=1800,
         )  # fmt: skip
         assert warm.returncode == 0, warm.stderr
         assert "__pycache__" in warm.stderr  # the cache beside the installed package
@@ -365,7 +400,7 @@ def test_a_cache_built_by_root_serves_another_user_read_only_with_no_compile(bui
             "XDG_CACHE_HOME": "/nonexistent/.cache",
             "MICROGRADX_JIT": "background",
         }
-        served, err = finish(run(src, 3, image, user, **env))
+        served, err = finish(run(src, 3, image, user, python, **env))
         assert served["tier"] == "numba" and served["compiled"] == [] and served["child"] is None, err
         assert err == ""
         assert np.allclose(served["losses"], results[0][0]["losses"], rtol=1e-12, atol=0)
