@@ -222,6 +222,22 @@ def test_a_compile_that_dies_is_noticed_started_again_once_then_said(tmp_path):
     )
 
 
+def test_a_lock_file_naming_a_live_unrelated_process_is_no_running_compile(tmp_path, monkeypatch):
+    """A kept cache in a restarted container: its lock file names a pid that now belongs to
+    another process. Before the fix that counted as a compile for 30 minutes, and `microgradx
+    warmup` waited on it; the flock dies with the process that held it."""
+    monkeypatch.setattr(jit, "cache_dir", lambda: tmp_path)
+    (tmp_path / jit.LOCK).write_text(f"{os.getppid()}\n")  # alive, and compiling nothing
+    assert jit.warmup_running() == 0
+    fd = jit.take_lock(tmp_path)
+    try:
+        assert fd is not None and jit.warmup_running() == os.getpid()
+        assert jit.take_lock(tmp_path) is None  # one holder at a time
+    finally:
+        os.close(fd)
+    assert jit.warmup_running() == 0
+
+
 def test_a_full_cache_disk_is_said_instead_of_starting_a_compile(tmp_path, monkeypatch, capsys):
     """Before the fix every process started a compile that died at once on a full disk, saying
     "compiling, about 40 s"."""

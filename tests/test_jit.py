@@ -140,6 +140,12 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
         loss = (1 - y * model([x1, x2])).relu() + 1e-4 * sum(p * p for p in model.parameters())
         step = microgradx.compile(loss, inputs=[x1, x2, y])
         checked = microgradx.compile(loss, inputs=[x1, x2, y], check=True)
+        threaded = microgradx.compile(loss, inputs=[x1, x2, y], threads=True)  # numba's threads
+        many = np.random.default_rng(1).uniform(-1, 1, (2 * microgradx.Compiled.parallel_rows, 3))
+        threaded.forward(many)
+        threaded.backward()
+        threaded.train_step(many, Adam(model.parameters(), lr=1e-3))
+        threaded.fit(many, SGD(model.parameters(), lr=1e-3), 2)
         base = np.random.default_rng(0).uniform(-1, 1, (50, 3))
         batches = [
             base,
