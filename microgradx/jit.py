@@ -32,7 +32,6 @@ whether every kernel is there; the warmup writes it when it is done.
 from __future__ import annotations
 
 import atexit
-import fcntl
 import json
 import os
 import shutil
@@ -46,6 +45,11 @@ import numba
 from numba.core import event
 
 from . import cache, kernels, numpy_kernels
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; one compile per machine is not enforced there
+    fcntl = None
 
 MODES = ("background", "foreground", "off")
 COMPILE_SECONDS = 40  # all the kernels, on this project's 2-core machines (benchmarks/coldstart.py)
@@ -173,6 +177,9 @@ def holder(folder: Path) -> int:
         fd = os.open(folder / LOCK, os.O_RDONLY)
     except OSError:
         return 0  # no lock file: nobody ever compiled here
+    if fcntl is None:
+        os.close(fd)
+        return 0
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -198,7 +205,8 @@ def take_lock(folder: Path, wait: bool = False) -> int | None:
     except OSError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except OSError:
         os.close(fd)
         return None
