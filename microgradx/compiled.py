@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from . import jit, kernels, nantrace, passes
+from . import forks, jit, kernels, nantrace, passes
 from .engine import Value, topological
 from .modes import adjoint_graph, substituted, tangent_graph
 from .ops import ARITY, Op
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 REDUCTIONS = ("mean", "sum")
 F64 = np.dtype(np.float64)
 LINE = 8  # float64s in a 64-byte cache line (and in an AVX-512 register)
-PARALLEL_CALLS = threading.Lock()  # held by every call that runs the thread-parallel kernels (see the top)
+PARALLEL_CALLS = forks.module_lock(threading.Lock())  # held by every call that runs the thread-parallel
+# kernels (see the top); released in a forked child (forks.py), as every lock of the package
 
 
 class Locks:
@@ -974,6 +975,7 @@ class Derived:
     ) -> None:
         self.graph, self.in_cols, self.dir_cols, self.copied = graph, in_cols, dir_cols, copied
         self.lock = threading.Lock()
+        forks.released(self)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -983,6 +985,7 @@ class Derived:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.lock = threading.Lock()
+        forks.released(self)
 
 
 def topological_leaves(roots: list[Value]) -> list[Value]:

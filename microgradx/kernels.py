@@ -350,27 +350,28 @@ def block_rows(args, uvals, m, n, q):
 
 
 @lanes_fwd
-def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
-    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n].
-
-    The uniform × uniform pairs (a bias times 1) make the starting value; the rows ×
-    weights go four at a time (then three, two or one), so each pass over vals[i]
-    does several multiply-adds."""
-    c = 0.0
-    rows_rows = False
-    for m in range(start + n_rw, start + n):
-        rx, rw = args[m], args[m + n]
-        if rx < 0 and rw < 0:
-            c += uvals[-rx - 1] * uvals[-rw - 1]
-        else:
-            rows_rows = True
-    if 0 < n_rw <= 4 and not rows_rows:  # a small neuron: everything in one pass
+def dot_lanes(i, start, n, n_rw, lead, args, vals, uvals, lanes, with_relu):
+    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n], added
+    in the graph's order (program._split lays them out): the `lead` uniform × uniform pairs
+    after the first n_rw (those the graph adds first), then the n_rw rows × weights, four at a
+    time (then three, two or one), each added to the running sum in turn, then the rest in
+    order (a bias times 1, rows × rows). A small neuron (four rows or fewer, then at most one
+    uniform pair) in one pass."""
+    c = 0.0  # the leading uniform pairs, as the graph adds them
+    for m in range(start + n_rw, start + n_rw + lead):
+        c += uvals[-args[m] - 1] * uvals[-args[m + n] - 1]
+    after = start + n_rw + lead  # the rest, in order
+    last = 0.0  # a small neuron's one uniform pair after its rows (a bias times 1)
+    if 0 < n_rw <= 4 and after + 1 >= start + n and (after == start + n or args[after] < 0 > args[after + n]):
+        if after < start + n:
+            last = uvals[-args[after] - 1] * uvals[-args[after + n] - 1]
         r0, r1, r2, r3, w0, w1, w2, w3 = block_rows(args, uvals, start, n, n_rw)
         for j in range(lanes):
             acc = c + vals[r0, j] * w0
             acc += vals[r1, j] * w1 if n_rw > 1 else 0.0
             acc += vals[r2, j] * w2 if n_rw > 2 else 0.0
             acc += vals[r3, j] * w3 if n_rw > 3 else 0.0
+            acc += last
             vals[i, j] = relu(acc) if with_relu else acc
         return
     for j in range(lanes):
@@ -380,26 +381,32 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
         r0, r1, r2, r3 = four(args, m)
         w0, w1, w2, w3 = weights4(uvals, args, m + n)
         for j in range(lanes):
-            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
+            vals[i, j] = (
+                vals[i, j] + vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
+            )
         m += 4
     left = start + n_rw - m
     if left == 3:
         r0, r1, r2 = args[m], args[m + 1], args[m + 2]
         w0, w1, w2 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1], uvals[-args[m + n + 2] - 1]
         for j in range(lanes):
-            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2
+            vals[i, j] = vals[i, j] + vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2
     elif left == 2:
         r0, r1 = args[m], args[m + 1]
         w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
         for j in range(lanes):
-            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1
+            vals[i, j] = vals[i, j] + vals[r0, j] * w0 + vals[r1, j] * w1
     elif left == 1:
         r0, w0 = args[m], uvals[-args[m + n] - 1]
         for j in range(lanes):
             vals[i, j] += vals[r0, j] * w0
-    for m in range(start + n_rw, start + n):  # rows × rows
+    for m in range(after, start + n):  # the rest: uniform × uniform, rows × rows
         rx, rw = args[m], args[m + n]
-        if rx >= 0:
+        if rx < 0:
+            u = uvals[-rx - 1] * uvals[-rw - 1]
+            for j in range(lanes):
+                vals[i, j] += u
+        else:
             for j in range(lanes):
                 vals[i, j] += vals[rx, j] * vals[rw, j]
     if with_relu:  # the relu that alone reads this DOT, done in place
@@ -488,8 +495,10 @@ def group_forward(members, code, args, vals, uvals, lanes):
     """A tiled group's DOTs (a layer's neurons, see program._tiles), all at its first DOT, in
     tiles of four neurons × four rows (the rows left over: four neurons × one row): each
     pass over the lanes loads four rows and does sixteen multiply-adds, where one neuron
-    at a time would load sixteen rows. The first pass starts from each neuron's uniform
-    pairs (its bias); one more pass does the relus.
+    at a time would load sixteen rows. Each neuron adds its terms in the graph's order
+    (program._split): the first pass starts from its leading uniform pairs, and each pass
+    adds its four products in turn; one more pass adds the uniform pair after the rows (a
+    bias), with the relus.
 
     The tiles run on every lane of a row, width = vals.shape[1], the padding past the
     batch's `lanes` included (whole vectors: see the top); then each tile's rows get 0 on
@@ -501,11 +510,17 @@ def group_forward(members, code, args, vals, uvals, lanes):
     start0, rows = code[first_dot, 1], code[first_dot, 3]
     for t in range(0, members.size, 4):
         i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
-        c0, c1, c2, c3 = (
-            uniform_part(i0, code, args, uvals, rows),
-            uniform_part(i1, code, args, uvals, rows),
-            uniform_part(i2, code, args, uvals, rows),
-            uniform_part(i3, code, args, uvals, rows),
+        c0, c1, c2, c3 = (  # the uniform pairs the graph adds before the rows
+            uniform_part(i0, code, args, uvals, rows, rows + code[i0, 8]),
+            uniform_part(i1, code, args, uvals, rows, rows + code[i1, 8]),
+            uniform_part(i2, code, args, uvals, rows, rows + code[i2, 8]),
+            uniform_part(i3, code, args, uvals, rows, rows + code[i3, 8]),
+        )
+        t0, t1, t2, t3 = (  # and the one after them (a bias times 1), if any (program._tiles)
+            uniform_part(i0, code, args, uvals, rows + code[i0, 8], code[i0, 2] // 2),
+            uniform_part(i1, code, args, uvals, rows + code[i1, 8], code[i1, 2] // 2),
+            uniform_part(i2, code, args, uvals, rows + code[i2, 8], code[i2, 2] // 2),
+            uniform_part(i3, code, args, uvals, rows + code[i3, 8], code[i3, 2] // 2),
         )
         f0, f1, f2, f3 = code[i0, 6] != 0, code[i1, 6] != 0, code[i2, 6] != 0, code[i3, 6] != 0
         for q in range(0, rows - rows % 4, 4):
@@ -514,25 +529,25 @@ def group_forward(members, code, args, vals, uvals, lanes):
             w10, w11, w12, w13 = weights4(uvals, args, b1 + q)
             w20, w21, w22, w23 = weights4(uvals, args, b2 + q)
             w30, w31, w32, w33 = weights4(uvals, args, b3 + q)
-            if q == 0:  # the first pass starts from the bias
+            if q == 0:  # the first pass starts from the leading uniform pairs (each added in turn)
                 for j in range(width):
                     x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
-                    vals[i0, j] = c0 + (x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03)
-                    vals[i1, j] = c1 + (x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13)
-                    vals[i2, j] = c2 + (x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23)
-                    vals[i3, j] = c3 + (x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33)
+                    vals[i0, j] = c0 + x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
+                    vals[i1, j] = c1 + x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
+                    vals[i2, j] = c2 + x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
+                    vals[i3, j] = c3 + x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
             else:
                 for j in range(width):
                     x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
-                    vals[i0, j] += x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
-                    vals[i1, j] += x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
-                    vals[i2, j] += x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
-                    vals[i3, j] += x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
+                    vals[i0, j] = vals[i0, j] + x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
+                    vals[i1, j] = vals[i1, j] + x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
+                    vals[i2, j] = vals[i2, j] + x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
+                    vals[i3, j] = vals[i3, j] + x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
         for q in range(rows - rows % 4, rows):  # the rows left over, one a pass
             r = args[start0 + q]
             w0, w1 = uvals[-args[b0 + q] - 1], uvals[-args[b1 + q] - 1]
             w2, w3 = uvals[-args[b2 + q] - 1], uvals[-args[b3 + q] - 1]
-            if q == 0:  # the first pass starts from the bias
+            if q == 0:  # the first pass starts from the leading uniform pairs
                 for j in range(width):
                     x = vals[r, j]
                     vals[i0, j] = c0 + x * w0
@@ -546,28 +561,31 @@ def group_forward(members, code, args, vals, uvals, lanes):
                     vals[i1, j] += x * w1
                     vals[i2, j] += x * w2
                     vals[i3, j] += x * w3
-        if f0 and f1 and f2 and f3:  # the relus that alone read these DOTs, in one pass
+        if f0 and f1 and f2 and f3:  # the biases last, and the relus that alone read these DOTs, in one pass
             for j in range(width):
-                vals[i0, j] = relu(vals[i0, j])
-                vals[i1, j] = relu(vals[i1, j])
-                vals[i2, j] = relu(vals[i2, j])
-                vals[i3, j] = relu(vals[i3, j])
+                vals[i0, j] = relu(vals[i0, j] + t0)
+                vals[i1, j] = relu(vals[i1, j] + t1)
+                vals[i2, j] = relu(vals[i2, j] + t2)
+                vals[i3, j] = relu(vals[i3, j] + t3)
         else:
-            for i, f in ((i0, f0), (i1, f1), (i2, f2), (i3, f3)):
+            for i, f, t in ((i0, f0, t0), (i1, f1, t1), (i2, f2, t2), (i3, f3, t3)):
                 if f:
                     for j in range(width):
-                        vals[i, j] = relu(vals[i, j])
+                        vals[i, j] = relu(vals[i, j] + t)
+                elif code[i, 2] // 2 > rows + code[i, 8]:
+                    for j in range(width):
+                        vals[i, j] += t
         for i in (i0, i1, i2, i3):  # the padding lanes back to 0
             for j in range(lanes, width):
                 vals[i, j] = 0.0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def uniform_part(i, code, args, uvals, rows):
-    """Σ over DOT i's pairs after its first `rows`: its uniform × uniform pairs (a bias times 1)."""
+def uniform_part(i, code, args, uvals, first, end):
+    """Σ over DOT i's pairs first … end - 1, uniform × uniform (a bias times 1), in order."""
     start, n = code[i, 1], code[i, 2] // 2
     c = 0.0
-    for m in range(start + rows, start + n):
+    for m in range(start + first, start + end):
         c += uvals[-args[m] - 1] * uvals[-args[m + n] - 1]
     return c
 
@@ -825,7 +843,7 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
         k, ra, rb = code[i, 0], code[i, 1], code[i, 2]
         if k == DOT:
             if code[i, 7] == 0:
-                dot_lanes(i, ra, rb // 2, code[i, 3], args, vals, uvals, lanes, code[i, 6] != 0)
+                dot_lanes(i, ra, rb // 2, code[i, 3], code[i, 8], args, vals, uvals, lanes, code[i, 6] != 0)
             elif code[i, 5] > 0:  # a tiled group's first DOT: the whole group (the others skip)
                 members = groups[code[i, 4] : code[i, 4] + code[i, 5]]
                 group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see the top
@@ -1229,7 +1247,7 @@ def program_parts(prog):
     slot, prog[3 : 4 + PROGRAM_PARTS] where each part starts (and the last ends). (prog[1]
     and prog[2], see params_in, say where the parameters are one run.)"""
     o = prog[3 : 4 + PROGRAM_PARTS]
-    vcode = prog[o[4] : o[5]].reshape((o[5] - o[4]) // 8, 8)
+    vcode = prog[o[4] : o[5]].reshape((o[5] - o[4]) // 9, 9)  # program.COLUMNS
     u = prog.view(np.uint32)  # the uniform program's slots are never negative: unsigned, numba
     return (  # indexes with them without checking for a negative index first (half the time)
         prog[0],

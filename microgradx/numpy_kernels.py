@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels, reference
+from . import cache, kernels, reference
 from .ops import ARITY, ARRAY_RULES, Op
 
 CONST, DOT, SUM, RELU = int(Op.CONST), int(Op.DOT), int(Op.SUM), int(Op.RELU)
 
 # How the packed arguments are cut: the very functions kernels.py compiles, run as Python.
-program_parts = kernels.program_parts.py_func
-workspace_parts = kernels.workspace_parts.py_func
+program_parts = cache.python_function(kernels.program_parts)
+workspace_parts = cache.python_function(kernels.workspace_parts)
 
 
 def operand(r: int, vals: np.ndarray, uvals: np.ndarray, lanes: int) -> np.ndarray | float:
@@ -53,10 +53,16 @@ def forward_lanes(code: list[list[int]], args: np.ndarray, vals: np.ndarray, uva
         k = c[0]
         if k <= CONST:
             continue
-        if k == DOT:  # Σ x·w: the rows × weights as one matrix-vector product, then the rest
+        if k == DOT:  # Σ x·w, in the order kernels.dot_lanes adds (the graph's: see program._split)
             xs, ws, n_rw = dot_pairs(c, args)
-            total = uvals[-ws[:n_rw] - 1] @ vals[xs[:n_rw], :lanes]
-            for x, w in zip(xs[n_rw:].tolist(), ws[n_rw:].tolist()):
+            total = 0.0
+            for x, w in zip(xs[n_rw : n_rw + c[8]].tolist(), ws[n_rw : n_rw + c[8]].tolist()):
+                total += uvals[-x - 1] * uvals[-w - 1]  # the uniform pairs the graph adds first
+            if n_rw:  # then the rows × weights, each added to the running sum in turn
+                products = uvals[-ws[:n_rw] - 1, None] * vals[xs[:n_rw], :lanes]
+                products[0] += total
+                total = np.add.accumulate(products, axis=0)[-1]
+            for x, w in zip(xs[n_rw + c[8] :].tolist(), ws[n_rw + c[8] :].tolist()):
                 total = total + operand(x, vals, uvals, lanes) * operand(w, vals, uvals, lanes)
             vals[i, :lanes] = ARRAY_RULES[RELU][0](total) if c[6] else total  # a fused relu (column 6)
         elif k == SUM:

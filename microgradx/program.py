@@ -14,9 +14,10 @@ The uniform program is laid out like a tape (op, a, b, args arrays) and runs on
 the scalar sweeps; the varying program is one `code` array of shape (n, 4)
 holding (op, a, b, c, …) per slot, plus its `args`, and runs on the lane sweeps.
 For a varying DOT, c counts its leading pairs that are a row times a uniform
-value (each pair's row put first): the kernel's fast path; two more columns group
-the DOTs that read the same rows (see group_dots), and column 6 says the DOT's row
-also takes the relu that alone reads it.
+value (each pair's row put first): the kernel's fast path; column 8 counts the
+uniform × uniform pairs after them that the graph adds first (see _split); two more
+columns group the DOTs that read the same rows (see group_dots), and column 6 says
+the DOT's row also takes the relu that alone reads it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .ops import ARITY, Op
 from .tape import Tape
 
 DOT = int(Op.DOT)
+COLUMNS = 9  # of vcode: op, a, b, and for a DOT: see _split and group_dots
 
 
 class Split(NamedTuple):
@@ -41,7 +43,7 @@ class Split(NamedTuple):
     ub: np.ndarray
     uargs: np.ndarray
     ufirst: int  # the uniform program's first computed slot (leaves and constants come first)
-    vcode: np.ndarray  # (n_varying, 8) int32: op, a, b, and for a DOT: see group_dots and split
+    vcode: np.ndarray  # (n_varying, COLUMNS) int32: op, a, b, and for a DOT: see _split, group_dots
     vargs: np.ndarray
     vgroups: np.ndarray  # slots of DOTs that share their rows, a group after another
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
@@ -73,8 +75,8 @@ def _split(op, a, b, args, is_input, fusable, arity):
         else:
             ref[i] = -nu - 1
             nu += 1
-    ucode = np.zeros((nu, 8), np.int32)
-    vcode = np.zeros((nv, 8), np.int32)
+    ucode = np.zeros((nu, COLUMNS), np.int32)
+    vcode = np.zeros((nv, COLUMNS), np.int32)
     uargs = np.empty(args.size, np.int32)
     vargs = np.empty(args.size, np.int32)
     nua = 0
@@ -95,19 +97,51 @@ def _split(op, a, b, args, is_input, fusable, arity):
                 code[1] = nva
                 for m in range(count):
                     vargs[nva + m] = ref[args[a[i] + m]]
-                if k == DOT:  # its pairs ordered row × uniform first, the row as x; counted
-                    half, done = count // 2, 0
-                    for m in range(nva, nva + half):
+                if k == DOT:
+                    # Its pairs laid out for the lane sweeps: each pair's row first (a product
+                    # commutes); then the row × uniform pairs that follow the leading uniform ×
+                    # uniform ones (code[3] of them), those leading pairs (code[8]), and the rest
+                    # in the graph's order. The sweeps (kernels.dot_lanes, numpy_kernels) add the
+                    # leading pairs, the row × uniform ones and the rest, in this order: the
+                    # graph's, so that x·1e-20 + p + q is the same on every tier. Only where the
+                    # row × uniform pairs are not one run (x·w + p·q + y·v) do they all come
+                    # first, on every tier alike.
+                    half, d0 = count // 2, nva
+                    for m in range(d0, d0 + half):
                         x, w = vargs[m], vargs[m + half]
-                        if x < 0 <= w:  # a product commutes
-                            x, w = w, x
-                        if x >= 0 > w:  # move the pair to the front
-                            vargs[m], vargs[m + half] = vargs[nva + done], vargs[nva + done + half]
-                            vargs[nva + done], vargs[nva + done + half] = x, w
+                        if x < 0 <= w:
+                            vargs[m], vargs[m + half] = w, x
+                    lead = 0  # uniform × uniform pairs before the first row × uniform one
+                    while lead < half and vargs[d0 + lead] < 0 and vargs[d0 + lead + half] < 0:
+                        lead += 1
+                    run = 0
+                    while lead + run < half and vargs[d0 + lead + run] >= 0 > vargs[d0 + lead + run + half]:
+                        run += 1
+                    later = 0  # row × uniform pairs after the run
+                    for m in range(d0 + lead + run, d0 + half):
+                        if vargs[m] >= 0 > vargs[m + half]:
+                            later += 1
+                    if later or run == 0:  # not one run: the row × uniform pairs first, the others in order
+                        lead = 0
+                    order = np.empty(half, np.int64)
+                    done = 0
+                    for m in range(lead, half):  # the row × uniform pairs first
+                        if vargs[d0 + m] >= 0 > vargs[d0 + m + half]:
+                            order[done] = m
                             done += 1
-                        else:
-                            vargs[m], vargs[m + half] = x, w
                     code[3] = done
+                    for m in range(lead):
+                        order[done + m] = m
+                    code[8] = lead
+                    rest = done + lead
+                    for m in range(lead, half):
+                        if not vargs[d0 + m] >= 0 > vargs[d0 + m + half]:
+                            order[rest] = m
+                            rest += 1
+                    xs = vargs[d0 : d0 + half][order]
+                    ws = vargs[d0 + half : d0 + 2 * half][order]
+                    vargs[d0 : d0 + half] = xs
+                    vargs[d0 + half : d0 + 2 * half] = ws
                 nva += count
             else:
                 code[1] = nua
@@ -142,7 +176,7 @@ def split(
         relus = np.flatnonzero(tape.op == Op.RELU)
         dots = tape.a[relus]
         fusable[relus[(tape.op[dots] == Op.DOT) & (uses[dots] == 1)]] = True
-    run = _split if jit.compiled() else _split.py_func  # numba once compiled, Python until then
+    run = _split if jit.compiled() else cache.python_function(_split)  # numba once compiled, else Python
     ucode, uargs, vcode, vargs, ref = run(tape.op, tape.a, tape.b, tape.args, is_input, fusable, ARITY)
     if leaf_order is not None:
         order_leaves(ucode, uargs, vcode, vargs, ref, leaf_order)
@@ -185,6 +219,8 @@ def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
     rows = int(vcode[group[0], 3])
     if len(group) % 4:
         return 0
+    if any(vcode[i, 2] // 2 - rows - vcode[i, 8] > 1 for i in group):
+        return 0  # more than one pair after the rows: the tiles add one, with the relus
     for i in group:
         start, n = int(vcode[i, 1]), int(vcode[i, 2]) // 2
         if any(vargs[m] >= 0 or vargs[m + n] >= 0 for m in range(start + rows, start + n)):
