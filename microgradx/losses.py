@@ -15,7 +15,7 @@ data (like the max logit of the first row) would be wrong for every other row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 
 from .core.engine import Value
@@ -103,6 +103,29 @@ def softmax_cross_entropy(logits: Sequence[Value], target: int | Sequence[Scalar
     if len(target) != k:
         raise ValueError(f"target has {len(target)} one-hot weights for {k} logits")
     return logsumexp(logits) - Value.dot(list(target), logits)
+
+
+def total_mse(outputs: Sequence[Value], targets: Sequence[Scalar]) -> Value:
+    """Σ_j (ŷ_j − y_j)² over a row's outputs: the quadratic loss of a network with several outputs."""
+    if len(outputs) != len(targets):
+        raise ValueError(f"{len(outputs)} outputs but {len(targets)} targets")
+    return Value.sum(mse(o, y) for o, y in zip(outputs, targets, strict=True))
+
+
+def one_nll(outputs: Sequence[Value], targets: Sequence[Scalar]) -> Value:
+    """`nll` of a network's one output, given as lists of one (the row's form of NAMED)."""
+    if len(outputs) != 1 or len(targets) != 1:
+        raise ValueError(f"nll takes one output and one target, got {len(outputs)} and {len(targets)}")
+    return nll(outputs[0], targets[0])
+
+
+# One row's loss by name, from its outputs and targets as lists (`microgradx.matrix` takes
+# the same names: its backprop equals Value.backward() on `mean` of these over the rows).
+NAMED: dict[str, Callable[[Sequence[Value], Sequence[Scalar]], Value]] = {
+    "mse": total_mse,
+    "nll": one_nll,
+    "softmax_cross_entropy": softmax_cross_entropy,
+}
 
 
 def l2(params: Iterable[Value], alpha: float = 1.0) -> Value:

@@ -27,6 +27,13 @@ Parameters are labelled by their place: in an MLP, `L2.n3.w1` is layer 2's third
 neuron's first weight and `L2.n3.b` its bias (a Layer's are `n3.w1`, a Neuron's `w1`
 and `b`); a neuron's output is labelled with the neuron's place, `L2.n3`.
 
+A layer is also the lecture's matrix: `layer.weight` is W^(k), d_k × d_{k-1} (a row per
+neuron, a column per input: the layout of PyTorch's `nn.Linear.weight`), `layer.bias`
+its d_k biases, and `weight_grad`, `bias_grad` their gradients in the same layout
+(copies; assigning an array sets the parameters). `bias=False` builds neurons
+f(w·x) without a bias, as the lecture's networks are (`microgradx.matrix` runs the
+lecture's two algorithms on these matrices).
+
 Saving and loading (file format in `microgradx.serialize`):
 
     model.save("model.npz")                 # atomic: the old file survives a crash, keeps its mode
@@ -288,7 +295,8 @@ class Neuron(Module):
     `True` is relu. `init` names how w and b are drawn (see INITS and the module doc):
     "pytorch", the default, uniform in ±1/√nin as PyTorch's `nn.Linear`; "micrograd",
     weights uniform in ±1 and bias 0. `seed` (an int or a NumPy Generator) makes the
-    draw reproducible.
+    draw reproducible. `bias=False`: f(w·x), no b (`self.b` is None; the weights are
+    drawn as with a bias).
     """
 
     def __init__(
@@ -299,12 +307,13 @@ class Neuron(Module):
         *,
         nonlin: bool | None = None,
         init: str = "pytorch",
+        bias: bool = True,
     ) -> None:
         nin = _count(nin, "Neuron(nin)")
         self.activation = _activation(activation, nonlin)
-        weights, bias = INITS[_init(init)](np.random.default_rng(seed), nin)
+        weights, b = INITS[_init(init)](np.random.default_rng(seed), nin)
         self.w = [Value(float(x)) for x in weights]
-        self.b = Value(bias)
+        self.b = Value(b) if _flag(bias, "bias") else None
         self.name = ""  # its place, as a Layer or an MLP names it (L2.n3); labels its output
         self._place("")
         self._bind()
@@ -313,7 +322,8 @@ class Neuron(Module):
         self.name = place
         for k, w in enumerate(self.w, start=1):
             w.label = _join(place, f"w{k}")
-        self.b.label = _join(place, "b")
+        if self.b is not None:
+            self.b.label = _join(place, "b")
 
     @property
     def nonlin(self) -> bool:
@@ -338,24 +348,32 @@ class Neuron(Module):
             )
         if len(x) != len(self.w):
             raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
-        act = Value.dot(self.w, x) + self.b  # one DOT node for w·x: micrograd's sum, fewer nodes
+        act = Value.dot(self.w, x)  # one DOT node for w·x: micrograd's sum, fewer nodes
+        if self.b is not None:
+            act = act + self.b
         out = ACTIVATIONS[self.activation](act)
         if self.name:
             out.label = self.name
         return out
 
     def parameters(self) -> list[Value]:
-        return self.w + [self.b]
+        return self.w if self.b is None else self.w + [self.b]
 
     def architecture(self) -> dict[str, Any]:
-        return {"class": "Neuron", "nin": len(self.w), "activation": self.activation}
+        return {
+            "class": "Neuron",
+            "nin": len(self.w),
+            "activation": self.activation,
+            **_no_bias(self.b is not None),
+        }
 
     def __repr__(self) -> str:
-        return f"Neuron({len(self.w)}, {self.activation})"
+        return f"Neuron({len(self.w)}, {self.activation}{', no bias' * (self.b is None)})"
 
 
 class Layer(Module):
-    """`nout` neurons reading the same `nin` inputs (`activation`, micrograd's `nonlin`, `init`: see Neuron).
+    """`nout` neurons reading the same `nin` inputs (`activation`, micrograd's `nonlin`, `init`,
+    `bias`: see Neuron), and the lecture's weight matrix W of size nout × nin (`weight`).
 
     The neurons draw their parameters one after the other from one generator seeded by `seed`.
     """
@@ -369,13 +387,15 @@ class Layer(Module):
         *,
         nonlin: bool | None = None,
         init: str = "pytorch",
+        bias: bool = True,
     ) -> None:
         nin = _count(nin, "Layer(nin)")
         nout = _count(nout, "Layer(nout)")
         activation = _activation(activation, nonlin)
         init = _init(init)
+        bias = _flag(bias, "bias")
         rng = np.random.default_rng(seed)
-        self.neurons = [Neuron(nin, activation, rng, init=init) for _ in range(nout)]
+        self.neurons = [Neuron(nin, activation, rng, init=init, bias=bias) for _ in range(nout)]
         self._place("")
         self._bind()
 
@@ -395,33 +415,117 @@ class Layer(Module):
     def activation(self) -> str:
         return self.neurons[0].activation
 
+    # -- the lecture's matrix W^(k): a row per neuron, a column per input ---------------
+
+    def _index(self, part: str) -> np.ndarray:
+        """Where the weights (nout × nin) or the biases (nout,) sit in the parameters' Store."""
+        self._bind()  # one Store for all: each Value's _idx is its place there
+        if part == "weight":
+            return np.array([[w._idx for w in n.w] for n in self.neurons], dtype=np.int64)
+        return np.array([n.b._idx for n in self.neurons], dtype=np.int64)
+
+    def _read(self, part: str, array: str) -> np.ndarray | None:
+        """A copy of the weights' or biases' values ("data") or gradients ("grad"); None for no bias."""
+        if part == "bias" and self.neurons[0].b is None:
+            return None
+        idx = self._index(part)
+        return getattr(self._store, array)[idx]  # fancy indexing: a copy
+
+    def _write(self, part: str, value: object) -> None:
+        """Set the weights or biases from an array of their shape; checked whole before any is written."""
+        nout, nin = len(self.neurons), len(self.neurons[0].w)
+        if part == "bias" and self.neurons[0].b is None:
+            raise ValueError(f"{self!r} has no bias (built with bias=False): it cannot be set")
+        shape = (nout, nin) if part == "weight" else (nout,)
+        layout = (
+            "d_k × d_{k-1}: a row per neuron, a column per input" if part == "weight" else "one per neuron"
+        )
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{self!r}.{part} takes an array of real numbers, got one of dtype {array.dtype}")
+        if array.shape != shape:
+            raise ValueError(
+                f"{self!r}.{part} takes an array of shape {shape} ({layout}), got shape {array.shape}"
+            )
+        bad = np.argwhere(~np.isfinite(array))
+        if bad.size:
+            at = tuple(int(i) for i in bad[0])
+            raise ValueError(
+                f"{self!r}.{part} takes finite numbers, got {part}[{', '.join(map(str, at))}] = {array[at]}"
+                f" ({len(bad)} of {array.size} not finite); nothing was set"
+            )
+        idx = self._index(part)
+        with self._store.lock:  # as every writer of the parameters (see store.py)
+            self._store.data[idx] = array
+
+    @property
+    def weight(self) -> np.ndarray:
+        """W^(k): the weights as an array of shape (nout, nin), a row per neuron (PyTorch's
+        `nn.Linear.weight` layout); a copy. Assign an array of that shape to set them: a
+        wrong shape or a nan/inf is refused (ValueError) and nothing is set."""
+        return self._read("weight", "data")
+
+    @weight.setter
+    def weight(self, value: np.ndarray) -> None:
+        self._write("weight", value)
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """The biases, shape (nout,), a copy; None for a layer built with bias=False.
+        Assignable as `weight` is."""
+        return self._read("bias", "data")
+
+    @bias.setter
+    def bias(self, value: np.ndarray) -> None:
+        self._write("bias", value)
+
+    @property
+    def weight_grad(self) -> np.ndarray:
+        """The weights' gradients (each parameter's `.grad`), shape (nout, nin) as `weight`; a copy."""
+        return self._read("weight", "grad")
+
+    @property
+    def bias_grad(self) -> np.ndarray | None:
+        """The biases' gradients, shape (nout,); None for a layer built with bias=False."""
+        return self._read("bias", "grad")
+
     def architecture(self) -> dict[str, Any]:
         nin, nout = len(self.neurons[0].w), len(self.neurons)
-        return {"class": "Layer", "nin": nin, "nout": nout, "activation": self.activation}
+        return {
+            "class": "Layer",
+            "nin": nin,
+            "nout": nout,
+            "activation": self.activation,
+            **_no_bias(self.neurons[0].b is not None),
+        }
 
     def __repr__(self) -> str:
-        return f"Layer({len(self.neurons[0].w)} -> {len(self.neurons)}, {self.activation})"
+        extra = ", no bias" * (self.neurons[0].b is None)
+        return f"Layer({len(self.neurons[0].w)} -> {len(self.neurons)}, {self.activation}{extra})"
 
 
 class MLP(Module):
     """A multi-layer perceptron: `nin` inputs, then one layer per entry of `nouts`.
 
     Hidden layers use `activation`; the last layer uses `output_activation`
-    (None: linear). Parameters are ordered layer by layer, neuron by neuron,
-    weights then bias (micrograd's order) and bound to one Store at construction.
-    `init` names how they are drawn, each neuron by its own fan-in by default
-    (see Neuron, INITS and the module doc); `seed` makes the draw reproducible.
+    (None: linear). Or `activation` lists one activation per layer (the lecture's
+    f_1 … f_K), and `output_activation` is left out. Parameters are ordered layer by
+    layer, neuron by neuron, weights then bias (micrograd's order) and bound to one
+    Store at construction. `init` names how they are drawn, each neuron by its own
+    fan-in by default (see Neuron, INITS and the module doc); `seed` makes the draw
+    reproducible; `bias=False` builds every layer without biases (the lecture's networks).
     """
 
     def __init__(
         self,
         nin: int,
         nouts: Sequence[int],
-        activation: str = "relu",
+        activation: str | Sequence[str] = "relu",
         output_activation: str | None = None,
         seed: Seed = None,
         *,
         init: str = "pytorch",
+        bias: bool = True,
     ) -> None:
         nin = _count(nin, "MLP(nin)")
         if isinstance(nouts, (int, np.integer)) or len(nouts) == 0:
@@ -429,12 +533,12 @@ class MLP(Module):
                 f"MLP(nouts) must be a non-empty list of layer sizes, like [16, 16, 1]; got {nouts!r}"
             )
         sizes = [nin] + [_count(n, "each of MLP(nouts)") for n in nouts]
-        hidden, last = _activation(activation), _activation(output_activation)
+        acts = _activations(activation, output_activation, len(nouts))
         init = _init(init)
+        bias = _flag(bias, "bias")
         rng = np.random.default_rng(seed)
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], hidden if i < len(nouts) - 1 else last, rng, init=init)
-            for i in range(len(nouts))
+            Layer(sizes[i], sizes[i + 1], acts[i], rng, init=init, bias=bias) for i in range(len(nouts))
         ]
         self._place("")
         self._bind()
@@ -460,12 +564,45 @@ class MLP(Module):
             "nin": len(self.layers[0].neurons[0].w),
             "nouts": [len(layer.neurons) for layer in self.layers],
             "activations": [layer.activation for layer in self.layers],
+            **_no_bias(self.layers[0].neurons[0].b is not None),
         }
 
     def __repr__(self) -> str:
         parts = [str(len(self.layers[0].neurons[0].w))]
         parts += [f"{len(layer.neurons)} {layer.activation}" for layer in self.layers]
-        return f"MLP({' -> '.join(parts)}; {len(self.parameters())} parameters)"
+        extra = ", no bias" * (self.layers[0].neurons[0].b is None)
+        return f"MLP({' -> '.join(parts)}; {len(self.parameters())} parameters{extra})"
+
+
+def _activations(activation: object, output_activation: object, layers: int) -> list[str]:
+    """One activation per layer: from a list of them, or from the hidden layers' and the output's."""
+    if isinstance(activation, (list, tuple)):
+        if output_activation is not None:
+            raise ValueError(
+                "MLP: activation lists one activation per layer, so output_activation must be left out "
+                f"(got {output_activation!r}): put it last in the list"
+            )
+        if len(activation) != layers:
+            raise ValueError(
+                f"MLP: activation lists {len(activation)} activations for {layers} layers: give one per "
+                "layer of nouts, the output layer's last"
+            )
+        return [_activation(a) for a in activation]
+    hidden, last = _activation(activation), _activation(output_activation)
+    return [hidden] * (layers - 1) + [last]
+
+
+def _flag(value: object, name: str) -> bool:
+    """A True/False argument, checked (bias=0 or bias="no" would mean something else to each reader)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _no_bias(has_bias: bool) -> dict[str, Any]:
+    """An architecture's bias entry: {"bias": False} for a module without biases, else nothing
+    (so a file saved before bias= existed still describes a module with biases)."""
+    return {} if has_bias else {"bias": False}
 
 
 def _short(value: object, limit: int = 80) -> str:
@@ -474,17 +611,23 @@ def _short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
-def _fields(a: dict[str, Any], *names: str) -> None:
-    """Refuse an architecture whose keys are not 'class' and exactly `names`."""
-    keys = set(a) - {"class"}
+def _fields(a: dict[str, Any], *names: str) -> bool:
+    """Refuse an architecture whose keys are not 'class', exactly `names` and maybe 'bias';
+    whether it has biases ("bias": false only for one without, see _no_bias)."""
+    keys = set(a) - {"class", "bias"}
     if keys != set(names):
         got = _short(sorted(keys))
-        raise ValueError(f"a {a['class']} is described by {', '.join(names)}, got {got}")
+        raise ValueError(f"a {a['class']} is described by {', '.join(names)} (and bias), got {got}")
+    if a.get("bias", False) is not False:
+        raise ValueError(
+            f"bias is written only as false, for a module without biases; got {_short(a['bias'])}"
+        )
+    return "bias" not in a
 
 
 def _count_mlp(a: dict[str, Any]) -> int:
     """Check an MLP's architecture field by field; the parameter count it builds."""
-    _fields(a, "nin", "nouts", "activations")
+    bias = _fields(a, "nin", "nouts", "activations")
     nouts, acts = a["nouts"], a["activations"]
     if not isinstance(nouts, list) or not nouts:
         raise ValueError(f"nouts must be a non-empty list of layer sizes, got {_short(nouts)}")
@@ -493,28 +636,23 @@ def _count_mlp(a: dict[str, Any]) -> int:
         raise ValueError(f"activations {_short(acts)} must list one activation per layer of nouts")
     for act in acts:
         _activation(act)
-    return sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
+    return sum((nin + bias) * nout for nin, nout in zip(sizes, sizes[1:]))
 
 
 def _build_mlp(a: dict[str, Any]) -> MLP:
-    acts = a["activations"]
-    model = MLP(a["nin"], a["nouts"], acts[0], acts[-1])
-    for layer, act in zip(model.layers, acts, strict=True):  # hidden layers may differ if edited by hand
-        for n in layer.neurons:
-            n.activation = _activation(act)
-    return model
+    return MLP(a["nin"], a["nouts"], list(a["activations"]), bias="bias" not in a)
 
 
 def _count_layer(a: dict[str, Any]) -> int:
-    _fields(a, "nin", "nout", "activation")
+    bias = _fields(a, "nin", "nout", "activation")
     _activation(a["activation"])
-    return (_count(a["nin"], "nin") + 1) * _count(a["nout"], "nout")
+    return (_count(a["nin"], "nin") + bias) * _count(a["nout"], "nout")
 
 
 def _count_neuron(a: dict[str, Any]) -> int:
-    _fields(a, "nin", "activation")
+    bias = _fields(a, "nin", "activation")
     _activation(a["activation"])
-    return _count(a["nin"], "nin") + 1
+    return _count(a["nin"], "nin") + bias
 
 
 class Builder(NamedTuple):
@@ -533,6 +671,10 @@ class Builder(NamedTuple):
 # What `Module.from_file` can build: class name -> its Builder.
 BUILDERS: dict[str, Builder] = {
     "MLP": Builder(MLP, _count_mlp, _build_mlp),
-    "Layer": Builder(Layer, _count_layer, lambda a: Layer(a["nin"], a["nout"], a["activation"])),
-    "Neuron": Builder(Neuron, _count_neuron, lambda a: Neuron(a["nin"], a["activation"])),
+    "Layer": Builder(
+        Layer, _count_layer, lambda a: Layer(a["nin"], a["nout"], a["activation"], bias="bias" not in a)
+    ),
+    "Neuron": Builder(
+        Neuron, _count_neuron, lambda a: Neuron(a["nin"], a["activation"], bias="bias" not in a)
+    ),
 }

@@ -4,6 +4,8 @@
     version        1 (a file of another version is refused, never guessed at)
     architecture   a JSON object: the class and what builds it, e.g.
                    {"class": "MLP", "nin": 2, "nouts": [16, 1], "activations": ["relu", "linear"]}
+                   and "bias": false for a module built with bias=False (only then: a file
+                   without it describes a module with biases, as files saved before it did)
     parameters     float64, shape (n,): the values in `Module.parameters()` order
 
 Each entry is a `.npy` array stored uncompressed, as `np.savez` writes it (a compressed

@@ -117,3 +117,15 @@ def torch_function(outputs, leaves, given=None):
         return [env[o] for o in outputs]
 
     return f
+
+
+def tanh_chain(n: int):
+    """x, then n - 1 tanh nodes one after the other, the last called f: a tape of n slots, a graph
+    as deep as it is long (the long printouts and pages of issue 21)."""
+    from microgradx import Value
+
+    f = Value(0.5, "x")
+    for _ in range(n - 1):
+        f = f.tanh()
+    f.label = "f"
+    return f

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numba
+import numpy as np
 import pytest
 
 import microgradx
@@ -127,3 +128,39 @@ def test_no_stray_python_warnings_on_stderr(expression):
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("microgradx explain: not an expression")
+
+
+def test_explain_hessian_shows_the_lecture_saddle(capsys):
+    """f(x, y) = x² − y² at the origin: gradient 0, H = [[2, 0], [0, −2]], eigenvalues −2 along y
+    and 2 along x, so a saddle point of index 1/2."""
+    assert main(["explain", "x**2 - y**2", "x=0", "y=0", "--hessian"]) == 0
+    out = capsys.readouterr().out
+    hessian = out[out.index("second derivatives") :].splitlines()
+    assert [line.split() for line in hessian[2:5]] == [["x", "y"], ["x", "2", "0"], ["y", "0", "-2"]]
+    assert "-2   along (0, 1): f curves down" in out and " 2   along (1, 0): f curves up" in out
+    assert "gradient: ∂f/∂x = 0, ∂f/∂y = 0" in out
+    assert "a saddle point, neither a minimum nor a maximum (index 1/2" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    "expression, bindings, verdict",
+    [
+        ("x**2 + 3*y**2", ["x=0", "y=0"], "every eigenvalue > 0: a minimum"),
+        ("-x**2 - y**2 - x*y", ["x=0", "y=0"], "every eigenvalue < 0: a maximum"),
+        ("x**2 + x*y", ["x=1", "y=0"], "the gradient is not 0: no critical point"),
+        ("x**4 + y**2", ["x=0", "y=0"], "an eigenvalue 0: the second derivatives alone cannot tell"),
+    ],
+)
+def test_explain_hessian_tells_minima_maxima_and_degenerate_points(expression, bindings, verdict, capsys):
+    assert main(["explain", expression, *bindings, "--hessian"]) == 0
+    assert verdict in capsys.readouterr().out
+
+
+def test_explain_hessian_columns_are_the_engine_hessian():
+    """Each column (one tangent sweep of the reference) against microgradx.hessian (compiled)."""
+    from microgradx import Value
+    from microgradx.viz.curvature import hessian_of
+
+    u, v, w = Value(0.7), Value(-1.3), Value(0.4)
+    f = (u * v).tanh() + u**3 * w + (v * w).exp() / (1 + u * u)
+    np.testing.assert_allclose(hessian_of(f, [u, v, w]), microgradx.hessian(f, [u, v, w]), rtol=1e-12)

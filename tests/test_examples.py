@@ -20,15 +20,24 @@ EXPECTED = {  # a line each script must print: what it achieved
     "spirals.py": "accuracy",
     "regression.py": "sin(3x)",
     "two_layer.py": "R(x)",
+    "layers.py": "check passed: the scalar graph and the matrix recursion agree",
     "iris.py": "flowers never trained on",
     "breast_cancer.py": "patients never trained on",
     "modes.py": "check passed: both modes give the same Jacobians",
     "newton.py": "check passed: the engine's Hessian equals the hand-derived one",
     "sweep.py": "18 configurations in",
+    "saddles.py": "x² − y² at the origin: gradient (0, 0), Hessian eigenvalues (-2, 2): a saddle point",
+    "convexity.py": "check passed: the convex models' spreads are at least 1,000× smaller than the MLP's",
 }
 ARGS = {  # the scripts that take long in full run in their quick mode here
     "modes.py": ["--quick"],
     "newton.py": ["--quick", "--out", "paths/newton.png"],
+    "saddles.py": ["--quick"],
+    "convexity.py": ["--quick"],
+}
+PICTURES = {  # what a script must have drawn, in the folder it ran in
+    "saddles.py": ["out/saddle.png", "out/critical_points.png", "out/curvature.png"],
+    "convexity.py": ["out/convexity.png"],
 }
 FLOORS = {  # the least test accuracy (%) a script on a real data set must print
     "iris.py": 90.0,
@@ -53,6 +62,8 @@ def test_example_runs(name, tmp_path):
     assert EXPECTED[name] in done.stdout
     if name in FLOORS:
         assert float(re.search(r"test accuracy (\d+\.\d)%", done.stdout).group(1)) >= FLOORS[name]
+    for picture in PICTURES.get(name, []):
+        assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
 
 
 def test_modes_table_counts_the_sweeps(tmp_path):
@@ -147,3 +158,34 @@ def test_sweep_refuses_an_empty_grid(monkeypatch):
 
     with pytest.raises(ValueError, match="an empty grid"):
         sweep.sweep([0.01], [], [0])
+
+
+def test_saddles_finds_minima_below_saddle_points():
+    """examples/saddles.py: every point found is critical (‖∇L‖ < 1e-9), its index the fraction of
+    spectrum's negative eigenvalues; there are minima (index 0) and saddles, the minima lowest."""
+    saddles = load_example("saddles.py")
+    gradient, eigenvalues = saddles.saddle()
+    assert gradient.tolist() == [0.0, 0.0] and eigenvalues.tolist() == [-2.0, 2.0]
+    f, found = saddles.critical_points(12)
+    assert len(found) >= 3
+    for _, index, gradient_norm in found:
+        assert gradient_norm < saddles.CRITICAL and 0 <= index <= 1
+    minima = [loss for loss, index, _ in found if index == 0]
+    saddle_points = [loss for loss, index, _ in found if index > 0]
+    assert minima and saddle_points and max(minima) < min(saddle_points)
+
+
+def test_convexity_trains_in_worker_processes_what_it_trains_here(monkeypatch):
+    """examples/convexity.py: a start trained in a joblib worker equals the same start trained here."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import convexity
+
+    runs = convexity.train_all(2, quick=True, n_jobs=2)
+    for model, results in runs.items():
+        assert [r.seed for r in results] == [0, 1]
+        for r in results:
+            here = convexity.train_one(model, r.seed, quick=True)
+            assert here.worker == os.getpid() != r.worker
+            np.testing.assert_array_equal(here.theta, r.theta)
+    loss_spread, solution_spread = convexity.spreads(runs["least squares"])
+    assert loss_spread < 1e-12 and solution_spread < 1e-6

@@ -20,6 +20,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from oracles import tanh_chain
 
 from microgradx import Value
 from microgradx.viz import explore
@@ -114,7 +115,7 @@ def test_the_page_writes_formulas_in_the_lecture_notation_only(tmp_path):
     assert "t1 = x^(2) = 9" in formulas and "t2 = t1 · x = 27" in formulas
     assert "∂f/∂t4 = ∂/∂t4 (t4 − x) · ∂f/∂f = 1 · 1 = 1" in formulas
     assert "∂f/∂t2 = ∂/∂t2 relu(t2) · ∂f/∂t3 = 𝟙t2 > 0 · 0.333333 = 1 · 0.333333 = 0.333333" in formulas
-    assert "∂f/∂x += ∂/∂x x^(2) · ∂f/∂t1 = 2·x^(2 − 1) · 1 = 6 · 1 = 6 (total 5)" in formulas  # 2x − 1
+    assert "∂f/∂x += ∂/∂x x^(2) · ∂f/∂t1 = 2·x · 1 = 6 · 1 = 6 (total 5)" in formulas  # (x²)′ = 2x
     html = explore(f, tmp_path / "page.html").read_text()
     assert "^δ" not in html and "step-rule" not in html
 
@@ -489,3 +490,145 @@ def test_the_forward_mode_page_is_laid_out_to_be_read(tmp_path):
         for text in node["text"]:
             assert inside(text["box"], node["box"], slack=2), f"text spills out of node {node['name']}"
     assert screenshot_problems(png, measured) == []
+
+
+# -- a big graph (issue 21, item 3): an MLP's loss of 4,137 nodes, a chain of 12,500 ---------------
+
+
+def big_network() -> tuple[Value, list[Value]]:
+    """MLP(10, [40, 40, 40, 1])'s squared error on one row: 4,137 nodes, 11,782 steps, Σs of 40 terms."""
+    from microgradx.nn import MLP
+
+    model = MLP(10, [40, 40, 40, 1], seed=0)
+    xs = [Value(0.1 * k, label=f"x{k + 1}") for k in range(10)]
+    y = Value(0.5, label="y")
+    loss = (model(xs) - y) ** 2
+    loss.label = "L"
+    return loss, [*xs, y]
+
+
+def test_a_big_graphs_page_is_small_and_writes_long_sums_short(tmp_path):
+    from microgradx import flatten
+
+    loss, inputs = big_network()
+    assert len(flatten(loss)) == 4137
+    page = explore(loss, tmp_path / "big.html", inputs=inputs)
+    assert page.stat().st_size < 2_000_000  # was 10.8 MB
+    data = page_data(loss, inputs)
+    longest = max(data["steps"], key=lambda s: len(s["html"]))
+    text = as_text(longest["html"])
+    assert "…34 more…" in text and text.count("·") < 20, text  # first and last 3 of 40 products
+    sums = [s for s in data["steps"] if s["phase"] == "forward" and "…34 more…" in as_text(s["html"])]
+    assert len(sums) == 81  # the Σ of each neuron of 40 inputs (40 + 40 + 1); after it, the whole sum
+    node = flatten(loss).nodes[sums[0]["slot"]]
+    assert sums[0]["value"] == node.data and as_text(sums[0]["html"]).endswith(f"= {node.data:.6g}")
+
+
+BIG_LAYOUT = """(() => {
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const panel = document.querySelector(".panel");
+  const shown = Array.from(panel.children).filter(e => e.getClientRects().length);
+  const blocks = shown.map(e => ({name: e.id || e.className || e.tagName, box: box(e)}));
+  const spills = [];  // text drawn outside its block, where the block does not scroll (and so clip it)
+  for (const b of shown) {
+    if (getComputedStyle(b).overflowY !== "visible") continue;
+    const [l, t, r, bottom] = box(b);
+    b.querySelectorAll("*").forEach(e => {
+      const [el, et, er, eb] = box(e);
+      const out = el < l - 1 || er > r + 1 || et < t - 1 || eb > bottom + 1;
+      if (er > el && out) spills.push(b.id + " " + e.tagName);
+    });
+  }
+  const numbers = Array.from(document.querySelectorAll("#log .num"), e => ({
+    text: e.textContent, box: box(e), clipped: e.scrollWidth > e.clientWidth}));
+  const nodes = Array.from(document.querySelectorAll("#graph g.node"),
+                           g => ({name: g.querySelector("title").textContent, box: box(g)}));
+  return {blocks, spills, numbers, log: box(document.getElementById("log")), nodes,
+          window: [innerWidth, innerHeight]};
+})()"""
+
+READY = "new Promise(r => { const w = () => document.body.dataset.ready ? r(1) : setTimeout(w, 20); w(); })"
+
+# Every step's marks in the picture (by the page's own rule) and its note; the steps whose slot has none.
+EVERY_STEP = """(() => {
+  const page = window.microgradxPage, n = +document.body.dataset.steps;
+  const marks = Array.from({length: n}, (_, i) => page.where(i));
+  return {n, unmarked: marks.flatMap((m, i) => m.nodes.length || m.note ? [] : [i + 1]),
+          notDrawn: marks.filter(m => m.note.includes("is not drawn")).length,
+          hiddenMarked: marks.filter(m => m.nodes.includes("hidden")).length};
+})()"""
+
+
+def overlapping(boxes: list[tuple[str, list[float]]]) -> list[tuple[str, str]]:
+    """The pairs of boxes that overlap by more than a pixel each way."""
+    pairs = []
+    for k, (a, p) in enumerate(boxes):
+        for b, q in boxes[k + 1 :]:
+            if min(p[2], q[2]) - max(p[0], q[0]) > 1 and min(p[3], q[3]) - max(p[1], q[1]) > 1:
+                pairs.append((a, b))
+    return pairs
+
+
+def stepped(browser: DevTools, tab: str, steps: list[int]) -> list[dict]:
+    """At each step in turn: what the page marks as the node at work, and its note."""
+    return browser.evaluate(
+        tab,
+        f"""{json.dumps(steps)}.map(i => {{
+      window.microgradxPage.show(i);
+      const at = document.querySelector("#graph .current");
+      return {{step: i, where: window.microgradxPage.where(i - 1),
+              current: at && (at.getAttribute("xlink:title") || at.querySelector("title").textContent),
+              note: document.getElementById("step-note").textContent}};
+    }})""",
+    )
+
+
+@needs_browser
+def test_a_big_graphs_page_is_laid_out_and_marks_every_step_in_chromium(tmp_path):
+    loss, inputs = big_network()
+    page = explore(loss, tmp_path / "big.html", inputs=inputs)
+    steps = page_data(loss)["steps"]
+    longest = max(range(len(steps)), key=lambda i: len(steps[i]["html"]))
+    browser = DevTools(tmp_path)
+    try:
+        tab = browser.open(f"{page.resolve().as_uri()}#step={longest + 1}", (1280, 800))
+        browser.evaluate(tab, READY)
+        at_longest = browser.evaluate(tab, BIG_LAYOUT)
+        every = browser.evaluate(tab, EVERY_STEP)
+        samples = stepped(browser, tab, [1, 2, 11, 500, 4137, 5000, 9999, 11_000, 11_782])
+        browser.evaluate(tab, "window.microgradxPage.show(5000), 1")
+        at_5000 = browser.evaluate(tab, BIG_LAYOUT)
+    finally:
+        browser.close()
+    # the 40-term Σ in the current step, the list and the table: no text box over another
+    for measured in (at_longest, at_5000):
+        assert overlapping([(b["name"], b["box"]) for b in measured["blocks"]]) == []
+        assert measured["spills"] == []
+        assert overlapping([(n["name"], n["box"]) for n in measured["nodes"]]) == []
+    # four-digit step numbers whole, in the list's box: the last 200 steps up to 5000
+    numbers = at_5000["numbers"]
+    assert [n["text"] for n in numbers] == [str(k) for k in range(4801, 5001)]
+    assert all(n["box"][0] >= at_5000["log"][0] - 1 and not n["clipped"] for n in numbers)
+    # every step marks its node (a box, a layer table's cell or the table) or says where it is
+    assert every["n"] == 11_782 and every["unmarked"] == []
+    for seen in samples:
+        assert seen["current"] in seen["where"]["nodes"], seen
+        assert seen["where"]["note"] in seen["note"]
+
+
+@needs_browser
+def test_a_long_chains_page_says_which_steps_are_not_drawn_in_chromium(tmp_path):
+    f = tanh_chain(12_500)
+    page = explore(f, tmp_path / "chain.html")
+    browser = DevTools(tmp_path)
+    try:
+        tab = browser.open(f"{page.resolve().as_uri()}#step=end", (1280, 800))
+        browser.evaluate(tab, READY)
+        every = browser.evaluate(tab, EVERY_STEP)
+        far, near = stepped(browser, tab, [1, 12_500])  # x, far from the output; f = tanh(t12498)
+    finally:
+        browser.close()
+    assert every["n"] == 25_000 and every["unmarked"] == []  # were: nothing marked far from f
+    assert every["notDrawn"] == every["hiddenMarked"] > 24_000  # all but those nearest f
+    assert far["current"] == "hidden" and far["note"].startswith("x is not drawn: the picture shows")
+    assert near["current"] == f"n{12_499}" and near["note"] == ""

@@ -146,6 +146,12 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
         loss = (1 - y * model([x1, x2])).relu() + 1e-4 * sum(p * p for p in model.parameters())
         step = microgradx.compile(loss, inputs=[x1, x2, y])
         checked = microgradx.compile(loss, inputs=[x1, x2, y], check=True)
+        threaded = microgradx.compile(loss, inputs=[x1, x2, y], threads=True)  # numba's threads
+        many = np.random.default_rng(1).uniform(-1, 1, (2 * microgradx.Compiled.parallel_rows, 3))
+        threaded.forward(many)
+        threaded.backward()
+        threaded.train_step(many, Adam(model.parameters(), lr=1e-3))
+        threaded.fit(many, SGD(model.parameters(), lr=1e-3), 2)
         base = np.random.default_rng(0).uniform(-1, 1, (50, 3))
         batches = [
             base,
@@ -289,7 +295,7 @@ def test_functions_of_one_name_and_line_in_two_files_never_share_a_cache_file(tm
         path = tmp_path / package / "scalar.py"
         path.parent.mkdir()
         path.write_text("def forward(x):\n    return x\n")
-        namespace = {"__name__": f"{package}.scalar"}
+        namespace = {"__name__": f"microgradx.{package}.scalar"}  # (the package's: its locator)
         exec(compile(path.read_text(), str(path), "exec"), namespace)
         made.append(namespace["forward"])
     a, b = (cache.KeyedImpl(f) for f in made)
@@ -304,22 +310,47 @@ def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tm
     started = []
 
     class FakePopen:
+        pid = 12345
+
         def __init__(self, args, **kwargs):
             started.append((args, kwargs))
+
+        def poll(self):
+            return None  # compiling
 
     monkeypatch.setenv("MICROGRADX_JIT", "background")
     monkeypatch.setattr(jit, "cache_dir", lambda: tmp_path)
     monkeypatch.setattr(jit.subprocess, "Popen", FakePopen)
-    for name, value in (("numba", False), ("ready", False), ("next_look", 0.0), ("looked", False)):
+    for name, value in (
+        ("numba", False),
+        ("ready", False),
+        ("next_look", 0.0),
+        ("child", None),
+        ("starts", 0),
+    ):
         monkeypatch.setattr(jit.State, name, value)
-    monkeypatch.setattr(jit.State, "said", False)
+    monkeypatch.setattr(jit.State, "said", set())
+    monkeypatch.setattr(jit.State, "given_up", False)
     jit.write_stamp(tmp_path, key=cache.KEY, ready=False)
-    assert [jit.kernels_now() for _ in range(3)] == [numpy_calls] * 3
+    tiers = []
+    for _ in range(3):
+        tiers.append(jit.kernels_now())
+        jit.State.next_look = 0.0  # as a second later
+    assert tiers == [numpy_calls] * 3
     assert len(started) == 1
     args, kwargs = started[0]
-    assert args[1:] == ["-m", "microgradx", "warmup", "--background"]
+    assert args[1] == "-c" and str(cache.PACKAGE.parent) in args[2]  # the package this process imported
+    assert args[3:] == [
+        "warmup",
+        "--background",
+        "--lock-fd",
+        str(kwargs["pass_fds"][0]),
+        "--package",
+        str(cache.PACKAGE),
+    ]
     assert kwargs["env"]["MICROGRADX_JIT"] == "foreground" and kwargs["start_new_session"]
-    assert "compiling the fast kernels in a background process" in capsys.readouterr().err
+    assert "compiling the fast kernels in a background process (12345" in capsys.readouterr().err
+    monkeypatch.setattr(jit.State, "child", None)
     jit.write_stamp(tmp_path, key="another version's key", ready=True)
     jit.State.next_look = 0.0
     assert jit.kernels_now() is numpy_calls  # a stamp for other sources is not ours

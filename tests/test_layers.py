@@ -1,144 +1,214 @@
-"""The package's architecture, held: layers as folders importing only from below, no import
-circle but Value.backward's seam, one job a file, and an op's rules in every place the
-checklist names.
+"""A layer as the lecture's matrix: Layer.weight/bias and their gradients, bias=False, one
+activation per layer; saving, loading, drawing and compiling bias-free layers."""
 
-The import graph is read from the source with ast: every import statement, at module level,
-inside a function or under TYPE_CHECKING alike (a call-time import still ties two modules).
-"""
+import json
 
-from __future__ import annotations
-
-import ast
-import importlib
-import re
-from pathlib import Path
-
+import numpy as np
 import pytest
 
 import microgradx
-from microgradx.core import ops
-
-PACKAGE = Path(microgradx.__file__).resolve().parent
-LAYERS = ("core", "kernels", "compiler", "training", "viz", "app")  # each imports only from the ones before
-# The one import that runs up: Value.backward() calls the sweep (micrograd's API), at the call.
-SEAM = ("microgradx.core.engine", "microgradx.backprop")
-LONGEST = 700  # lines a module may have
+from microgradx import Value, draw, losses
+from microgradx.nn import MLP, Layer, ModelFileError, Module, Neuron
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def values(model):
+    return np.array([p.data for p in model.parameters()])
 
 
-def imports() -> dict[str, set[str]]:
-    """Each module of the package -> the package's modules it imports (any import statement)."""
-    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1] if node.level else []
-                root = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module
-                # `from a import b`: module a.b if b is one, else module a (a name defined there)
-                targets = [f"{root}.{a.name}" if f"{root}.{a.name}" in modules else root for a in node.names]
-            else:
-                continue
-            found |= {t for t in targets if t in modules and t != name}
-        graph[name] = found
-    return graph
+def grads(model):
+    return np.array([p.grad for p in model.parameters()])
 
 
-def layer(name: str) -> str | None:
-    """The folder a module sits in (None for the public modules at the top)."""
-    parts = name.split(".")
-    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else None
+def test_weight_is_a_row_per_neuron_and_bias_one_per_neuron():
+    layer = Layer(3, 2, "tanh", seed=0)
+    assert layer.weight.shape == (2, 3) and layer.bias.shape == (2,)
+    for row, b, neuron in zip(layer.weight, layer.bias, layer.neurons, strict=True):
+        assert row.tolist() == [w.data for w in neuron.w] and b == neuron.b.data
 
 
-def test_the_import_graph_has_no_circle_but_the_backward_seam():
-    graph = imports()
-    assert SEAM[1] in graph[SEAM[0]], "the seam moved: update SEAM and its comment in core/engine.py"
-    graph[SEAM[0]].discard(SEAM[1])
-    done: set[str] = set()
-
-    def visit(node: str, path: list[str]) -> None:
-        if node in path:
-            circle = path[path.index(node) :] + [node]
-            pytest.fail("import circle: " + " -> ".join(circle))
-        if node in done:
-            return
-        for target in sorted(graph[node]):
-            visit(target, path + [node])
-        done.add(node)
-
-    for name in sorted(graph):
-        visit(name, [])
+def test_weight_and_bias_are_copies():
+    layer = Layer(2, 2, seed=0)
+    before = values(layer)
+    layer.weight[0, 0] = 99.0
+    layer.bias[:] = 99.0
+    np.testing.assert_array_equal(values(layer), before)
 
 
-def test_each_layer_imports_only_from_the_layers_below():
-    """core < kernels < compiler < training < viz < app; core and kernels import no public module
-    (but the seam), so the lesson and the sweeps stand without what is built on them; nothing
-    imports viz or app from below them."""
-    for name, targets in imports().items():
-        here = layer(name)
-        for target in targets:
-            if (name, target) == SEAM or name == "microgradx.__main__":  # (python -m runs the command)
-                continue
-            there = layer(target)
-            if here is not None and there is not None:
-                assert LAYERS.index(there) <= LAYERS.index(here), f"{name} imports {target}, a layer up"
-            if here in ("core", "kernels"):
-                assert there is not None, f"{name} imports {target}, a public module built on it"
-            if there in ("viz", "app"):
-                assert here in ("viz", "app") and LAYERS.index(here) >= LAYERS.index(there), (
-                    f"{name} imports {target}: nothing below imports the pictures or the command line"
-                )
+def test_gradients_in_the_same_layout_after_backward():
+    model = MLP(2, [3, 1], seed=0)
+    model([0.5, -1.0]).backward()
+    for layer in model.layers:
+        assert layer.weight_grad.tolist() == [[w.grad for w in n.w] for n in layer.neurons]
+        assert layer.bias_grad.tolist() == [n.b.grad for n in layer.neurons]
 
 
-def test_core_has_no_numba_and_every_numba_function_lives_in_the_kernels_folder():
-    for path in PACKAGE.rglob("*.py"):
-        text = path.read_text()
-        uses_numba = re.search(r"^\s*(import numba|from numba)", text, re.M)
-        where = path.relative_to(PACKAGE).parts[0]
-        if where == "core":
-            assert not uses_numba, f"{path}: the lesson has no numba"
-        if re.search(r"^@(njit|kernel|inline|parallel|lanes_forward|lanes_backward)\b", text, re.M):
-            assert where == "kernels", f"{path}: numba functions live in kernels/ (the cache's key)"
+def test_setting_weight_and_bias_sets_the_values_and_a_compiled_graph_sees_them():
+    model = MLP(2, [2, 1], seed=0)
+    xs = [Value(0.0), Value(0.0)]
+    graph = microgradx.compile(model(xs), inputs=xs)
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    model.layers[0].weight = W
+    model.layers[0].bias = [0.5, -0.5]
+    model.layers[1].weight = [[1.0, -1.0]]
+    model.layers[1].bias = np.array([0.25])
+    assert [w.data for w in model.layers[0].neurons[1].w] == [3.0, 4.0]
+    assert model.layers[0].neurons[0].b.data == 0.5
+    x = np.array([0.3, 0.2])
+    h = np.maximum(W @ x + [0.5, -0.5], 0)
+    assert graph.forward(x) == pytest.approx(h[0] - h[1] + 0.25, rel=1e-15)
+    model.layers[0].weight = np.array([[1, 2], [3, 4]], dtype=np.int32)  # integers are numbers too
+    assert model.layers[0].weight.dtype == np.float64
 
 
-def test_no_module_is_over_700_lines():
-    long = {
-        str(p.relative_to(PACKAGE)): n
-        for p in PACKAGE.rglob("*.py")
-        if (n := len(p.read_text().splitlines())) > LONGEST
-    }
-    assert not long, f"one job a file: {long} over {LONGEST} lines"
+@pytest.mark.parametrize(
+    "part, value, words",
+    [
+        ("weight", np.zeros((3, 2)), "shape (2, 3) (d_k × d_{k-1}: a row per neuron, a column per input), "
+                                     "got shape (3, 2)"),
+        ("weight", np.zeros(6), "got shape (6,)"),
+        ("weight", [[1.0, np.nan, 0.0], [0.0, 0.0, 0.0]], "weight[0, 1] = nan"),
+        ("bias", [1.0, np.inf], "bias[1] = inf"),
+        ("bias", [1.0, 2.0, 3.0], "shape (2,) (one per neuron), got shape (3,)"),
+    ],
+)  # fmt: skip
+def test_a_wrong_array_is_refused_naming_both_and_nothing_changes(part, value, words):
+    layer = Layer(3, 2, seed=0)
+    layer([1.0, 2.0, 3.0])[0].backward()
+    before, before_grads = values(layer), grads(layer)
+    with pytest.raises(ValueError) as caught:
+        setattr(layer, part, value)
+    assert words in str(caught.value) and f"Layer(3 -> 2, relu).{part}" in str(caught.value)
+    np.testing.assert_array_equal(values(layer), before)
+    np.testing.assert_array_equal(grads(layer), before_grads)
 
 
-def test_every_place_of_the_checklist_asserts_it_covers_the_ops():
-    """Each rules table the checklist (core/ops.py PLACES) names exists and calls ops.covers with
-    its own name, so a new op missing from it stops the import; and the "add an op" message
-    names every place."""
-    for place, _ in ops.PLACES:
-        file, table = place.split()
-        text = (PACKAGE / file).read_text()
-        assert re.search(rf"^{table}\b", text, re.M), f"{file} has no {table}"
-        if place != "core/ops.py TABLE":  # (TABLE is the checklist's own: asserted in code order)
-            assert f'covers("{place}"' in text, f"{file} does not assert that {table} covers every op"
-            module = importlib.import_module("microgradx." + file.removesuffix(".py").replace("/", "."))
-            assert hasattr(module, table)
-        assert place in ops.ADD_AN_OP or place == "core/ops.py TABLE"
-    assert "core/ops.py's TABLE" in ops.ADD_AN_OP and "tests/test_ops.py" in ops.ADD_AN_OP
+def test_a_non_numeric_array_is_refused():
+    layer = Layer(1, 1, seed=0)
+    with pytest.raises(TypeError, match="real numbers"):
+        layer.weight = [["a"]]
 
 
-def test_a_table_missing_an_op_is_refused_naming_every_place():
-    rules = {k: None for k in ops.COMPUTED if k != ops.Op.TANH}
-    with pytest.raises(AssertionError) as refused:
-        ops.covers("core/graph_rules.py RULES", rules)
-    message = str(refused.value)
-    assert message.startswith("core/graph_rules.py RULES has no rule for tanh.")
-    assert all(place in message for place, _ in ops.PLACES[1:])
+def test_bias_false_builds_neurons_without_a_bias():
+    n = Neuron(3, "tanh", seed=0, bias=False)
+    assert n.b is None and len(n.parameters()) == 3 and [w.label for w in n.w] == ["w1", "w2", "w3"]
+    assert n([1.0, 2.0, 3.0]).data == pytest.approx(np.tanh(sum((k + 1) * w.data for k, w in enumerate(n.w))))
+    layer = Layer(3, 2, bias=False, seed=0)
+    assert layer.bias is None and layer.bias_grad is None and len(layer.parameters()) == 6
+    model = MLP(2, [4, 3, 1], bias=False, seed=0)
+    assert len(model.parameters()) == 2 * 4 + 4 * 3 + 3 and all(layer.bias is None for layer in model.layers)
+    assert "no bias" in repr(model) and "no bias" in repr(layer) and "no bias" in repr(n)
+    with pytest.raises(ValueError, match="has no bias"):
+        layer.bias = [1.0, 2.0]
+    with pytest.raises(TypeError, match="bias must be True or False"):
+        MLP(2, [1], bias=0)
+
+
+def test_bias_false_draws_the_same_weights_as_with_bias():
+    """The weights are drawn as with a bias, so a seed gives the same W either way."""
+    np.testing.assert_array_equal(Layer(3, 2, seed=5).weight, Layer(3, 2, seed=5, bias=False).weight)
+
+
+def test_one_activation_per_layer():
+    model = MLP(2, [3, 3, 1], activation=["tanh", "relu", "sigmoid"], seed=0)
+    assert [layer.activation for layer in model.layers] == ["tanh", "relu", "sigmoid"]
+    assert MLP(2, [3, 1], activation=("tanh", None)).layers[1].activation == "linear"
+    with pytest.raises(ValueError, match="2 activations for 3 layers"):
+        MLP(2, [3, 3, 1], activation=["tanh", "relu"])
+    with pytest.raises(ValueError, match="output_activation must be left out"):
+        MLP(2, [3, 1], activation=["tanh", "relu"], output_activation="sigmoid")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        MLP(2, [3, 1], activation=["swish", "relu"])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda bias: MLP(2, [3, 2], activation=["tanh", "sigmoid"], bias=bias, seed=1),
+        lambda bias: Layer(3, 2, "tanh", bias=bias, seed=1),
+        lambda bias: Neuron(3, "sigmoid", bias=bias, seed=1),
+    ],
+)
+def test_a_bias_free_module_saves_and_loads(tmp_path, make):
+    model = make(False)
+    model.save(tmp_path / "m.npz")
+    built = Module.from_file(tmp_path / "m.npz")
+    assert type(built) is type(model) and built.architecture() == model.architecture()
+    assert model.architecture()["bias"] is False
+    np.testing.assert_array_equal(values(built), values(model))
+    with_bias = make(True)
+    before = values(with_bias)
+    with pytest.raises(ModelFileError, match="bias False in the file, '.missing.' here"):
+        with_bias.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(values(with_bias), before)
+
+
+def test_a_model_with_biases_writes_no_bias_entry(tmp_path):
+    """Files saved before bias= existed have none, and still load into a model with biases."""
+    model = MLP(2, [2, 1], seed=0)
+    assert "bias" not in model.architecture()
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as npz:
+        assert "bias" not in json.loads(str(npz["architecture"]))
+
+
+def test_a_file_claiming_bias_true_is_refused(tmp_path):
+    model = MLP(2, [2, 1], seed=0)
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as npz:
+        entries = dict(npz)
+    arch = json.loads(str(entries["architecture"]))
+    entries["architecture"] = np.array(json.dumps({**arch, "bias": True}))
+    np.savez(tmp_path / "edited.npz", **entries)
+    with pytest.raises(ModelFileError, match="bias is written only as false"):
+        MLP.from_file(tmp_path / "edited.npz")
+
+
+def test_a_bias_free_graph_compiles_to_the_scalar_gradients():
+    model = MLP(3, [4, 2], activation=["tanh", "linear"], bias=False, seed=3)
+    xs, ys = [Value(0.0) for _ in range(3)], [Value(0.0) for _ in range(2)]
+    graph = microgradx.compile(losses.total_mse(model(xs), ys), inputs=xs + ys)
+    rows = np.random.default_rng(0).normal(size=(5, 5))
+    model.zero_grad()
+    compiled_loss = graph.forward(rows).mean()
+    graph.backward()
+    compiled = grads(model)
+    model.zero_grad()
+    L = losses.mean([losses.total_mse(model(list(r[:3])), list(r[3:])) for r in rows])
+    L.backward()
+    assert compiled_loss == pytest.approx(L.data, rel=1e-13)
+    np.testing.assert_allclose(compiled, grads(model), rtol=1e-12, atol=1e-15)
+
+
+def summarised(model, **options):
+    xs = [Value(0.1 * (k + 1), label=f"x{k + 1}") for k in range(len(model.layers[0].neurons[0].w))]
+    out = model(xs)
+    return draw(out if isinstance(out, Value) else Value.sum(out), **options)
+
+
+def test_draw_summarises_bias_free_layers_as_tables():
+    model = MLP(3, [6, 5, 2], activation=["tanh", "relu", "linear"], bias=False, seed=0)
+    source = summarised(model).source
+    assert "3 layers of neurons as tables" in source
+    for title in (
+        "L1</b>: 6 tanh neurons of 3 inputs, no bias",
+        "L2</b>: 5 relu neurons",
+        "L3</b>: 2 linear",
+    ):
+        assert title in source
+    assert ">b<" not in source  # no bias column
+
+
+def test_draw_can_show_grad_w_beside_w():
+    """grad_beside: each cell one number; the gradients a second matrix to the right, as weight_grad."""
+    model = MLP(3, [6, 5, 1], activation=["tanh", "relu", "linear"], seed=0)
+    picture = summarised(model, grad_beside=True)
+    source = picture.source
+    assert "then their" in source and ">grad w1<" in source and ">grad b<" in source
+    out = model([0.1, 0.2, 0.3])
+    model.zero_grad()
+    out.backward()
+    g = model.layers[0].weight_grad
+    tip = 'tooltip="L1.n2.w3">'
+    cells = [c for c in source.split("<td") if tip in c]
+    assert len(cells) == 2  # L1.n2.w3 twice: its value in W, its gradient in the matrix beside
+    assert f"{g[1, 2]:.3g}" in cells[1] and "<br/>" not in cells[0]

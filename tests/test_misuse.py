@@ -158,8 +158,8 @@ MISUSE = [
         "Value(Value(2.0))",
         lambda x, w, y, c, o: Value(Value(2.0)),
         TypeError,
-        r"^Value\(data\) must be a real number, got Value\(data=2, grad=0\) \(Value\): use the Value itself, "
-        r"or its number, \.data$",
+        r"^Value\(data\) must be a real number, got Value\(data=2\.0, grad=0\.0\) \(Value\): "
+        r"use the Value itself, or its number, \.data$",
     ),
     (
         "SGD(model)",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
+from code import InteractiveConsole
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,20 +64,71 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert shown_tape in printed  # the tape the README shows is the one its code prints
 
 
+def python(folder: Path, *args: str, typed: str | None = None) -> subprocess.CompletedProcess:
+    """A fresh interpreter run in `folder` with `args`, `typed` on its stdin; no kernels needed
+    (MICROGRADX_JIT=off: the reference sweep)."""
+    return subprocess.run(
+        [sys.executable, *args],
+        input=typed,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MICROGRADX_JIT": "off"},
+        check=False,
+    )
+
+
 def test_readme_drawing_lines_run_in_a_fresh_interpreter(tmp_path):
     """As a reader runs them: the lecture's example, then `import microgradx` and
     `microgradx.viz.explore(...)`, with nothing importing microgradx.viz before."""
     lecture = blocks("python")[0]
     drawing = next(b for b in blocks("python") if "microgradx.viz.explore(" in b)
-    done = subprocess.run(
-        [sys.executable, "-c", lecture + drawing],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "MICROGRADX_JIT": "off"},  # no kernels needed: the reference sweep
-        check=False,
-    )
+    done = python(tmp_path, "-c", lecture + drawing)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<svg" in (tmp_path / "backprop.html").read_text()
     assert "data 20.0000" in (tmp_path / "f.svg").read_text()
+
+
+class Pasted(InteractiveConsole):
+    """Python's own REPL reading pasted lines, compiling each statement as it would, running none:
+    what it refused (a SyntaxError), and the statements it took, as their source."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: list[str] = []
+        self.taken: list[str] = []
+
+    def runsource(self, source: str, filename: str = "<input>", symbol: str = "single") -> bool:
+        refused = len(self.refused)
+        more = super().runsource(source, filename, symbol)
+        if not more and len(self.refused) == refused:
+            self.taken.append(source)
+        return more
+
+    def runcode(self, code: object) -> None:
+        pass
+
+    def showsyntaxerror(self, filename: str | None = None, **kwargs: object) -> None:
+        self.refused.append(str(sys.exc_info()[1]))
+
+
+def test_every_python_block_pastes_into_the_plain_repl():
+    """A block statement (def, for, with) needs a blank line after it in Python's REPL, and none inside."""
+    for block in blocks("python"):
+        console = Pasted()
+        for line in block.splitlines():
+            console.push(line)
+        console.push("")
+        assert console.refused == [], f"pasted into the REPL, this block is refused:\n{block}"
+        taken = ast.parse("\n".join(console.taken))
+        assert ast.dump(taken) == ast.dump(ast.parse(block))  # every statement reached the REPL, whole
+
+
+def test_the_micrograd_block_runs_in_python_interactive(tmp_path):
+    """The lecture's example and micrograd's backprop by hand, pasted into `python -i` line by line."""
+    lecture = blocks("python")[0]
+    by_hand = next(b for b in blocks("python") if "build_topo" in b)
+    done = python(tmp_path, "-i", "-q", typed=lecture + by_hand)
+    assert "Error" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "20.0 4.0 4.0 5.0" in done.stdout and "[-1.5, 1.0, 0.5, 0.0]" in done.stdout, done.stdout

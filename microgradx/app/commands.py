@@ -3,12 +3,16 @@
     microgradx draw "(u + v) * w" u=2 v=3 w=4 -o f.svg
     microgradx explain "(u + v) * w" u=2 v=3 w=4
     microgradx explain "(u + v) * w" u=2 v=3 w=4 --mode forward --wrt v
+    microgradx explain --matrix --sizes 2,3,2 --loss mse
+    microgradx explain "x**2 - y**2" x=0 y=0 --hessian
 
 The expression is parsed safely (`microgradx.expr`), its gradients computed by the
 reference sweep, and the result drawn (`draw`, `draw_tape`, `explore`) or printed as
 the lecture writes the two sweeps (or, with `--mode forward`, the forward-mode sweep
 along one input: each tangent a chain-rule sum). Where a value or gradient is nan or
-inf, `explain` says which op made it, from which operands.
+inf, `explain` says which op made it, from which operands. `--hessian` adds the second
+derivatives at the point, their eigenvalues and what they say: minimum, maximum or saddle
+(viz/curvature.py).
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from pathlib import Path
 from ..backprop import backward
 from ..core.engine import Value
 from ..core.tape import Tape, flatten
+from ..matrix import LOSSES
+from ..viz.curvature import explain_hessian
 from ..viz.explore import PAGES, explore
 from ..viz.graph import RANKDIRS, draw
+from ..viz.matrixview import explain_matrix, small_mlp
 from ..viz.render import PICTURES, SOURCES, render
 from ..viz.steps import (
     MODES,
@@ -133,14 +140,52 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "explain",
         help="print the forward and backward sweeps of an expression, step by step",
         description="Print the forward and backward sweeps of an expression as the lecture writes them; "
-        "with --mode forward, the forward-mode sweep: each value's tangent along one input (chain rule).",
+        "with --mode forward, the forward-mode sweep: each value's tangent along one input (chain rule); "
+        "with --matrix, the lecture's K-layer backpropagation on a small MLP, matrix by matrix.",
     )
-    add_expression(p)
+    add_expression(p, optional=True)
     OPTIONS["explain"] = options_of(
         *mode_options(p, "forward: one sweep carrying each value's tangent, the derivative along one input "
                       "(see --wrt)"),
+        *matrix_options(p),
+        p.add_argument("--hessian", action="store_true",
+                       help="then the Hessian at the point, its eigenvalues and what they say: a minimum, a "
+                       "maximum or a saddle point"),
     )  # fmt: skip
     p.set_defaults(run=run_explain)
+
+
+def matrix_options(p: argparse.ArgumentParser) -> tuple[argparse.Action, ...]:
+    """explain's --matrix and the options that choose its network."""
+    return (
+        p.add_argument(
+            "--matrix",
+            action="store_true",
+            help="instead of an expression, a small MLP as the lecture's matrices: the forward pass and "
+            "backprop step by step (g, f'(a[k]), ∇W[k]), each entry of ∇W named by its parameter",
+        ),
+        p.add_argument(
+            "--sizes",
+            default="2,3,2",
+            metavar="D0,…,DK",
+            help="--matrix: the widths d_0 (inputs) … d_K (outputs), each 1 to 8 (default 2,3,2)",
+        ),
+        p.add_argument(
+            "--activations",
+            metavar="F1,…,FK",
+            help="--matrix: one activation per layer, or one for all (default tanh, the output linear; "
+            "sigmoid for nll)",
+        ),
+        p.add_argument(
+            "--loss", default="mse", choices=list(LOSSES), help="--matrix: the loss (default mse)"
+        ),
+        p.add_argument(
+            "--bias", action="store_true", help="--matrix: layers with biases (the lecture's have none)"
+        ),
+        p.add_argument(
+            "--seed", type=int, default=0, help="--matrix: draws the weights, x and y (default 0)"
+        ),
+    )
 
 
 def mode_options(p: argparse.ArgumentParser, forward: str) -> tuple[argparse.Action, argparse.Action]:
@@ -172,9 +217,10 @@ def mode(text: str) -> str:
     )
 
 
-def add_expression(p: argparse.ArgumentParser) -> None:
-    """The expression and its NAME=VALUE bindings, the positional arguments of draw and explain."""
-    p.add_argument("expression", help=EXPRESSION_HELP)
+def add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    """The expression and its NAME=VALUE bindings, the positional arguments of draw and explain
+    (`optional` for explain, whose --matrix explains a network instead)."""
+    p.add_argument("expression", nargs="?" if optional else None, help=EXPRESSION_HELP)
     p.add_argument(
         "bindings",
         nargs="*",
@@ -256,13 +302,32 @@ def forward_input(args: argparse.Namespace, tape: Tape, inputs: dict[str, Value]
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    if args.matrix:
+        if args.expression is not None or args.mode is not None or args.wrt is not None:
+            raise ValueError(
+                "--matrix explains a small MLP, not an expression: leave out the expression, "
+                "--mode and --wrt (choose the network with --sizes, --activations, --loss, --bias)"
+            )
+        model, x, y = small_mlp(args.sizes, args.activations, args.loss, args.bias, args.seed)
+        print(printable(explain_matrix(model, x, y, args.loss)))
+        return 0
+    if args.expression is None:
+        raise ValueError('explain takes an expression, like "(u + v) * w" u=2 v=3 w=4, or --matrix')
     root, inputs, tape = build(args.expression, args.bindings)
     along = forward_input(args, tape, inputs)
     if along is not None:
         print(printable(explain_forward(root, inputs, args.expression, wrt=along[0])))
     else:
         print(printable(explain(root, inputs, args.expression)))
+    if args.hessian:
+        print(printable("\n" + explain_hessian(root, inputs, output_name(tape))))
     return 0
+
+
+def in_tape_order(tape: Tape, inputs: dict[str, Value]) -> dict[str, Value]:
+    """The inputs in the order the sweeps meet them (their slots), then any the expression does not read."""
+    slot = {id(node): k for k, node in enumerate(tape.nodes)}
+    return dict(sorted(inputs.items(), key=lambda item: slot.get(id(item[1]), len(slot))))
 
 
 def heading(f: str, inputs: dict[str, Value], expression: str) -> list[str]:
@@ -279,7 +344,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     """
     tape = flatten(root)
     f = output_name(tape)
-    lines = heading(f, inputs, expression)
+    lines = heading(f, inputs, expression)  # the values as the command line gave them
     lines.append("forward sweep: φ_k = f_k(operands), slot by slot")
     for s in forward_steps(tape):
         lines += [f"  {s.text}"] + [f"    ↳ {s.note}"] * bool(s.note)
@@ -289,7 +354,7 @@ def explain(root: Value, inputs: dict[str, Value], expression: str = "") -> str:
     for s in steps:
         lines += [f"  {s.text:<{width}}    {s.rule}"] + [f"    ↳ {s.note}"] * bool(s.note)
     lines += ["", "gradients:"]
-    lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in inputs.items()]
+    lines += [f"  ∂{f}/∂{name} = {num(v.grad)}" for name, v in in_tape_order(tape, inputs).items()]
     return "\n".join(lines)
 
 

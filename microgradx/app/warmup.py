@@ -15,14 +15,16 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
+import numba
 import numpy as np
 from numba.core import event
 
 from ..compiled import Compiled, compile
 from ..core.engine import Value
-from ..kernels import jit
+from ..kernels import cache, jit
 from ..nn import MLP
 from ..optim import SGD, Adam
 
@@ -48,9 +50,15 @@ def _scalar_sweeps() -> None:
 def _compiled_graphs() -> None:
     inputs, model, loss = _graph_of_every_op()
     rng = np.random.default_rng(0)
-    for rows in (1, 100, 2 * Compiled.parallel_rows):  # one row, a block, and many blocks
+    for rows, threads in (
+        (1, False),
+        (100, False),
+        (2 * Compiled.parallel_rows, False),
+        (2 * Compiled.parallel_rows, True),
+    ):
+        # one row, a block, many blocks, and many blocks over numba's threads (compile(threads=True))
         X = rng.uniform(-1, 1, (rows, len(inputs)))
-        step = compile(loss, inputs=inputs)
+        step = compile(loss, inputs=inputs, threads=threads)
         step.forward(X)
         step.backward()
         for opt in (SGD(model.parameters(), lr=1e-3, momentum=0.9), Adam(model.parameters(), lr=1e-3)):
@@ -93,17 +101,20 @@ class Progress(event.Listener):
         pass
 
 
-def warmup(stream: TextIO = sys.stderr) -> tuple[float, int]:
+def warmup(stream: TextIO = sys.stderr, lock_fd: int | None = None) -> tuple[float, int]:
     """Compile or load every kernel, with a progress bar on `stream`; returns the seconds taken and
-    how many functions numba compiled (0: all were in the cache already).
+    how many functions numba compiled (0: all were in the cache already). lock_fd: the warmup's
+    lock, taken by the process that started this one (jit.py).
 
-    Marks the cache ready (kernels/jit.py) when all are there; raises what numba raised if not.
+    Marks the cache ready (kernels/jit.py) when all are there; raises what numba raised if not (marking
+    the cache failed, so that programs stop starting compiles that fail: not for an interrupt),
+    and OSError if numba could not save the kernels (a full disk).
     """
     jit.State.numba = True  # this process runs the numba kernels, whatever MICROGRADX_JIT says
     jit.CompileNotice.quiet = True
     progress = Progress(stream)
     start = time.perf_counter()
-    with jit.Lock(), event.install_listener("numba:compile", progress):
+    with jit.Lock(lock_fd), event.install_listener("numba:compile", progress):
         try:
             for name, step in STEPS:
                 t = time.perf_counter()
@@ -112,9 +123,11 @@ def warmup(stream: TextIO = sys.stderr) -> tuple[float, int]:
                 step()
                 progress.step += 1
                 progress.show(f": {time.perf_counter() - t:.1f} s", done=True)
-        except BaseException:
-            jit.mark_failed()
+        except Exception as e:
+            jit.mark_failed(f"{type(e).__name__}: {e}")
             raise
+        if jit.cache_dir() is not None and not cache.KeyedLocator.can_write and progress.compiled:
+            raise OSError(f"{cache.KeyedLocator.why}: the kernels were compiled but could not be kept")
         jit.mark_ready()
     return time.perf_counter() - start, progress.compiled
 
@@ -124,32 +137,58 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "warmup", help="compile every numba kernel now (once per machine)", description=__doc__
     )
-    p.add_argument("--background", action="store_true", help=argparse.SUPPRESS)  # started by kernels/jit.py
+    p.add_argument("--background", action="store_true", help=argparse.SUPPRESS)  # started by kernels/jit.py,
+    p.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)  # with the lock it took,
+    p.add_argument("--package", help=argparse.SUPPRESS)  # for the package it imported
     p.set_defaults(run=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command: compile, say what was done (the background compile's log says it too)."""
     if args.background:
         os.nice(10)  # the user's own program comes first
-    other = jit.warmup_running()
-    if other and not args.background:
         print(
-            f"waiting for process {other}, which is compiling the kernels already",
+            f"microgradx warmup in the background, process {os.getpid()}, "
+            f"started {time.strftime('%Y-%m-%d %H:%M:%S')}:"
+            f" compiling the kernels of {cache.PACKAGE} (key {cache.KEY[:16]}; numba {numba.__version__},"
+            f" Python {sys.version.split()[0]})",
             file=sys.stderr,
             flush=True,
         )
-        while jit.warmup_running() == other:
-            time.sleep(0.5)
+    if args.package and Path(args.package).resolve() != cache.PACKAGE:
+        print(
+            f"this process imported microgradx from {cache.PACKAGE}, not from {args.package}: "
+            "nothing compiled",
+            file=sys.stderr,
+        )
+        return 2
     where = jit.cache_dir()
+    if where is None:
+        print(
+            f"microgradx warmup: {cache.KeyedLocator.why}: compiled kernels cannot be kept. "
+            "Set NUMBA_CACHE_DIR to a writable folder.",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"microgradx's numba kernels: compiling what is not yet cached in {where} (once per machine)",
         file=sys.stderr,
         flush=True,
     )
-    seconds, compiled = warmup()
+    try:
+        seconds, compiled = warmup(lock_fd=args.lock_fd)
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: what numba compiled so far is kept; the next program (or `microgradx warmup`) "
+            "goes on from there",
+            file=sys.stderr,
+        )
+        return 130
     if not compiled:
         print(f"all kernels were compiled and cached already (checked in {seconds:.1f} s)", file=sys.stderr)
         return 0
-    print(f"all kernels compiled and cached in {seconds:.1f} s", file=sys.stderr)
+    print(
+        f"all kernels compiled and cached in {seconds:.1f} s ({compiled} functions compiled)", file=sys.stderr
+    )
     return 0

@@ -125,6 +125,15 @@ def rows(x: object, n: int, caller: str = "forward", name: str = "x") -> tuple[n
             f"{call}: {name} must hold real numbers, shape ({n},) or (rows, {n}): it holds Values; "
             "give their numbers (the Values went to compile(inputs=...))"
         )
+    arrays = isinstance(x, (list, tuple)) and all(isinstance(p, np.ndarray) and p.ndim for p in x)
+    if arrays and len(x) > 1 and not all(p.shape == (n,) for p in x):  # (X, Y), not a list of rows
+        shapes = ", ".join(str(p.shape) for p in x)
+        parts = "X, Y" if len(x) == 2 else ", ".join(f"X{k + 1}" for k in range(len(x)))
+        raise TypeError(
+            f"{call}: {name} is a {type(x).__name__} of {len(x)} arrays (shapes {shapes}); this graph "
+            f"takes one array of rows, shape (rows, {n}), its columns in the order of "
+            f"compile(inputs=...): join the inputs and targets column-wise, np.column_stack(({parts}))"
+        )
     arr = real_array(x, call, name)  # what a number is: real.py's rule, the one Value(data) follows
     # C order, aligned and writeable, as the kernels were compiled for (jit.py): numba compiles anew
     # for each other layout, and a strided or read-only batch would make a program wait for it

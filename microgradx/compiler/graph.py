@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
-from ..core import nantrace
+from ..core import forks, nantrace
 from ..core.engine import Value, bind
 from ..core.ops import ARITY, Op
 from ..core.store import Store
@@ -46,7 +46,8 @@ from . import checks, passes
 from .program import split
 from .workspace import NOT_READY, CallState, PerThread, Workspace
 
-PARALLEL_CALLS = threading.Lock()  # held by every call that runs the thread-parallel kernels (see the top)
+PARALLEL_CALLS = forks.module_lock(threading.Lock())  # held by every call that runs the thread-parallel
+# kernels (see the top); released in a forked child (core/forks.py), as every lock of the package
 
 
 class Locks:

@@ -11,13 +11,14 @@ varying program are encoded as
     r < 0    uniform slot -r - 1
 
 The uniform program is laid out like a tape (op, a, b, args arrays) and runs on
-the scalar sweeps; the varying program is one `vcode` array of shape (n, 8), one row
+the scalar sweeps; the varying program is one `vcode` array of shape (n, 9), one row
 per varying slot, plus its `args`, and runs on the lane sweeps. Its columns are named
-in kernels/codes.py: OP, A, B (the op and its operands); for a DOT, ROWS (its leading
-pairs that are a row times a uniform value, each pair's row put first: the kernels'
-fast path), GROUP and MEMBERS (the DOTs that read the same rows, see group_dots),
-FUSED_RELU (the DOT's row also takes the relu that alone reads it) and TILED (its
-group runs as tiles).
+in kernels/codes.py: OP, A, B (the op and its operands); for a DOT, ROWS (its pairs that
+are a row times a uniform value, each pair's row put first: the kernels' fast path),
+LEAD (the uniform × uniform pairs after them that the graph adds first, so that every
+tier adds in the graph's order), GROUP and MEMBERS (the DOTs that read the same rows,
+see group_dots), FUSED_RELU (the DOT's row also takes the relu that alone reads it) and
+TILED (its group runs as tiles).
 
 The loop that splits is numba code: kernels/split.py. This module prepares its
 arguments and groups the DOTs after it.
@@ -31,8 +32,8 @@ import numpy as np
 
 from ..core.ops import ARITY, Op
 from ..core.tape import Tape
-from ..kernels import jit
-from ..kernels.codes import GROUP, MEMBERS, OP, ROWS, TILED, A, B
+from ..kernels import cache, jit
+from ..kernels.codes import GROUP, LEAD, MEMBERS, OP, ROWS, TILED, A, B
 from ..kernels.split import split_tape
 
 DOT = int(Op.DOT)
@@ -46,7 +47,7 @@ class Split(NamedTuple):
     ub: np.ndarray
     uargs: np.ndarray
     ufirst: int  # the uniform program's first computed slot (leaves and constants come first)
-    vcode: np.ndarray  # (n_varying, COLUMNS = 8) int32, its columns named in kernels/codes.py
+    vcode: np.ndarray  # (n_varying, COLUMNS = 9) int32, its columns named in kernels/codes.py
     vargs: np.ndarray
     vgroups: np.ndarray  # slots of DOTs that share their rows, a group after another
     ref: np.ndarray  # tape slot -> encoded reference (r >= 0 varying row, r < 0 uniform -r - 1)
@@ -69,7 +70,9 @@ def split(
         relus = np.flatnonzero(tape.op == Op.RELU)
         dots = tape.a[relus]
         fusable[relus[(tape.op[dots] == Op.DOT) & (uses[dots] == 1)]] = True
-    run = split_tape if jit.compiled() else split_tape.py_func  # numba once compiled, Python until then
+    run = (
+        split_tape if jit.compiled() else cache.python_function(split_tape)
+    )  # numba once compiled, else Python
     ucode, uargs, vcode, vargs, ref = run(tape.op, tape.a, tape.b, tape.args, is_input, fusable, ARITY)
     if leaf_order is not None:
         order_leaves(ucode, uargs, vcode, vargs, ref, leaf_order)
@@ -112,6 +115,8 @@ def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
     rows = int(vcode[group[0], ROWS])
     if len(group) % 4:
         return 0
+    if any(vcode[i, B] // 2 - rows - vcode[i, LEAD] > 1 for i in group):
+        return 0  # more than one pair after the rows: the tiles add one, with the relus
     for i in group:
         start, n = int(vcode[i, A]), int(vcode[i, B]) // 2
         if any(vargs[m] >= 0 or vargs[m + n] >= 0 for m in range(start + rows, start + n)):

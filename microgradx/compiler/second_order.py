@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core import forks
 from ..core.engine import Value
 from ..core.graph_sweeps import adjoint_graph, substituted, tangent_graph
 from ..core.ops import Op
@@ -43,6 +44,7 @@ class Derived:
     def __init__(self, graph: Graph, in_cols: np.ndarray, dir_cols: np.ndarray, copied: np.ndarray) -> None:
         self.graph, self.in_cols, self.dir_cols, self.copied = graph, in_cols, dir_cols, copied
         self.lock = threading.Lock()
+        forks.released(self)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -52,6 +54,7 @@ class Derived:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.lock = threading.Lock()
+        forks.released(self)
 
 
 def topological_leaves(roots: list[Value]) -> list[Value]:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..kernels import cache
 from ..kernels.layout import LINE, new_workspace, workspace_parts
 
 
@@ -43,7 +44,8 @@ class Workspace:
         # One buffer for all (the kernels take it whole), cut into vals, grads, scratch rows and
         # the chunks' uniform gradients by the function the kernels cut it with
         self.layout, self.work = new_workspace(counts, n_varying, stride, n_uniform)
-        self.vals, self.grads, self.tmp, _, self.counts = workspace_parts.py_func(self.layout, self.work)
+        cut = cache.python_function(workspace_parts)
+        self.vals, self.grads, self.tmp, _, self.counts = cut(self.layout, self.work)
         self.threads = True if self.parallel else None  # the kernels' argument (see kernels/chunks.py)
 
     def chunks(self, arrays: np.ndarray | None = None):

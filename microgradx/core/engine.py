@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any, SupportsIndex, Union
+from typing import Any, ClassVar, SupportsIndex, Union
 
 import numpy as np
 
@@ -47,7 +47,6 @@ class Value:
     # keeps on a root, an attribute of your own) goes in the node's __dict__, whose cost
     # _share_the_label_only keeps at 16 bytes a Value (136 in all; benchmarks/engine.py).
     __slots__ = ("_data", "_grad", "op", "_a", "_b", "_store", "_idx", "__dict__")
-    __array_ufunc__ = None  # NumPy scalars on the left defer to our reflected operators
 
     label: str = ""  # a name for pictures, tapes and error messages
     _plan: Any = None  # backward()'s flattened graph (backprop.Plan, a layer up), kept once made
@@ -226,9 +225,69 @@ class Value:
         return NotImplemented if y is None else self.data >= y
 
     def __repr__(self) -> str:
+        """`Value('u', data=0.42767811248845455, grad=0.0)`: the numbers in full, as micrograd prints them."""
         name = f"{self.label!r}, " if self.label else ""
         kind = "" if self.op == Op.LEAF else f", op={TABLE[self.op].name}"
-        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g}{kind})"
+        return f"Value({name}data={self.data!r}, grad={self.grad!r}{kind})"
+
+    # -- a Value where a number is expected: its .data, as PyTorch's one-element tensors ------
+    # float(v), int(v), round(v, 2) and f"{v:.3f}" give numbers: they leave the graph. So does
+    # math.exp(v), which Python computes from float(v) with no say of ours (torch's tensors
+    # do the same); NumPy's functions do ask, and np.exp(v) is told to write v.exp().
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __int__(self) -> int:
+        return int(self.data)  # toward 0, as int(2.7) is 2
+
+    def __round__(self, ndigits: SupportsIndex | None = None) -> float | int:
+        return round(self.data, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.3f}" formats .data; f"{loss}" (no spec) is str(loss), as for any object."""
+        return format(self.data, spec) if spec else str(self)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's functions on a Value. Its operators with a NumPy number or array on the left
+        (`np.float64(2) * v`) run as the Value's own reflected ones; any other function is refused
+        with the method to call instead (np.exp(v): v.exp()), since NumPy cannot build a graph."""
+        name = str(getattr(ufunc, "__name__", ufunc))
+        dunders = Value._UFUNC_OPERATORS.get(name)
+        if dunders is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            x, y = inputs
+            return getattr(x, dunders[0])(y) if isinstance(x, Value) else getattr(y, dunders[1])(x)
+        call = f"np.{name}" if method == "__call__" else f"np.{name}.{method}"
+        instead = Value._UFUNC_INSTEAD.get(name, f"v.{name}()")
+        if instead.startswith("v.") and not callable(getattr(Value, instead[2:-2], None)):
+            instead = "a Value's methods (v.exp(), v.tanh(), …) and operators"
+        raise TypeError(
+            f"{call} takes numbers and arrays, not a Value (NumPy cannot record a graph): write {instead} "
+            f"to keep the gradient, or {call}(v.data) for the number alone"
+        )
+
+    # NumPy's ufuncs that are a Value's operators: (its method, the reflected one)
+    _UFUNC_OPERATORS: ClassVar[dict[str, tuple[str, str]]] = {
+        "add": ("__add__", "__radd__"),
+        "subtract": ("__sub__", "__rsub__"),
+        "multiply": ("__mul__", "__rmul__"),
+        "true_divide": ("__truediv__", "__rtruediv__"),
+        "divide": ("__truediv__", "__rtruediv__"),
+        "power": ("__pow__", "__rpow__"),
+        "less": ("__lt__", "__gt__"),
+        "less_equal": ("__le__", "__ge__"),
+        "greater": ("__gt__", "__lt__"),
+        "greater_equal": ("__ge__", "__le__"),
+    }
+    # What to write for NumPy's functions whose name is not the Value's method
+    _UFUNC_INSTEAD: ClassVar[dict[str, str]] = {
+        "absolute": "v.abs()",
+        "fabs": "v.abs()",
+        "negative": "-v",
+        "positive": "+v",
+        "square": "v ** 2",
+        "reciprocal": "1 / v",
+    }
 
     # -- operators ----------------------------------------------------------------------
 

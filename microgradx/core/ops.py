@@ -264,7 +264,7 @@ codes = SimpleNamespace(**{op.name: int(op) for op in Op})
 # when its module loads, that it covers every op it should (`covers`): a new op missing from
 # one of them stops the package at import with ADD_AN_OP, which names them all.
 # tests/test_ops.py then checks every op, in every sweep, against finite differences, and
-# tests/test_layers.py that every place below asserts its coverage.
+# tests/test_architecture.py that every place below asserts its coverage.
 
 PLACES: tuple[tuple[str, str], ...] = (
     ("core/ops.py TABLE", "its code, name, symbol, arity, forward rule and local derivatives, side by side"),

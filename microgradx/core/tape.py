@@ -26,7 +26,7 @@ from .engine import Value
 from .ops import ARITY, TABLE, Op
 from .pickling import Ahead
 
-HTML_ROWS = 200  # a notebook's table of a longer tape shows its first and last 100 slots
+SHOWN_SLOTS = 200  # print(tape) and a notebook's table of a longer tape show its first and last 100 slots
 BARE = re.compile(r"[^\s\"'#=]+")  # a name printed without quotes in print(tape)
 
 
@@ -198,11 +198,22 @@ class Tape:
             text = f"{text:<24}# " + "  ".join(notes)
         return text
 
-    def __str__(self) -> str:
+    def format(self, full: bool = False) -> str:
+        """The tape as text, a line a slot (`line`), then its outputs: what print(tape) shows.
+
+        A tape of more than SHOWN_SLOTS slots shows its first and last SHOWN_SLOTS // 2 and
+        says how many lie between, as NumPy elides a long array; full=True writes every slot.
+        """
         names = self.names()
-        lines = [self.line(i, names) for i in range(len(self))]
+        n = len(self)
+        shown = range(n) if full or n <= SHOWN_SLOTS else elided(n, SHOWN_SLOTS // 2)
+        gap = f"… {n - SHOWN_SLOTS:,} more slots (print(tape.format(full=True)) shows every one) …"
+        lines = [self.line(i, names) if i >= 0 else gap for i in shown]
         lines.append("out " + " ".join(token(names[o]) for o in self.outputs.tolist()))
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
 
     def __repr__(self) -> str:
         return f"<Tape {len(self)} slots, {self.leaves.size} leaves, {self.consts.size} consts>"
@@ -210,14 +221,14 @@ class Tape:
     def _repr_html_(self) -> str:
         """The slot table, for Jupyter: slot, name, op, operands, then data and grad once swept.
 
-        A long tape shows its first and last HTML_ROWS // 2 slots.
+        A long tape shows its first and last SHOWN_SLOTS // 2 slots.
         """
         from html import escape
 
         names = self.names()
-        n, half = len(self), HTML_ROWS // 2
+        n, half = len(self), SHOWN_SLOTS // 2
         head = ["slot", "name", "op", "operands"] + (["data", "grad"] if self.data is not None else [])
-        shown = list(range(n)) if n <= HTML_ROWS else [*range(half), -1, *range(n - half, n)]
+        shown = range(n) if n <= SHOWN_SLOTS else elided(n, half)
         rows = []
         for i in shown:
             if i < 0:
@@ -239,6 +250,11 @@ class Tape:
             f"<table><caption>{escape(repr(self))}, out {outs}</caption>"
             f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
+
+
+def elided(n: int, half: int) -> list[int]:
+    """The slots a long tape shows: the first and last `half`, with -1 where the rest are left out."""
+    return [*range(half), -1, *range(n - half, n)]
 
 
 def flatten(outputs: Value | Sequence[Value]) -> Tape:

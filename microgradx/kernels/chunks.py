@@ -13,7 +13,12 @@ branch that an argument's type rules out: `threads is None`), so the thread-para
 sweeps (prange) are compiled only for a program that asks for them. Threads are not the
 default: on a shared 2-core machine a busy core made a threaded step 3-270 times slower
 than the serial one, for a gain of at most 1.8 times on an idle machine
-(benchmarks/parallel.py).
+(benchmarks/parallel.py). numba's GNU OpenMP threading layer, the one it picks on Linux
+without TBB, kills a forked child at its first parallel call (compile(threads=True)); so
+unless the user chose a layer (NUMBA_THREADING_LAYER), numba is asked here for a fork-safe
+one: TBB if installed, else its own workqueue (which runs one parallel call at a time:
+compiler/graph.py makes them take turns anyway). core/forks.py releases the package's locks
+in a forked child.
 
 Equals: one chunk of all the rows, and the scalar sweeps row by row: tests/test_compiled.py
 (test_outputs_of_every_chunk_land_in_their_rows, test_blocks_of_rows_padded_to_cache_lines_agree,
@@ -22,13 +27,20 @@ test_rows_split_over_threads_give_the_same_results).
 
 from __future__ import annotations
 
+import os
+
+import numba
 from numba import prange
+from numba.np.ufunc import parallel as numba_parallel
 
 from . import cache
 from .codes import inline, kernel, parallel
 from .lanes import backward_lanes, forward_lanes
 from .layout import copy
 from .scalar import backward, forward
+
+if "NUMBA_THREADING_LAYER" not in os.environ and not numba_parallel._is_initialized:
+    numba.config.THREADING_LAYER = "forksafe"
 
 
 @inline

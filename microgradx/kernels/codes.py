@@ -36,7 +36,8 @@ GROUP = 4  # on a group's first DOT: where its members start in the program's gr
 MEMBERS = 5  # on a group's first DOT: how many members; -1 on its other members; 0 outside groups
 FUSED_RELU = 6  # 1: the relu that alone reads this DOT is done in the DOT's row
 TILED = 7  # 1: a member of a group that runs as tiles of four neurons (tiles.py)
-COLUMNS = 8
+LEAD = 8  # a DOT's uniform × uniform pairs that the graph adds before its ROWS pairs (split.py)
+COLUMNS = 9
 
 # -- how numba compiles them ------------------------------------------------------------------------
 #

@@ -42,27 +42,28 @@ def block_rows(args, uvals, m, n, q):
 
 
 @lanes_forward
-def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
-    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n].
-
-    The uniform × uniform pairs (a bias times 1) make the starting value; the rows ×
-    weights go four at a time (then three, two or one), so each pass over vals[i]
-    does several multiply-adds."""
-    c = 0.0
-    rows_rows = False
-    for m in range(start + n_rw, start + n):
-        rx, rw = args[m], args[m + n]
-        if rx < 0 and rw < 0:
-            c += uvals[-rx - 1] * uvals[-rw - 1]
-        else:
-            rows_rows = True
-    if 0 < n_rw <= 4 and not rows_rows:  # a small neuron: everything in one pass
+def dot_lanes(i, start, n, n_rw, lead, args, vals, uvals, lanes, with_relu):
+    """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n], added
+    in the graph's order (kernels/split.py lays them out): the `lead` uniform × uniform pairs
+    after the first n_rw (those the graph adds first), then the n_rw rows × weights, four at a
+    time (then three, two or one), each added to the running sum in turn, then the rest in
+    order (a bias times 1, rows × rows). A small neuron (four rows or fewer, then at most one
+    uniform pair) in one pass."""
+    c = 0.0  # the leading uniform pairs, as the graph adds them
+    for m in range(start + n_rw, start + n_rw + lead):
+        c += uvals[-args[m] - 1] * uvals[-args[m + n] - 1]
+    after = start + n_rw + lead  # the rest, in order
+    last = 0.0  # a small neuron's one uniform pair after its rows (a bias times 1)
+    if 0 < n_rw <= 4 and after + 1 >= start + n and (after == start + n or args[after] < 0 > args[after + n]):
+        if after < start + n:
+            last = uvals[-args[after] - 1] * uvals[-args[after + n] - 1]
         r0, r1, r2, r3, w0, w1, w2, w3 = block_rows(args, uvals, start, n, n_rw)
         for j in range(lanes):
             acc = c + vals[r0, j] * w0
             acc += vals[r1, j] * w1 if n_rw > 1 else 0.0
             acc += vals[r2, j] * w2 if n_rw > 2 else 0.0
             acc += vals[r3, j] * w3 if n_rw > 3 else 0.0
+            acc += last
             vals[i, j] = relu(acc) if with_relu else acc
         return
     for j in range(lanes):
@@ -72,26 +73,32 @@ def dot_lanes(i, start, n, n_rw, args, vals, uvals, lanes, with_relu):
         r0, r1, r2, r3 = four(args, m)
         w0, w1, w2, w3 = weights4(uvals, args, m + n)
         for j in range(lanes):
-            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
+            vals[i, j] = (
+                vals[i, j] + vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2 + vals[r3, j] * w3
+            )
         m += 4
     left = start + n_rw - m
     if left == 3:
         r0, r1, r2 = args[m], args[m + 1], args[m + 2]
         w0, w1, w2 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1], uvals[-args[m + n + 2] - 1]
         for j in range(lanes):
-            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2
+            vals[i, j] = vals[i, j] + vals[r0, j] * w0 + vals[r1, j] * w1 + vals[r2, j] * w2
     elif left == 2:
         r0, r1 = args[m], args[m + 1]
         w0, w1 = uvals[-args[m + n] - 1], uvals[-args[m + n + 1] - 1]
         for j in range(lanes):
-            vals[i, j] += vals[r0, j] * w0 + vals[r1, j] * w1
+            vals[i, j] = vals[i, j] + vals[r0, j] * w0 + vals[r1, j] * w1
     elif left == 1:
         r0, w0 = args[m], uvals[-args[m + n] - 1]
         for j in range(lanes):
             vals[i, j] += vals[r0, j] * w0
-    for m in range(start + n_rw, start + n):  # rows × rows
+    for m in range(after, start + n):  # the rest: uniform × uniform, rows × rows
         rx, rw = args[m], args[m + n]
-        if rx >= 0:
+        if rx < 0:
+            u = uvals[-rx - 1] * uvals[-rw - 1]
+            for j in range(lanes):
+                vals[i, j] += u
+        else:
             for j in range(lanes):
                 vals[i, j] += vals[rx, j] * vals[rw, j]
     if with_relu:  # the relu that alone reads this DOT, done in place

@@ -35,6 +35,7 @@ from .codes import (
     FUSED_RELU,
     GROUP,
     IS_UNARY,
+    LEAD,
     MEMBERS,
     MUL,
     OP,
@@ -97,7 +98,8 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
         k, ra, rb = code[i, OP], code[i, A], code[i, B]
         if k == DOT:
             if code[i, TILED] == 0:
-                dot_lanes(i, ra, rb // 2, code[i, ROWS], args, vals, uvals, lanes, code[i, FUSED_RELU] != 0)
+                relu_fused = code[i, FUSED_RELU] != 0
+                dot_lanes(i, ra, rb // 2, code[i, ROWS], code[i, LEAD], args, vals, uvals, lanes, relu_fused)
             elif code[i, MEMBERS] > 0:  # a tiled group's first DOT: the whole group (the others skip)
                 members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]
                 group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see tiles.py

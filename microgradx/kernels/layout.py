@@ -136,7 +136,7 @@ def new_workspace(
     """A workspace for chunks of counts[c] rows, each row `stride` lanes: (layout, work), work
     zeroed and starting on a cache line. workspace_parts cuts it."""
     layout = np.array([len(counts), n_varying, stride, n_uniform, *counts], dtype=np.int64)
-    return layout, aligned_zeros((workspace_size.py_func(layout),))
+    return layout, aligned_zeros((cache.python_function(workspace_size)(layout),))
 
 
 @inline

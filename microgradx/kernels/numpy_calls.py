@@ -22,12 +22,12 @@ import numpy as np
 
 from ..core import reference
 from ..core.ops import ARITY, ARRAY_RULES
-from . import layout, updates
-from .codes import CONST, DOT, FUSED_RELU, OP, RELU, ROWS, SUM, A, B
+from . import cache, layout, updates
+from .codes import CONST, DOT, FUSED_RELU, LEAD, OP, RELU, ROWS, SUM, A, B
 
 # How the packed arguments are cut: the very functions the numba kernels inline, run as Python.
-program_parts = layout.program_parts.py_func
-workspace_parts = layout.workspace_parts.py_func
+program_parts = cache.python_function(layout.program_parts)
+workspace_parts = cache.python_function(layout.workspace_parts)
 
 
 def operand(r: int, vals: np.ndarray, uvals: np.ndarray, lanes: int) -> np.ndarray | float:
@@ -55,10 +55,16 @@ def forward_lanes(code: list[list[int]], args: np.ndarray, vals: np.ndarray, uva
         k = c[OP]
         if k <= CONST:
             continue
-        if k == DOT:  # Σ x·w: the rows × weights as one matrix-vector product, then the rest
+        if k == DOT:  # Σ x·w, in the order dots.dot_lanes adds (the graph's: see split.py)
             xs, ws, n_rw = dot_pairs(c, args)
-            total = uvals[-ws[:n_rw] - 1] @ vals[xs[:n_rw], :lanes]
-            for x, w in zip(xs[n_rw:].tolist(), ws[n_rw:].tolist()):
+            total = 0.0
+            for x, w in zip(xs[n_rw : n_rw + c[LEAD]].tolist(), ws[n_rw : n_rw + c[LEAD]].tolist()):
+                total += uvals[-x - 1] * uvals[-w - 1]  # the uniform pairs the graph adds first
+            if n_rw:  # then the rows × weights, each added to the running sum in turn
+                products = uvals[-ws[:n_rw] - 1, None] * vals[xs[:n_rw], :lanes]
+                products[0] += total
+                total = np.add.accumulate(products, axis=0)[-1]
+            for x, w in zip(xs[n_rw + c[LEAD] :].tolist(), ws[n_rw + c[LEAD] :].tolist()):
                 total = total + operand(x, vals, uvals, lanes) * operand(w, vals, uvals, lanes)
             vals[i, :lanes] = ARRAY_RULES[RELU][0](total) if c[FUSED_RELU] else total  # a fused relu
         elif k == SUM:

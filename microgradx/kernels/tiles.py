@@ -30,18 +30,20 @@ test_huge_finite_parameters_give_no_nan_through_the_padding_lanes), tests/test_f
 from __future__ import annotations
 
 from . import cache
-from .codes import FUSED_RELU, LEAF, OP, ROWS, A, B, inline, lanes_backward, lanes_forward
+from .codes import FUSED_RELU, LEAD, LEAF, OP, ROWS, A, B, inline, lanes_backward, lanes_forward
 from .dots import add4, four, weights, weights4
 from .scalar import relu
 
 
 @lanes_forward
 def group_forward(members, code, args, vals, uvals, lanes):
-    """A tiled group's DOTs (a layer's neurons, see program._tiles), all at its first DOT, in
+    """A tiled group's DOTs (a layer's neurons, see compiler/program.py's _tiles), all at its first DOT, in
     tiles of four neurons × four rows (the rows left over: four neurons × one row): each
     pass over the lanes loads four rows and does sixteen multiply-adds, where one neuron
-    at a time would load sixteen rows. The first pass starts from each neuron's uniform
-    pairs (its bias); one more pass does the relus.
+    at a time would load sixteen rows. Each neuron adds its terms in the graph's order
+    (kernels/split.py): the first pass starts from its leading uniform pairs, and each pass
+    adds its four products in turn; one more pass adds the uniform pair after the rows (a
+    bias), with the relus.
 
     The tiles run on every lane of a row, width = vals.shape[1], the padding past the
     batch's `lanes` included (whole vectors: see the top of this file); then each tile's rows get 0 on
@@ -53,11 +55,17 @@ def group_forward(members, code, args, vals, uvals, lanes):
     start0, rows = code[first_dot, A], code[first_dot, ROWS]
     for t in range(0, members.size, 4):
         i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
-        c0, c1, c2, c3 = (
-            uniform_part(i0, code, args, uvals, rows),
-            uniform_part(i1, code, args, uvals, rows),
-            uniform_part(i2, code, args, uvals, rows),
-            uniform_part(i3, code, args, uvals, rows),
+        c0, c1, c2, c3 = (  # the uniform pairs the graph adds before the rows
+            uniform_part(i0, code, args, uvals, rows, rows + code[i0, LEAD]),
+            uniform_part(i1, code, args, uvals, rows, rows + code[i1, LEAD]),
+            uniform_part(i2, code, args, uvals, rows, rows + code[i2, LEAD]),
+            uniform_part(i3, code, args, uvals, rows, rows + code[i3, LEAD]),
+        )
+        t0, t1, t2, t3 = (  # and the one after them (a bias times 1), if any (compiler/program.py's _tiles)
+            uniform_part(i0, code, args, uvals, rows + code[i0, LEAD], code[i0, B] // 2),
+            uniform_part(i1, code, args, uvals, rows + code[i1, LEAD], code[i1, B] // 2),
+            uniform_part(i2, code, args, uvals, rows + code[i2, LEAD], code[i2, B] // 2),
+            uniform_part(i3, code, args, uvals, rows + code[i3, LEAD], code[i3, B] // 2),
         )
         f0, f1, f2, f3 = (
             code[i0, FUSED_RELU] != 0,
@@ -71,25 +79,25 @@ def group_forward(members, code, args, vals, uvals, lanes):
             w10, w11, w12, w13 = weights4(uvals, args, b1 + q)
             w20, w21, w22, w23 = weights4(uvals, args, b2 + q)
             w30, w31, w32, w33 = weights4(uvals, args, b3 + q)
-            if q == 0:  # the first pass starts from the bias
+            if q == 0:  # the first pass starts from the leading uniform pairs (each added in turn)
                 for j in range(width):
                     x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
-                    vals[i0, j] = c0 + (x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03)
-                    vals[i1, j] = c1 + (x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13)
-                    vals[i2, j] = c2 + (x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23)
-                    vals[i3, j] = c3 + (x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33)
+                    vals[i0, j] = c0 + x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
+                    vals[i1, j] = c1 + x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
+                    vals[i2, j] = c2 + x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
+                    vals[i3, j] = c3 + x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
             else:
                 for j in range(width):
                     x0, x1, x2, x3 = vals[r0, j], vals[r1, j], vals[r2, j], vals[r3, j]
-                    vals[i0, j] += x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
-                    vals[i1, j] += x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
-                    vals[i2, j] += x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
-                    vals[i3, j] += x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
+                    vals[i0, j] = vals[i0, j] + x0 * w00 + x1 * w01 + x2 * w02 + x3 * w03
+                    vals[i1, j] = vals[i1, j] + x0 * w10 + x1 * w11 + x2 * w12 + x3 * w13
+                    vals[i2, j] = vals[i2, j] + x0 * w20 + x1 * w21 + x2 * w22 + x3 * w23
+                    vals[i3, j] = vals[i3, j] + x0 * w30 + x1 * w31 + x2 * w32 + x3 * w33
         for q in range(rows - rows % 4, rows):  # the rows left over, one a pass
             r = args[start0 + q]
             w0, w1 = uvals[-args[b0 + q] - 1], uvals[-args[b1 + q] - 1]
             w2, w3 = uvals[-args[b2 + q] - 1], uvals[-args[b3 + q] - 1]
-            if q == 0:  # the first pass starts from the bias
+            if q == 0:  # the first pass starts from the leading uniform pairs
                 for j in range(width):
                     x = vals[r, j]
                     vals[i0, j] = c0 + x * w0
@@ -103,28 +111,31 @@ def group_forward(members, code, args, vals, uvals, lanes):
                     vals[i1, j] += x * w1
                     vals[i2, j] += x * w2
                     vals[i3, j] += x * w3
-        if f0 and f1 and f2 and f3:  # the relus that alone read these DOTs, in one pass
+        if f0 and f1 and f2 and f3:  # the biases last, and the relus that alone read these DOTs, in one pass
             for j in range(width):
-                vals[i0, j] = relu(vals[i0, j])
-                vals[i1, j] = relu(vals[i1, j])
-                vals[i2, j] = relu(vals[i2, j])
-                vals[i3, j] = relu(vals[i3, j])
+                vals[i0, j] = relu(vals[i0, j] + t0)
+                vals[i1, j] = relu(vals[i1, j] + t1)
+                vals[i2, j] = relu(vals[i2, j] + t2)
+                vals[i3, j] = relu(vals[i3, j] + t3)
         else:
-            for i, f in ((i0, f0), (i1, f1), (i2, f2), (i3, f3)):
+            for i, f, t in ((i0, f0, t0), (i1, f1, t1), (i2, f2, t2), (i3, f3, t3)):
                 if f:
                     for j in range(width):
-                        vals[i, j] = relu(vals[i, j])
+                        vals[i, j] = relu(vals[i, j] + t)
+                elif code[i, B] // 2 > rows + code[i, LEAD]:
+                    for j in range(width):
+                        vals[i, j] += t
         for i in (i0, i1, i2, i3):  # the padding lanes back to 0
             for j in range(lanes, width):
                 vals[i, j] = 0.0
 
 
 @inline
-def uniform_part(i, code, args, uvals, rows):
-    """Σ over DOT i's pairs after its first `rows`: its uniform × uniform pairs (a bias times 1)."""
+def uniform_part(i, code, args, uvals, first, end):
+    """Σ over DOT i's pairs first … end - 1, uniform × uniform (a bias times 1), in order."""
     start, n = code[i, A], code[i, B] // 2
     c = 0.0
-    for m in range(start + rows, start + n):
+    for m in range(start + first, start + end):
         c += uvals[-args[m] - 1] * uvals[-args[m + n] - 1]
     return c
 

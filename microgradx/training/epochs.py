@@ -29,7 +29,6 @@ with `xs` the model's inputs lays them out.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,7 +43,8 @@ from ..compiler.graph import Graph
 from ..core.real import real_array
 from ..nn import Module
 from ..optim import Optimizer
-from .progress import progress_bar
+from .notebook import shown_once
+from .progress import progress_bar, shown_by_default
 from .steps import fit_batches, fit_steps, learning_rates, optimizer_checked
 
 
@@ -74,7 +74,8 @@ class History:
 
     def plot(self, path: object = None):
         """The loss curves (training, and validation if any) and the validation accuracy, in one
-        figure; saved to `path` if given. Returns the matplotlib Figure. Needs matplotlib."""
+        figure; saved to `path` if given. Returns the matplotlib Figure (drawn once in a notebook, as
+        a cell's last value too). Needs matplotlib."""
         try:
             import matplotlib.pyplot as plt
         except ImportError:
@@ -100,7 +101,7 @@ class History:
         if path is not None:
             Path(os.fspath(path)).parent.mkdir(parents=True, exist_ok=True)  # as draw makes its folders
             fig.savefig(path, dpi=120)
-        return fig
+        return shown_once(fig)  # a notebook cell ending in history.plot() draws it once, not twice
 
     def __repr__(self) -> str:
         if not len(self):
@@ -156,9 +157,9 @@ def fit(
     (shuffle=False: x's own order). validation: rows as this graph takes them, Xv,
     for the validation loss, or (Xv, yv) with yv their classes, for the accuracy
     too, which needs `model` (the Module whose outputs are the class scores; it
-    reads the first model.nin columns of Xv). A progress bar per epoch on stderr
-    (verbose=None: when stderr is a terminal); callback(epoch, history so far)
-    after each epoch. Returns a `History`.
+    reads the first model.nin columns of Xv). A progress bar per epoch on stderr, or
+    live in a notebook's cell (verbose=None: on a terminal or in a notebook);
+    callback(epoch, history so far) after each epoch. Returns a `History`.
     """
     if epochs is not None or steps is None:
         return fit_epochs(
@@ -297,7 +298,7 @@ def fit_epochs(
     val_loss = None if Xv is None else np.empty(epochs)
     val_accuracy = None if yv is None else np.empty(epochs)
     history = History(loss, val_loss, val_accuracy, step_loss, seconds)
-    show = verbose if verbose is not None else getattr(sys.stderr, "isatty", lambda: False)()
+    show = verbose if verbose is not None else shown_by_default()
     bar = progress_bar(epochs) if show and epochs else None
     rng = np.random.default_rng(seed)
     for e in range(epochs):

@@ -13,6 +13,8 @@ on the graph in place of the gradients.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
 import os
@@ -41,6 +43,7 @@ from .steps import (
 )
 
 PAGES = (".html", ".htm")  # what the page's file is called
+PACK_ABOVE = 1_000_000  # characters of picture and data a page holds as they are; more go in gzipped
 
 
 def plain(x: float) -> float | str:
@@ -133,15 +136,49 @@ def inline_svg(
     parameters: Leaves = None,
     mode: str | None = None,
     wrt: Value | None = None,
-) -> str:
-    """The graph as SVG markup to put straight into the page, or a note saying how to get it."""
+) -> tuple[str, list[str | None] | None]:
+    """The graph as SVG markup to put straight into the page, or a note saying how to get it;
+    and the node each slot is drawn in (`Picture.units`: None for a slot not drawn), or None
+    without a picture."""
     try:
         picture = draw(root, inputs=inputs, parameters=parameters, mode=mode, wrt=wrt)
         svg = pipe(picture.source, "svg").decode("utf-8")
     except RendererNotFound as e:
-        return f'<p class="note">The picture of the graph needs a renderer: {escape(str(e))}</p>'
+        return f'<p class="note">The picture of the graph needs a renderer: {escape(str(e))}</p>', None
     start = svg.find("<svg")
-    return re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S)
+    return re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S), picture.units
+
+
+def packed(svg: str, data: dict[str, object]) -> tuple[str, str, str]:
+    """The page's picture, its JSON data and how the data is encoded ("" or "gzip").
+
+    Up to PACK_ABOVE bytes they go in as they are. A larger graph's (a neuron's Σ of 40 terms
+    makes 80 steps, an MLP(10, [40, 40, 40, 1]) 11,776 of them, 10.8 MB of page) go in together
+    as gzip in base64, which the page unpacks with the browser's DecompressionStream: its steps'
+    formulas repeat each other, and the page stays under a megabyte.
+    """
+    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if len(blob) + len(svg) <= PACK_ABOVE:
+        return svg, blob.replace("<", "\\u003c"), ""  # cannot end the <script>
+    both = json.dumps({**data, "svg": svg}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return "", base64.b64encode(gzip.compress(both, mtime=0)).decode("ascii"), "gzip"
+
+
+class Page(type(Path())):  # (Path itself cannot be subclassed before Python 3.12)
+    """The page's file, as a Path, that a notebook shows inline: `explore(f)` as a cell's last line
+    displays the page in the cell's output (an iframe holding the page itself, `srcdoc`, so that it
+    needs no server to fetch the file)."""
+
+    HEIGHT = 640  # pixels: the page lays itself out in whatever height its frame has
+
+    def _repr_html_(self) -> str | None:
+        if not self.is_file():
+            return None  # (a Path made from this one, like its folder: shown as the path it is)
+        page = escape(self.read_text(encoding="utf-8"), quote=True)
+        return (
+            f'<iframe srcdoc="{page}" title="{escape(self.name, quote=True)}" '
+            f'style="width: 100%; height: {self.HEIGHT}px; border: 1px solid #ddd"></iframe>'
+        )
 
 
 def explore(
@@ -154,7 +191,8 @@ def explore(
     mode: str | None = None,
     wrt: Value | None = None,
 ) -> Path:
-    """Write the step-through page for the graph below `root` to `path`; returns the path.
+    """Write the step-through page for the graph below `root` to `path`; returns the path, a `Page`
+    (a Path that a notebook displays as the page itself, inline).
 
     Missing folders on the way to `path` are made. By default the page steps through
     backprop (the forward sweep, then the reverse one); `mode="forward"` steps through the
@@ -170,21 +208,23 @@ def explore(
     inputs = None if inputs is None else list(leaves_of(inputs) or ())
     parameters = None if parameters is None else list(leaves_of(parameters) or ())
     data = page_data(root, inputs, parameters, mode, wrt)
-    blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")  # cannot end the <script>
     if title is None:
         title = f"backprop through {data['output']}"
         if data["mode"] == "forward":
             title = f"forward mode through {data['output']} along {data['wrt']}"
     seed = data.get("seed")
     along = None if seed is None else flatten(root).nodes[int(seed)]  # wrt, or the default leaf
+    svg, data["units"] = inline_svg(root, inputs, parameters, mode, along)
+    svg, blob, encoding = packed(svg, data)
     html = (
         PAGE.replace("{{title}}", escape(title))
         .replace("{{notation}}", notation(data))
         .replace("{{line}}", str(data["line"]))
-        .replace("{{svg}}", inline_svg(root, inputs, parameters, mode, along))
+        .replace("{{svg}}", svg)
+        .replace("{{encoding}}", encoding)
         .replace("{{data}}", blob)
     )
-    path = Path(path)
+    path = Page(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path

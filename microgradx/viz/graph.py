@@ -34,6 +34,7 @@ from ..backprop import sweep
 from ..core.engine import Value
 from ..core.ops import TABLE, Op
 from ..core.tape import Tape, flatten, label_text
+from .neurons import Layer, find_layers, prefix, users_of
 from .render import Picture
 from .steps import MODES, direction, tangent_steps
 from .text import FONT, FONT_SIZE, SMALL, html, visible
@@ -56,7 +57,6 @@ TABLE_COLUMNS = 20  # weights shown in a row of a layer's table; more are elided
 TABLE_ROWS = 24  # neurons shown in a layer's table
 MAX_INCHES = 20  # no picture is larger than 20 × 20 inches (1,440 pt; 1,920 px at 96 dpi)
 ORDERED = frozenset({Op.SUB, Op.DIV, Op.POW, Op.POWC})  # ops whose operand order matters
-ACTIVATIONS = frozenset({Op.RELU, Op.TANH, Op.SIGMOID})
 RANKDIRS = ("LR", "TB", "RL", "BT")
 INTO = {"LR": "w", "TB": "n", "RL": "e", "BT": "s"}  # the side a node's operands come in by
 
@@ -136,106 +136,6 @@ def shade_colour(g: float, biggest: float) -> str:
     return f"#ff{other:02x}{other:02x}"
 
 
-# -- neurons and layers ---------------------------------------------------------------------
-
-
-@dataclass
-class Neuron:
-    """A neuron found in a tape: act(Σ wᵢ·xᵢ + b), as `nn.Neuron` builds it (act may be absent)."""
-
-    dot: int
-    add: int
-    out: int
-    weights: list[int]
-    bias: int
-    inputs: list[int]
-
-    @property
-    def slots(self) -> list[int]:
-        """Every slot the neuron's table row stands for: its parameters and its three computed nodes."""
-        return [*self.weights, self.bias, self.dot, self.add, self.out]
-
-
-@dataclass
-class Layer:
-    """Neurons reading the same inputs in the same order: one table in a summarised picture.
-
-    `place` is the dotted prefix its parameters' names share (L2 for L2.n3.w1), if any.
-    """
-
-    neurons: list[Neuron]
-    place: str
-    number: int
-
-    @property
-    def name(self) -> str:
-        return self.place or f"layer {self.number}"
-
-    @property
-    def inputs(self) -> list[int]:
-        return self.neurons[0].inputs
-
-
-def users_of(tape: Tape) -> list[list[int]]:
-    """For each slot, the slots that read it (a slot reading it twice is listed once)."""
-    users: list[list[int]] = [[] for _ in range(len(tape))]
-    for s in range(len(tape)):
-        for o in dict.fromkeys(tape.operands(s).tolist()):
-            users[o].append(s)
-    return users
-
-
-def find_neurons(tape: Tape, role: list[str], users: list[list[int]]) -> list[Neuron]:
-    """Every DOT of parameters with other values, plus a parameter bias, then maybe an activation."""
-    found = []
-    for k in range(len(tape)):
-        if tape.op[k] != Op.DOT:
-            continue
-        ops = tape.operands(k).tolist()
-        n = len(ops) // 2
-        halves = (ops[:n], ops[n:]), (ops[n:], ops[:n])
-        pick = [(w, x) for w, x in halves if all(role[s] == "parameter" for s in w) and len(set(w)) == n]
-        if not pick or len(users[k]) != 1:
-            continue
-        weights, inputs = pick[0]
-        add = users[k][0]
-        if tape.op[add] != Op.ADD:
-            continue
-        pair = tape.operands(add).tolist()
-        bias = pair[1] if pair[0] == k else pair[0]
-        if role[bias] != "parameter" or bias in weights or bias == k:
-            continue
-        out = add
-        if len(users[add]) == 1 and tape.op[users[add][0]] in ACTIVATIONS:
-            out = users[add][0]
-        found.append(Neuron(k, add, out, weights, bias, inputs))
-    return found
-
-
-def prefix(names: Sequence[str]) -> str:
-    """The dotted prefix all names share, as place names give it: L2.n3.w1, L2.n3.b → L2.n3."""
-    parts = [n.split(".")[:-1] for n in names]
-    common: list[str] = []
-    for level in zip(*parts, strict=False):
-        if len(set(level)) != 1:
-            break
-        common.append(level[0])
-    return ".".join(common)
-
-
-def find_layers(tape: Tape, names: list[str], role: list[str], users: list[list[int]]) -> list[Layer]:
-    """Neurons grouped by the inputs they read; each group named by its parameters' common place."""
-    groups: dict[tuple[int, ...], list[Neuron]] = {}
-    for neuron in find_neurons(tape, role, users):
-        groups.setdefault(tuple(neuron.inputs), []).append(neuron)
-    layers = []
-    for k, neurons in enumerate(groups.values(), start=1):
-        places = [prefix([names[s] for s in (*n.weights, n.bias)]) for n in neurons]
-        place = prefix(places)  # L2 for L2.n1, L2.n2, …; L3 for a layer of one neuron, L3.n1
-        layers.append(Layer(neurons, place, k))
-    return layers
-
-
 # -- the picture ----------------------------------------------------------------------------
 
 
@@ -254,6 +154,7 @@ class Scene:
     rankdir: str
     shared: list[bool]  # per slot: a node of the `original` graph too
     line: str = "grad"  # what `grad` holds: gradients, or tangents (`draw(along=...)`)
+    grad_beside: bool = False  # a layer table's gradients as a matrix ∇W beside W, not below each value
 
     def fill(self, i: int) -> tuple[str, str]:
         fill, border = ROLES[self.role[i]]
@@ -275,6 +176,7 @@ def draw(
     original: Value | Sequence[Value] | None = None,
     mode: str | None = None,
     wrt: Value | None = None,
+    grad_beside: bool = False,
 ) -> Picture:
     """The graph below `root` as a `Picture` (a graphviz.Digraph rendered by dot or graphviz-pure).
 
@@ -287,8 +189,9 @@ def draw(
     it may hold another root's gradients, or several calls' worth). Roles: see `roles`;
     `inputs` and `parameters` take lists of Values, a Module or an optimizer. `shade`
     fills nodes by |grad|. Beyond `limit` Values the picture is summarised (layers as
-    tables, the part nearest the output). `rankdir` is LR (left to right) for a detailed
-    picture and TB (top down) for a summarised one unless given.
+    tables, the part nearest the output; `grad_beside=True` shows each table's gradients as a
+    second matrix, ∇W beside W, as `Layer.weight_grad` holds them). `rankdir` is LR (left to
+    right) for a detailed picture and TB (top down) for a summarised one unless given.
 
     `original`, the Value (or Values) a gradient graph was taken of: the nodes of the
     drawn graph that belong to original's graph too get a thick purple border, and a key
@@ -322,8 +225,9 @@ def draw(
     layers = find_layers(tape, names, role, users_of(tape)) if summarise else []
     direction = rankdir or ("TB" if layers else "LR")
     scene = Scene(
-        tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared, line
-    )
+        tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared, line,
+        bool(grad_beside),
+    )  # fmt: skip
     graph = Picture(name="microgradx", format=format)
     graph.attr(rankdir=direction, fontname=FONT, fontsize=str(FONT_SIZE), size=f"{MAX_INCHES},{MAX_INCHES}")
     graph.attr(nodesep="0.2", ranksep="0.3")
@@ -337,6 +241,7 @@ def draw(
         legend(graph, scene, shown, notes)
     else:
         draw_detail(graph, scene)
+        graph.units = [f"n{i}" for i in range(len(tape))]
         shown = f"{len(tape)} values"
         legend(graph, scene, notes=notes)
     outputs = ", ".join(names[o] for o in tape.outputs.tolist())
@@ -509,6 +414,7 @@ def draw_summary(graph: Picture, scene: Scene, layers: list[Layer], limit: int) 
         info = TABLE[tape.op[i]]
         value_node(graph, scene, i, f"{scene.names[i]} ({info.symbol})" if info.arity else None)
     hidden = sum(len(slots_of[u]) for u in order if u not in kept)
+    graph.units = [u if u in kept else None for u in unit]
     if hidden:
         graph.node(
             "hidden",
@@ -606,41 +512,58 @@ def elide(items: list[Any], limit: int) -> list[Any]:
 def layer_node(graph: Picture, scene: Scene, unit: str, layer: Layer) -> None:
     """A layer as its weight matrix: a row per neuron (its output, then wᵢ for each input, then b).
 
-    Each cell holds a parameter's data and, below it, its gradient; the column header
-    pairs each weight with the input it multiplies. The layer's place, a row's neuron and
-    a column's weight make up each parameter's full name (L2, n3, w1: L2.n3.w1), which is
-    also the cell's tooltip. Beyond TABLE_COLUMNS inputs or TABLE_ROWS neurons the middle
-    ones are left out, in a column or row marked …, so that the table fits a page.
+    Each cell holds a parameter's data and, below it, its gradient; or, with `grad_beside`,
+    the gradients make a second matrix ∇W (and ∇b) to the right of W (and b), as
+    `Layer.weight_grad` holds them. The column header pairs each weight with the input it
+    multiplies. The layer's place, a row's neuron and a column's weight make up each
+    parameter's full name (L2, n3, w1: L2.n3.w1), which is also the cell's tooltip. A layer
+    built with bias=False has no b column. Beyond TABLE_COLUMNS inputs or TABLE_ROWS neurons
+    the middle ones are left out, in a column or row marked …, so that the table fits a page.
     """
     names, first = scene.names, layer.neurons[0]
-    places = [prefix([names[s] for s in (*n.weights, n.bias)]) for n in layer.neurons]
-    local = [
-        [strip(names[s], p) for s in (*n.weights, n.bias)] for n, p in zip(layer.neurons, places, strict=True)
-    ]
-    if any(row != local[0] for row in local):  # parameters not named alike in every neuron: by position
-        local[0] = [f"w{k}" for k in range(1, len(first.weights) + 1)] + ["b"]
+    places = [prefix([names[s] for s in n.parameters]) for n in layer.neurons]
+    local = [[strip(names[s], p) for s in n.parameters] for n, p in zip(layer.neurons, places, strict=True)]
+    has_bias = all(n.bias is not None for n in layer.neurons)
+    if any(row != local[0] for row in local) or len(local[0]) != len(first.weights) + has_bias:
+        # parameters not named alike in every neuron, or biases in some only: by position
+        local[0] = [f"w{k}" for k in range(1, len(first.weights) + 1)] + ["b"] * has_bias
     columns = elide(list(range(len(first.weights))), TABLE_COLUMNS)
-    head = [header("neuron"), header("output")]
+    beside = scene.grad_beside and scene.show_grad
+    block = []
     for k in columns:
-        head.append(header("…") if k is None else header(f"{local[0][k]}\n· {names[layer.inputs[k]]}"))
-    head.append(header(local[0][-1]))
+        block.append(header("…") if k is None else header(f"{local[0][k]}\n· {names[layer.inputs[k]]}"))
+    block += [header(local[0][-1])] * has_bias
+    head = [header("neuron"), header("output"), *block]
+    if beside:
+        line = scene.line  # ∇ is missing from the PNG font: the matrix's columns say "grad w1"
+        head += ["<td></td>"] + [
+            header("…") if k is None else header(f"{line} {local[0][k]}") for k in columns
+        ]
+        head += [header(f"{line} {local[0][-1]}")] * has_bias
     acts = {TABLE[scene.tape.op[n.out]].name if n.out != n.add else "linear" for n in layer.neurons}
     count, width = len(layer.neurons), len(layer.inputs)
+    grads = f'<font color="{GRAD_COLOUR}">{scene.line}</font>'
     title = (
         f"<b>{html(layer.name)}</b>: {count} {'/'.join(sorted(acts))} neuron{'s' * (count > 1)}"
-        f" of {width} input{'s' * (width > 1)}; each cell: data"
-        + (f', <font color="{GRAD_COLOUR}">{scene.line}</font> below' if scene.show_grad else "")
-    )
+        f" of {width} input{'s' * (width > 1)}{', no bias' * (not has_bias)}; "
+        + ("W" + " and b" * has_bias + f", then their {grads}s beside them"
+           if beside else "each cell: data" + (f", {grads} below" if scene.show_grad else ""))
+    )  # fmt: skip
     rows = [f'<tr><td colspan="{len(head)}">{title}</td></tr>', "<tr>" + "".join(head) + "</tr>"]
     for j in elide(list(range(count)), TABLE_ROWS):
         if j is None:
             rows.append(f'<tr><td colspan="{len(head)}">… {count - TABLE_ROWS + 1} more neurons</td></tr>')
             continue
         neuron, place = layer.neurons[j], places[j]
+        params = [None if k is None else neuron.weights[k] for k in columns] + [neuron.bias] * has_bias
         row = [header(strip(place, layer.place) if place else names[neuron.out])]
         row.append(number_cell(scene, neuron.out))
-        row += ["<td>…</td>" if k is None else number_cell(scene, neuron.weights[k]) for k in columns]
-        row.append(number_cell(scene, neuron.bias))
+        show = "data" if beside else "both"
+        row += ["<td>…</td>" if s is None else number_cell(scene, s, show) for s in params]
+        if beside:
+            row += ["<td></td>"] + [
+                "<td>…</td>" if s is None else number_cell(scene, s, "grad") for s in params
+            ]
         rows.append("<tr>" + "".join(row) + "</tr>")
     frame = '<table border="1" cellborder="1" cellspacing="0" cellpadding="2" color="#888888">'
     graph.node(unit, f"<{frame}{''.join(rows)}</table>>", shape="plain", fontsize=str(SMALL))
@@ -656,14 +579,16 @@ def header(text: str) -> str:
     return f"<td><b>{html(text, 24)}</b></td>"
 
 
-def number_cell(scene: Scene, i: int) -> str:
+def number_cell(scene: Scene, i: int, show: str = "both") -> str:
     """Slot i's data (and grad below it, in GRAD_COLOUR) in a table cell; its name as the tooltip.
+    `show` "data" or "grad" puts only that one in the cell (a layer's W and ∇W side by side).
 
     A parameter shared with an original graph (`draw(original=...)`) is framed in SHARED."""
     fill, _ = scene.fill(i)
-    text = short(scene.data[i])
-    if scene.show_grad:
-        text += f'<br/><font color="{GRAD_COLOUR}">{short(scene.grad[i])}</font>'
+    grad = f'<font color="{GRAD_COLOUR}">{short(scene.grad[i])}</font>'
+    text = grad if show == "grad" else short(scene.data[i])
+    if scene.show_grad and show == "both":
+        text += f"<br/>{grad}"
     frame = f' border="{SHARED_PEN}" color="{SHARED}"' if scene.shared[i] else ""
     tip = escape(visible(scene.names[i]), quote=True)
     return f'<td bgcolor="{fill}"{frame} tooltip="{tip}">{text}</td>'

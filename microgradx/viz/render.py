@@ -107,6 +107,9 @@ class Picture(graphviz.Digraph):
     """
 
     description = ""
+    # The node each slot of the drawn tape is in (n3 a box, L0 a layer's table), None where not
+    # drawn: what the step-through page highlights for a step
+    units: list[str | None] | None = None
 
     def __repr__(self) -> str:
         what = self.description or f"a graphviz picture, {self.source.count(chr(10))} lines of DOT"

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -107,10 +107,28 @@ def local_formula(op: Op, pos: int, args: list[str], k: str) -> str:
     if op == Op.DOT:  # ∂/∂xᵢ = wᵢ and ∂/∂wᵢ = xᵢ
         n = len(args) // 2
         return args[pos + n] if pos < n else args[pos - n]
+    folded = power_rule(op, pos, args, lambda e: f"^{e}" if e.isdigit() else f"^({e})")
+    if folded:
+        return folded
     forms = LOCAL.get(op)
     if forms is None or pos >= len(forms):
         return f"∂{k}/∂{args[pos]}"
     return forms[pos].format(a=args[0], b=args[1] if len(args) > 1 else "", k=k)
+
+
+def power_rule(op: Op, pos: int, args: list[str], power: Callable[[str], str]) -> str:
+    """∂(a^c)/∂a for an exponent c that is a number, with c − 1 worked out, as the lecture writes
+    it: 2·x for x², 3·x^2 for x³, 0.5·x^(-0.5) for x^0.5; "" for any other op, operand or exponent.
+    `power(e)` writes the exponent e (text or markup)."""
+    if op not in (Op.POW, Op.POWC) or pos != 0:
+        return ""
+    try:
+        c = float(args[1])  # a constant's name is its number (Tape.names)
+    except ValueError:
+        return ""
+    if c in (0.0, 1.0):
+        return num(c)
+    return f"{args[1]}·{args[0]}" + ("" if c == 2.0 else power(num(c - 1.0)))
 
 
 @dataclass
@@ -159,15 +177,30 @@ def partial(of: str, by: str) -> str:
     return fraction(f"∂{of}", f"∂{by}")
 
 
+SHOWN_TERMS = 6  # a page's sum of more terms shows the first and last SHOWN_TERMS // 2 of them
+
+
+def terms_html(terms: list[str]) -> str:
+    """A sum on the page: `a + b + c`, or for more than SHOWN_TERMS terms the first and last few
+    around how many are left out, `x1·w1 + x2·w2 + x3·w3 + …34 more… + x40·w40` (a neuron's Σ of
+    40 products ran over the steps beside it). The numbers after it are the whole sum's."""
+    if len(terms) <= SHOWN_TERMS:
+        return " + ".join(terms)
+    half = SHOWN_TERMS // 2
+    gap = f'<span class="more">…{len(terms) - 2 * half} more…</span>'
+    return " + ".join([*terms[:half], gap, *terms[-half:]])
+
+
 def expression_html(tape: Tape, names: list[str], i: int) -> str:
-    """Slot i's formula as the lecture writes it: `t1 · w`, `u<sup>2</sup>`, `tanh(t2)`, `−x`."""
+    """Slot i's formula as the lecture writes it: `t1 · w`, `u<sup>2</sup>`, `tanh(t2)`, `−x`;
+    a long sum elided (`terms_html`)."""
     info = TABLE[tape.op[i]]
     args = [name_html(names[s]) for s in tape.operands(i)]
     if info.op == Op.DOT:
         n = len(args) // 2
-        return " + ".join(f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True))
+        return terms_html([f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True)])
     if info.op == Op.SUM:
-        return " + ".join(args)
+        return terms_html(args)
     if info.op == Op.NEG:
         return f"−{args[0]}"
     if info.op in (Op.POW, Op.POWC):
@@ -186,6 +219,9 @@ def local_html(op: Op, pos: int, args: list[str], k: str) -> str:
     if op == Op.DOT:
         n = len(args) // 2
         return args[pos + n] if pos < n else args[pos - n]
+    folded = power_rule(op, pos, args, lambda e: f"<sup>{e.replace('-', '−')}</sup>")
+    if folded:
+        return folded
     forms = LOCAL_HTML.get(op) or tuple(
         re.sub(r"\^\((.*?)\)", r"<sup>\1</sup>", escape(form)) for form in LOCAL.get(op, ())
     )
@@ -452,7 +488,7 @@ def tangent_html(
         chain.append(f"{partial(node, x)} · {name_html(dotted(names[s]))}")
         symbolic.append(f"{factor_html(local_html(info.op, pos, args, node))} · {num(tangents[s])}")
         numbers.append(times(d, tangents[s], " · "))
-    parts = [" + ".join(chain), " + ".join(symbolic)]
+    parts = [terms_html(chain), terms_html(symbolic)]
     if numbers != symbolic:
-        parts.append(" + ".join(numbers))
+        parts.append(terms_html(numbers))
     return f"{name_html(dotted(names[k]))} = " + " = ".join([*parts, num(total)])
