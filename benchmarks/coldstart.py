@@ -1,7 +1,7 @@
 """Cold start: how long a new user waits, on an empty numba cache and once it is warm.
 
-numba compiles kernels.py on first use (tens of seconds) and keeps the machine code in
-its cache. By default (MICROGRADX_JIT=background, see microgradx/jit.py) a first run
+numba compiles the kernels (microgradx/kernels/) on first use (tens of seconds) and keeps the machine code in
+its cache. By default (MICROGRADX_JIT=background, see microgradx/kernels/jit.py) a first run
 does not wait for that: compiled graphs run on NumPy while one background process
 compiles the kernels. This script measures what a user sees:
 
@@ -106,7 +106,7 @@ def command(*args: str):
     """`microgradx ARGS...`, its output sent to stderr (stdout carries the child's report)."""
 
     def run() -> None:
-        from microgradx.cli import main
+        from microgradx.app.cli import main
 
         with tempfile.TemporaryDirectory(prefix="coldstart-out-") as out:
             with contextlib.redirect_stdout(sys.stderr):
@@ -174,7 +174,7 @@ def child(scenario: str) -> None:
 
     SCENARIOS[scenario][1]()
     seconds = time.perf_counter() - start
-    from microgradx import cache, jit
+    from microgradx.kernels import cache, jit
 
     pid = jit.State.child.pid if jit.State.child else None  # the background warmup it started
     report = {"seconds": seconds, "numba": jit.State.numba, "compiles": compiles, "warmup_pid": pid}

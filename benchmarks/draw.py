@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from microgradx import Value
-from microgradx.tape import flatten
+from microgradx.core.tape import flatten
 from microgradx.viz import draw, draw_tape, explore, find_renderer, pipe
 from microgradx.viz.graph import DETAIL_LIMIT, SHOWN_LIMIT
 

@@ -22,9 +22,10 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 import microgradx  # noqa: E402
-from microgradx import Value, kernels  # noqa: E402
+from microgradx import Value  # noqa: E402
 from microgradx.backprop import kernel_code  # noqa: E402
-from microgradx.tape import flatten  # noqa: E402
+from microgradx.core.tape import flatten  # noqa: E402
+from microgradx.kernels import scalar  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:
@@ -102,10 +103,10 @@ def scalar_sweep_cost(out, reps: int) -> tuple[int, float, float]:
     code = kernel_code(tape)
 
     def sweeps() -> None:
-        kernels.forward(*code, vals, np.int32(0))
+        scalar.forward(*code, vals, np.int32(0))
         grads.fill(0.0)
         grads[tape.outputs[0]] = 1.0
-        kernels.backward(*code, vals, grads, np.int32(0))
+        scalar.backward(*code, vals, grads, np.int32(0))
 
     sweeps()
     return n, flat, median_time(sweeps, reps) / n * 1e9

@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 
 import microgradx  # noqa: E402
 from microgradx import Value, metrics  # noqa: E402
+from microgradx.app.demo_real import split  # noqa: E402
 from microgradx.datasets import one_hot  # noqa: E402
-from microgradx.demo_real import split  # noqa: E402
 from microgradx.losses import l2, softmax_cross_entropy  # noqa: E402
 from microgradx.nn import MLP  # noqa: E402
 from microgradx.optim import Adam  # noqa: E402

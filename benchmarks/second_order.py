@@ -33,6 +33,7 @@ import numpy as np
 
 import microgradx
 from microgradx import Value
+from microgradx.compiler.second_order import derived_graph
 from microgradx.datasets import make_moons
 from microgradx.modes import adjoint_graph
 from microgradx.nn import MLP
@@ -77,7 +78,7 @@ def main() -> None:
     # rev, kernel
     rev_kernel = microgradx.compile(s, inputs=inputs + vs)
     # for, rows: Compiled.hvp's graph, its directions as rows
-    derived = step._derived_graph("hvp")
+    derived = derived_graph(step, "hvp")
     assert derived.dir_cols.size == n and derived.in_cols.size == len(inputs)
 
     def rows_hessian(block=124):
@@ -121,7 +122,7 @@ def main() -> None:
         "for, rows": len(derived.graph.tape),
         "rev, graph": len(rev_graph.tape),
         "rev, kernel": len(rev_kernel.tape),
-        "gradient": len(step._derived_graph("hessian").graph.tape),
+        "gradient": len(derived_graph(step, "hessian").graph.tape),
     }
     print(f"moons MLP(2, [16, 16, 1]), {m} rows, {n} parameters; loss tape {len(step.tape)} slots")
     print(f"{'H·v':<14}{'slots':>8}{'ms':>10}   max |error|")

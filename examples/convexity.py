@@ -41,9 +41,10 @@ import joblib
 import numpy as np
 
 import microgradx
-from microgradx import Value, jit, landscape
+from microgradx import Value, landscape
 from microgradx.compiled import Compiled
 from microgradx.datasets import make_moons
+from microgradx.kernels import jit
 from microgradx.nn import MLP, Module, Neuron
 from microgradx.optim import SGD
 

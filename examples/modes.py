@@ -17,7 +17,7 @@ as in examples/moons.py, on 100 rows:
   Hessian-vector product is computed forward over reverse.
 
 Each is measured three ways, both modes on the same footing: the plain-Python sweeps
-(`microgradx.reference`: values once, then one tangent or adjoint sweep per column or
+(`microgradx.core.reference`: values once, then one tangent or adjoint sweep per column or
 row); a compiled graph called once per sweep (`Compiled.jvp` on one direction, against
 `forward` and `backward(output=k)` for one output); and a compiled graph running all the
 sweeps as lanes of one call (`Compiled.jvp` on n rows of directions, against `backward`
@@ -45,7 +45,8 @@ os.environ.setdefault("MICROGRADX_JIT", "foreground")  # time numba's kernels, n
 import numpy as np  # noqa: E402
 
 import microgradx  # noqa: E402
-from microgradx import Value, reference  # noqa: E402
+from microgradx import Value  # noqa: E402
+from microgradx.core import reference  # noqa: E402
 from microgradx.datasets import make_moons  # noqa: E402
 from microgradx.nn import MLP  # noqa: E402
 

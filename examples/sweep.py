@@ -13,12 +13,12 @@ nothing else changed; a Dask scheduler or a Ray cluster (their packages installe
 
 (`--backend dask` and `--backend ray` below do that, on `--address` or a cluster of
 their own on this machine.) Each configuration is the digits demo's training
-(microgradx.demo_real.train: a stratified 75/25 split, an MLP 64-width-10, softmax
+(microgradx.app.demo_real.train: a stratified 75/25 split, an MLP 64-width-10, softmax
 cross-entropy + 3e-4·Σp², Adam on shuffled batches of 128), the seed drawing the
 split, the weights and the batches. Printed: every configuration, best test accuracy
 first, then each (lr, width)'s mean over the seeds.
 
-The numba kernels come from numba's on-disk cache (microgradx/jit.py), which each
+The numba kernels come from numba's on-disk cache (microgradx/kernels/jit.py), which each
 worker process loads in a fraction of a second. On a machine whose cache is still
 empty, every worker would compile them for about a minute (MICROGRADX_JIT=foreground),
 or train on NumPy until a background compile is done (the default): 5 s for a 60-epoch
@@ -46,8 +46,8 @@ from typing import NamedTuple
 import joblib
 import numpy as np
 
-from microgradx import jit
-from microgradx.demo_real import train
+from microgradx.app.demo_real import train
+from microgradx.kernels import jit
 
 
 class Result(NamedTuple):

@@ -6,10 +6,11 @@ import copy
 
 import numpy as np
 
-from . import jit, kernels, nantrace, reference
-from .engine import Value
-from .ops import ARITY, Op
-from .tape import Tape, flatten
+from .core import nantrace, reference
+from .core.engine import Value
+from .core.ops import ARITY, Op
+from .core.tape import Tape, flatten
+from .kernels import jit, scalar
 
 ENGINES = ("numba", "python")
 
@@ -29,8 +30,8 @@ def sweep(tape: Tape, engine: str | None = None, seed: float = 1.0) -> None:
     grads[tape.outputs] = seed
     if engine == "numba":
         code = kernel_code(tape)
-        kernels.forward(*code, vals, np.int32(0))
-        kernels.backward(*code, vals, grads, np.int32(0))
+        scalar.forward(*code, vals, np.int32(0))
+        scalar.backward(*code, vals, grads, np.int32(0))
     else:
         code = tape.op.tolist(), tape.a.tolist(), tape.b.tolist(), tape.args.tolist()
         v, g = vals.tolist(), grads.tolist()
@@ -42,7 +43,7 @@ def sweep(tape: Tape, engine: str | None = None, seed: float = 1.0) -> None:
 
 def kernel_code(tape: Tape) -> tuple[np.ndarray, ...]:
     """The tape's op, a, b and args in the types of a compiled graph's uniform program
-    (kernels.program_parts: unsigned 32-bit), so that numba compiles each scalar sweep once
+    (kernels/layout.py's program_parts: unsigned 32-bit), so that numba compiles each scalar sweep once
     for both (and the first computed slot as np.int32, as the program gives it)."""
     return (
         tape.op.astype(np.uint32),

@@ -44,11 +44,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .compiled import Compiled, topological_leaves, whole_number
+from .compiled import Compiled
 from .compiled import compile as compile_graph
-from .engine import Value
-from .modes import substituted
-from .real import real, real_array, shown
+from .compiler import checks
+from .compiler.checks import whole_number
+from .compiler.second_order import topological_leaves
+from .core.engine import Value
+from .core.graph_sweeps import substituted
+from .core.real import real, real_array, shown
 
 __all__ = ["Line", "Plane", "line", "plane", "spectrum", "top_eigenvalues", "index", "neurons"]
 
@@ -96,7 +99,7 @@ def _rows(step: Compiled, X: object, caller: str) -> np.ndarray:
 
 def _positions(step: Compiled, wrt: object, caller: str) -> np.ndarray:
     """Where each parameter of wrt sits in step.parameters (all, in their order, for None)."""
-    return step._positions(wrt, caller)
+    return checks.positions(step.parameters, wrt, caller)
 
 
 def _current(step: Compiled, caller: str) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 
-from .engine import Value
+from .core.engine import Value
 
 Scalar = Value | float | int
 

@@ -24,10 +24,10 @@ import weakref
 
 import numpy as np
 
-from .compiled import Compiled, compile
-from .engine import Value
+from .compiler.graph import Graph
+from .core.engine import Value
+from .core.real import real_array
 from .nn import Module
-from .real import real_array
 
 __all__ = ["Predictor", "accuracy", "confusion_matrix", "labels", "predict", "scores"]
 
@@ -51,7 +51,7 @@ class Predictor:
         xs = [Value(0.0, label=f"x{i + 1}") for i in range(nin)]
         out = model(xs)
         self.outputs = 1 if isinstance(out, Value) else len(out)
-        self.graph: Compiled = compile(out, inputs=xs)
+        self.graph = Graph(out, inputs=xs)
         activation = architecture.get("activations", [architecture.get("activation")])[-1]
         # the score that separates class 0 from class 1 when there is one output
         self.threshold = 0.5 if activation == "sigmoid" else 0.0

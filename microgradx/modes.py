@@ -8,154 +8,33 @@
   per input direction, reverse per output; so n inputs and m outputs take n forward or m
   reverse sweeps).
 - `grad(output, wrt, create_graph=True)`: the reverse sweep with adjoints that are Values,
-  multiplied and added with Value operations (graph_rules.py: each op's derivative as
-  Values). The gradients are graphs sharing nodes with the original: they print, draw,
-  compile and differentiate again.
+  multiplied and added with Value operations (core/graph_sweeps.py's adjoint_graph, each
+  op's derivative as Values from core/graph_rules.py). The gradients are graphs sharing
+  nodes with the original: they print, draw, compile and differentiate again.
 - `hessian(output, wrt)` and `hvp(output, wrt, v)`: second derivatives, forward over
   reverse (the tangent sweep over the gradient graph: Pearlmutter, Fast exact
   multiplication by the Hessian, Neural Computation 6, 1994).
 
 The same on a compiled graph for a batch of rows: `Compiled.jvp`, `Compiled.hvp` and
-`Compiled.hessian` (compiled.py) compile the tangent and gradient graphs built here and
-run them on the existing kernels.
+`Compiled.hessian` (compiler/second_order.py) compile the same tangent and gradient graphs
+and run them on the existing kernels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from . import reference
-from .engine import Value, topological
-from .graph_rules import Local, local
-from .ops import Op
-from .real import is_real, real, shown, why_not
-from .tape import Tape, flatten
-
-# -- the two sweeps with Values: the building blocks -------------------------------------
-
-
-def _times(g: Local, d: Local) -> Local | None:
-    """g · d without a node for the constants 0, 1 and -1 (None: nothing to add)."""
-    if not isinstance(d, Value):
-        if d == 0.0:
-            return None
-        if d == 1.0:
-            return g
-        if d == -1.0:
-            return -g
-        return g * d
-    if not isinstance(g, Value):
-        if g == 1.0:
-            return d
-        if g == -1.0:
-            return -d
-        if g == 0.0:
-            return None
-        return d * g
-    return g * d
-
-
-def _total(terms: list[Local]) -> Local:
-    """The sum of the contributions: the term itself, or one n-ary SUM node (not a chain of adds)."""
-    if len(terms) == 1:
-        return terms[0]
-    if not any(isinstance(t, Value) for t in terms):
-        return float(sum(terms))
-    return Value.sum(terms)
-
-
-def adjoint_graph(output: Value, targets: Sequence[Value]) -> dict[Value, Local]:
-    """The reverse sweep with Values: each node's adjoint ∂output/∂node as a Value (or a number).
-
-    Seeds the output with 1 and goes back over the topological order; each node's adjoint
-    is the sum of its contributions, one SUM node. Only nodes on a path from a target to
-    the output get an adjoint (the rest of the graph is not differentiated at all).
-    Returns the targets' adjoints; a target the output does not depend on is missing.
-    """
-    order = topological([output])
-    wanted = set(targets)
-    needed = set()  # nodes that depend on a target: the only ones whose adjoints matter
-    for v in order:
-        if v in wanted or any(u in needed for u in v.operands):
-            needed.add(v)
-    if output not in needed:
-        return {}
-    contributions: dict[Value, list[Local]] = {output: [1.0]}
-    adjoints: dict[Value, Local] = {}
-    for v in reversed(order):
-        terms = contributions.pop(v, None)
-        if terms is None:
-            continue
-        g = _total(terms)
-        if v in wanted:
-            adjoints[v] = g
-        operands = v.operands
-        if not operands:
-            continue
-        for u, d in zip(operands, local(v)):  # POWC's exponent takes nothing
-            if u in needed:
-                c = _times(g, d)
-                if c is not None:
-                    contributions.setdefault(u, []).append(c)
-    return adjoints
-
-
-def tangent_graph(roots: Iterable[Value], seeds: Mapping[Value, Local]) -> dict[Value, Local]:
-    """The forward sweep with Values: each node's tangent along `seeds` ({leaf: ẋ}) as a Value.
-
-    φ̇_k = Σ_j ∂φ_k/∂φ_j · φ̇_j over the operands that have a tangent (the products of
-    nodes as one DOT node, the rest added in one SUM);
-    nodes that do not depend on a seeded leaf have none (they are not in the result).
-    """
-    tangents: dict[Value, Local] = dict(seeds)
-    for v in topological(roots):
-        operands = v.operands
-        if not operands or v in tangents or not any(u in tangents for u in operands):
-            continue
-        terms, ds, ts = [], [], []
-        for u, d in zip(operands, local(v)):
-            t = tangents.get(u)
-            if isinstance(t, Value) and isinstance(d, Value):
-                ds.append(d)
-                ts.append(t)
-            elif t is not None:
-                c = _times(t, d)
-                if c is not None:
-                    terms.append(c)
-        if len(ds) > 1:  # Σ dⱼ·ṫⱼ as one DOT node: a product's y·ẋ + x·ẏ, a neuron's Σ wᵢ·ẋᵢ + xᵢ·ẇᵢ
-            terms.append(Value.dot(ds, ts))
-        elif ds:
-            terms.append(ts[0] * ds[0])
-        if terms:
-            tangents[v] = _total(terms)
-    return tangents
-
-
-def substituted(roots: Iterable[Value], replace: Mapping[Value, Value]) -> dict[Value, Value]:
-    """The graph below roots built again with some of its leaves replaced: {node: its new node}.
-
-    Nodes that read a replaced leaf, directly or not, are new (same op, same data); the
-    others, and every other leaf and constant, are the same nodes. (Compiled.hessian runs a
-    gradient graph on copies of the parameters, so its sweeps write their gradients, not the
-    parameters'.)
-    """
-    new: dict[Value, Value] = dict(replace)
-    for v in topological(roots):
-        if v in new:
-            continue
-        operands = v.operands
-        if not any(new.get(u, u) is not u for u in operands):
-            new[v] = v
-            continue
-        a = v._a
-        if type(a) is tuple:
-            new[v] = Value._result(v.op, v._data, tuple(new[u] for u in a), None)
-        else:
-            new[v] = Value._result(v.op, v._data, new[a], None if v._b is None else new[v._b])
-    return new
-
+from .compiler.graph import Graph
+from .core import reference
+from .core.engine import Value
+from .core.graph_rules import Local
+from .core.graph_sweeps import adjoint_graph, tangent_graph
+from .core.ops import Op
+from .core.order import topological
+from .core.real import is_real, real, shown, why_not
+from .core.tape import Tape, flatten
 
 # -- checking what the public functions take -----------------------------------------------
 
@@ -376,11 +255,9 @@ def hessian(output: Value, wrt: Sequence[Value]) -> np.ndarray:
     H = np.zeros((n, n))
     if not columns:
         return H
-    from .compiled import compile  # noqa: A004 (compiled builds on this module)
-
     outs = [tangents[grads[k]] for k in columns]
     leaves = [node for node in topological(outs) if node.op == Op.LEAF]
-    c = compile(outs, inputs=leaves, optimize=False)  # one run: the passes would cost more than they save
+    c = Graph(outs, inputs=leaves, optimize=False)  # one run: the passes would cost more than they save
     where = {x: k for k, x in enumerate(leaves)}
     X = np.tile([x.data for x in leaves], (n, 1))
     for k, vk in enumerate(v):  # row k: the direction e_k (a v that no tangent reads is no column)

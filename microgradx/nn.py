@@ -53,9 +53,9 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from . import serialize
-from .engine import Value
+from .core.engine import Value, bind
+from .core.store import Store
 from .serialize import ModelFileError
-from .store import Store, bind
 
 __all__ = ["ACTIVATIONS", "INITS", "MLP", "Layer", "ModelFileError", "Module", "Neuron"]
 

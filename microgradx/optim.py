@@ -5,7 +5,7 @@ an MLP) and updates `store.data` in place, so `p.data` shows the step at once an
 a compiled graph reads the new values on its next forward. Per-parameter state
 (velocity, moments) is kept in the parameters' order, so it survives a rebind.
 
-The update rules themselves are in kernels.py (`update`): `step()` and a compiled
+The update rules themselves are in kernels/updates.py (`update`): `step()` and a compiled
 graph's fused training steps run the same code.
 """
 
@@ -16,11 +16,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import jit, kernels
-from .engine import Value
-from .ops import Op
-from .real import real
-from .store import Store, bind
+from .core.engine import Value, bind
+from .core.ops import Op
+from .core.real import real
+from .core.store import Store
+from .kernels import jit, updates
 
 
 def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open_high: bool = False) -> float:
@@ -58,7 +58,7 @@ class Optimizer:
     """Holds the parameters, their Store, the settings (`lr` first, settable between steps),
     the per-parameter state and `t`, the number of steps taken."""
 
-    rule: int  # the update rule in kernels.update
+    rule: int  # the update rule in kernels/updates.py
     lr = Setting(0)
 
     def __init__(self, params: Iterable[Value], lr: float, n_settings: int, n_state: int) -> None:
@@ -83,7 +83,7 @@ class Optimizer:
         if len(set(map(id, params))) != len(params):
             raise ValueError("a parameter is listed twice")
         self.params = params
-        self.settings = np.zeros(n_settings)  # lr, then the rule's own (see kernels.update)
+        self.settings = np.zeros(n_settings)  # lr, then the rule's own (see kernels/updates.py)
         self.state = np.zeros((n_state, len(params)))  # per parameter, updated in place
         self.t = 0
         self.lr = lr
@@ -114,7 +114,7 @@ class Optimizer:
 class SGD(Optimizer):
     """p ← p − lr·v with v ← momentum·v + (∂L/∂p + weight_decay·p) (PyTorch's rule)."""
 
-    rule = kernels.SGD_RULE
+    rule = updates.SGD_RULE
     momentum = Setting(1, high=1.0, open_high=True)
     weight_decay = Setting(2)
 
@@ -137,7 +137,7 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba): steps of lr·m̂/(√v̂ + eps), m and v running moments of the gradient."""
 
-    rule = kernels.ADAM_RULE
+    rule = updates.ADAM_RULE
     beta1 = Setting(1, high=1.0, open_high=True)
     beta2 = Setting(2, high=1.0, open_high=True)
     eps = Setting(3)

@@ -2,7 +2,7 @@
 
 The tests run the numba kernels themselves: MICROGRADX_JIT=foreground compiles them at
 their first call (the default, background, would run NumPy until a background process
-had compiled them; see microgradx/jit.py). Tests of the NumPy tier choose it explicitly.
+had compiled them; see microgradx/kernels/jit.py). Tests of the NumPy tier choose it explicitly.
 """
 
 import os
@@ -23,8 +23,8 @@ def lecture_graph():
 
 @pytest.fixture
 def numpy_tier(monkeypatch):
-    """Run compiled graphs on numpy_kernels (the first tier) in this test, whatever is cached."""
-    from microgradx import jit, numpy_kernels
+    """Run compiled graphs on numpy_calls (the first tier) in this test, whatever is cached."""
+    from microgradx.kernels import jit, numpy_calls
 
-    monkeypatch.setattr(jit, "kernels_now", lambda: numpy_kernels)
-    return numpy_kernels
+    monkeypatch.setattr(jit, "kernels_now", lambda: numpy_calls)
+    return numpy_calls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from microgradx import Op
 from microgradx.backprop import sweep
-from microgradx.tape import flatten
+from microgradx.core.tape import flatten
 
 KINKS = (Op.RELU, Op.ABS, Op.STEP, Op.SIGN)  # ops whose derivative jumps at 0: finite differences fail there
 
@@ -41,7 +41,7 @@ def random_graph(rng, max_leaves: int = 4, max_ops: int = 14):
     import math
 
     from microgradx import Op, Value
-    from microgradx.engine import topological
+    from microgradx.core.order import topological
 
     names = ["add", "sub", "mul", "div", "pow", "powc", "neg", "exp", "log", "tanh", "sigmoid", "relu"]
     names += ["abs", "sqrt", "sin", "cos", "sum", "dot", "step", "sign"]
@@ -92,7 +92,7 @@ def torch_function(outputs, leaves, given=None):
     import torch
 
     from microgradx import Op
-    from microgradx.engine import topological
+    from microgradx.core.order import topological
 
     ops = {
         Op.ADD: torch.add, Op.SUB: torch.sub, Op.MUL: torch.mul, Op.DIV: torch.div, Op.POW: torch.pow,

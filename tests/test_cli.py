@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import microgradx
-from microgradx.cli import main
+from microgradx.app.cli import main
 
 COMMANDS = ("demo", "draw", "explain", "warmup")
 

@@ -7,6 +7,7 @@ import pytest
 
 import microgradx
 from microgradx import Value
+from microgradx.kernels.codes import TILED
 
 
 @pytest.fixture
@@ -220,7 +221,7 @@ def test_a_network_matches_the_reference_sweep_row_by_row(activation, sizes):
     step = microgradx.compile(loss, inputs=xs)
     assert step.split.vgroups.size > 0  # the layers were grouped
     if any(width % 4 == 0 for width in widths[:-1]):
-        assert step.split.vcode[:, 7].any()  # some layer runs as tiles
+        assert step.split.vcode[:, TILED].any()  # some layer runs as tiles
     X = np.random.default_rng(2).normal(size=(7, nin))
     model.zero_grad()
     step.forward(X)
@@ -295,7 +296,7 @@ def test_tiles_on_the_padding_lanes_leave_the_rows_exact(rows):
         hs.append((Value.dot(ws, logs) + b).relu())
     out = Value.sum(h * (k - 3.5) for k, h in enumerate(hs)).tanh()
     step = microgradx.compile(out, inputs=xs)
-    assert (step.split.vcode[:, 7] == 1).sum() == 8  # the layer runs as tiles
+    assert (step.split.vcode[:, TILED] == 1).sum() == 8  # the layer runs as tiles
     matches_the_python_sweep(step, out, xs, params, rng.uniform(0.1, 3.0, size=(rows, 4)))
     ws = step._ws
     assert ws.vals.shape[2] > ws.counts.max() or ws.counts[-1] < ws.counts[0]  # there was padding
@@ -324,7 +325,7 @@ def test_huge_finite_parameters_give_no_nan_through_the_padding_lanes(rows):
     xs = [Value(0.0, label="x1"), Value(0.0, label="x2")]
     out = model(xs)
     step = microgradx.compile(out, inputs=xs)
-    assert (step.split.vcode[:, 7] == 1).sum() == 20  # every hidden layer runs as tiles
+    assert (step.split.vcode[:, TILED] == 1).sum() == 20  # every hidden layer runs as tiles
     X = np.random.default_rng(rows).uniform(0.6, 1.5, size=(rows, 2))
     params = model.parameters()
     matches_the_python_sweep(step, out, xs, params, X)
@@ -336,8 +337,8 @@ def test_parameters_in_store_order_move_in_one_run_or_one_by_one(foreign):
     """An MLP's parameters take the uniform slots in their store's order, so the kernels copy
     them in and out as one run; a store with a foreign value among them takes the path one
     parameter at a time. Both give the eager engine's values and gradients."""
+    from microgradx.core.engine import bind
     from microgradx.nn import MLP
-    from microgradx.store import bind
 
     model = MLP(2, [4, 1], seed=3)
     params = model.parameters()
@@ -350,7 +351,7 @@ def test_parameters_in_store_order_move_in_one_run_or_one_by_one(foreign):
     model.zero_grad()
     value = step.forward(X)[0]
     step.backward()
-    prog = step._kernel_args(step._ws)[0]
+    prog = step.kernel_args(step._ws)[0]
     assert (prog[1] < 0) == foreign  # one run, or one by one
     compiled = [p.grad for p in params]
     model.zero_grad()
@@ -425,9 +426,9 @@ def test_the_program_is_packed_once_across_batch_sizes(f_graph):
     where the parameters are); moving the parameters to another store does repack it."""
     u, v, w, step = f_graph
     assert step.forward(np.ones((3, 2))).tolist() == [2 * w.data] * 3
-    prog = step._kernel_args(step._ws)[0]
+    prog = step.kernel_args(step._ws)[0]
     assert step.forward(np.ones((5, 2))).tolist() == [2 * w.data] * 5
-    assert step._kernel_args(step._ws)[0] is prog
+    assert step.kernel_args(step._ws)[0] is prog
     microgradx.compile(w * Value(2.0))  # binds w into a new store
     assert step.forward([1.0, 1.0]) == pytest.approx(2 * w.data)
-    assert step._kernel_args(step._ws)[0] is not prog
+    assert step.kernel_args(step._ws)[0] is not prog

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from microgradx import Value, demo
+from microgradx import Value
+from microgradx.app import demo
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -15,8 +15,9 @@ pytest.importorskip("sklearn")
 
 from sklearn.metrics import accuracy_score, confusion_matrix  # noqa: E402
 
-from microgradx import Value, demo, demo_real  # noqa: E402
-from microgradx.cli import main  # noqa: E402
+from microgradx import Value  # noqa: E402
+from microgradx.app import demo, demo_real  # noqa: E402
+from microgradx.app.cli import main  # noqa: E402
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -79,10 +80,10 @@ def test_the_reported_accuracy_and_confusion_are_those_of_plain_values(digits):
 
 def test_on_the_numpy_tier_it_trains_the_same(monkeypatch):
     """What a first run on a machine does while numba compiles: the same arithmetic, so the same model."""
-    from microgradx import jit, numpy_kernels
+    from microgradx.kernels import jit, numpy_calls
 
     fast = demo_real.train(epochs=2)
-    monkeypatch.setattr(jit, "kernels_now", lambda: numpy_kernels)
+    monkeypatch.setattr(jit, "kernels_now", lambda: numpy_calls)
     slow = demo_real.train(epochs=2)
     assert slow.losses == pytest.approx(fast.losses, rel=1e-9)
     assert slow.test_accuracies == fast.test_accuracies

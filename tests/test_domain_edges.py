@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 import microgradx
-from microgradx import Op, Value, jit, kernels, numpy_kernels
-from microgradx.ops import TABLE
+from microgradx import Op, Value
+from microgradx.core.ops import TABLE
+from microgradx.kernels import calls, jit, numpy_calls
 
 INF, NAN = math.inf, math.nan
 
@@ -248,7 +249,7 @@ def test_the_scalar_sweeps(edge, engine):
     assert_edge(edge, out.data, [v.grad for v in leaves])
 
 
-@pytest.mark.parametrize("tier", [kernels, numpy_kernels], ids=["numba", "numpy"])
+@pytest.mark.parametrize("tier", [calls, numpy_calls], ids=["numba", "numpy"])
 @pytest.mark.parametrize("edge", EDGES, ids=edge_id)
 def test_compiled_lanes(edge, tier, monkeypatch):
     """Two equal rows of lanes: each has the edge's value and gradients."""

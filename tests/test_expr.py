@@ -9,8 +9,8 @@ import warnings
 import pytest
 
 from microgradx import Value
-from microgradx.expr import MAX_CHARS, parse, parse_bindings, printable
-from microgradx.ops import Op
+from microgradx.app.expr import MAX_CHARS, parse, parse_bindings, printable
+from microgradx.core.ops import Op
 
 
 def lecture() -> dict[str, Value]:

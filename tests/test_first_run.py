@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import microgradx
-from microgradx import Value, cache, jit
+from microgradx import Value
+from microgradx.kernels import cache, jit, numpy_calls
 
 PACKAGE = Path(microgradx.__file__).resolve().parent
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("MICROGRADX_", "NUMBA_"))}
@@ -51,8 +52,9 @@ step = microgradx.compile(loss, inputs=xs + [y])
 opt = SGD(model.parameters(), lr=0.5)
 XY = np.column_stack([X, labels * 2.0 - 1.0])
 losses = [float(step.train_step(XY, opt)) for _ in range(int(sys.argv[2]))]
-print(json.dumps({"losses": losses, "tier": microgradx.jit.describe(), "compiled": compiled,
-                  "file": microgradx.__file__, "child": getattr(microgradx.jit.State.child, "pid", None)}))
+jit = microgradx.kernels.jit
+print(json.dumps({"losses": losses, "tier": jit.describe(), "compiled": compiled,
+                  "file": microgradx.__file__, "child": getattr(jit.State.child, "pid", None)}))
 """
 
 
@@ -192,7 +194,7 @@ WATCH = """
 import sys, os, signal, time
 import numpy as np
 import microgradx
-from microgradx import jit
+from microgradx.kernels import jit
 x = microgradx.Value(0.0); p = microgradx.Value(1.0)
 step = microgradx.compile(x * p, inputs=[x])
 def call():
@@ -387,7 +389,7 @@ def test_a_read_only_install_imports_and_trains_for_a_user_whose_home_is_not_wri
         shutil.rmtree(where, ignore_errors=True)
 
 
-WARMUP = "import sys; sys.path.insert(0, {src!r}); from microgradx.cli import main; sys.exit(main())"
+WARMUP = "import sys; sys.path.insert(0, {src!r}); from microgradx.app.cli import main; sys.exit(main())"
 
 
 def test_a_cache_built_by_root_serves_another_user_read_only_with_no_compile(built, user):
@@ -442,7 +444,7 @@ opt = Adam(model.parameters(), lr=0.05)
 XY = np.column_stack([X, labels * 2.0 - 1.0])
 losses = [float(step.train_step(XY, opt)) for _ in range(int(sys.argv[2]))]
 loss.backward()
-print(json.dumps({"losses": losses, "tier": microgradx.jit.describe()}))
+print(json.dumps({"losses": losses, "tier": microgradx.kernels.jit.describe()}))
 """
 
 
@@ -506,7 +508,7 @@ def sums(numpy_tier: bool, monkeypatch) -> None:
     """x·1e-20 + p + q, a bias before the products (micrograd's neurons), and a layer of four
     neurons run as tiles: each compiled forward equals Value.data, whose order is the graph's."""
     if numpy_tier:
-        monkeypatch.setattr(jit, "kernels_now", lambda: microgradx.numpy_kernels)
+        monkeypatch.setattr(jit, "kernels_now", lambda: numpy_calls)
     x, p, q = Value(1.0), Value(1.0), Value(-1.0)
     f = x * 1e-20 + p + q
     assert f.data == 0.0 and microgradx.compile(f, inputs=[x]).forward(np.ones((3, 1))).tolist() == [0.0] * 3

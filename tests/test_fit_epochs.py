@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 import microgradx
-from microgradx import Value, jit, kernels, metrics, numpy_kernels
+from microgradx import Value, metrics
 from microgradx.datasets import make_moons, one_hot
+from microgradx.kernels import calls, jit, numpy_calls
 from microgradx.losses import l2, softmax_cross_entropy
 from microgradx.nn import MLP
 from microgradx.optim import SGD, Adam
-from microgradx.training import History
+from microgradx.training.epochs import History
 
-TIERS = pytest.mark.parametrize("tier", [kernels, numpy_kernels], ids=["numba", "numpy"])
+TIERS = pytest.mark.parametrize("tier", [calls, numpy_calls], ids=["numba", "numpy"])
 
 
 def moons(rows=100):
@@ -47,7 +48,7 @@ def random_mlp(rows=90, seed=4):
 def digits_graph(seed=0, alpha=3e-4):
     """The digits demo's graph: 64-32-10, softmax cross-entropy with the one-hot class as inputs."""
     pytest.importorskip("sklearn")
-    from microgradx.demo_real import split
+    from microgradx.app.demo_real import split
 
     X_train, X_test, y_train, y_test, _ = split("digits", 0.25, seed)
     model = MLP(64, [32, 10], seed=seed)
@@ -121,7 +122,7 @@ def test_batches_of_many_chunks_and_a_short_last_one(rows, batch):
 
 def test_a_last_batch_of_one_row_after_large_weights_is_train_steps():
     """65 rows in batches of 32: the last batch is one row, in lanes that held the full batches' rows
-    (the kernel sets them to 0 first: see kernels.train_batches), with large weights."""
+    (the kernel sets them to 0 first: see kernels/calls.py's train_batches), with large weights."""
     step, model, X, _ = random_mlp(rows=65)
     for p in model.parameters():
         p.data *= 30.0  # large weights: the padding lanes' values would be large too

@@ -10,6 +10,7 @@ from microgradx import Value
 from microgradx.datasets import make_moons
 from microgradx.nn import MLP
 from microgradx.optim import SGD, Adam
+from microgradx.training.steps import optimizer_slots
 
 
 def setup(seed: int = 0, init: str = "pytorch"):
@@ -119,7 +120,7 @@ def test_an_optimizer_with_a_parameter_outside_the_graph_still_matches_the_loop(
     o2 = SGD(m2.parameters() + [extra2], lr=0.3, weight_decay=0.1)
     expected = python_loop(m1, s1, o1, XY, [0.3] * 5)
     got = s2.fit(XY, o2, 5)
-    assert s2._optimizer_slots(o2.binding()[1]).shape[0] == 1  # the path through the store
+    assert optimizer_slots(s2, o2.binding()[1]).shape[0] == 1  # the path through the store
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     np.testing.assert_allclose(
         [p.data for p in m2.parameters()], [p.data for p in m1.parameters()], rtol=1e-12
@@ -181,7 +182,7 @@ def test_train_step_follows_new_rows_a_new_optimizer_and_a_forward_in_between():
 @pytest.mark.parametrize("n_inputs", [1, 2, 3])
 def test_a_first_layer_on_few_inputs_trains_as_the_loop_does(n_inputs):
     """In the fused steps nobody wants the inputs' gradients, so a tiled first layer on three
-    inputs or fewer takes its gradients in one pass a tile (kernels.first_layer_back), relus
+    inputs or fewer takes its gradients in one pass a tile (kernels/tiles.py's first_layer_back), relus
     masked on the fly: here with one pre-activation also read past its relu (so that relu is
     not fused) and 45 rows (so the tiles run on padding lanes too), against the Python loop."""
 

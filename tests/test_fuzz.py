@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import microgradx
-from microgradx import Value, cli
+from microgradx import Value
+from microgradx.app import cli
+from microgradx.app.expr import parse
 from microgradx.backprop import sweep
-from microgradx.expr import parse
-from microgradx.tape import flatten
+from microgradx.core.tape import flatten
 
 BINDINGS = {"u": 2.0, "v": 3.0, "w": 4.0}
 

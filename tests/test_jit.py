@@ -3,6 +3,8 @@ what the warmup compiles is all a program asks for."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import os
 import re
 import shutil
@@ -13,9 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numba.core import event
+from numba.core.registry import CPUDispatcher
 
 import microgradx
-from microgradx import Value, cache, jit, warmup
+from microgradx import Value
+from microgradx.app import warmup
+from microgradx.kernels import cache, calls, jit, numpy_calls
 from microgradx.nn import MLP
 from microgradx.optim import SGD, Adam
 
@@ -24,6 +29,7 @@ PACKAGE = Path(microgradx.__file__).resolve().parent
 SEEN = """
 import sys
 from numba.core import event
+from numba.core.registry import CPUDispatcher
 compiled = []
 class Seen(event.Listener):
     def on_start(self, ev): compiled.append(ev.data["dispatcher"].py_func.__name__)
@@ -53,8 +59,8 @@ def run_copy(root: Path, code: str, cache: Path, **env: str) -> subprocess.Compl
 
 
 def test_a_change_to_the_op_codes_recompiles_instead_of_running_stale_kernels(tmp_path):
-    """numba keys kernels.py's cache on kernels.py alone; the op codes live in ops.py. Build a
-    cache, swap the codes of add and sub in ops.py, run again: still f = 20 and the lecture's
+    """numba keys a kernel's cache on its own file alone; the op codes live in core/ops.py. Build a
+    cache, swap the codes of add and sub in core/ops.py, run again: still f = 20 and the lecture's
     gradients, because jit.py saw the change and had numba compile anew (before the fix the
     cached kernel ran add's slot as a subtraction: f = (2 - 3)·4 = -4)."""
     root, cache = tmp_path / "src", tmp_path / "cache"
@@ -64,7 +70,7 @@ def test_a_change_to_the_op_codes_recompiles_instead_of_running_stale_kernels(tm
     assert first.stdout.split() == ["20.0", "4.0", "4.0", "5.0", "compiled"]
     assert run_copy(root, LECTURE, cache).stdout.split()[-1] == "loaded"  # the cache works
 
-    ops = root / "microgradx" / "ops.py"
+    ops = root / "microgradx" / "core" / "ops.py"
     text = ops.read_text()
     lines = text.splitlines(keepends=True)
     add_row = next(line for line in lines if line.startswith("    OpInfo(Op.ADD, "))
@@ -84,7 +90,7 @@ def test_the_first_run_on_an_empty_cache_compiles_nothing_in_the_foreground(tmp_
     code = (
         SEEN
         + """
-import numpy as np, microgradx
+import numpy as np, microgradx, microgradx.kernels.jit
 from microgradx import Value
 from microgradx.nn import MLP
 from microgradx.optim import SGD
@@ -100,7 +106,7 @@ for k in range(100):
     opt.lr = 1.0 - 0.9 * k / 100
     batch_loss = step.train_step(XY, opt)
 loss.backward()
-print(batch_loss, len(compiled), microgradx.jit.describe())
+print(batch_loss, len(compiled), microgradx.kernels.jit.describe())
 """
     )
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MICROGRADX_")}
@@ -197,17 +203,105 @@ def test_a_bad_mode_is_refused_with_the_choices(monkeypatch, bad):
         jit.mode()
 
 
+def kernel_files() -> list[str]:
+    """Every .py file under the package's kernels folder, subfolders too, walked here afresh."""
+    return sorted(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "kernels").rglob("*.py"))
+
+
+def modules() -> list[str]:
+    """Every module of the package, subfolders too (viz and app need graphviz: imported all the same)."""
+    return sorted(
+        "microgradx." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__main__.py"
+    )
+
+
 def test_every_file_numba_compiles_is_in_the_cache_key():
-    """cache.SOURCES lists each module with jitted code, and what those import from the package;
-    each of those modules keys its functions' cache."""
-    jitted = {p.name for p in PACKAGE.glob("*.py") if re.search(r"^@(njit|jit)\b", p.read_text(), re.M)}
-    assert jitted <= set(cache.SOURCES)
-    for name in jitted:
-        assert "cache.key_functions(globals())" in (PACKAGE / name).read_text(), name
-    for name in cache.SOURCES:
-        imported = set(re.findall(r"^from \.(\w+) import", (PACKAGE / name).read_text(), re.M))
-        imported -= {"jit", "tape"}  # which tier runs, and the Tape type: read by Python code, never by numba
-        assert {f"{m}.py" for m in imported} <= set(cache.SOURCES), name
+    """Every module of the package with numba functions, in any folder, sits in kernels/, is in
+    cache.SOURCES and keys every one of its functions' caches (it ends with
+    cache.key_functions(globals())); what those modules import from the package is in the key
+    too. (The old guard globbed the top folder only: after the move it checked nothing.)"""
+    assert set(kernel_files()) <= set(cache.SOURCES) and "core/ops.py" in cache.SOURCES
+    jitted = set()
+    for name in modules():
+        module = importlib.import_module(name)
+        mine = [
+            f
+            for f in vars(module).values()
+            if isinstance(f, CPUDispatcher) and f.py_func.__module__ == module.__name__
+        ]
+        if not mine:
+            continue
+        path = Path(module.__file__).resolve().relative_to(PACKAGE).as_posix()
+        jitted.add(path)
+        assert path.startswith("kernels/"), f"{path}: numba code lives in the kernels folder, under the key"
+        for f in mine:
+            assert isinstance(f._cache, cache.KeyedCache), f"{path}: {f.__name__} is not keyed"
+        assert (
+            (PACKAGE / path)
+            .read_text()
+            .rstrip()
+            .splitlines()[-1]
+            .startswith("cache.key_functions(globals())")
+        ), path
+    assert {"kernels/scalar.py", "kernels/lanes.py", "kernels/tiles.py", "kernels/calls.py"} <= jitted
+    for path in jitted:
+        tree = ast.parse((PACKAGE / path).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = (PACKAGE / path).parent
+                for _ in range(node.level - 1):
+                    base = base.parent
+                target = base.joinpath(*(node.module or "").split(".")) if node.module else base
+                files = [target.with_suffix(".py")] if node.module else []
+                files += [base / f"{alias.name}.py" for alias in node.names]
+                for f in files:
+                    if f.exists():
+                        assert f.relative_to(PACKAGE).as_posix() in cache.SOURCES, (path, f)
+
+
+@pytest.mark.parametrize("name", kernel_files() + ["core/ops.py"])
+def test_a_change_to_any_kernel_file_changes_the_key(tmp_path, name):
+    """Edit any one source of the kernels, in any folder (one comment line more), and the key
+    changes: numba then compiles into another folder instead of running stale machine code.
+    An unchanged copy of the package, elsewhere, has the same key."""
+    copy = tmp_path / "microgradx"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert cache.source_key(copy) == cache.KEY
+    with open(copy / name, "a") as f:
+        f.write("# a change\n")
+    assert cache.source_key(copy) != cache.KEY
+
+
+def test_a_new_kernel_file_in_a_subfolder_is_in_the_key(tmp_path):
+    """A file added to the kernels folder, even in a new subfolder, is a source without a word in
+    cache.py: the key changes."""
+    copy = tmp_path / "microgradx"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "kernels" / "more").mkdir()
+    (copy / "kernels" / "more" / "extra.py").write_text("X = 1\n")
+    assert "kernels/more/extra.py" in cache.sources(copy)
+    assert cache.source_key(copy) != cache.KEY
+
+
+def test_functions_of_one_name_and_line_in_two_files_never_share_a_cache_file(tmp_path):
+    """numba names a cache file by the file's basename, the function's name and the locator's
+    disambiguator, and every kernel file caches into the one key folder: two files named alike
+    (kernels/scalar.py and another scalar.py) with a function of the same name on the same line
+    would overwrite each other's machine code, were the line alone the disambiguator."""
+    made = []
+    for package in ("first", "second"):
+        path = tmp_path / package / "scalar.py"
+        path.parent.mkdir()
+        path.write_text("def forward(x):\n    return x\n")
+        namespace = {"__name__": f"microgradx.{package}.scalar"}  # (the package's: its locator)
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        made.append(namespace["forward"])
+    a, b = (cache.KeyedImpl(f) for f in made)
+    assert made[0].__code__.co_firstlineno == made[1].__code__.co_firstlineno
+    assert a.locator.get_cache_path() == b.locator.get_cache_path()  # one folder for all
+    assert a.filename_base != b.filename_base
 
 
 def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tmp_path, monkeypatch, capsys):
@@ -238,11 +332,11 @@ def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tm
     monkeypatch.setattr(jit.State, "said", set())
     monkeypatch.setattr(jit.State, "given_up", False)
     jit.write_stamp(tmp_path, key=cache.KEY, ready=False)
-    calls = []
+    tiers = []
     for _ in range(3):
-        calls.append(jit.kernels_now())
+        tiers.append(jit.kernels_now())
         jit.State.next_look = 0.0  # as a second later
-    assert calls == [microgradx.numpy_kernels] * 3
+    assert tiers == [numpy_calls] * 3
     assert len(started) == 1
     args, kwargs = started[0]
     assert args[1] == "-c" and str(cache.PACKAGE.parent) in args[2]  # the package this process imported
@@ -259,10 +353,10 @@ def test_background_mode_starts_one_warmup_and_moves_to_numba_once_it_is_done(tm
     monkeypatch.setattr(jit.State, "child", None)
     jit.write_stamp(tmp_path, key="another version's key", ready=True)
     jit.State.next_look = 0.0
-    assert jit.kernels_now() is microgradx.numpy_kernels  # a stamp for other sources is not ours
+    assert jit.kernels_now() is numpy_calls  # a stamp for other sources is not ours
     jit.write_stamp(tmp_path, key=cache.KEY, ready=True)
     jit.State.next_look = 0.0
-    assert jit.kernels_now() is microgradx.kernels and jit.describe() == "numba"
+    assert jit.kernels_now() is calls and jit.describe() == "numba"
 
 
 def test_the_warmup_command_compiles_every_kernel_and_marks_the_cache_ready():

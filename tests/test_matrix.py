@@ -305,7 +305,7 @@ def test_a_layer_with_mixed_activations_or_widths_is_refused(net):
 
 
 def test_explain_matrix_shows_the_recursion_and_names_each_entry(capsys):
-    from microgradx.cli import main
+    from microgradx.app.cli import main
     from microgradx.viz.matrixview import small_mlp
 
     assert main(["explain", "--matrix", "--sizes", "2,3,2", "--seed", "4"]) == 0
@@ -322,7 +322,7 @@ def test_explain_matrix_shows_the_recursion_and_names_each_entry(capsys):
 
 
 def test_explain_matrix_with_bias_and_nll(capsys):
-    from microgradx.cli import main
+    from microgradx.app.cli import main
 
     assert main(["explain", "--matrix", "--sizes", "3,2,1", "--loss", "nll", "--bias"]) == 0
     out = capsys.readouterr().out
@@ -342,7 +342,7 @@ def test_explain_matrix_with_bias_and_nll(capsys):
     ],
 )  # fmt: skip
 def test_explain_matrix_refuses_bad_options(argv, words, capsys):
-    from microgradx.cli import main
+    from microgradx.app.cli import main
 
     assert main(argv) == 2
     assert words in capsys.readouterr().err

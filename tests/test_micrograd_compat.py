@@ -22,9 +22,9 @@ import pytest
 from oracles import central_difference
 
 from microgradx import Op, Value, flatten
+from microgradx.core.ops import TABLE
 from microgradx.datasets import make_moons
 from microgradx.nn import MLP, Layer, Neuron
-from microgradx.ops import TABLE
 
 
 def lecture_topo(root):

@@ -12,10 +12,10 @@ from oracles import central_difference, random_graph, torch_function
 
 import microgradx
 from microgradx import Op, Value
+from microgradx.core.graph_rules import RULES
+from microgradx.core.ops import TABLE
 from microgradx.datasets import make_moons
-from microgradx.graph_rules import RULES
 from microgradx.nn import MLP
-from microgradx.ops import TABLE
 
 SEEDS = range(200)
 
@@ -185,8 +185,8 @@ def test_hessian_equals_differences_of_the_gradient_and_is_symmetric(seed):
 
 def _at_grad(out, leaves, xs):
     """The reference reverse sweep's gradient at the leaves' values xs."""
-    from microgradx import reference
-    from microgradx.tape import flatten
+    from microgradx.core import reference
+    from microgradx.core.tape import flatten
 
     tape = flatten(out)
     slot = {id(tape.nodes[s]): int(s) for s in tape.leaves}

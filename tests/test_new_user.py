@@ -48,7 +48,7 @@ def test_inputs_and_targets_given_apart_are_told_to_be_joined(joined):
 
 
 def test_explain_lists_the_leaves_in_tape_order_and_works_out_a_square():
-    from microgradx.viz.commands import build, explain
+    from microgradx.app.commands import build, explain
 
     root, inputs, _ = build("(x - y)**2 * w + x**3 + x**0.5", ["w=3", "y=1", "x=2", "z=5"])
     text = explain(root, inputs, "(x - y)**2 * w")
@@ -69,7 +69,7 @@ def test_explain_lists_the_leaves_in_tape_order_and_works_out_a_square():
 
 def test_print_of_a_long_tape_elides_its_middle_and_format_full_prints_all():
     from microgradx import flatten
-    from microgradx.tape import SHOWN_SLOTS
+    from microgradx.core.tape import SHOWN_SLOTS
 
     tape = flatten(tanh_chain(12_502))
     lines = str(tape).splitlines()

@@ -1,6 +1,6 @@
-"""The NumPy tier (numpy_kernels.py) against the numba kernels and the reference sweep.
+"""The NumPy tier (kernels/numpy_calls.py) against the numba kernels and the reference sweep.
 
-Compiled graphs run on numpy_kernels until numba has compiled kernels.py (jit.py), and
+Compiled graphs run on numpy_calls until numba has compiled the kernels (kernels/jit.py), and
 may move to the numba kernels between two calls: the two must compute the same
 values, gradients and optimizer steps on the same packed arguments.
 """
@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from test_random_graphs import graphs, networks
 
 import microgradx
-from microgradx import Value, jit, kernels, numpy_kernels
+from microgradx import Value
 from microgradx.datasets import make_moons
+from microgradx.kernels import calls, jit, numpy_calls
 from microgradx.nn import MLP
 from microgradx.optim import SGD, Adam
 
@@ -29,10 +30,10 @@ def forward_backward(out, inputs, X):
 
 
 def assert_same_on_both_tiers(out, inputs, rows, seed, rtol):
-    """Values, inputs' and parameters' gradients of a batch: numpy_kernels against kernels."""
+    """Values, inputs' and parameters' gradients of a batch: numpy_calls against calls (numba)."""
     X = np.random.default_rng(seed).uniform(-2, 2, size=(rows, len(inputs)))
     results = []
-    for module in (kernels, numpy_kernels):
+    for module in (calls, numpy_calls):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(jit, "kernels_now", lambda m=module: m)
             results.append(forward_backward(out, inputs, X))
@@ -77,7 +78,7 @@ def test_training_is_the_same_on_both_tiers_and_across_a_switch(optimizer, rows,
     """20 steps on numba; 20 on NumPy; 10 on NumPy then 10 on numba (the move jit.py makes when
     the kernels arrive mid-run): the same losses and parameters."""
     runs = []
-    for plan in ([kernels] * 20, [numpy_kernels] * 20, [numpy_kernels] * 10 + [kernels] * 10):
+    for plan in ([calls] * 20, [numpy_calls] * 20, [numpy_calls] * 10 + [calls] * 10):
         step, opt, XY, model = moons_step(optimizer, rows)
         losses = []
         for module in plan:
@@ -91,7 +92,7 @@ def test_training_is_the_same_on_both_tiers_and_across_a_switch(optimizer, rows,
 
 def test_optimizer_step_is_the_same_on_both_tiers(monkeypatch):
     results = []
-    for module in (kernels, numpy_kernels):
+    for module in (calls, numpy_calls):
         monkeypatch.setattr(jit, "kernels_now", lambda m=module: m)
         model = MLP(3, [4, 1], seed=2)
         for opt in (SGD(model.parameters(), lr=0.1, momentum=0.5), Adam(model.parameters(), lr=0.1)):
@@ -126,7 +127,7 @@ def test_inputs_and_dead_relus_and_uniform_outputs_on_the_numpy_tier(numpy_tier)
 def test_epochs_of_mini_batches_are_the_same_on_both_tiers_and_across_a_switch(rows, batch, monkeypatch):
     """train_batches (fit's epochs): 3 epochs on numba; on NumPy; one on NumPy then two on numba."""
     runs = []
-    for plan in ([kernels] * 3, [numpy_kernels] * 3, [numpy_kernels] + [kernels] * 2):
+    for plan in ([calls] * 3, [numpy_calls] * 3, [numpy_calls] + [calls] * 2):
         step, opt, XY, model = moons_step(lambda ps: Adam(ps, lr=0.01), rows)
         losses = []
         for epoch, module in enumerate(plan):

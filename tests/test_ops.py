@@ -12,7 +12,7 @@ from oracles import central_difference, sweep_grads
 
 import microgradx
 from microgradx import Op, Value
-from microgradx.ops import FORWARD, TABLE
+from microgradx.core.ops import FORWARD, TABLE
 
 # Points inside each op's domain, away from kinks (relu and abs at 0).
 POINTS = {
@@ -134,9 +134,9 @@ def test_array_rules_equal_the_float_rules_on_edge_values(info):
     """numpy_kernels' rules (ops.ARRAY_RULES) are the table's float rules on whole arrays: the same
     value and derivatives on 0, ±0, ±inf, nan, huge and tiny operands, every pair of them."""
     if info.arity == -1:  # SUM and DOT: written out in the sweeps, tested in test_numpy_kernels.py
-        assert info.op not in microgradx.ops.ARRAY_RULES
+        assert info.op not in microgradx.core.ops.ARRAY_RULES
         return
-    forward, derivative = microgradx.ops.ARRAY_RULES[info.op]
+    forward, derivative = microgradx.core.ops.ARRAY_RULES[info.op]
     cases = [(x,) for x in EDGES] if info.arity == 1 else [(x, y) for x in EDGES for y in EDGES]
     columns = [np.array(column) for column in zip(*cases)]
     with np.errstate(all="ignore"):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import microgradx
 from microgradx import Op, Value, flatten
 from microgradx.backprop import sweep
-from microgradx.passes import PASSES, optimize
+from microgradx.compiler.passes import PASSES, optimize
 
 
 def ops_of(tape) -> list[Op]:

@@ -11,7 +11,7 @@ from oracles import KINKS
 import microgradx
 from microgradx import Value
 from microgradx.backprop import sweep
-from microgradx.tape import flatten
+from microgradx.core.tape import flatten
 
 # Ops that stay finite on any finite operands of moderate size (the others are
 # covered at chosen points in test_ops.py).

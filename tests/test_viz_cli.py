@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from microgradx import Value
-from microgradx.cli import main
+from microgradx.app.cli import main
 
 LECTURE = ["(u + v) * w", "u=2", "v=3", "w=4"]
 
@@ -224,7 +224,7 @@ def test_explain_passes_nothing_through_a_dead_relu_as_the_sweeps_do():
     its operand 0 (not inf · 0 = nan), and so do the steps explain prints."""
     from microgradx import Value
     from microgradx.backprop import sweep
-    from microgradx.tape import flatten
+    from microgradx.core.tape import flatten
     from microgradx.viz.steps import backward_steps
 
     x, y = Value(-1.0, label="x"), Value(float("inf"), label="y")

@@ -14,10 +14,11 @@ from oracles import KINKS
 from test_random_graphs import graphs
 
 import microgradx
-from microgradx import Value, reference
+from microgradx import Value
+from microgradx.app.cli import main
 from microgradx.backprop import sweep
-from microgradx.cli import main
-from microgradx.tape import flatten
+from microgradx.core import reference
+from microgradx.core.tape import flatten
 from microgradx.viz.steps import direction, dotted, tangent_steps
 
 LECTURE = ["(u + v) * w", "u=2", "v=3", "w=4"]

@@ -16,7 +16,7 @@ import textwrap
 
 import numpy as np
 
-from ..engine import Value
+from ..core.engine import Value
 from ..modes import hvp
 from .steps import num
 

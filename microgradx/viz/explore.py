@@ -24,9 +24,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..engine import Value
-from ..ops import Op
-from ..tape import flatten
+from ..core.engine import Value
+from ..core.ops import Op
+from ..core.tape import flatten
 from .graph import draw, forward_mode, leaves_of, roles, seed_slot
 from .page import PAGE
 from .render import RendererNotFound, pipe

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import losses, matrix
 from ..backprop import backward
-from ..engine import Value
+from ..core.engine import Value
 from ..nn import MLP
 
 LOSS_TEXT = {

@@ -35,10 +35,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
 
-from ..engine import Value
-from ..nantrace import cause
-from ..ops import TABLE, Op, local_derivatives
-from ..tape import Tape
+from ..core.engine import Value
+from ..core.nantrace import cause
+from ..core.ops import FIXED_ARITY, TABLE, Op, covers, local_derivatives
+from ..core.tape import Tape
 from .text import visible
 
 # The local derivative ∂(node)/∂(operand) as a formula, per op and operand position:
@@ -63,6 +63,7 @@ LOCAL: dict[Op, tuple[str, ...]] = {
     Op.STEP: ("0",),  # flat on each side of 0
     Op.SIGN: ("0",),
 }
+covers("viz/steps.py LOCAL", LOCAL, FIXED_ARITY)  # (SUM and DOT: written by the sweeps' pictures)
 
 
 # The page's forms where the text's differ: the indicator 𝟙 for relu′, as the lecture writes it.

@@ -11,9 +11,9 @@ from math import nan
 
 import numpy as np
 
-from ..engine import Value
-from ..ops import TABLE, Op
-from ..tape import Tape, flatten
+from ..core.engine import Value
+from ..core.ops import TABLE, Op
+from ..core.tape import Tape, flatten
 from .graph import fmt
 from .render import Picture
 from .steps import expression

@@ -1,0 +1,126 @@
+"""A compiled graph's whole forward and backward over a batch: its rows cut into chunks.
+
+The rows of a batch are cut into chunks that fit in cache: vals has shape (chunks, slots,
+L') with L' >= L = counts[0], chunk c holding rows c·L … c·L + counts[c] - 1 as its first
+lanes (compiler/workspace.py chooses L, kernels/layout.py lays the buffer out). Each chunk
+runs the lane sweeps (lanes.py); the uniform program runs once, before the chunks forward
+and after them backward, on the scalar sweeps (scalar.py). Uniform gradients are summed
+per chunk, then over chunks.
+
+The chunks run one after the other, unless a graph was compiled with threads=True: the
+entry points take `threads`, None or True, and numba compiles the two apart (it drops the
+branch that an argument's type rules out: `threads is None`), so the thread-parallel
+sweeps (prange) are compiled only for a program that asks for them. Threads are not the
+default: on a shared 2-core machine a busy core made a threaded step 3-270 times slower
+than the serial one, for a gain of at most 1.8 times on an idle machine
+(benchmarks/parallel.py). numba's GNU OpenMP threading layer, the one it picks on Linux
+without TBB, kills a forked child at its first parallel call (compile(threads=True)); so
+unless the user chose a layer (NUMBA_THREADING_LAYER), numba is asked here for a fork-safe
+one: TBB if installed, else its own workqueue (which runs one parallel call at a time:
+compiler/graph.py makes them take turns anyway). core/forks.py releases the package's locks
+in a forked child.
+
+Equals: one chunk of all the rows, and the scalar sweeps row by row: tests/test_compiled.py
+(test_outputs_of_every_chunk_land_in_their_rows, test_blocks_of_rows_padded_to_cache_lines_agree,
+test_rows_split_over_threads_give_the_same_results).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+from numba import prange
+from numba.np.ufunc import parallel as numba_parallel
+
+from . import cache
+from .codes import inline, kernel, parallel
+from .lanes import backward_lanes, forward_lanes
+from .layout import copy
+from .scalar import backward, forward
+
+if "NUMBA_THREADING_LAYER" not in os.environ and not numba_parallel._is_initialized:
+    numba.config.THREADING_LAYER = "forksafe"
+
+
+@inline
+def forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts):
+    n = counts[c]
+    rows = x[c * counts[0] : c * counts[0] + n]  # every chunk but the last holds counts[0] rows
+    for col in range(in_rows.size):
+        row = vals[c, in_rows[col]]
+        for j in range(n):
+            row[j] = rows[j, col]
+    forward_lanes(code, args, groups, vals[c], uvals, tmp[c], n)
+
+
+@inline
+def backward_chunk(
+    c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
+):
+    n = counts[c]
+    g = grads[c].reshape(grads.shape[1] * grads.shape[2])  # the chunk's slots, lanes and padding: one run
+    for j in range(g.size):
+        g[j] = 0.0
+    ugrads[c, :] = 0.0
+    if out_ref >= 0:
+        for j in range(n):
+            grads[c, out_ref, j] = seed
+    else:  # an output that does not depend on the inputs: the same seed on every lane
+        ugrads[c, -out_ref - 1] = seed * n
+    backward_lanes(code, args, groups, vals[c], grads[c], uvals, ugrads[c], tmp[c], n, input_grads)
+
+
+@parallel
+def forward_chunks_parallel(code, args, groups, vals, uvals, tmp, in_rows, x, counts):
+    for c in prange(vals.shape[0]):
+        forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts)
+
+
+@parallel
+def backward_chunks_parallel(
+    code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
+):
+    for c in prange(vals.shape[0]):
+        backward_chunk(
+            c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads
+        )
+
+
+@kernel
+def forward_pass(
+    uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
+):
+    """Run the uniform program once (its parameters in place); inputs into the lanes, run them."""
+    forward(uop, ua, ub, uargs, uvals, ufirst)
+    if threads is None:
+        for c in range(vals.shape[0]):
+            forward_chunk(c, vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
+    else:
+        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
+
+
+@kernel
+def backward_pass(
+    uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp, counts,
+    threads, out_ref, seed, input_grads,
+):  # fmt: skip
+    """Seed the output on every lane, sweep the lanes back (inputs' rows too if input_grads),
+    sum the chunks' uniform gradients, then sweep the uniform program back."""
+    if threads is None:
+        for c in range(vals.shape[0]):
+            backward_chunk(
+                c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed,
+                input_grads,
+            )  # fmt: skip
+    else:
+        backward_chunks_parallel(
+            vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed, input_grads
+        )
+    copy(ugrads, chunk_ugrads[0], ugrads.size)
+    for c in range(1, vals.shape[0]):
+        ugrads += chunk_ugrads[c]
+    backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
+
+
+cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources

@@ -1,0 +1,245 @@
+"""The scalar sweeps: forward and reverse over a tape, one float per slot.
+
+The lesson's algorithm in numba, the same loop as `core/reference.py` (which a reader meets
+first), with one branch per op code (see core/ops.py) in place of the op table's rules:
+the forward rule in `forward`, the chain rule in `backward`,
+
+    grad[operand] += grad[slot] * ∂slot/∂operand
+
+Leaves and constants are written into `vals` before a forward sweep; the sweeps never touch
+them. Floats follow NumPy (`error_model="numpy"`): 1/0 is inf, never an exception inside
+numba. Each op's rule on one float (unary, dunary, sigmoid, dpow_base…) is here too: the
+lane sweeps (lanes.py) inline the same rules.
+
+Equals: core/reference.py's forward and backward, slot by slot (Value.backward(engine=
+"numba") against engine="python"): tests/test_ops.py (test_python_forward_matches_kernel_forward,
+test_gradient_matches_finite_differences) and tests/test_random_graphs.py
+(test_compiled_sweep_equals_reference_sweep).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.ops import covers
+from . import cache
+from .codes import (
+    ABS,
+    ADD,
+    CONST,
+    COS,
+    DIV,
+    DOT,
+    EXP,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    POWC,
+    RELU,
+    SIGMOID,
+    SIGN,
+    SIN,
+    SQRT,
+    STEP,
+    SUB,
+    SUM,
+    TANH,
+    inline,
+    kernel,
+)  # fmt: skip
+
+# The ops the branches below handle (the checklist's entry for this file, see core/ops.py).
+SCALAR_OPS = (ADD, SUB, MUL, DIV, POW, POWC, NEG, EXP, LOG, TANH, SIGMOID, RELU, ABS, SQRT, SIN, COS,
+              SUM, DOT, STEP, SIGN)  # fmt: skip
+covers("kernels/scalar.py SCALAR_OPS", SCALAR_OPS)
+
+
+# -- scalar helpers shared by both kinds of sweep -------------------------------------
+
+
+@inline
+def sigmoid(x):
+    # 1 / (1 + e^-x), written so that e^(±x) never overflows
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@inline
+def relu(x):
+    return x if x > 0.0 or x != x else 0.0
+
+
+@inline
+def dpow_base(x, c):
+    # d(x^c)/dx = c·x^(c-1) (ops._dpowc): 0 where x^c is constant around x, c = 0 or c = ±inf
+    # with x^c = 0 (there x^(c-1) = x^c); nan at x = -inf for a fractional c, as at every x < 0
+    if c == 0.0:
+        return 0.0
+    if math.isinf(c):
+        p = x**c
+        return 0.0 if p == 0.0 else c * p
+    if x == -math.inf and np.floor(c) != c:
+        return np.nan
+    return c * x ** (c - 1.0)
+
+
+@inline
+def dpow_exponent(x, out):
+    # d(x^y)/dy = x^y·ln x (ops._dpow_dy): nan for x < 0 or nan; 0 where x^y = 0 (the limit of
+    # x^y·ln x) and at 0^0 (PyTorch's choice); at 0^y = ±inf (y < 0), ±inf·ln 0 = ∓inf
+    if not x >= 0.0:
+        return np.nan
+    if out == 0.0 or (x == 0.0 and out == 1.0):
+        return 0.0
+    return out * math.log(x)  # ln 0 = -inf
+
+
+@inline
+def sign(x):
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)  # 0 at 0, nan at nan
+
+
+@inline
+def unary(k, x):
+    if k == NEG:
+        return -x
+    if k == EXP:
+        return math.exp(x)
+    if k == LOG:
+        return math.log(x)
+    if k == TANH:
+        return math.tanh(x)
+    if k == SIGMOID:
+        return sigmoid(x)
+    if k == RELU:
+        return relu(x)
+    if k == ABS:
+        return abs(x)
+    if k == SQRT:
+        return math.sqrt(x)
+    if k == SIN:
+        return math.sin(x)
+    if k == COS:
+        return math.cos(x)
+    if k == STEP:
+        return 1.0 if x > 0.0 else 0.0  # relu's derivative: 0 at 0 and at nan
+    return sign(x)  # SIGN (the last unary op: see SCALAR_OPS)
+
+
+@inline
+def dunary(k, x, out):
+    """Local derivative ∂out/∂x of a unary op."""
+    if k == NEG:
+        return -1.0
+    if k == EXP:
+        return out  # d e^x = e^x
+    if k == LOG:
+        return 1.0 / x  # d ln x = 1/x
+    if k == TANH:
+        return 1.0 - out * out  # d tanh = 1 - tanh²
+    if k == SIGMOID:
+        return out * (1.0 - out)  # dσ = σ(1 - σ)
+    if k == RELU:
+        return 1.0 if x > 0.0 else 0.0  # d relu = 1[x > 0]
+    if k == ABS:
+        return sign(x)  # d|x| = sign x
+    if k == SQRT:
+        return 0.5 / out  # d √x = 1 / (2√x)
+    if k == SIN:
+        return math.cos(x)  # d sin = cos
+    if k == COS:
+        return -math.sin(x)  # d cos = -sin
+    return 0.0  # STEP, SIGN: flat on each side of 0
+
+
+# -- scalar sweeps: one value per slot -------------------------------------------------
+
+
+@kernel
+def forward(op, a, b, args, vals, first=0):
+    """Evaluate every computed slot of the tape, in order (slots before `first` are all
+    leaves and constants: nothing to compute there)."""
+    for i in range(first, op.size):
+        k = op[i]
+        if k == ADD:
+            vals[i] = vals[a[i]] + vals[b[i]]
+        elif k == MUL:
+            vals[i] = vals[a[i]] * vals[b[i]]
+        elif k <= CONST:
+            continue  # leaves and constants were filled in
+        elif k == DOT:
+            n = b[i] // 2
+            total = 0.0
+            for m in range(a[i], a[i] + n):
+                total += vals[args[m]] * vals[args[m + n]]
+            vals[i] = total
+        elif k == SUM:
+            total = 0.0
+            for m in range(a[i], a[i] + b[i]):
+                total += vals[args[m]]
+            vals[i] = total
+        elif k == SUB:
+            vals[i] = vals[a[i]] - vals[b[i]]
+        elif k == DIV:
+            vals[i] = vals[a[i]] / vals[b[i]]
+        elif k == POW or k == POWC:
+            vals[i] = vals[a[i]] ** vals[b[i]]
+        else:
+            vals[i] = unary(k, vals[a[i]])
+
+
+@kernel
+def backward(op, a, b, args, vals, grads, first=0):
+    """Reverse sweep: push each slot's gradient to its operands (chain rule), down to `first`."""
+    for i in range(op.size - 1, first - 1, -1):
+        k = op[i]
+        g = grads[i]
+        if k == ADD:
+            grads[a[i]] += g  # d(x+y) = dx + dy
+            grads[b[i]] += g
+        elif k == MUL:
+            x, y = a[i], b[i]
+            gx = g * vals[y]  # d(xy) = y dx + x dy
+            grads[y] += g * vals[x]
+            grads[x] += gx
+        elif k <= CONST:
+            continue
+        elif k == DOT:
+            n = b[i] // 2
+            for m in range(a[i], a[i] + n):
+                x, w = args[m], args[m + n]
+                if x == w:  # a square, like an L2 penalty's p·p: d(x²) = 2x dx
+                    grads[x] += 2.0 * g * vals[x]
+                    continue
+                gx = g * vals[w]  # d(Σ xw) = Σ (w dx + x dw)
+                grads[w] += g * vals[x]
+                grads[x] += gx
+        elif k == SUM:
+            for m in range(a[i], a[i] + b[i]):
+                grads[args[m]] += g  # d(Σ x) = Σ dx
+        elif k == SUB:
+            grads[a[i]] += g  # d(x-y) = dx - dy
+            grads[b[i]] -= g
+        elif k == DIV:
+            y = vals[b[i]]
+            grads[a[i]] += g / y  # d(x/y) = dx/y - (x/y²) dy
+            grads[b[i]] -= g * vals[i] / y
+        elif k == POW:
+            x, y = vals[a[i]], vals[b[i]]
+            grads[a[i]] += g * dpow_base(x, y)
+            grads[b[i]] += g * dpow_exponent(x, vals[i])
+        elif k == POWC:
+            grads[a[i]] += g * dpow_base(vals[a[i]], vals[b[i]])
+        elif k == RELU:
+            if vals[a[i]] > 0.0:  # d relu = 1[x > 0], a mask: inf or nan from above stops here
+                grads[a[i]] += g
+        else:
+            grads[a[i]] += g * dunary(k, vals[a[i]], vals[i])
+
+
+cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources
