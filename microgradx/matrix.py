@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .core.real import real_array
 from .nn import MLP, Layer
 
 __all__ = ["ACTIVATIONS", "LOSSES", "Backprop", "Forward", "backprop", "forward", "layers_of"]
@@ -149,13 +150,11 @@ def layers_of(model: object) -> list[Layer]:
 
 def _columns(X: object, width: int, what: str) -> tuple[Array, bool]:
     """X as columns (width, rows) of finite floats, and whether it was one observation."""
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must hold real numbers, got an array of dtype {X.dtype}")
+    X = real_array(X, "matrix", what)  # the one number rule (core/real.py): ragged rows, text refused
     if X.ndim not in (1, 2) or X.shape[-1] != width or (X.ndim == 2 and X.shape[0] == 0):
         raise ValueError(
             f"{what} must have shape ({width},) for one observation or (rows, {width}) for rows, "
-            f"got shape {X.shape}"
+            f"one row at least, got shape {X.shape}"
         )
     if not np.isfinite(X).all():
         raise ValueError(f"{what} holds nan or inf")
@@ -194,9 +193,7 @@ def forward(model: MLP | Layer, X: object) -> Forward:
 def _targets(Y: object, loss: str, out: Array, single: bool) -> Array:
     """Y checked against the output h[K] (columns, d_K × rows) and the loss; returned as columns."""
     d, rows = out.shape
-    Y = np.asarray(Y)
-    if Y.dtype.kind not in "biuf":
-        raise TypeError(f"Y must hold real numbers, got an array of dtype {Y.dtype}")
+    Y = real_array(Y, "matrix.backprop", "Y")
     want = (d,) if single else (rows, d)
     alone = () if single else (rows,)  # one output: y may come without its axis of length 1
     if Y.shape != want and not (d == 1 and Y.shape == alone):

@@ -54,6 +54,7 @@ import numpy as np
 
 from . import serialize
 from .core.engine import Value, bind
+from .core.real import real_array
 from .core.store import Store
 from .serialize import ModelFileError
 
@@ -440,9 +441,7 @@ class Layer(Module):
         layout = (
             "d_k × d_{k-1}: a row per neuron, a column per input" if part == "weight" else "one per neuron"
         )
-        array = np.asarray(value)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{self!r}.{part} takes an array of real numbers, got one of dtype {array.dtype}")
+        array = real_array(value, f"{self!r}.{part}", part)  # the one number rule: ragged rows, text refused
         if array.shape != shape:
             raise ValueError(
                 f"{self!r}.{part} takes an array of shape {shape} ({layout}), got shape {array.shape}"

@@ -88,6 +88,21 @@ def test_a_non_numeric_array_is_refused():
         layer.weight = [["a"]]
 
 
+@pytest.mark.parametrize(
+    "part, value, where",
+    [("weight", [[1.0, 2.0], [3.0]], "weight[0]"), ("bias", [1.0, [2.0, 3.0]], "bias[1]")],
+)
+def test_ragged_rows_are_refused_by_the_number_rule_naming_the_layer(part, value, where):
+    # core/real.py's one rule, as compile's forward(x) applies it, not NumPy's "inhomogeneous shape"
+    layer = Layer(2, 2, seed=0)
+    before = values(layer)
+    with pytest.raises(TypeError) as caught:
+        setattr(layer, part, value)
+    assert f"Layer(2 -> 2, relu).{part}" in str(caught.value) and where in str(caught.value)
+    assert "inhomogeneous" not in str(caught.value)
+    np.testing.assert_array_equal(values(layer), before)
+
+
 def test_bias_false_builds_neurons_without_a_bias():
     n = Neuron(3, "tanh", seed=0, bias=False)
     assert n.b is None and len(n.parameters()) == 3 and [w.label for w in n.w] == ["w1", "w2", "w3"]
