@@ -39,6 +39,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from os import PathLike
 from pathlib import Path
 
@@ -131,10 +132,13 @@ def _vector(v: object, size: int, caller: str, name: str) -> np.ndarray:
 
 
 def _points(n: object, caller: str) -> int:
-    n = whole_number(n, f"{caller}(n)")
+    """The points of a line (n), or of each side of a plane's n × n grid: a whole number >= 2."""
+    what = "points along the segment (its two ends at least)" if caller == "line" else "points a side"
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, Integral):
+        raise TypeError(f"{caller}(n={n!r}): n is the number of {what}, a whole number >= 2")
     if n < 2:
-        raise ValueError(f"{caller}(n={n}): a profile needs n >= 2 points (the two ends at least)")
-    return n
+        raise ValueError(f"{caller}(n={n}): n is the number of {what}: n >= 2")
+    return int(n)
 
 
 # -- the compiled sweeps ---------------------------------------------------------------------

@@ -222,8 +222,9 @@ def small():
     [
         (lambda s, r, t: landscape.line(s, r, t[:-1], t), ValueError, r"line\(start\).*one number"),
         (lambda s, r, t: landscape.line(s, r, t, t, n=1), ValueError, r"n >= 2"),
-        (lambda s, r, t: landscape.line(s, r, t, t, n=2.5), TypeError, r"whole number"),
-        (lambda s, r, t: landscape.plane(s, r, n=1), ValueError, r"n >= 2"),
+        (lambda s, r, t: landscape.line(s, r, t, t, n=2.5), TypeError, r"whole number >= 2"),
+        (lambda s, r, t: landscape.plane(s, r, n=1), ValueError, r"points a side: n >= 2"),
+        (lambda s, r, t: landscape.plane(s, r, n=2.5), TypeError, r"points a side, a whole number >= 2"),
         (lambda s, r, t: landscape.plane(s, r, directions=(t, t[:3])), ValueError, r"directions\[1\]"),
         (lambda s, r, t: landscape.plane(s, r, directions=(t,)), ValueError, r"two directions"),
         (lambda s, r, t: landscape.plane(s, r, center=t * np.nan), ValueError, r"center\[0\] is nan"),
