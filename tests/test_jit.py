@@ -181,7 +181,7 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
                     step.fit(X, opt, epochs=2, batch_size=16, seed=0, validation=(X, labels), model=model)
                     step.fit(X, opt, epochs=1, batch_size=7, shuffle=False, lr=lambda k: 0.1, verbose=False)
                 opt.step()
-        # a layer as matrix products (program._kind: 260 rows), every entry point
+        # a layer as matrix products (compiler/program.py _kind: 260 rows), every entry point
         wide = MLP(260, [8, 2], seed=1)
         xs = [Value(0.0) for _ in range(260)]
         wide_step = microgradx.compile(Value.sum([o * o for o in wide(xs)]), inputs=xs)

@@ -1,6 +1,7 @@
-"""Layers as matrix products (program._kind, kernels.matrix_forward / matrix_back, matmul.py):
-the same numbers as the path without them (Compiled.matrix_layers = False: the tiles and the
-scalar DOTs), and as the lecture's matrix algorithm (matrix.backprop), to 1e-12 relative."""
+"""Layers as matrix products (compiler/program.py's _kind, kernels/matrix_layers.py's
+matrix_forward / matrix_back, kernels/matmul.py): the same numbers as the path without them
+(Compiled.matrix_layers = False: the tiles and the plain DOTs), and as the lecture's matrix
+algorithm (matrix.backprop), to 1e-12 relative."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import numpy as np
 import pytest
 
 import microgradx
-from microgradx import Value, jit, kernels, matrix, numpy_kernels, program
+from microgradx import Value, matrix
 from microgradx.compiled import Compiled
+from microgradx.compiler import program
+from microgradx.kernels import calls, jit, numpy_calls
+from microgradx.kernels.codes import MEMBERS, RUNS
 from microgradx.losses import l2, softmax_cross_entropy
 from microgradx.nn import ACTIVATIONS, MLP
 from microgradx.optim import Adam
@@ -26,9 +30,9 @@ def close(got, want, what: str) -> None:
 
 
 def kinds(step: Compiled) -> set[int]:
-    """How the graph's groups run (vcode column 7 of each group's first DOT)."""
+    """How the graph's groups run (column RUNS of each group's first DOT)."""
     vcode = step.split.vcode
-    return set(vcode[vcode[:, 5] > 0, 7].tolist())
+    return set(vcode[vcode[:, MEMBERS] > 0, RUNS].tolist())
 
 
 def mse_graph(model: MLP, nin: int):
@@ -166,12 +170,12 @@ def test_forward_mode_and_second_derivatives_on_layers_as_matrices():
 
 
 def test_the_numpy_tier_runs_layers_with_numpys_matmul_to_the_same_numbers(monkeypatch):
-    """numpy_kernels (what runs while numba compiles) does a layer as one @ each way: its
+    """numpy_calls (what runs while numba compiles) does a layer as one @ each way: its
     forward, backward and Adam steps equal the numba kernels' on 784-128-10 and 64-32-10."""
     for nin, width in ((784, 128), (64, 32)):
         X = digits_rows(nin, 40)
         results = []
-        for module in (kernels, numpy_kernels):
+        for module in (calls, numpy_calls):
             monkeypatch.setattr(jit, "kernels_now", lambda m=module: m)
             model, loss, inputs = digits_graph(nin, width)
             step = microgradx.compile(loss, inputs=inputs)
