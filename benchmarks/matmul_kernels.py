@@ -1,4 +1,4 @@
-"""Which matrix-product kernel a layer should run on: microgradx.matmul's against NumPy's `@`.
+"""Which matrix-product kernel a layer should run on: microgradx.kernels.matmul's against NumPy's `@`.
 
 For the layer shapes of the networks the benchmarks train (784-128-10 and wider at 128
 rows, the digits' 64-32-10 at 32 and 128 rows, the moons' 2-16-16-1 at 100 rows), the
@@ -30,7 +30,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-from microgradx import matmul  # noqa: E402
+from microgradx.kernels import matmul  # noqa: E402
 
 SHAPES = (  # (M outputs, K inputs, lanes): a layer's
     (128, 784, 128),
@@ -122,7 +122,7 @@ def ours(M: int, K: int, lanes: int, rng: np.random.Generator):
 def compile_seconds() -> str:
     """matmul's kernels' first calls in a fresh process with an empty numba cache."""
     code = (
-        "import time, numpy as np\nt0 = time.perf_counter()\nfrom microgradx import matmul\n"
+        "import time, numpy as np\nt0 = time.perf_counter()\nfrom microgradx.kernels import matmul\n"
         "x = np.zeros(64); s = np.arange(4, dtype=np.int64)\nt1 = time.perf_counter()\n"
         "matmul.transposed(x, s, 4, x.copy())\nt2 = time.perf_counter()\n"
         "matmul.product(x, s, x, s, 4, x.copy(), s)\nt3 = time.perf_counter()\n"
