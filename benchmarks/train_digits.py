@@ -1,4 +1,5 @@
-"""µs per Adam step on the digits (MLP 64-w-10, batches of 128) and on an MNIST-shaped 784-128-10.
+"""µs per Adam step on the digits (MLP 64-w-10, batches of 128) and on MNIST-shaped 784-128-10,
+784-256-10 and 784-512-256-10.
 
 One step = gather the batch's 128 rows from the data by index, forward, softmax
 cross-entropy mean over the rows + 3e-4·Σp², backward, Adam update (lr 0.01): the
@@ -14,9 +15,13 @@ times every contestant once, so a busy machine slows them all alike); reported: 
 median per step, and the ratio to `train_step`.
 
 Points: the digits (all 1,797 rows, standardised) at hidden widths 32, 128 and 512,
-and 784 inputs of random data through 128 hidden units to 10 classes (MNIST's shape).
-For each, the time to get a step ready: microgradx's graph build + `compile`, JAX's
-trace + XLA compile, then every contestant's first step. Then the floors of issue 15.
+and 784 inputs of random data through hidden layers of 128, 256, and 512 then 256 units to
+10 classes (MNIST's shape). For each, the time to get a step ready: microgradx's graph
+build + `compile`, JAX's trace + XLA compile, then every contestant's first step; and
+the step's achieved GFLOP/s (its matrix products' multiply-adds, 2 flops each: forward
+h W, backward hᵀ g and g Wᵀ but into the inputs) beside NumPy's `@` on the same products
+alone, one thread: the single-core matrix-product peak the step is measured against.
+Then the floors of issues 15 and 24.
 
     python benchmarks/train_digits.py                            # about a minute
     python benchmarks/train_digits.py --quick --skip torch jax   # a few seconds: width 32
@@ -72,7 +77,7 @@ class Problem(NamedTuple):
     rows: np.ndarray  # (rows, features + 10): X then the one-hot labels, microgradx's inputs
     batches: np.ndarray  # (k, BATCH): each step's rows, epoch after epoch (whole batches only)
     per_epoch: int  # whole batches in an epoch
-    init: MLP  # MLP(features, [width, 10]), seeded
+    init: MLP  # MLP(features, [*hidden, 10]), seeded
     model_seconds: float  # the time MLP(...) took to draw it (apart from the graph build)
 
     @property
@@ -92,7 +97,7 @@ class Step(NamedTuple):
     per_call: int = 1
 
 
-def problem(name: str, X: np.ndarray, labels: np.ndarray, width: int, epochs: int = 5) -> Problem:
+def problem(name: str, X: np.ndarray, labels: np.ndarray, hidden: list[int], epochs: int = 5) -> Problem:
     """Shuffled whole batches of BATCH rows for `epochs` epochs, and the seeded initial model."""
     rng = np.random.default_rng(SEED)
     per_epoch = len(X) // BATCH
@@ -101,7 +106,7 @@ def problem(name: str, X: np.ndarray, labels: np.ndarray, width: int, epochs: in
     )
     rows = np.column_stack([X, one_hot(labels, 10)])
     t0 = time.perf_counter()
-    init = MLP(X.shape[1], [width, 10], seed=SEED)
+    init = MLP(X.shape[1], [*hidden, 10], seed=SEED)
     return Problem(name, X, labels, rows, batches, per_epoch, init, time.perf_counter() - t0)
 
 
@@ -110,15 +115,45 @@ def digits(width: int) -> Problem:
     X, labels = load_digits()
     std = X.std(axis=0)
     X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    return problem(f"digits, MLP 64-{width}-10", X, labels, width)
+    return problem(f"digits, MLP 64-{width}-10", X, labels, [width])
 
 
-def mnist_shaped(rows: int = 1024) -> Problem:
-    """Random data of MNIST's shape: 784 standard normal inputs, 10 classes, a 128-unit layer."""
+def mnist_shaped(hidden: tuple[int, ...] = (128,), rows: int = 1024) -> Problem:
+    """Random data of MNIST's shape: 784 standard normal inputs, 10 classes, hidden relu layers."""
     rng = np.random.default_rng(SEED)
-    return problem(
-        "random data, MLP 784-128-10", rng.standard_normal((rows, 784)), rng.integers(0, 10, rows), 128
-    )
+    name = "random data, MLP " + "-".join(map(str, (784, *hidden, 10)))
+    return problem(name, rng.standard_normal((rows, 784)), rng.integers(0, 10, rows), list(hidden))
+
+
+def sizes(pb: Problem) -> list[int]:
+    """The network's layer sizes, inputs first: [784, 128, 10]."""
+    return [pb.X.shape[1]] + [len(layer.neurons) for layer in pb.init.layers]
+
+
+def products(pb: Problem) -> list[tuple[int, int, int]]:
+    """A step's matrix products as (m, k, n) for an (m × k)·(k × n): per layer h W, hᵀ g, and g Wᵀ
+    but into the inputs (nobody wants that gradient)."""
+    out = []
+    for k, (d_in, d_out) in enumerate(zip(sizes(pb), sizes(pb)[1:])):
+        out += [(BATCH, d_in, d_out), (d_in, BATCH, d_out)] + ([(BATCH, d_out, d_in)] if k else [])
+    return out
+
+
+def numpy_peak(pb: Problem) -> tuple[float, float]:
+    """The step's matrix-product flops, and NumPy's `@` GFLOP/s on those products alone (one
+    thread: the best of several timings of each)."""
+    rng = np.random.default_rng(0)
+    flops, seconds = 0.0, 0.0
+    for m, k, n in products(pb):
+        a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+        times = []
+        for _ in range(9):
+            t0 = time.perf_counter()
+            for _ in range(5):
+                a @ b
+            times.append((time.perf_counter() - t0) / 5)
+        flops, seconds = flops + 2.0 * m * k * n, seconds + min(times)
+    return flops, flops / seconds / 1e9
 
 
 # -- the contestants: each builds its step from the same data, batches and weights ----------
@@ -127,8 +162,8 @@ def mnist_shaped(rows: int = 1024) -> Problem:
 def compiled_mlp(pb: Problem) -> tuple[MLP, microgradx.Compiled, Adam, float]:
     """The digits demo's graph: one row's softmax cross-entropy + ALPHA·Σp², compiled; its Adam,
     and the seconds the graph build and compile took (the model's own construction apart)."""
-    features, width = pb.X.shape[1], len(pb.init.layers[0].neurons)
-    model = MLP(features, [width, 10], seed=SEED)  # the same draw as pb.init
+    features = pb.X.shape[1]
+    model = MLP(features, sizes(pb)[1:], seed=SEED)  # the same draw as pb.init
     t0 = time.perf_counter()
     xs, ys = [Value(0.0) for _ in range(features)], [Value(0.0) for _ in range(10)]
     loss = softmax_cross_entropy(model(xs), ys) + l2(model.parameters(), ALPHA)
@@ -177,26 +212,31 @@ def mgx_epoch_fit(pb: Problem) -> Step:
 
 
 def numpy_by_hand(pb: Problem) -> Step:
-    """Forward, backward and Adam written out on matrices for this MLP (one hidden relu layer)."""
-    (W1, b1), (W2, b2) = [(W.copy(), b.copy()) for W, b in weights(pb.init)]
-    params = [W1, b1, W2, b2]
+    """Forward, backward and Adam written out on matrices for this MLP (hidden relu layers)."""
+    layers = [(W.copy(), b.copy()) for W, b in weights(pb.init)]
+    params = [p for layer in layers for p in layer]
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     X, Y, batches, t = pb.X, pb.Y, itertools.cycle(pb.batches), itertools.count(1)
 
     def one() -> float:
         idx = next(batches)
         x, y = X[idx], Y[idx]
-        a1 = x @ W1 + b1
-        h = np.maximum(a1, 0.0)
-        z = h @ W2 + b2
+        hs, pre = [x], []  # each layer's input, and each hidden layer's pre-activation
+        for W, b in layers[:-1]:
+            pre.append(hs[-1] @ W + b)
+            hs.append(np.maximum(pre[-1], 0.0))
+        z = hs[-1] @ layers[-1][0] + layers[-1][1]
         zmax = z.max(axis=1, keepdims=True)
         e = np.exp(z - zmax)
         total = e.sum(axis=1, keepdims=True)
         lse = (zmax + np.log(total))[:, 0]  # log Σ e^z, stabilised
         loss = np.mean(lse - (y * z).sum(axis=1)) + ALPHA * sum((p * p).sum() for p in params)
-        dz = (e / total - y) / len(idx)  # ∂L/∂z = (softmax − one-hot) / B
-        dh = (dz @ W2.T) * (a1 > 0)  # relu' = 1[a > 0]
-        grads = [x.T @ dh, dh.sum(axis=0), h.T @ dz, dz.sum(axis=0)]
+        d = (e / total - y) / len(idx)  # ∂L/∂z = (softmax − one-hot) / B
+        grads: list[np.ndarray] = []
+        for k in range(len(layers) - 1, -1, -1):
+            grads[:0] = [hs[k].T @ d, d.sum(axis=0)]
+            if k:
+                d = (d @ layers[k][0].T) * (pre[k - 1] > 0)  # relu' = 1[a > 0]
         k = next(t)
         c1, c2 = 1.0 - BETA1**k, 1.0 - BETA2**k
         for p, g, (m, v) in zip(params, grads, moments, strict=True):
@@ -208,7 +248,7 @@ def numpy_by_hand(pb: Problem) -> Step:
             p -= LR * (m / c1) / (np.sqrt(v / c2) + EPS)
         return float(loss)
 
-    return Step(repeated(one), lambda: flat([(W1, b1), (W2, b2)]))
+    return Step(repeated(one), lambda: flat(layers))
 
 
 def torch_eager(pb: Problem) -> Step:
@@ -234,8 +274,9 @@ def torch_eager(pb: Problem) -> Step:
 
     def one() -> float:
         idx = next(batches)
-        (W1, b1), (W2, b2) = layers
-        z = torch.relu(X[idx] @ W1 + b1) @ W2 + b2
+        z = X[idx]
+        for k, (W, b) in enumerate(layers):
+            z = z @ W + b if k == len(layers) - 1 else torch.relu(z @ W + b)
         loss = F.cross_entropy(z, labels[idx]) + ALPHA * sum((p * p).sum() for p in params)
         opt.zero_grad()
         loss.backward()
@@ -263,8 +304,9 @@ def jax_jit(pb: Problem, wait: bool = True) -> Step:
     tree_map = jax.tree_util.tree_map
 
     def loss_fn(params, x, y):
-        (W1, b1), (W2, b2) = params
-        z = jax.nn.relu(x @ W1 + b1) @ W2 + b2
+        z = x
+        for k, (W, b) in enumerate(params):
+            z = z @ W + b if k == len(params) - 1 else jax.nn.relu(z @ W + b)
         penalty = sum(jnp.sum(p * p) for p in jax.tree_util.tree_leaves(params))
         return jnp.mean(jax.nn.logsumexp(z, axis=1) - jnp.sum(y * z, axis=1)) + ALPHA * penalty
 
@@ -341,7 +383,8 @@ def setup(pb: Problem) -> Built:
 
 
 class Point(NamedTuple):
-    """One network's results: median µs per step, and the seconds to get ready and to take a first step."""
+    """One network's results: median µs per step, the seconds to get ready and to take a first step,
+    the step's matrix-product flops and NumPy's `@` GFLOP/s on them alone."""
 
     name: str
     us: dict[str, float]
@@ -350,6 +393,8 @@ class Point(NamedTuple):
     first_step: dict[str, float]
     model_seconds: float  # MLP(...) drawing the weights
     parameters: int
+    flops: float
+    peak: float
 
 
 def run_point(pb: Problem, rounds: int, sample: float) -> Point:
@@ -357,9 +402,12 @@ def run_point(pb: Problem, rounds: int, sample: float) -> Point:
     print(f"{pb.name}:")
     built = setup(pb)
     us = medians(measure(built.steps, rounds, sample))
+    flops, peak = numpy_peak(pb)
     print(f"  measured in {time.perf_counter() - t0:.1f} s")
     ready = {name: step.ready for name, step in built.steps.items()}
-    return Point(pb.name, us, rounds, ready, built.first_step, pb.model_seconds, len(pb.init.parameters()))
+    return Point(
+        pb.name, us, rounds, ready, built.first_step, pb.model_seconds, len(pb.init.parameters()), flops, peak
+    )
 
 
 # -- reports ----------------------------------------------------------------------------
@@ -375,6 +423,12 @@ def point_table(pt: Point) -> None:
         ready = pt.ready[name]
         cell = f"{ready:>11.2f}" if ready is not None else f"{'—':>11}"
         print(f"{name:<40}{us:>11.1f}{us / ref:>14.2f}{cell}{pt.first_step[name] * 1e3:>15.1f}")
+    achieved = pt.flops / ref / 1e3
+    print(
+        f"train_step: {pt.flops / 1e6:.1f} MFLOP of matrix products a step, {achieved:.1f} GFLOP/s achieved; "
+        f"NumPy's @ on those products alone (one thread): {pt.peak:.1f} GFLOP/s "
+        f"({achieved / pt.peak:.0%} of it)"
+    )
 
 
 def sweep_table(points: list[Point]) -> None:
@@ -405,6 +459,13 @@ def faster(pt: Point, fast: str, slow: str, needed: float) -> None:
 
 
 def floors(points: dict[str, Point]) -> None:
+    print("\nfloors, issue 24 (784-128-10 and the digits' 64-32-10):")
+    w32, big = points.get("digits 32"), points.get("784")
+    for pt, slow, needed in ((big, JAX, 1.0), (big, TORCH, 1.5), (w32, JAX, 2.0), (w32, TORCH, 4.0)):
+        if pt is None:
+            print(f"  ----  {TRAIN_STEP} vs {slow}: that network was not measured, not checked")
+            continue
+        faster(pt, TRAIN_STEP, slow, needed)
     print("\nfloors, issue 15:")
     w32, w128, big = points.get("digits 32"), points.get("digits 128"), points.get("784")
     for pt, slow, needed in ((w32, TORCH, 4.0), (w32, JAX, 2.0), (w128, TORCH, 2.0)):
@@ -463,6 +524,8 @@ def main() -> None:
             "digits 128": lambda: digits(128),
             "digits 512": lambda: digits(512),
             "784": mnist_shaped,
+            "784-256": lambda: mnist_shaped((256,)),
+            "784-512-256": lambda: mnist_shaped((512, 256)),
         }
     points = {key: run_point(make(), rounds, sample) for key, make in problems.items()}
     for pt in points.values():

@@ -7,7 +7,7 @@ import pytest
 
 import microgradx
 from microgradx import Value
-from microgradx.kernels.codes import TILED
+from microgradx.kernels.codes import RUNS, TILES
 
 
 @pytest.fixture
@@ -221,7 +221,7 @@ def test_a_network_matches_the_reference_sweep_row_by_row(activation, sizes):
     step = microgradx.compile(loss, inputs=xs)
     assert step.split.vgroups.size > 0  # the layers were grouped
     if any(width % 4 == 0 for width in widths[:-1]):
-        assert step.split.vcode[:, TILED].any()  # some layer runs as tiles
+        assert (step.split.vcode[:, RUNS] == TILES).any()  # some layer runs as tiles
     X = np.random.default_rng(2).normal(size=(7, nin))
     model.zero_grad()
     step.forward(X)
@@ -296,7 +296,7 @@ def test_tiles_on_the_padding_lanes_leave_the_rows_exact(rows):
         hs.append((Value.dot(ws, logs) + b).relu())
     out = Value.sum(h * (k - 3.5) for k, h in enumerate(hs)).tanh()
     step = microgradx.compile(out, inputs=xs)
-    assert (step.split.vcode[:, TILED] == 1).sum() == 8  # the layer runs as tiles
+    assert (step.split.vcode[:, RUNS] == TILES).sum() == 8  # the layer runs as tiles
     matches_the_python_sweep(step, out, xs, params, rng.uniform(0.1, 3.0, size=(rows, 4)))
     ws = step._ws
     assert ws.vals.shape[2] > ws.counts.max() or ws.counts[-1] < ws.counts[0]  # there was padding
@@ -325,7 +325,7 @@ def test_huge_finite_parameters_give_no_nan_through_the_padding_lanes(rows):
     xs = [Value(0.0, label="x1"), Value(0.0, label="x2")]
     out = model(xs)
     step = microgradx.compile(out, inputs=xs)
-    assert (step.split.vcode[:, TILED] == 1).sum() == 20  # every hidden layer runs as tiles
+    assert (step.split.vcode[:, RUNS] == TILES).sum() == 20  # every hidden layer runs as tiles
     X = np.random.default_rng(rows).uniform(0.6, 1.5, size=(rows, 2))
     params = model.parameters()
     matches_the_python_sweep(step, out, xs, params, X)

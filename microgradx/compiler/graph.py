@@ -81,6 +81,9 @@ class Graph:
     # every size, up to 270 times: so one thread is the default).
     block_rows = 256
     parallel_rows = 512
+    # Layers run as matrix products (program.group_dots); False keeps the tiles and plain DOTs,
+    # the path the tests hold the matrix products to (tests/test_matrix_layers.py).
+    matrix_layers = True
 
     def __init__(
         self,
@@ -126,7 +129,9 @@ class Graph:
         order = np.arange(len(tape)) + len(self.store)  # parameters first, in the store's order
         order[self.p_slots] = self.p_idx
         # (check=True fuses no relu into its DOT: tracing sees every slot)
-        self.split = split(tape, self.in_slots, fuse_relu=not self.check, leaf_order=order)
+        self.split = split(
+            tape, self.in_slots, fuse_relu=not self.check, leaf_order=order, matrix=self.matrix_layers
+        )
         ref = self.split.ref
         self.in_rows = ref[self.in_slots].astype(np.int64)
         self.p_uslots = (-ref[self.p_slots] - 1).astype(np.int64)
@@ -164,7 +169,9 @@ class Graph:
             if parallel:  # at least one chunk per thread
                 block = min(block, -(-rows // numba.get_num_threads()))
             n_uniform = self._uniform0.shape[1]
-            ws = state.ws = Workspace(n_varying, n_uniform, rows, block, parallel, self.in_slots.size)
+            ws = state.ws = Workspace(
+                n_varying, n_uniform, rows, block, parallel, self.in_slots.size, self.split.vcode
+            )
             state.ready = NOT_READY  # train_step runs in the workspace of the last forward
         return ws
 

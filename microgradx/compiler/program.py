@@ -18,7 +18,7 @@ are a row times a uniform value, each pair's row put first: the kernels' fast pa
 LEAD (the uniform × uniform pairs after them that the graph adds first, so that every
 tier adds in the graph's order), GROUP and MEMBERS (the DOTs that read the same rows,
 see group_dots), FUSED_RELU (the DOT's row also takes the relu that alone reads it) and
-TILED (its group runs as tiles).
+RUNS (how its group runs: as tiles, as matrix products, or each DOT alone; see _kind).
 
 The loop that splits is numba code: kernels/split.py. This module prepares its
 arguments and groups the DOTs after it.
@@ -33,7 +33,7 @@ import numpy as np
 from ..core.ops import ARITY, Op
 from ..core.tape import Tape
 from ..kernels import cache, jit
-from ..kernels.codes import GROUP, LEAD, MEMBERS, OP, ROWS, TILED, A, B
+from ..kernels.codes import ALONE, GROUP, LEAD, MATRIX, MATRIX_BACK, MEMBERS, OP, ROWS, RUNS, TILES, A, B
 from ..kernels.split import split_tape
 
 DOT = int(Op.DOT)
@@ -54,14 +54,20 @@ class Split(NamedTuple):
 
 
 def split(
-    tape: Tape, input_slots: np.ndarray, fuse_relu: bool = True, leaf_order: np.ndarray | None = None
+    tape: Tape,
+    input_slots: np.ndarray,
+    fuse_relu: bool = True,
+    leaf_order: np.ndarray | None = None,
+    matrix: bool = True,
 ) -> Split:
     """Split `tape` into its uniform and varying programs, given which slots are inputs.
 
     With fuse_relu, a relu whose operand is a DOT read by nothing else is done in
     that DOT's row (vcode[:, FUSED_RELU]): one pass over the lanes fewer each way. With
     leaf_order (a sort key per tape slot), the uniform leaves take their places in
-    that order (see order_leaves)."""
+    that order (see order_leaves). Without matrix, no group runs as matrix products
+    (see group_dots): the tiles and the plain DOTs do all, the oracle the tests hold
+    the matrix path to (tests/test_matrix_layers.py)."""
     is_input = np.zeros(len(tape), dtype=np.bool_)
     is_input[input_slots] = True
     fusable = np.zeros(len(tape), dtype=np.bool_)
@@ -79,18 +85,20 @@ def split(
     uop, ua, ub = (np.ascontiguousarray(ucode[:, c]) for c in (OP, A, B))
     computed = np.flatnonzero(uop > Op.CONST)
     ufirst = int(computed[0]) if computed.size else uop.size
-    return Split(uop, ua, ub, uargs, ufirst, vcode, vargs, group_dots(vcode, vargs), ref)
+    return Split(uop, ua, ub, uargs, ufirst, vcode, vargs, group_dots(vcode, vargs, matrix), ref)
 
 
-def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
+def group_dots(vcode: np.ndarray, vargs: np.ndarray, matrix: bool = True) -> np.ndarray:
     """Mark the DOTs that read the same rows (the neurons of a layer) as one group.
 
     Their rows' gradients, Σ over the group's neurons of g·w, are then summed four
     neurons at a time, once the sweep back reaches the group's first DOT (all its
     neurons' gradients are complete by then, and the rows come before it). Columns
     GROUP and MEMBERS of vcode: for a group's first DOT, where its members start in the
-    returned array and how many there are; for the others, 0 and -1. Column TILED: 1 on
-    every member of a group that runs as tiles (see kernels/tiles.py).
+    returned array and how many there are; for the others, 0 and -1. Column RUNS on every
+    member (see _kind): TILES, a group that runs as tiles (kernels/tiles.py); MATRIX, as
+    matrix products (kernels/matrix_layers.py); MATRIX_BACK, tiles forward and matrix
+    products backward; ALONE, neither (each DOT on its own, kernels/dots.py).
     """
     by_rows: dict[tuple[int, ...], list[int]] = {}
     for i in np.flatnonzero(vcode[:, OP] == DOT).tolist():
@@ -104,24 +112,70 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray) -> np.ndarray:
         vcode[group[0], GROUP] = len(members)
         vcode[group[0], MEMBERS] = len(group)
         vcode[group[1:], MEMBERS] = -1
-        vcode[group, TILED] = _tiles(vcode, vargs, group)
+        vcode[group, RUNS] = _kind(vcode, vargs, group, matrix)
         members += group
     return np.array(members, dtype=np.int32)
 
 
-def _tiles(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> int:
-    """1 if the group can run as tiles of four neurons: whole tiles, and no pair but rows ×
-    weights and uniform × uniform, so every operand is ready at its first DOT."""
+MATRIX_FORWARD_ROWS, MATRIX_BACK_ROWS = 256, 32  # see _kind
+
+
+def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) -> int:
+    """How the group runs (group_dots' column RUNS): the fastest way measured on a layer of M
+    neurons reading K rows, the whole lane sweeps timed with each choice
+    (benchmarks/matmul_kernels.py has the products alone).
+
+    Tiles need whole tiles of four neurons and no pair but rows × weights and uniform ×
+    uniform (every operand ready at its first DOT); matrix products need that last, and each
+    neuron's weights one run of consecutive uniform slots, its row of W (order_leaves puts a
+    model's parameters so). From MATRIX_FORWARD_ROWS rows on, matrix products both ways (the
+    784 × 128 layer at 128 lanes: 578 µs forward against the tiles' 641, 604 back against
+    624); with tiles, from MATRIX_BACK_ROWS rows on, matrix products backward only (the
+    digits' 32 × 64 layer at 128 lanes: 28 µs forward with tiles against 34, 32-33 back
+    against 33; at 32 lanes 17 against 22). Below, what ran before: on the moons' 16 × 16
+    layer the tiles' backward is faster (16 µs against 17).
+    """
     rows = int(vcode[group[0], ROWS])
-    if len(group) % 4:
-        return 0
-    if any(vcode[i, B] // 2 - rows - vcode[i, LEAD] > 1 for i in group):
-        return 0  # more than one pair after the rows: the tiles add one, with the relus
+    if not _uniform_rest(vcode, vargs, group):
+        return ALONE
+    # tiles add each neuron's terms in the graph's order (kernels/tiles.py group_forward): at most
+    # one pair after the rows, added with the relus; matrix products sum in blocks, equal to that
+    # order to rounding
+    tiles = len(group) % 4 == 0 and all(vcode[i, B] // 2 - rows - vcode[i, LEAD] <= 1 for i in group)
+    if matrix and rows >= MATRIX_BACK_ROWS and _weights_in_rows(vcode, vargs, group):
+        if rows >= MATRIX_FORWARD_ROWS:
+            return MATRIX
+        if tiles:
+            return MATRIX_BACK
+    return TILES if tiles else ALONE
+
+
+def _uniform_rest(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> bool:
+    """Whether each of the group's DOTs has no pair past its rows × weights but uniform × uniform."""
+    rows = int(vcode[group[0], ROWS])
     for i in group:
         start, n = int(vcode[i, A]), int(vcode[i, B]) // 2
         if any(vargs[m] >= 0 or vargs[m + n] >= 0 for m in range(start + rows, start + n)):
-            return 0
-    return 1
+            return False
+    return True
+
+
+def _weights_in_rows(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> bool:
+    """Whether each of the group's DOTs has its weights (after its rows) in consecutive uniform slots."""
+    rows = int(vcode[group[0], ROWS])
+    starts = vcode[group, A] + vcode[group, B] // 2  # where each DOT's weights start in vargs
+    slots = -vargs[starts[:, None] + np.arange(rows)] - 1
+    return bool((slots == slots[:, :1] + np.arange(rows)).all())
+
+
+def scratch_rows(vcode: np.ndarray, width: int) -> int:
+    """Rows of `width` lanes that the matrix groups need as scratch past the lane sweeps' own
+    (kernels/matrix_layers.py packs hᵀ, or Wᵀ and gᵀ, there): 0 without any."""
+    need = 0
+    for i in np.flatnonzero((vcode[:, RUNS] >= MATRIX) & (vcode[:, MEMBERS] > 0)).tolist():
+        K, M = int(vcode[i, ROWS]), int(vcode[i, MEMBERS])
+        need = max(need, width * K, K * M + width * M)
+    return -(-need // max(width, 1))
 
 
 def order_leaves(

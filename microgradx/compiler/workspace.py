@@ -16,7 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import cache
-from ..kernels.layout import LINE, new_workspace, workspace_parts
+from ..kernels.layout import LINE, TMP_ROWS, new_workspace, workspace_parts
+from .program import scratch_rows
 
 
 class Workspace:
@@ -26,11 +27,20 @@ class Workspace:
     vals and grads have shape (chunks, varying slots, L'): chunk c holds rows
     c·L … c·L + counts[c] - 1, lanes contiguous; from 32 rows a chunk on, each slot's
     lanes start on a cache line (L' is L rounded up to a whole line). The lanes past
-    counts[c] are padding, which only the kernels' tiles touch (see kernels/tiles.py).
+    counts[c] are padding, which only the kernels' tiles and matrix products touch (see
+    kernels/tiles.py). Each chunk has TMP_ROWS rows of scratch, and the rows the matrix
+    groups of the program `vcode` pack their operands in (program.scratch_rows).
     """
 
     def __init__(
-        self, n_varying: int, n_uniform: int, rows: int, block: int, parallel: bool, n_inputs: int
+        self,
+        n_varying: int,
+        n_uniform: int,
+        rows: int,
+        block: int,
+        parallel: bool,
+        n_inputs: int,
+        vcode: np.ndarray | None = None,
     ) -> None:
         chunks = max(1, -(-rows // block))  # ceil
         L = -(-rows // chunks)  # rows spread evenly: no chunk much shorter than the others
@@ -43,7 +53,8 @@ class Workspace:
         counts = [max(0, min(L, rows - c * L)) for c in range(chunks)]
         # One buffer for all (the kernels take it whole), cut into vals, grads, scratch rows and
         # the chunks' uniform gradients by the function the kernels cut it with
-        self.layout, self.work = new_workspace(counts, n_varying, stride, n_uniform)
+        scratch = TMP_ROWS + (scratch_rows(vcode, stride) if vcode is not None else 0)
+        self.layout, self.work = new_workspace(counts, n_varying, stride, n_uniform, scratch)
         cut = cache.python_function(workspace_parts)
         self.vals, self.grads, self.tmp, _, self.counts = cut(self.layout, self.work)
         self.threads = True if self.parallel else None  # the kernels' argument (see kernels/chunks.py)

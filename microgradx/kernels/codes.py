@@ -2,7 +2,7 @@
 columns by name, and the numba flags each kind of function compiles with.
 
 numba freezes a module's globals when it compiles a function: the plain ints below are
-constants in the machine code, and `code[i, TILED]` costs what `code[i, 7]` did.
+constants in the machine code, and `code[i, RUNS]` costs what `code[i, 7]` did.
 """
 
 from __future__ import annotations
@@ -35,9 +35,14 @@ ROWS = 3  # a DOT's leading pairs that are a row times a uniform value (the row 
 GROUP = 4  # on a group's first DOT: where its members start in the program's groups array
 MEMBERS = 5  # on a group's first DOT: how many members; -1 on its other members; 0 outside groups
 FUSED_RELU = 6  # 1: the relu that alone reads this DOT is done in the DOT's row
-TILED = 7  # 1: a member of a group that runs as tiles of four neurons (tiles.py)
+RUNS = 7  # how the group of this DOT runs: ALONE, TILES, MATRIX or MATRIX_BACK (below)
 LEAD = 8  # a DOT's uniform × uniform pairs that the graph adds before its ROWS pairs (split.py)
 COLUMNS = 9
+
+# The values of column RUNS (compiler/program.py's _kind decides): each DOT on its own (dots.py);
+# the group as tiles of four neurons (tiles.py); as matrix products both ways (matrix_layers.py);
+# tiles forward and matrix products backward.
+ALONE, TILES, MATRIX, MATRIX_BACK = 0, 1, 2, 3
 
 # -- how numba compiles them ------------------------------------------------------------------------
 #
@@ -51,3 +56,5 @@ parallel = njit(cache=True, error_model="numpy", nogil=True, parallel=True)  # p
 # and the backward's sums over lanes may be reassociated ("reassoc") so that they vectorise.
 lanes_forward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
 lanes_backward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
+# matmul.py's dense products: the same flags, so that their sums along k vectorise.
+dense = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})

@@ -9,14 +9,16 @@ one uniform operand. A uniform operand's gradient is summed over the lanes into 
 inside the sweep.
 
 The loop is the scalar sweeps' loop, one branch per op, each branch a loop over the lanes.
-A DOT goes to dots.py (alone) or tiles.py (a layer's group, as tiles); a relu that alone
-reads a DOT lives in the DOT's row (code[i, FUSED_RELU]). The lane program's columns are
+A DOT goes to dots.py (alone), tiles.py (a layer's group, as tiles) or matrix_layers.py (a
+wide layer, as matrix products), as its column RUNS says; a relu that alone reads a DOT
+lives in the DOT's row (code[i, FUSED_RELU]). The lane program's columns are
 named in codes.py. Every op but the tiles runs on the batch's lanes only (tiles.py: the
 padding).
 
 Equals: the scalar sweeps (scalar.py) run row by row, and so reference.py's:
 tests/test_random_graphs.py (test_batched_lanes_equal_scalar_rows), tests/test_ops.py
-(test_batched_sweep_matches_scalar), tests/test_compiled.py.
+(test_batched_sweep_matches_scalar), tests/test_compiled.py; with the matrix products, the
+same sweeps without them: tests/test_matrix_layers.py.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..core.ops import covers
 from . import cache
 from .codes import (
     ADD,
+    ALONE,
     CONST,
     DIV,
     DOT,
@@ -36,6 +39,7 @@ from .codes import (
     GROUP,
     IS_UNARY,
     LEAD,
+    MATRIX,
     MEMBERS,
     MUL,
     OP,
@@ -43,10 +47,10 @@ from .codes import (
     POWC,
     RELU,
     ROWS,
+    RUNS,
     SUB,
     SUM,
     TANH,
-    TILED,
     A,
     B,
     inline,
@@ -54,6 +58,7 @@ from .codes import (
     lanes_forward,
 )  # fmt: skip
 from .dots import dot_lanes, dot_lanes_back
+from .matrix_layers import matrix_back, matrix_forward
 from .scalar import dpow_base, dpow_exponent, dunary, relu, unary
 from .tiles import group_back, group_forward, group_rows_back
 
@@ -97,12 +102,15 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
     for i in range(code.shape[0]):
         k, ra, rb = code[i, OP], code[i, A], code[i, B]
         if k == DOT:
-            if code[i, TILED] == 0:
+            if code[i, RUNS] == ALONE:
                 relu_fused = code[i, FUSED_RELU] != 0
                 dot_lanes(i, ra, rb // 2, code[i, ROWS], code[i, LEAD], args, vals, uvals, lanes, relu_fused)
-            elif code[i, MEMBERS] > 0:  # a tiled group's first DOT: the whole group (the others skip)
+            elif code[i, MEMBERS] > 0:  # a group's first DOT: the whole group (the others skip)
                 members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]
-                group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see tiles.py
+                if code[i, RUNS] == MATRIX:
+                    matrix_forward(members, code, args, vals, uvals, lanes, tmp)
+                else:
+                    group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see tiles.py
         elif k <= CONST:
             continue
         elif k == RELU:
@@ -158,12 +166,14 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
     for i in range(code.shape[0] - 1, -1, -1):
         k, ra, rb = code[i, OP], code[i, A], code[i, B]
         if k == DOT:
-            if code[i, TILED] != 0:  # a tiled group's DOT: the whole group goes at its first DOT
+            if code[i, RUNS] != 0:  # a tiled or matrix group's DOT: the whole group goes at its first DOT
                 if code[i, MEMBERS] > 0:
-                    members = groups[
-                        code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]
-                    ]  # all lanes: tiles.py
-                    group_back(members, code, args, vals, grads, uvals, ugrads, vals.shape[1], input_grads)
+                    members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]  # all lanes
+                    if code[i, RUNS] >= MATRIX:
+                        matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp)
+                    else:
+                        width = vals.shape[1]
+                        group_back(members, code, args, vals, grads, uvals, ugrads, width, input_grads)
                 continue
             in_group, relu_mask = code[i, MEMBERS] != 0, code[i, FUSED_RELU] != 0
             dot_lanes_back(

@@ -111,14 +111,11 @@ def grads_out(prog, p_uslots, p_idx, ugrads, p_grad):
 
 # -- the workspace: layout = header, then the rows of each chunk; work = one buffer ------------------
 
-CHUNKS, SLOTS, STRIDE, UNIFORM = (
-    0,
-    1,
-    2,
-    3,
-)  # chunks, varying slots, lanes a row (with padding), uniform slots
-COUNTS = 4  # layout[COUNTS + c]: the batch's rows in chunk c
-TMP_ROWS = 4  # a chunk's rows of scratch: two operands and their gradients (lanes.lane_row, grad_row)
+CHUNKS, SLOTS, STRIDE, UNIFORM = 0, 1, 2, 3  # chunks, varying slots, lanes a row (padded), uniform slots
+SCRATCH = 4  # layout[SCRATCH]: a chunk's rows of scratch (tmp), TMP_ROWS and the matrix groups' own
+COUNTS = 5  # layout[COUNTS + c]: the batch's rows in chunk c
+TMP_ROWS = 4  # a chunk's first rows of scratch: two operands and their gradients (lanes.lane_row, grad_row);
+# past them, the rows the matrix groups pack their operands in (matrix_layers.py)
 LINE = 8  # float64s in a 64-byte cache line (and in an AVX-512 register)
 
 
@@ -131,11 +128,12 @@ def aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def new_workspace(
-    counts: list[int], n_varying: int, stride: int, n_uniform: int
+    counts: list[int], n_varying: int, stride: int, n_uniform: int, scratch: int = TMP_ROWS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A workspace for chunks of counts[c] rows, each row `stride` lanes: (layout, work), work
-    zeroed and starting on a cache line. workspace_parts cuts it."""
-    layout = np.array([len(counts), n_varying, stride, n_uniform, *counts], dtype=np.int64)
+    """A workspace for chunks of counts[c] rows, each row `stride` lanes, with `scratch` rows of
+    scratch a chunk (TMP_ROWS at least): (layout, work), work zeroed and starting on a cache
+    line. workspace_parts cuts it."""
+    layout = np.array([len(counts), n_varying, stride, n_uniform, max(scratch, TMP_ROWS), *counts], np.int64)
     return layout, aligned_zeros((cache.python_function(workspace_size)(layout),))
 
 
@@ -143,19 +141,19 @@ def new_workspace(
 def workspace_size(layout):
     """The float64s a workspace holds: vals and grads, the scratch rows, the chunks' uniform gradients."""
     chunks, stride = layout[CHUNKS], layout[STRIDE]
-    return chunks * (2 * layout[SLOTS] * stride + TMP_ROWS * stride + layout[UNIFORM])
+    return chunks * (2 * layout[SLOTS] * stride + layout[SCRATCH] * stride + layout[UNIFORM])
 
 
 @inline
 def workspace_parts(layout, work):
     """A workspace's arrays out of work: vals and grads (chunks, varying slots, stride), tmp
-    (chunks, TMP_ROWS, stride), the chunks' uniform gradients (chunks, uniform slots) and the
+    (chunks, scratch rows, stride), the chunks' uniform gradients (chunks, uniform slots) and the
     rows of each chunk."""
     chunks, n, stride, nu = layout[CHUNKS], layout[SLOTS], layout[STRIDE], layout[UNIFORM]
-    size, tmp_size = chunks * n * stride, chunks * TMP_ROWS * stride
+    size, tmp_size = chunks * n * stride, chunks * layout[SCRATCH] * stride
     vals = work[:size].reshape(chunks, n, stride)
     grads = work[size : 2 * size].reshape(chunks, n, stride)
-    tmp = work[2 * size : 2 * size + tmp_size].reshape(chunks, TMP_ROWS, stride)
+    tmp = work[2 * size : 2 * size + tmp_size].reshape(chunks, layout[SCRATCH], stride)
     chunk_ugrads = work[2 * size + tmp_size : 2 * size + tmp_size + chunks * nu].reshape(chunks, nu)
     return vals, grads, tmp, chunk_ugrads, layout[COUNTS : COUNTS + chunks]
 

@@ -10,10 +10,13 @@ take about ten microseconds once compiled.
 
 The sweeps are the lane sweeps of lanes.py written the plain way: one NumPy
 expression per slot over all the batch's lanes (no tiles, no fused relus in a
-separate pass, no threads), the ops' rules from `ops.ARRAY_RULES`, the uniform
-program on the plain-Python reference sweeps (core/reference.py).
+separate pass, no threads; a layer that lanes.py runs as matrix products is one NumPy
+`@` each way), the ops' rules from `ops.ARRAY_RULES`, the uniform program on the
+plain-Python reference sweeps (core/reference.py).
 
-Equals: the numba entry points (calls.py), on random graphs: tests/test_numpy_kernels.py.
+Equals: the numba entry points (calls.py), on random graphs: tests/test_numpy_kernels.py;
+on layers as matrix products: tests/test_matrix_layers.py
+(test_the_numpy_tier_runs_layers_with_numpys_matmul_to_the_same_numbers).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 from ..core import reference
 from ..core.ops import ARITY, ARRAY_RULES
 from . import cache, layout, updates
-from .codes import CONST, DOT, FUSED_RELU, LEAD, OP, RELU, ROWS, SUM, A, B
+from .codes import CONST, DOT, FUSED_RELU, GROUP, LEAD, MATRIX, MEMBERS, OP, RELU, ROWS, RUNS, SUM, A, B
 
 # How the packed arguments are cut: the very functions the numba kernels inline, run as Python.
 program_parts = cache.python_function(layout.program_parts)
@@ -49,13 +52,57 @@ def dot_pairs(code_i: list[int], args: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return args[start : start + n], args[start + n : start + 2 * n], code_i[ROWS]
 
 
-def forward_lanes(code: list[list[int]], args: np.ndarray, vals: np.ndarray, uvals: np.ndarray, lanes: int):
+class Layer:
+    """A MATRIX group (compiler/program.py's group_dots) of the varying program: its DOTs, rows and W."""
+
+    def __init__(self, c: list[int], code: list[list[int]], args: np.ndarray, groups: np.ndarray, uvals):
+        self.members = groups[c[GROUP] : c[GROUP] + c[MEMBERS]]
+        K = c[ROWS]
+        self.rows = args[c[A] : c[A] + K]
+        w_start = np.array([-args[code[i][A] + code[i][B] // 2] - 1 for i in self.members.tolist()])
+        self.w_slots = w_start[:, None] + np.arange(K)  # W[m, k] is uniform slot w_slots[m, k]
+        self.W = uvals[self.w_slots]
+        self.relu = np.array([code[i][FUSED_RELU] != 0 for i in self.members.tolist()])
+        self.rest = [dot_pairs(code[i], args)[:2] for i in self.members.tolist()]  # the uniform pairs
+        self.K = K
+
+
+def layer_forward(layer: Layer, vals: np.ndarray, uvals: np.ndarray, lanes: int) -> None:
+    """matrix_layers.matrix_forward: a = W h + b, the fused relus, with NumPy's @."""
+    bias = np.array([uvals[-xs[layer.K :] - 1] @ uvals[-ws[layer.K :] - 1] for xs, ws in layer.rest])
+    a = layer.W @ vals[layer.rows, :lanes] + bias[:, None]
+    vals[layer.members, :lanes] = np.where(layer.relu[:, None], ARRAY_RULES[RELU][0](a), a)
+
+
+def layer_back(layer: Layer, vals, grads, uvals, ugrads, lanes: int) -> None:
+    """matrix_layers.matrix_back: g masked by the fused relus; ∇W = g hᵀ, the uniform pairs'
+    gradients, the rows' g_h += Wᵀ g, with NumPy's @."""
+    out = vals[layer.members, :lanes]
+    g = np.where(layer.relu[:, None] & ~(out > 0.0), 0.0, grads[layer.members, :lanes])
+    grads[layer.members, :lanes] = g
+    h = vals[layer.rows, :lanes]
+    ugrads[layer.w_slots] += g @ h.T  # each weight once: W's slots are all different
+    total = g.sum(axis=1)
+    for (xs, ws), t in zip(layer.rest, total.tolist()):
+        rx, rw = -xs[layer.K :] - 1, -ws[layer.K :] - 1
+        np.add.at(ugrads, rx, t * uvals[rw])
+        np.add.at(ugrads, rw, t * uvals[rx])
+    np.add.at(grads[:, :lanes], layer.rows, layer.W.T @ g)
+
+
+def forward_lanes(
+    code: list[list[int]], args: np.ndarray, groups: np.ndarray, vals: np.ndarray, uvals: np.ndarray,
+    lanes: int,
+) -> None:  # fmt: skip
     """Evaluate the varying program on the first `lanes` lanes (the inputs are filled in)."""
     for i, c in enumerate(code):
         k = c[OP]
         if k <= CONST:
             continue
-        if k == DOT:  # Σ x·w, in the order dots.dot_lanes adds (the graph's: see split.py)
+        if k == DOT and c[RUNS] == MATRIX:  # a layer, all at its first DOT (the others skip)
+            if c[MEMBERS] > 0:
+                layer_forward(Layer(c, code, args, groups, uvals), vals, uvals, lanes)
+        elif k == DOT:  # Σ x·w, in the order dots.dot_lanes adds (the graph's: see split.py)
             xs, ws, n_rw = dot_pairs(c, args)
             total = 0.0
             for x, w in zip(xs[n_rw : n_rw + c[LEAD]].tolist(), ws[n_rw : n_rw + c[LEAD]].tolist()):
@@ -78,8 +125,8 @@ def forward_lanes(code: list[list[int]], args: np.ndarray, vals: np.ndarray, uva
 
 
 def backward_lanes(
-    code: list[list[int]], args: np.ndarray, vals: np.ndarray, grads: np.ndarray, uvals: np.ndarray,
-    ugrads: np.ndarray, lanes: int,
+    code: list[list[int]], args: np.ndarray, groups: np.ndarray, vals: np.ndarray, grads: np.ndarray,
+    uvals: np.ndarray, ugrads: np.ndarray, lanes: int,
 ) -> None:  # fmt: skip
     """Reverse sweep of the varying program: operand^δ += slot^δ · ∂slot/∂operand, lane by lane;
     a uniform operand's gradient is summed over the lanes."""
@@ -89,7 +136,10 @@ def backward_lanes(
         if k <= CONST:
             continue
         g = grads[i, :lanes]
-        if k == DOT:
+        if k == DOT and c[RUNS] >= MATRIX:  # a layer, all at its first DOT: every gradient is complete
+            if c[MEMBERS] > 0:
+                layer_back(Layer(c, code, args, groups, uvals), vals, grads, uvals, ugrads, lanes)
+        elif k == DOT:
             if c[FUSED_RELU]:  # its fused relu first: d relu = 1[x > 0], and x > 0 where relu(x) > 0
                 g[:] = np.where(vals[i, :lanes] > 0.0, g, 0.0)
             xs, ws, n_rw = dot_pairs(c, args)
@@ -127,7 +177,7 @@ def forward_pass(
     code, L = vcode.tolist(), int(counts[0])
     for c, n in enumerate(counts.tolist()):
         vals[c][in_rows, :n] = x[c * L : c * L + n].T
-        forward_lanes(code, vargs, vals[c], uvals, n)
+        forward_lanes(code, vargs, parts.vgroups, vals[c], uvals, n)
 
 
 def backward_pass(
@@ -145,7 +195,7 @@ def backward_pass(
             grads[c, out_ref, :n] = seed
         else:  # an output that does not depend on the inputs: the same seed on every lane
             chunk_ugrads[c, -out_ref - 1] = seed * n
-        backward_lanes(code, vargs, vals[c], grads[c], uvals, chunk_ugrads[c], n)
+        backward_lanes(code, vargs, parts.vgroups, vals[c], grads[c], uvals, chunk_ugrads[c], n)
     ugrads[:] = chunk_ugrads.sum(axis=0)
     g = ugrads.tolist()
     reference.backward(uop.tolist(), ua.tolist(), ub.tolist(), uargs.tolist(), uvals.tolist(), g)

@@ -4,7 +4,7 @@ DOTs that read the same rows (the neurons of a layer) form a group (compiler/pro
 group_dots). Once the sweep back reaches a group's first DOT, every member's gradient is
 complete, and the rows get their gradients Σ_k g_k·w_k four neurons at a time
 (group_rows_back). When the group has a multiple of four members and every pair is rows ×
-weights or uniform × uniform (code[i, TILED]), the whole group runs as tiles: forward in
+weights or uniform × uniform (code[i, RUNS] == TILES), the whole group runs as tiles: forward in
 group_forward, backward in group_back (and first_layer_back for a first layer on three
 inputs or fewer), each pass loading four rows and doing sixteen multiply-adds.
 
@@ -37,7 +37,7 @@ from .scalar import relu
 
 @lanes_forward
 def group_forward(members, code, args, vals, uvals, lanes):
-    """A tiled group's DOTs (a layer's neurons, see compiler/program.py's _tiles), all at its first DOT, in
+    """A tiled group's DOTs (a layer's neurons, see compiler/program.py's _kind), all at its first DOT, in
     tiles of four neurons × four rows (the rows left over: four neurons × one row): each
     pass over the lanes loads four rows and does sixteen multiply-adds, where one neuron
     at a time would load sixteen rows. Each neuron adds its terms in the graph's order
@@ -61,7 +61,7 @@ def group_forward(members, code, args, vals, uvals, lanes):
             uniform_part(i2, code, args, uvals, rows, rows + code[i2, LEAD]),
             uniform_part(i3, code, args, uvals, rows, rows + code[i3, LEAD]),
         )
-        t0, t1, t2, t3 = (  # and the one after them (a bias times 1), if any (compiler/program.py's _tiles)
+        t0, t1, t2, t3 = (  # and the one after them (a bias times 1), if any (compiler/program.py's _kind)
             uniform_part(i0, code, args, uvals, rows + code[i0, LEAD], code[i0, B] // 2),
             uniform_part(i1, code, args, uvals, rows + code[i1, LEAD], code[i1, B] // 2),
             uniform_part(i2, code, args, uvals, rows + code[i2, LEAD], code[i2, B] // 2),

@@ -1,0 +1,110 @@
+"""Layers as matrix products: a layer's DOTs run as the lecture's matrix algorithm.
+
+A group whose column RUNS is MATRIX (compiler/program.py's _kind: each neuron's weights
+one run of uniform slots, its row of W) runs at its first DOT as a = W h + b forward and
+∇W = g hᵀ, g_h += Wᵀ g backward, each one matmul.product; MATRIX_BACK runs only the
+backward so (the tiles' forward is faster on few rows). The operands that are not
+contiguous along the sum (hᵀ, Wᵀ, gᵀ) are packed into the chunk's scratch rows past its
+first TMP_ROWS (kernels/layout.py; compiler/program.py's scratch_rows says how many).
+
+Padding. matrix_forward sets its rows' padding lanes to 0, as the tiles do (tiles.py), and
+matrix_back's ∇W = g hᵀ sums over every lane of a row, where g is 0.
+
+Equals: the tiles (tiles.py group_forward, group_back: the same sums in another order) and
+so the plain DOTs (dots.py) and the scalar sweeps, to 1e-12 relative:
+tests/test_matrix_layers.py (test_the_benchmarks_networks_give_the_same_numbers_as_the_tiles,
+test_200_random_mlps_equal_the_tiles_and_the_lectures_matrix_algorithm), whose oracle is the
+same graph compiled with Graph.matrix_layers = False, and matrix.backprop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import cache, matmul
+from .codes import FUSED_RELU, ROWS, A, B, inline, lanes_backward, lanes_forward
+from .dots import weights
+from .layout import TMP_ROWS
+from .scalar import relu
+from .tiles import group_rows_back, inputs_only, mask, uniform_back, uniform_part
+
+PACKED_NEURONS = 32  # matrix_back's g_h += Wᵀ g as a packed product from this many neurons on
+
+
+@inline
+def matrix_parts(members, code, args, width):
+    """A MATRIX group's sizes and where its matrices start: M neurons, K rows (its DOTs' first K
+    pairs), and the starts of W's rows in the uniform values, of its neurons' rows and of
+    the rows it reads in the lanes' values (flattened, width lanes a row)."""
+    first = members[0]
+    start, K = code[first, A], np.int64(code[first, ROWS])  # (int64 as the lanes: one compile of matmul's)
+    M = members.size
+    w_start = np.empty(M, np.int64)
+    out_start = np.empty(M, np.int64)
+    for t in range(M):
+        w_start[t] = -args[weights(code, members[t])] - 1  # W[t, k] = uvals[w_start[t] + k]
+        out_start[t] = members[t] * width
+    h_start = np.empty(K, np.int64)
+    for q in range(K):
+        h_start[q] = args[start + q] * width
+    return start, K, M, w_start, out_start, h_start
+
+
+@lanes_forward
+def matrix_forward(members, code, args, vals, uvals, lanes, tmp):
+    """A MATRIX group's DOTs (a layer's neurons) as one product on the batch's lanes: hᵀ packed
+    into tmp past its first TMP_ROWS rows, each neuron's row set to its uniform pairs (its
+    bias), W h added (matmul.product), then the fused relus; the padding lanes 0 (see the top).
+    Equals tiles.group_forward (tests/test_matrix_layers.py)."""
+    width = vals.shape[1]
+    start, K, M, w_start, out_start, h_start = matrix_parts(members, code, args, width)
+    flat = vals.reshape(vals.size)
+    scratch = tmp.reshape(tmp.size)[TMP_ROWS * width :]
+    lane_k = np.empty(lanes, np.int64)  # where each lane's row of hᵀ starts
+    for j in range(lanes):
+        lane_k[j] = j * K
+    matmul.transposed(flat, h_start, lanes, scratch)
+    for t in range(M):  # each neuron's row starts from its uniform pairs (its bias)
+        i = members[t]
+        c = uniform_part(i, code, args, uvals, K, code[i, B] // 2)  # all of them: the product is blocked
+        for j in range(lanes):
+            vals[i, j] = c
+        for j in range(lanes, width):
+            vals[i, j] = 0.0
+    matmul.product(uvals, w_start, scratch, lane_k, K, flat, out_start)
+    for t in range(M):
+        i = members[t]
+        if code[i, FUSED_RELU] != 0:
+            for j in range(lanes):
+                vals[i, j] = relu(vals[i, j])
+
+
+@lanes_backward
+def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp):
+    """A MATRIX (or MATRIX_BACK) group's whole backward, once every neuron's gradient is
+    complete: g masked by the fused relus and summed for the uniform pairs (mask,
+    uniform_back), ∇W = g hᵀ summed over the lanes into ugrads, then the rows' gradients
+    g_h += Wᵀ g (Wᵀ and gᵀ packed into tmp; with fewer than PACKED_NEURONS neurons, four
+    neurons a pass by group_rows_back, as the sum over neurons is too short for the dot
+    form), unless the rows are all inputs whose gradient nobody wants (a first layer).
+    Equals tiles.group_back (tests/test_matrix_layers.py)."""
+    width = vals.shape[1]
+    start, K, M, w_start, g_start, h_start = matrix_parts(members, code, args, width)
+    for t in range(M):
+        total = mask(members[t], code, vals, grads, width)
+        uniform_back(members[t], code, args, uvals, ugrads, K, total)
+    g_flat = grads.reshape(grads.size)
+    matmul.product(g_flat, g_start, vals.reshape(vals.size), h_start, width, ugrads, w_start)
+    if not input_grads and inputs_only(code, args, start, K):
+        return
+    if M < PACKED_NEURONS:
+        group_rows_back(members, code, args, grads, uvals, lanes, input_grads, np.int64(0))
+        return
+    scratch = tmp.reshape(tmp.size)[TMP_ROWS * width :]
+    wt, gt = scratch[: K * M], scratch[K * M : K * M + lanes * M]
+    matmul.transposed(uvals, w_start, K, wt)
+    matmul.transposed(g_flat, g_start, lanes, gt)
+    matmul.product(wt, np.arange(K) * M, gt, np.arange(lanes) * M, M, g_flat, h_start)
+
+
+cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources

@@ -1,0 +1,205 @@
+"""Layers as matrix products (compiler/program.py's _kind, kernels/matrix_layers.py's
+matrix_forward / matrix_back, kernels/matmul.py): the same numbers as the path without them
+(Compiled.matrix_layers = False: the tiles and the plain DOTs), and as the lecture's matrix
+algorithm (matrix.backprop), to 1e-12 relative."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Value, matrix
+from microgradx.compiled import Compiled
+from microgradx.compiler import program
+from microgradx.kernels import calls, jit, numpy_calls
+from microgradx.kernels.codes import MEMBERS, RUNS
+from microgradx.losses import l2, softmax_cross_entropy
+from microgradx.nn import ACTIVATIONS, MLP
+from microgradx.optim import Adam
+
+TOL = 1e-12
+
+
+def close(got, want, what: str) -> None:
+    """got = want to TOL relative to want's size (1 at least)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
+    worst = float(np.abs(got - want).max()) / scale if want.size else 0.0
+    assert worst <= TOL, f"{what}: relative difference {worst:.1e}"
+
+
+def kinds(step: Compiled) -> set[int]:
+    """How the graph's groups run (column RUNS of each group's first DOT)."""
+    vcode = step.split.vcode
+    return set(vcode[vcode[:, MEMBERS] > 0, RUNS].tolist())
+
+
+def mse_graph(model: MLP, nin: int):
+    """One row's Σ over outputs of (ŷ − y)² (matrix.backprop's "mse"), its inputs x then y."""
+    xs = [Value(0.0) for _ in range(nin)]
+    out = model(xs)
+    out = out if isinstance(out, list) else [out]
+    ys = [Value(0.0) for _ in out]
+    return Value.sum([(o - y) ** 2 for o, y in zip(out, ys)]), xs + ys
+
+
+def compiled_both(loss: Value, inputs: list[Value]) -> tuple[Compiled, Compiled]:
+    """The graph compiled with layers as matrix products, and without (the oracle)."""
+    fast = microgradx.compile(loss, inputs=inputs)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Compiled, "matrix_layers", False)
+        plain = microgradx.compile(loss, inputs=inputs)
+    assert kinds(plain) <= {0, program.TILES}
+    return fast, plain
+
+
+def forward_backward(step: Compiled, X: np.ndarray):
+    step.store.grad[:] = 0.0
+    out = step.forward(X)
+    dx = step.backward()
+    return out, dx, step.store.grad.copy()
+
+
+def digits_graph(nin: int, width: int, seed: int = 0):
+    """The digits demo's graph (train_digits.py): softmax cross-entropy + 3e-4·Σp², a fresh model."""
+    model = MLP(nin, [width, 10], seed=seed)
+    xs, ys = [Value(0.0) for _ in range(nin)], [Value(0.0) for _ in range(10)]
+    return model, softmax_cross_entropy(model(xs), ys) + l2(model.parameters(), 3e-4), xs + ys
+
+
+def digits_rows(nin: int, rows: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.standard_normal((rows, nin)), np.eye(10)[rng.integers(0, 10, rows)]])
+
+
+@pytest.mark.parametrize(
+    ("nin", "width", "rows", "kind"),
+    [(784, 128, 128, program.MATRIX), (64, 32, 128, program.MATRIX_BACK), (300, 12, 300, program.MATRIX)],
+)
+def test_the_benchmarks_networks_give_the_same_numbers_as_the_tiles(nin, width, rows, kind):
+    """784-128-10 (matrix products both ways), the digits' 64-32-10 (tiles forward, matrix
+    products back) and a 300-12-10 on 300 rows (two chunks of lanes, padding): outputs,
+    parameters' and inputs' gradients, then three Adam steps of train_step, fit on one batch
+    and fit by epochs of shuffled mini-batches (a short last one), each on its own copy."""
+    X = digits_rows(nin, rows)
+    _, loss, inputs = digits_graph(nin, width)
+    fast, plain = compiled_both(loss, inputs)
+    assert kind in kinds(fast)
+    for got, want, what in zip(forward_backward(fast, X), forward_backward(plain, X), ("out", "dx", "grad")):
+        close(got, want, what)
+    results = []
+    for matrix_layers in (True, False):
+        model, loss, inputs = digits_graph(nin, width)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(Compiled, "matrix_layers", matrix_layers)
+            step = microgradx.compile(loss, inputs=inputs)
+        opt = Adam(model.parameters(), lr=0.01)
+        losses = [step.train_step(X, opt) for _ in range(3)]
+        losses += list(step.fit(X, opt, 2))
+        history = step.fit(X, opt, epochs=2, batch_size=rows // 3 + 1, seed=5, verbose=False)
+        losses += list(history.step_loss)
+        results.append((np.array(losses), np.array([p.data for p in model.parameters()])))
+    close(results[0][0], results[1][0], "losses")
+    close(results[0][1], results[1][1], "parameters")
+
+
+def random_mlp(rng: np.random.Generator) -> tuple[MLP, int]:
+    """Depth 1-4, widths 1-300 (log-uniform: most small, some past the matrix products' thresholds),
+    every activation, with or without bias; at most 25,000 parameters (a test's time)."""
+    while True:
+        depth = int(rng.integers(1, 5))
+        sizes = np.exp(rng.uniform(0, np.log(300), depth + 1)).astype(int).clip(1, 300).tolist()
+        if rng.random() < 0.3:  # often a layer of whole tiles on many rows
+            sizes[int(rng.integers(0, depth))] = int(rng.choice([32, 64, 260]))
+            sizes[1 + int(rng.integers(0, depth))] = int(rng.choice([4, 8, 12, 32]))
+        if sum(a * b for a, b in zip(sizes, sizes[1:])) <= 25_000:
+            break
+    acts = [str(a) for a in rng.choice(list(ACTIVATIONS), depth)]
+    model = MLP(
+        sizes[0], sizes[1:], activation=acts, bias=bool(rng.random() < 0.5), seed=int(rng.integers(1e9))
+    )
+    return model, sizes[0]
+
+
+def test_200_random_mlps_equal_the_tiles_and_the_lectures_matrix_algorithm():
+    """Each network's mean squared-error loss over a batch of 1-40 rows: its gradients with layers as
+    matrix products = without (the tiles and scalar DOTs) = matrix.backprop, to 1e-12 relative;
+    the matrix products run on many of them, both ways and backward only."""
+    rng = np.random.default_rng(24)
+    seen: set[int] = set()
+    for _ in range(200):
+        model, nin = random_mlp(rng)
+        loss, inputs = mse_graph(model, nin)
+        fast, plain = compiled_both(loss, inputs)
+        seen |= kinds(fast)
+        rows = int(rng.integers(1, 41))
+        X = rng.uniform(-1, 1, (rows, len(inputs)))
+        want, got = forward_backward(plain, X), forward_backward(fast, X)
+        for a, b, what in zip(got, want, ("out", "dx", "grad")):
+            close(a, b, what)
+        bp = matrix.backprop(model, X[:, :nin], X[:, nin:], "mse")
+        close(float(np.mean(got[0])), bp.loss, "loss")
+        close(got[1][:, :nin], bp.g[0], "∂loss/∂x")
+        for k, layer in enumerate(model.layers):  # the store's gradients are the last backward's, fast's
+            close(layer.weight_grad, bp.W[k], f"∇W[{k + 1}]")
+            if bp.b[k] is not None:
+                close(layer.bias_grad, bp.b[k], f"∇b[{k + 1}]")
+    assert {program.MATRIX, program.MATRIX_BACK} <= seen
+
+
+def test_forward_mode_and_second_derivatives_on_layers_as_matrices():
+    """jvp, hvp and hessian run graphs compiled from this one's (modes.py): with the matrix products
+    they give the numbers they give without."""
+    model = MLP(260, [8, 2], seed=2, activation="tanh")
+    loss, inputs = mse_graph(model, 260)
+    fast, plain = compiled_both(loss, inputs)
+    assert program.MATRIX in kinds(fast)
+    rng = np.random.default_rng(3)
+    X, dX = rng.uniform(-1, 1, (6, 262)), rng.uniform(-1, 1, (6, 262))
+    v = rng.standard_normal(len(fast.parameters))
+    for a, b in zip(fast.jvp(X, dX), plain.jvp(X, dX)):
+        close(a, b, "jvp")
+    close(fast.hvp(X, v), plain.hvp(X, v), "hvp")
+    small = MLP(40, [4, 1], seed=4)
+    loss, inputs = mse_graph(small, 40)
+    fast, plain = compiled_both(loss, inputs)
+    assert program.MATRIX_BACK in kinds(fast)
+    X = rng.uniform(-1, 1, (5, 41))
+    close(fast.hessian(X), plain.hessian(X), "hessian")
+
+
+def test_the_numpy_tier_runs_layers_with_numpys_matmul_to_the_same_numbers(monkeypatch):
+    """numpy_calls (what runs while numba compiles) does a layer as one @ each way: its
+    forward, backward and Adam steps equal the numba kernels' on 784-128-10 and 64-32-10."""
+    for nin, width in ((784, 128), (64, 32)):
+        X = digits_rows(nin, 40)
+        results = []
+        for module in (calls, numpy_calls):
+            monkeypatch.setattr(jit, "kernels_now", lambda m=module: m)
+            model, loss, inputs = digits_graph(nin, width)
+            step = microgradx.compile(loss, inputs=inputs)
+            assert kinds(step) & {program.MATRIX, program.MATRIX_BACK}
+            out, dx, grad = forward_backward(step, X)
+            opt = Adam(model.parameters(), lr=0.01)
+            losses = [step.train_step(X, opt) for _ in range(2)]
+            results.append((out, dx, grad, losses, [p.data for p in model.parameters()]))
+        for a, b, what in zip(*results, ("out", "dx", "grad", "losses", "parameters")):
+            close(a, b, what)
+
+
+def test_a_layer_whose_weights_are_not_in_a_row_runs_as_tiles():
+    """Neurons reading the same weights in two orders (no row of W in the uniform values for one of
+    them) cannot be a matrix product: the group runs as tiles, with the same numbers."""
+    ws = [[Value(float(k + 40 * n) / 100) for k in range(40)] for n in range(4)]
+    xs = [Value(0.0) for _ in range(40)]
+    order = np.random.default_rng(0).permutation(40)
+    neurons = [Value.dot(xs, w).tanh() for w in ws] + [
+        Value.dot(xs, [w[k] for k in order]).tanh() for w in ws
+    ]
+    loss = Value.sum(neurons)
+    fast, plain = compiled_both(loss, xs)
+    assert kinds(fast) == {program.TILES}
+    X = np.random.default_rng(1).uniform(-1, 1, (9, 40))
+    for a, b, what in zip(forward_backward(fast, X), forward_backward(plain, X), ("out", "dx", "grad")):
+        close(a, b, what)
