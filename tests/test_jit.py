@@ -4,12 +4,15 @@ what the warmup compiles is all a program asks for."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -397,3 +400,20 @@ def test_a_bad_mode_is_refused_at_import_not_at_the_first_call():
     )
     assert done.returncode != 0
     assert "MICROGRADX_JIT='sometimes': use one of background, foreground, off" in done.stderr
+
+
+def test_warmup_counts_its_seconds_from_the_lock_not_the_wait_for_another_compile(monkeypatch):
+    """`microgradx warmup` started while another process compiles waits for its lock ("waiting for
+    process N"), then finds everything cached: it said "checked in 60.8 s", the wait included."""
+
+    @contextlib.contextmanager
+    def slow_lock(fd=None):  # another process's compile holds the lock for a while
+        time.sleep(1.0)
+        yield
+
+    monkeypatch.setattr(jit, "Lock", slow_lock)
+    monkeypatch.setattr(jit, "mark_ready", lambda: None)  # nothing compiled here: leave the stamp alone
+    monkeypatch.setattr(warmup, "STEPS", [("nothing", lambda: None)])
+    seconds, compiled = warmup.warmup(io.StringIO())
+    assert compiled == 0
+    assert seconds < 0.5, seconds

@@ -102,7 +102,8 @@ class Progress(event.Listener):
 
 
 def warmup(stream: TextIO = sys.stderr, lock_fd: int | None = None) -> tuple[float, int]:
-    """Compile or load every kernel, with a progress bar on `stream`; returns the seconds taken and
+    """Compile or load every kernel, with a progress bar on `stream`; returns the seconds taken (from
+    the moment the lock is held, not counting a wait for another process's compile) and
     how many functions numba compiled (0: all were in the cache already). lock_fd: the warmup's
     lock, taken by the process that started this one (jit.py).
 
@@ -113,8 +114,8 @@ def warmup(stream: TextIO = sys.stderr, lock_fd: int | None = None) -> tuple[flo
     jit.State.numba = True  # this process runs the numba kernels, whatever MICROGRADX_JIT says
     jit.CompileNotice.quiet = True
     progress = Progress(stream)
-    start = time.perf_counter()
     with jit.Lock(lock_fd), event.install_listener("numba:compile", progress):
+        start = time.perf_counter()  # once the lock is ours: a wait for another compile is said apart
         try:
             for name, step in STEPS:
                 t = time.perf_counter()
