@@ -341,6 +341,13 @@ def test_explain_matrix_with_bias_and_nll(capsys):
         (["explain", "--matrix", "--activations", "tanh,swish"], "unknown activation 'swish'"),
         (["explain", "--matrix", "--loss", "nll", "--activations", "tanh,linear", "--sizes", "2,2,1"],
          "one sigmoid neuron"),
+        (["explain", "--matrix", "--loss", "nll", "--activations", "tanh,linear", "--sizes", "2,2,1"],
+         "end --sizes with 1 and --activations with sigmoid (like --sizes 2,2,1 --activations tanh,sigmoid)"),
+        (["explain", "--matrix", "--loss", "nll", "--sizes", "2,3,2"], "like --sizes 2,3,1"),
+        (["explain", "--matrix", "--sizes", "2,3", "--activations", "tanh,linear"],
+         "one activation per layer (1 for --sizes 2,3, like linear)"),
+        (["explain", "--matrix", "--loss", "softmax_cross_entropy", "--sizes", "2,3,1"],
+         "end --sizes with 2 or more"),
         (["explain", "--mode", "forward"], "explain takes an expression"),
     ],
 )  # fmt: skip

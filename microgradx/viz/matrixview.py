@@ -68,6 +68,27 @@ def small_mlp(
     acts = ["tanh"] * (K - 1) + [last] if activations is None else activations.split(",")
     if len(acts) == 1 and K > 1:
         acts = acts * K
+    like = ",".join(["tanh"] * (K - 1) + [last])
+    for a in acts:
+        if a not in matrix.ACTIVATIONS:
+            raise ValueError(
+                f"--activations: unknown activation {a!r}: use {', '.join(matrix.ACTIVATIONS)} (like {like})"
+            )
+    if len(acts) != K:
+        raise ValueError(
+            f"--activations takes one activation per layer ({K} for --sizes {sizes}, like {like}) or one for "
+            f"all; got {activations!r}"
+        )
+    if loss == "nll" and (dims[-1] != 1 or acts[-1] != "sigmoid"):
+        raise ValueError(
+            "--loss nll is the lecture's loss of one sigmoid neuron's output: end --sizes with 1 and "
+            f"--activations with sigmoid (like --sizes {','.join(map(str, dims[:-1]))},1 --activations "
+            f"{','.join(acts[:-1] + ['sigmoid'])}); got --sizes {sizes} and a last activation {acts[-1]}"
+        )
+    if loss == "softmax_cross_entropy" and dims[-1] < 2:
+        raise ValueError(
+            f"--loss softmax_cross_entropy needs 2 outputs or more: end --sizes with 2 or more; got {sizes}"
+        )
     rng = np.random.default_rng(seed)
     model = MLP(dims[0], dims[1:], acts, seed=rng, bias=bias)
     x = rng.uniform(-1.0, 1.0, dims[0]).round(2)
