@@ -133,22 +133,32 @@ def test_settings_are_checked_when_changed_later_too():
         adam.m = np.zeros(1)  # the moments are updated in place, never replaced
 
 
-def test_adam_on_one_run_of_parameters_steps_exactly_as_through_their_indices():
-    """kernels/updates.py adam_update's fast loop (the parameters one run of the store, as a compiled graph's
-    are) gives the very numbers of its loop through the indices (here the same parameters
-    listed backwards, their moments too), bit for bit, over three steps."""
+@pytest.mark.parametrize(
+    "rule, settings",
+    [
+        (updates.ADAM_RULE, [0.01, 0.9, 0.999, 1e-8, 0.01]),
+        (updates.SGD_RULE, [0.05, 0.9, 0.01]),
+        (updates.SGD_RULE, [0.05, 0.0, 0.0]),
+    ],
+    ids=["adam", "sgd-momentum", "sgd-plain"],
+)
+def test_one_run_of_parameters_steps_exactly_as_through_their_indices(rule, settings):
+    """kernels/updates.py's fast loops (the parameters one run of the store, as a compiled graph's
+    are) give the very numbers of their loops through the indices (here the same parameters
+    listed backwards, their state too), bit for bit, over three steps."""
     n = 1000
     start = np.random.default_rng(0).standard_normal((2, n + 5))
-    settings = np.array([0.01, 0.9, 0.999, 1e-8, 0.01])
+    settings = np.array(settings)
     run, backwards = np.arange(2, n + 2), np.arange(n + 1, 1, -1)
     rng = np.random.default_rng(1)
     grads = [rng.standard_normal(n + 5) for _ in range(3)]
     out = []
     for idx, moments in ((run, slice(None)), (backwards, slice(None, None, -1))):
-        store, state = start.copy(), np.zeros((2, n))
+        store, state = start.copy(), np.zeros((2 if rule == updates.ADAM_RULE else 1, n))
         for t, g in enumerate(grads, start=1):
             store[1] = g
-            updates.update(updates.ADAM_RULE, store, idx, state, settings, t)
+            updates.update(rule, store, idx, state, settings, t)
         out.append((store[0].copy(), state[:, moments].copy()))
+    assert not np.array_equal(out[0][0], start[0])
     assert np.array_equal(out[0][0], out[1][0])
     assert np.array_equal(out[0][1], out[1][1])

@@ -246,8 +246,8 @@ def apply_rule(rule, data, grad, idx, state, lr, settings, t) -> None:
         beta1, beta2, eps = settings[1], settings[2], settings[3]
         state[0] = beta1 * state[0] + (1.0 - beta1) * g  # first moment
         state[1] = beta2 * state[1] + (1.0 - beta2) * g * g  # second moment
-        c1, c2 = 1.0 - beta1**t, 1.0 - beta2**t
-        data[idx] -= lr * (state[0] / c1) / (np.sqrt(state[1] / c2) + eps)
+        step, root_c2 = lr / (1.0 - beta1**t), np.sqrt(1.0 - beta2**t)  # as updates.adam_update
+        data[idx] -= step * state[0] / (np.sqrt(state[1]) / root_c2 + eps)
 
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings

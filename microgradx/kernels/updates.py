@@ -18,16 +18,32 @@ SGD_RULE, ADAM_RULE = 0, 1  # the update rules; settings = (lr, momentum, weight
 # (lr, beta1, beta2, eps, weight_decay), state = (velocity,) or (m, v), one per parameter
 
 
-@inline
+@kernel
 def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay):
-    """p ← p − lr·g, with g = ∂L/∂p + weight_decay·p, through velocity v ← momentum·v + g."""
-    for j in range(idx.size):
+    """p ← p − lr·g, with g = ∂L/∂p + weight_decay·p, through velocity v ← momentum·v + g.
+
+    On one run of parameters (see adam_update) the same rule runs without idx, so that it
+    vectorises; equal to the loop through idx bit for bit (tests/test_optim.py)."""
+    n = idx.size
+    if n > 0 and one_run(idx):
+        i0 = idx[0]
+        p, dp = data[i0 : i0 + n], grad[i0 : i0 + n]
+        for j in range(n):
+            p[j] = sgd_rule(p[j], dp[j], velocity, j, lr, momentum, weight_decay)
+        return
+    for j in range(n):
         i = idx[j]
-        g = grad[i] + weight_decay * data[i]  # d/dp (λ/2 p²) = λp
-        if momentum != 0.0:
-            velocity[j] = momentum * velocity[j] + g
-            g = velocity[j]
-        data[i] -= lr * g
+        data[i] = sgd_rule(data[i], grad[i], velocity, j, lr, momentum, weight_decay)
+
+
+@inline
+def sgd_rule(p, dp, velocity, j, lr, momentum, weight_decay):
+    """Parameter p after SGD's step from its gradient dp; its velocity[j] updated."""
+    g = dp + weight_decay * p  # d/dp (λ/2 p²) = λp
+    if momentum != 0.0:
+        velocity[j] = momentum * velocity[j] + g
+        g = velocity[j]
+    return p - lr * g
 
 
 @kernel
@@ -40,28 +56,33 @@ def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
     101,770 parameters. Equals the loop through idx bit for bit (tests/test_optim.py:
     test_adam_on_one_run_of_parameters_steps_exactly_as_through_their_indices). A plain call,
     compiled once, not inlined into each training kernel (its vectorised loops inlined in
-    three cost the warmup about 4 s)."""
-    c1 = 1.0 - beta1**t
-    c2 = 1.0 - beta2**t
+    three cost the warmup about 4 s).
+
+    The step is PyTorch's (torch.optim.Adam): lr/c1 · m / (√v/√c2 + eps), c1 and c2 the bias
+    corrections 1 − β^t, the same number as lr·m̂/(√v̂ + eps) to rounding with one division
+    and one square root a parameter where that form has three divisions: on 784-128-10's
+    101,770 parameters 176 µs against 225 (the loop streams its four arrays from memory)."""
+    step, root_c2 = lr / (1.0 - beta1**t), math.sqrt(1.0 - beta2**t)
     n = idx.size
     if n > 0 and one_run(idx):
         i0 = idx[0]
         p, dp = data[i0 : i0 + n], grad[i0 : i0 + n]
         for j in range(n):
-            p[j] = adam_rule(p[j], dp[j], m, v, j, lr, beta1, beta2, eps, weight_decay, c1, c2)
+            p[j] = adam_rule(p[j], dp[j], m, v, j, beta1, beta2, eps, weight_decay, step, root_c2)
         return
     for j in range(n):
         i = idx[j]
-        data[i] = adam_rule(data[i], grad[i], m, v, j, lr, beta1, beta2, eps, weight_decay, c1, c2)
+        data[i] = adam_rule(data[i], grad[i], m, v, j, beta1, beta2, eps, weight_decay, step, root_c2)
 
 
 @inline
-def adam_rule(p, dp, m, v, j, lr, beta1, beta2, eps, weight_decay, c1, c2):
-    """Parameter p after Adam's step from its gradient dp; its moments m[j], v[j] updated."""
+def adam_rule(p, dp, m, v, j, beta1, beta2, eps, weight_decay, step, root_c2):
+    """Parameter p after Adam's step from its gradient dp; its moments m[j], v[j] updated
+    (step = lr/c1, root_c2 = √c2: see adam_update)."""
     g = dp + weight_decay * p
     m[j] = beta1 * m[j] + (1.0 - beta1) * g  # first moment
     v[j] = beta2 * v[j] + (1.0 - beta2) * g * g  # second moment
-    return p - lr * (m[j] / c1) / (math.sqrt(v[j] / c2) + eps)
+    return p - step * m[j] / (math.sqrt(v[j]) / root_c2 + eps)  # m̂/(√v̂ + eps), c1 and c2 taken out
 
 
 @inline
