@@ -21,6 +21,7 @@ from microgradx.losses import (
     softmax,
     softmax_cross_entropy,
 )
+from microgradx.nn import MLP
 
 
 def grad_of(f, *xs: float) -> tuple[float, list[float]]:
@@ -171,3 +172,68 @@ def test_bad_inputs_give_clear_errors():
         mean([])
     with pytest.raises(TypeError, match="not a number or a Value"):
         mse(Value(1.0), "1")
+
+
+def _squares_dot(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, int]:
+    """A DOT's args as the tape holds them (x1 … xn, then w1 … wn), and n."""
+    xs, ws = zip(*pairs, strict=True)
+    return np.array(xs + ws, dtype=np.uint32), len(pairs)
+
+
+@pytest.mark.parametrize(
+    "pairs, start",
+    [
+        ([(k, k) for k in range(200)], 0),  # losses.l2: Σ p², the parameters in order
+        ([(300, 301)] + [(k, k) for k in range(200)], 1),  # micrograd's 0.1 * sum(p * p for p ...)
+        ([(k, k) for k in range(100)] + [(500, 500)] + [(k, k) for k in range(100, 200)], 101),  # a jump
+        ([(k, k) for k in range(100)] + [(3, 4)] + [(k, k) for k in range(100, 200)], 101),  # not a square
+        ([(k, k) for k in range(150)] + [(7, 8)], 151),  # ends in a product: none
+        ([(k, k) for k in range(200, 0, -1)], 200),  # backwards: none
+        ([(0, 1)] * 150 + [(k, k) for k in range(63)], 213),  # a run shorter than SQUARES_FROM: none
+        ([(0, 1)] * 150 + [(k, k) for k in range(64)], 150),
+        ([(k, k) for k in range(40)], 40),  # a short DOT: not looked at
+    ],
+)
+def test_squares_from_finds_the_trailing_run_of_squares(pairs, start):
+    """kernels/scalar.py's squares_from: the first pair of the DOT's trailing run x·x over
+    consecutive slots, or n (the DOT added pair by pair, in the graph's order)."""
+    from microgradx.kernels import scalar
+
+    args, n = _squares_dot(pairs)
+    assert scalar.squares_from.py_func(args, 0, n) == min(start, n)
+
+
+@pytest.mark.parametrize("form", ["l2", "micrograd", "shuffled"])
+def test_an_l2_penalty_over_many_parameters_equals_the_reference_sweep(form):
+    """A sum of squares over >= SQUARES_FROM parameters (the scalar sweeps' vectorised run,
+    added in partial sums) gives the reference sweep's loss and gradients to rounding, compiled
+    on a batch and through Value.backward(engine="numba"); the parameters in the store's order
+    (l2, micrograd's generator form) or shuffled (pair by pair, in the graph's order)."""
+    model = MLP(3, [20, 10, 1], seed=3)
+    params = model.parameters()
+    if form == "shuffled":
+        params = [params[i] for i in np.random.default_rng(0).permutation(len(params))]
+    xs = [Value(0.5), Value(-1.0), Value(2.0)]
+    penalty = 0.1 * sum(p * p for p in params) if form == "micrograd" else l2(params, 0.1)
+    loss = model(xs) ** 2 + penalty
+
+    def grads(engine: str) -> np.ndarray:
+        for p in model.parameters():
+            p.grad = 0.0
+        loss.backward(engine=engine)
+        return np.array([p.grad for p in model.parameters()])
+
+    expected = grads("python")
+    assert np.allclose(grads("numba"), expected, rtol=1e-12, atol=1e-15)
+    step = microgradx.compile(loss, inputs=xs)
+    assert step.forward(np.array([[0.5, -1.0, 2.0]]))[0] == pytest.approx(loss.data, rel=1e-14)
+    assert np.allclose(grads_of(step, model), expected, rtol=1e-12, atol=1e-15)
+    assert np.abs(expected).max() > 0.1
+
+
+def grads_of(step: microgradx.Compiled, model: MLP) -> np.ndarray:
+    """The model's parameters' gradients from a backward of the compiled step's last forward."""
+    for p in model.parameters():
+        p.grad = 0.0
+    step.backward()
+    return np.array([p.grad for p in model.parameters()])

@@ -47,6 +47,7 @@ from .codes import (
     SUB,
     SUM,
     TANH,
+    dense,
     inline,
     kernel,
 )  # fmt: skip
@@ -157,6 +158,41 @@ def dunary(k, x, out):
     return 0.0  # STEP, SIGN: flat on each side of 0
 
 
+# -- a sum of squares: an L2 penalty's Σ p² -----------------------------------------------------
+
+SQUARES_FROM = 64  # the shortest run of squares that squares_from looks for
+
+
+@inline
+def squares_from(args, start, n):
+    """Where the DOT of n pairs at args[start] ends in a run of squares: the first pair s such
+    that pairs s … n − 1 are x·x with x the consecutive slots x_s, x_s + 1, … (an L2 penalty's
+    Σ p², losses.l2, the parameters in the store's order); n where it does not, or where the
+    DOT is shorter than SQUARES_FROM pairs. One pass without a branch over the pairs (it
+    vectorises): the run then takes no gathers, its sum vectorises and its gradient too."""
+    if n < SQUARES_FROM or args[start + n - 1] != args[start + 2 * n - 1]:
+        return n
+    s = 0 if args[start] == args[start + n] else 1
+    for k in range(1, n):
+        x = np.int64(args[start + k])
+        square = x == args[start + n + k]
+        follows = x == np.int64(args[start + k - 1]) + 1
+        s = max(s, k if square and not follows else (0 if square else k + 1))
+    return s if n - s >= SQUARES_FROM else n
+
+
+@dense
+def sum_of_squares(x):
+    """Σ x_k², in partial sums that vectorise (fastmath "reassoc"). Every term is >= 0, so the
+    order changes only the rounding (relative error under n·ε), never cancels: a sum of squares
+    is the one DOT the scalar sweeps do not add in the graph's order (issue 20's order holds
+    for every other). On 784-128-10's 101,770 parameters: about 15 µs against 86 in order."""
+    total = 0.0
+    for k in range(x.size):
+        total += x[k] * x[k]
+    return total
+
+
 # -- scalar sweeps: one value per slot -------------------------------------------------
 
 
@@ -174,9 +210,13 @@ def forward(op, a, b, args, vals, first=0):
             continue  # leaves and constants were filled in
         elif k == DOT:
             n = b[i] // 2
+            s = squares_from(args, a[i], n)  # n: no run of squares (see squares_from)
             total = 0.0
-            for m in range(a[i], a[i] + n):
+            for m in range(a[i], a[i] + s):
                 total += vals[args[m]] * vals[args[m + n]]
+            if s < n:
+                x0 = args[a[i] + s]
+                total += sum_of_squares(vals[x0 : x0 + n - s])
             vals[i] = total
         elif k == SUM:
             total = 0.0
@@ -211,7 +251,13 @@ def backward(op, a, b, args, vals, grads, first=0):
             continue
         elif k == DOT:
             n = b[i] // 2
-            for m in range(a[i], a[i] + n):
+            s = squares_from(args, a[i], n)
+            if s < n:  # the run of squares: d(Σ x²) = Σ 2x dx, slot after slot
+                x0 = args[a[i] + s]
+                x_run, g_run = vals[x0 : x0 + n - s], grads[x0 : x0 + n - s]
+                for j in range(n - s):
+                    g_run[j] += 2.0 * g * x_run[j]
+            for m in range(a[i], a[i] + s):
                 x, w = args[m], args[m + n]
                 if x == w:  # a square, like an L2 penalty's p·p: d(x²) = 2x dx
                     grads[x] += 2.0 * g * vals[x]
