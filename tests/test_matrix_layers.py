@@ -203,3 +203,43 @@ def test_a_layer_whose_weights_are_not_in_a_row_runs_as_tiles():
     X = np.random.default_rng(1).uniform(-1, 1, (9, 40))
     for a, b, what in zip(forward_backward(fast, X), forward_backward(plain, X), ("out", "dx", "grad")):
         close(a, b, what)
+
+
+@pytest.mark.parametrize(
+    "order, reads_x",
+    [("x then y", True), ("y then x", True), ("x backwards", False), ("x shuffled", False)],
+)
+def test_a_first_layer_reads_its_inputs_from_the_batch_whatever_their_columns(order, reads_x):
+    """A first layer whose inputs are consecutive columns of the batch, at any offset, takes hᵀ
+    from the batch's rows (matrix_layers.input_run); in another order it packs hᵀ from the lanes:
+    both give the tiles' outputs, gradients and Adam steps, on two chunks of lanes."""
+    from microgradx.kernels import matrix_layers
+
+    nin, rows = 300, 300
+    model, loss, (*xs, y0, y1) = mse_for_two(nin)
+    columns = {"x then y": xs + [y0, y1], "y then x": [y0, y1] + xs, "x backwards": xs[::-1] + [y0, y1]}
+    inputs = columns.get(order) or [xs[i] for i in np.random.default_rng(7).permutation(nin)] + [y0, y1]
+    fast, plain = compiled_both(loss, inputs)
+    vcode, vargs, in_rows = fast.split.vcode, fast.split.vargs, fast.in_rows
+    first = int(np.flatnonzero((vcode[:, RUNS] == program.MATRIX) & (vcode[:, MEMBERS] > 0))[0])
+    col0 = matrix_layers.input_run.py_func(vargs, vcode[first, 1], nin, in_rows)
+    assert (col0 >= 0) == reads_x
+    X = np.random.default_rng(8).uniform(-1, 1, (rows, nin + 2))
+    for a, b, what in zip(forward_backward(fast, X), forward_backward(plain, X), ("out", "dx", "grad")):
+        close(a, b, what)
+    start = [p.data for p in model.parameters()]
+    steps = []
+    for step in (fast, plain):  # (both steps train the same parameters: each from the same start)
+        for p, v in zip(model.parameters(), start):
+            p.data = v
+        opt = Adam(model.parameters(), lr=0.01)
+        steps.append([step.train_step(X, opt) for _ in range(2)] + [p.data for p in model.parameters()])
+    close(steps[0], steps[1], "Adam steps")
+
+
+def mse_for_two(nin: int):
+    """A relu layer of 8 on nin inputs, then 2 outputs; Σ (ŷ − y)² over them. Returns the model, the
+    loss and its inputs, x then y."""
+    model = MLP(nin, [8, 2], seed=9)
+    loss, inputs = mse_graph(model, nin)
+    return model, loss, inputs

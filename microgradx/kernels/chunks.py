@@ -51,7 +51,7 @@ def forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts):
         row = vals[c, in_rows[col]]
         for j in range(n):
             row[j] = rows[j, col]
-    forward_lanes(code, args, groups, vals[c], uvals, tmp[c], n)
+    forward_lanes(code, args, groups, vals[c], uvals, tmp[c], n, rows, in_rows)
 
 
 @inline

@@ -94,9 +94,10 @@ def settle(r, ugrads, tmp):
 
 
 @lanes_forward
-def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
+def forward_lanes(code, args, groups, vals, uvals, tmp, lanes, batch, in_rows):
     """Evaluate the varying program on the first `lanes` lanes (inputs are filled in; tiles
-    run on all the lanes, see tiles.py).
+    run on all the lanes, see tiles.py). batch: the lanes' rows of inputs, in_rows[col] the
+    row that input col was filled into (a matrix group reads a first layer's hᵀ from batch).
 
     Products may fuse into multiply-adds (fastmath "contract"): the last bit may differ."""
     for i in range(code.shape[0]):
@@ -108,7 +109,7 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
             elif code[i, MEMBERS] > 0:  # a group's first DOT: the whole group (the others skip)
                 members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]
                 if code[i, RUNS] == MATRIX:
-                    matrix_forward(members, code, args, vals, uvals, lanes, tmp)
+                    matrix_forward(members, code, args, vals, uvals, lanes, tmp, batch, in_rows)
                 else:
                     group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see tiles.py
         elif k <= CONST:
