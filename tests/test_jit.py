@@ -417,3 +417,16 @@ def test_warmup_counts_its_seconds_from_the_lock_not_the_wait_for_another_compil
     seconds, compiled = warmup.warmup(io.StringIO())
     assert compiled == 0
     assert seconds < 0.5, seconds
+
+
+def test_numba_compiling_the_users_own_functions_is_left_alone():
+    """microgradx listens to every numba compile in the process (its notice, jit.CompileNotice):
+    the user's own njit functions compile and run, one made by exec too (its __module__ is None:
+    the listener's `func.__module__.startswith` raised AttributeError inside numba's compile)."""
+    import numba
+
+    namespace: dict = {}
+    exec("def plus_one(x):\n    return x + 1\n", namespace)
+    assert namespace["plus_one"].__module__ is None
+    assert numba.njit(namespace["plus_one"])(41) == 42
+    assert numba.njit(lambda x: 2 * x)(21) == 42

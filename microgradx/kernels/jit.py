@@ -398,8 +398,11 @@ class CompileNotice(event.Listener):
     quiet = False  # the warmup shows its own progress
 
     def on_start(self, ev: event.Event) -> None:
-        func = ev.data["dispatcher"].py_func
-        if not CompileNotice.quiet and func.__module__.startswith(__package__ + "."):
+        # numba tells every listener of every compile in the process, the user's own functions too:
+        # one made by exec has no module (None), another dispatcher may lack py_func; never fail theirs
+        func = getattr(ev.data.get("dispatcher"), "py_func", None)
+        module = getattr(func, "__module__", None) or ""
+        if not CompileNotice.quiet and module.startswith(__package__ + "."):
             where = (
                 "once per machine"
                 if cache_dir() is not None
