@@ -20,7 +20,8 @@ and 784 inputs of random data through hidden layers of 128, 256, and 512 then 25
 build + `compile`, JAX's trace + XLA compile, then every contestant's first step; and
 the step's achieved GFLOP/s (its matrix products' multiply-adds, 2 flops each: forward
 h W, backward hᵀ g and g Wᵀ but into the inputs) beside NumPy's `@` on the same products
-alone, one thread: the single-core matrix-product peak the step is measured against.
+alone, one thread: the single-core matrix-product peak the step is measured against; and
+microgradx's own matrix-product kernel (matmul.product, packing included) on them alone.
 Then the floors of issues 15 and 24.
 
     python benchmarks/train_digits.py                            # about a minute
@@ -47,6 +48,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import matmul_kernels  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from train_moons import Unavailable, check, flat, measure, medians, model_params, repeated, weights  # noqa: E402
@@ -154,6 +156,19 @@ def numpy_peak(pb: Problem) -> tuple[float, float]:
             times.append((time.perf_counter() - t0) / 5)
         flops, seconds = flops + 2.0 * m * k * n, seconds + min(times)
     return flops, flops / seconds / 1e9
+
+
+def kernels_peak(pb: Problem) -> float:
+    """matmul.product's GFLOP/s on the step's products alone (benchmarks/matmul_kernels.py's
+    `ours`, each forward with its packing of hᵀ): per layer the forward and ∇W, and ∇h but
+    into the inputs; the best of several timings of each."""
+    rng = np.random.default_rng(0)
+    flops, seconds = 0.0, 0.0
+    for k, (d_in, d_out) in enumerate(zip(sizes(pb), sizes(pb)[1:])):
+        _, forward, weights_, rows = matmul_kernels.ours(d_out, d_in, BATCH, rng)
+        for run in (forward, weights_, rows) if k else (forward, weights_):
+            flops, seconds = flops + 2.0 * d_out * d_in * BATCH, seconds + matmul_kernels.best(run, repeat=9)
+    return flops / seconds / 1e9
 
 
 # -- the contestants: each builds its step from the same data, batches and weights ----------
@@ -395,6 +410,7 @@ class Point(NamedTuple):
     parameters: int
     flops: float
     peak: float
+    kernels: float  # matmul.product's GFLOP/s on the same products alone
 
 
 def run_point(pb: Problem, rounds: int, sample: float) -> Point:
@@ -403,11 +419,13 @@ def run_point(pb: Problem, rounds: int, sample: float) -> Point:
     built = setup(pb)
     us = medians(measure(built.steps, rounds, sample))
     flops, peak = numpy_peak(pb)
+    kernels = kernels_peak(pb)
     print(f"  measured in {time.perf_counter() - t0:.1f} s")
     ready = {name: step.ready for name, step in built.steps.items()}
     return Point(
-        pb.name, us, rounds, ready, built.first_step, pb.model_seconds, len(pb.init.parameters()), flops, peak
-    )
+        pb.name, us, rounds, ready, built.first_step, pb.model_seconds, len(pb.init.parameters()),
+        flops, peak, kernels,
+    )  # fmt: skip
 
 
 # -- reports ----------------------------------------------------------------------------
@@ -427,7 +445,8 @@ def point_table(pt: Point) -> None:
     print(
         f"train_step: {pt.flops / 1e6:.1f} MFLOP of matrix products a step, {achieved:.1f} GFLOP/s achieved; "
         f"NumPy's @ on those products alone (one thread): {pt.peak:.1f} GFLOP/s "
-        f"({achieved / pt.peak:.0%} of it)"
+        f"({achieved / pt.peak:.0%} of it); microgradx's matmul.product on them alone: "
+        f"{pt.kernels:.1f} GFLOP/s ({pt.kernels / pt.peak:.0%} of @'s)"
     )
 
 
@@ -466,6 +485,14 @@ def floors(points: dict[str, Point]) -> None:
             print(f"  ----  {TRAIN_STEP} vs {slow}: that network was not measured, not checked")
             continue
         faster(pt, TRAIN_STEP, slow, needed)
+    if big is not None:
+        share = big.kernels / big.peak
+        verdict = "PASS" if share >= 0.8 else "FAIL"
+        print(
+            f"  {verdict}  {big.name}: its matrix products by matmul.product alone at {share:.0%} of "
+            f"NumPy's one-thread @ on the same shapes ({big.kernels:.1f} against {big.peak:.1f} GFLOP/s; "
+            "floor >= 80%)"
+        )
     print("\nfloors, issue 15:")
     w32, w128, big = points.get("digits 32"), points.get("digits 128"), points.get("784")
     for pt, slow, needed in ((w32, TORCH, 4.0), (w32, JAX, 2.0), (w128, TORCH, 2.0)):
