@@ -9,6 +9,8 @@ import sys
 from code import InteractiveConsole
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -58,6 +60,11 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
     assert namespace["scores"].shape == (450, 10)  # the digits' test rows, scored in one call
     assert (namespace["predicted"] == namespace["y_test"]).mean() > 0.9
+    eigenvalues, top = namespace["eigenvalues"], namespace["top"]  # the landscape: what its comment says
+    assert namespace["profile"].loss[0] > 10 * namespace["profile"].loss[-1]
+    assert np.allclose(top, eigenvalues[::-1][:2], rtol=1e-6)  # Lanczos finds the spectrum's top two
+    assert eigenvalues[-1] > 1e3 * 2e-4  # the data's curvature, not the penalty's 2·1e-4 alone
+    assert 0.0 < namespace["negative"] < 0.5  # some directions still curve down: not yet a minimum
     printed = capsys.readouterr().out
     assert "25 " in printed  # the progress callback printed
     shown_tape = next(b for b in blocks("") if b.startswith("u = leaf"))
