@@ -52,7 +52,7 @@ from .compiler.checks import whole_number
 from .compiler.second_order import topological_leaves
 from .core.engine import Value
 from .core.graph_sweeps import substituted
-from .core.real import real, real_array, shown
+from .core.real import first_nonfinite, real, real_array, shown
 
 __all__ = ["Line", "Plane", "line", "plane", "spectrum", "top_eigenvalues", "index", "neurons"]
 
@@ -92,8 +92,9 @@ def _rows(step: Compiled, X: object, caller: str) -> np.ndarray:
             f"{caller}(X): X has shape {arr.shape}; it must hold the rows the graph takes, shape "
             f"(rows, {n}), one row at least: the loss is the mean over X's rows"
         )
-    if not np.all(np.isfinite(arr)):
-        r = int(np.argwhere(~np.isfinite(arr))[0, 0])
+    k, count = first_nonfinite(arr)
+    if count:
+        r = k // n
         raise ValueError(f"{caller}(X): row {r} of X is not finite ({arr[r]}): the loss there would be nan")
     return np.ascontiguousarray(arr)
 
@@ -106,12 +107,12 @@ def _positions(step: Compiled, wrt: object, caller: str) -> np.ndarray:
 def _current(step: Compiled, caller: str) -> np.ndarray:
     """The parameters' current values, all finite (else an error naming the first that is not)."""
     theta = np.array([p.data for p in step.parameters])
-    bad = np.flatnonzero(~np.isfinite(theta))
-    if bad.size:
-        p = step.parameters[int(bad[0])]
+    k, count = first_nonfinite(theta)
+    if count:
+        p = step.parameters[k]
         raise ValueError(
-            f"{caller}: the parameter {p.label or f'step.parameters[{bad[0]}]'} is {theta[bad[0]]} ("
-            f"{bad.size} of {theta.size} are not finite): a landscape around it is nan; load or train "
+            f"{caller}: the parameter {p.label or f'step.parameters[{k}]'} is {theta[k]} ("
+            f"{count} of {theta.size} are not finite): a landscape around it is nan; load or train "
             "finite weights first"
         )
     return theta
@@ -125,8 +126,8 @@ def _vector(v: object, size: int, caller: str, name: str) -> np.ndarray:
             f"{caller}({name}): {name} has shape {arr.shape}; it must hold one number per parameter, "
             f"({size},), in the order of wrt (or of step.parameters without wrt)"
         )
-    if not np.all(np.isfinite(arr)):
-        k = int(np.flatnonzero(~np.isfinite(arr))[0])
+    k, count = first_nonfinite(arr)
+    if count:
         raise ValueError(f"{caller}({name}): {name}[{k}] is {arr[k]}; a parameter vector must be finite")
     return arr
 

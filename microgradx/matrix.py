@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.real import real_array
+from .core.real import first_nonfinite, index, real_array
 from .nn import MLP, Layer
 
 __all__ = ["ACTIVATIONS", "LOSSES", "Backprop", "Forward", "backprop", "forward", "layers_of"]
@@ -156,8 +156,10 @@ def _columns(X: object, width: int, what: str) -> tuple[Array, bool]:
             f"{what} must have shape ({width},) for one observation or (rows, {width}) for rows, "
             f"one row at least, got shape {X.shape}"
         )
-    if not np.isfinite(X).all():
-        raise ValueError(f"{what} holds nan or inf")
+    k, count = first_nonfinite(X)
+    if count:
+        at = f"{what}{index(k, X.shape)} = {X.flat[k]}"
+        raise ValueError(f"{what} holds nan or inf: {at} ({count} of {X.size})")
     return np.atleast_2d(X.astype(float)).T, X.ndim == 1
 
 
@@ -199,9 +201,10 @@ def _targets(Y: object, loss: str, out: Array, single: bool) -> Array:
     if Y.shape != want and not (d == 1 and Y.shape == alone):
         also = f" (or {alone} for the one output)" if d == 1 else ""
         raise ValueError(f"Y must have the output's shape {want}{also}, got shape {Y.shape}")
+    k, count = first_nonfinite(Y)
+    if count:
+        raise ValueError(f"Y holds nan or inf: Y{index(k, Y.shape)} = {Y.flat[k]} ({count} of {Y.size})")
     Y = Y.astype(float).reshape(rows, d).T
-    if not np.isfinite(Y).all():
-        raise ValueError("Y holds nan or inf")
     if loss == "nll" and ((Y < 0.0) | (Y > 1.0)).any():
         raise ValueError("nll's targets y are labels 0 or 1 (probabilities in [0, 1]); Y has others")
     if loss == "softmax_cross_entropy" and ((Y < 0.0).any() or not np.allclose(Y.sum(axis=0), 1.0)):

@@ -54,7 +54,7 @@ import numpy as np
 
 from . import serialize
 from .core.engine import Value, bind
-from .core.real import real_array
+from .core.real import first_nonfinite, index, real_array
 from .core.store import Store
 from .serialize import ModelFileError
 
@@ -279,11 +279,10 @@ class Module:
 
 
 def _check_finite(values: np.ndarray, context: str, action: str) -> None:
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        i = int(bad[0])
+    i, count = first_nonfinite(values)
+    if count:
         raise ModelFileError(
-            f"{context}: {bad.size} of {values.size} parameters are not finite "
+            f"{context}: {count} of {values.size} parameters are not finite "
             f"(the first is parameters()[{i}] = {values[i]}); pass allow_nonfinite=True to {action} anyway"
         )
 
@@ -446,12 +445,11 @@ class Layer(Module):
             raise ValueError(
                 f"{self!r}.{part} takes an array of shape {shape} ({layout}), got shape {array.shape}"
             )
-        bad = np.argwhere(~np.isfinite(array))
-        if bad.size:
-            at = tuple(int(i) for i in bad[0])
+        k, count = first_nonfinite(array)
+        if count:
             raise ValueError(
-                f"{self!r}.{part} takes finite numbers, got {part}[{', '.join(map(str, at))}] = {array[at]}"
-                f" ({len(bad)} of {array.size} not finite); nothing was set"
+                f"{self!r}.{part} takes finite numbers, got {part}{index(k, array.shape)} = {array.flat[k]}"
+                f" ({count} of {array.size} not finite); nothing was set"
             )
         idx = self._index(part)
         with self._store.lock:  # as every writer of the parameters (see store.py)

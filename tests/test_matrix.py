@@ -260,7 +260,8 @@ def net():
         (("net", [1.0, 2.0, 3.0], [1.0, 0.0], "mse"), ValueError, "shape (2,)"),
         (("net", np.ones((4, 3)), np.ones((4, 2)), "mse"), ValueError, "(rows, 2)"),
         (("net", np.ones((0, 2)), np.ones((0, 2)), "mse"), ValueError, "got shape (0, 2)"),
-        (("net", [1.0, np.nan], [1.0, 0.0], "mse"), ValueError, "nan or inf"),
+        (("net", [1.0, np.nan], [1.0, 0.0], "mse"), ValueError, "nan or inf: X[1] = nan (1 of 2)"),
+        (("net", [[1.0, 2.0], [3.0, -np.inf]], np.ones((2, 2)), "mse"), ValueError, "X[1, 1] = -inf (1 of 4)"),
         (("net", ["a", "b"], [1.0, 0.0], "mse"), TypeError, "real numbers"),
         (("net", [[1.0, 2.0], [3.0]], np.ones((2, 2)), "mse"), TypeError, "X[0] is [1.0, 2.0]"),
         (("net", np.ones((2, 2)), [[1.0, 0.0], [1.0]], "mse"), TypeError, "Y[0] is [1.0, 0.0]"),
@@ -270,7 +271,7 @@ def net():
         (("net", [1.0, 2.0], [1.0, 0.0], "mae"), ValueError, "unknown loss 'mae'"),
         (("net", [1.0, 2.0], [1.0, 0.0], "nll"), ValueError, "one sigmoid neuron"),
         (("net", [1.0, 2.0], [0.5, 0.2], "softmax_cross_entropy"), ValueError, "one-hot"),
-        (("net", [1.0, 2.0], [1.0, np.inf], "mse"), ValueError, "Y holds nan"),
+        (("net", [1.0, 2.0], [1.0, np.inf], "mse"), ValueError, "Y holds nan or inf: Y[1] = inf (1 of 2)"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(net, args, error, words):

@@ -192,6 +192,14 @@ def real_array(x: object, what: str, name: str = "x") -> np.ndarray:
     return out.reshape(arr.shape)
 
 
+def first_nonfinite(arr: np.ndarray) -> tuple[int, int]:
+    """Where arr's first nan or ±inf is (its flat index, C order) and how many it holds: (-1, 0)
+    when every entry is finite. The one search behind the errors that name the first bad number
+    (index() writes the flat index as Python indexes it)."""
+    bad = np.flatnonzero(~np.isfinite(arr))
+    return (int(bad[0]), int(bad.size)) if bad.size else (-1, 0)
+
+
 def index(k: int, shape: tuple[int, ...]) -> str:
     """The k-th element of a C-ordered array of this shape, as Python indexes it: "[2, 0]"."""
     if not shape:
