@@ -261,7 +261,7 @@ def net():
         (("net", np.ones((4, 3)), np.ones((4, 2)), "mse"), ValueError, "(rows, 2)"),
         (("net", np.ones((0, 2)), np.ones((0, 2)), "mse"), ValueError, "got shape (0, 2)"),
         (("net", [1.0, np.nan], [1.0, 0.0], "mse"), ValueError, "nan or inf: X[1] = nan (1 of 2)"),
-        (("net", [[1.0, 2.0], [3.0, -np.inf]], np.ones((2, 2)), "mse"), ValueError, "X[1, 1] = -inf (1 of 4)"),
+        (("net", [[1.0, 2.0], [3, -np.inf]], np.ones((2, 2)), "mse"), ValueError, "X[1, 1] = -inf (1 of 4)"),
         (("net", ["a", "b"], [1.0, 0.0], "mse"), TypeError, "real numbers"),
         (("net", [[1.0, 2.0], [3.0]], np.ones((2, 2)), "mse"), TypeError, "X[0] is [1.0, 2.0]"),
         (("net", np.ones((2, 2)), [[1.0, 0.0], [1.0]], "mse"), TypeError, "Y[0] is [1.0, 0.0]"),

@@ -204,3 +204,41 @@ def test_a_parameter_set_by_hand_waits_for_a_writer_holding_the_store():
         writer.join(10)
         assert done.is_set()
     assert (p.data, p.grad) == (5.0, 7.0)
+
+
+def test_numbas_threading_layer_is_chosen_only_when_a_graph_runs_over_threads(tmp_path):
+    """numba's threading layer is the whole process's: importing microgradx and running graphs on
+    one thread leave it as numba's default for the user's own parallel code; a graph compiled
+    with threads=True asks for the fork-safe layer before its first parallel kernel (before,
+    the import asked for it). In a fresh process, no NUMBA_THREADING_LAYER set."""
+    script = tmp_path / "layer.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import numba
+            import numpy as np
+            import microgradx
+            from microgradx import Value
+            from microgradx.nn import MLP
+
+            default = numba.config.THREADING_LAYER
+            model = MLP(4, [8, 1], seed=0)
+            xs = [Value(0.0) for _ in range(4)]
+            X = np.random.default_rng(0).normal(size=(300, 4))
+            microgradx.compile(model(xs), inputs=xs).forward(X)
+            after_serial = numba.config.THREADING_LAYER
+            step = microgradx.compile(model(xs), inputs=xs, threads=True)
+            step.parallel_rows = 64
+            step.forward(X)
+            assert step._ws.parallel
+            print(default, after_serial, numba.config.THREADING_LAYER)
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    env["NUMBA_NUM_THREADS"] = "2"
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    default, after_serial, after_parallel = run.stdout.split()
+    assert after_serial == default == "default"
+    assert after_parallel == "forksafe"

@@ -40,7 +40,7 @@ from ..core.engine import Value, bind
 from ..core.ops import ARITY, Op
 from ..core.store import Store
 from ..core.tape import Tape, flatten
-from ..kernels import jit
+from ..kernels import chunks, jit
 from ..kernels.layout import pack_program
 from . import checks, passes
 from .program import split
@@ -165,7 +165,10 @@ class Graph:
         if ws is None or ws.rows != rows:
             n_varying = self.split.vcode.shape[0]
             block = self.block_rows
-            parallel = self.threads and rows >= self.parallel_rows and numba.get_num_threads() > 1
+            parallel = self.threads and rows >= self.parallel_rows
+            if parallel:  # (numba.get_num_threads starts numba's threads: the layer is chosen first)
+                chunks.fork_safe_threads()
+                parallel = numba.get_num_threads() > 1
             if parallel:  # at least one chunk per thread
                 block = min(block, -(-rows // numba.get_num_threads()))
             n_uniform = self._uniform0.shape[1]

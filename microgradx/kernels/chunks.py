@@ -15,10 +15,10 @@ default: on a shared 2-core machine a busy core made a threaded step 3-270 times
 than the serial one, for a gain of at most 1.8 times on an idle machine
 (benchmarks/parallel.py). numba's GNU OpenMP threading layer, the one it picks on Linux
 without TBB, kills a forked child at its first parallel call (compile(threads=True)); so
-unless the user chose a layer (NUMBA_THREADING_LAYER), numba is asked here for a fork-safe
-one: TBB if installed, else its own workqueue (which runs one parallel call at a time:
-compiler/graph.py makes them take turns anyway). core/forks.py releases the package's locks
-in a forked child.
+unless the user chose a layer (NUMBA_THREADING_LAYER), numba is asked for a fork-safe one
+before the first parallel call (fork_safe_threads): TBB if installed, else its own
+workqueue (which runs one parallel call at a time: compiler/graph.py makes them take turns
+anyway). core/forks.py releases the package's locks in a forked child.
 
 Equals: one chunk of all the rows, and the scalar sweeps row by row: tests/test_compiled.py
 (test_outputs_of_every_chunk_land_in_their_rows, test_blocks_of_rows_padded_to_cache_lines_agree,
@@ -39,8 +39,15 @@ from .lanes import backward_lanes, forward_lanes
 from .layout import copy
 from .scalar import backward, forward
 
-if "NUMBA_THREADING_LAYER" not in os.environ and not numba_parallel._is_initialized:
-    numba.config.THREADING_LAYER = "forksafe"
+
+def fork_safe_threads() -> None:
+    """Ask numba for a fork-safe threading layer (see the top) before microgradx's first
+    parallel kernel, unless the user chose a layer or numba's threads already run. Called
+    when a graph compiled with threads=True first splits a batch over threads
+    (compiler/graph.py), not at import: numba's threading layer is the process's, and the
+    user's own parallel numba code keeps numba's default while microgradx runs none."""
+    if "NUMBA_THREADING_LAYER" not in os.environ and not numba_parallel._is_initialized:
+        numba.config.THREADING_LAYER = "forksafe"
 
 
 @inline
