@@ -243,3 +243,19 @@ def mse_for_two(nin: int):
     model = MLP(nin, [8, 2], seed=9)
     loss, inputs = mse_graph(model, nin)
     return model, loss, inputs
+
+
+@pytest.mark.parametrize("nin, width", [(128, 127), (40, 9), (300, 30)])
+def test_a_layer_that_cannot_be_whole_tiles_runs_as_matrix_products(nin, width):
+    """A layer whose neurons are not a multiple of four cannot run as tiles: from MATRIX_BACK_ROWS
+    rows on it runs as matrix products both ways (each DOT ran alone before), with the numbers
+    of the path without them, forward, backward and an Adam step."""
+    _, loss, inputs = digits_graph(nin, width)
+    fast, plain = compiled_both(loss, inputs)
+    vcode = fast.split.vcode
+    first_layer = int(np.flatnonzero(vcode[:, MEMBERS] == width)[0])
+    assert vcode[first_layer, RUNS] == program.MATRIX
+    assert program.MATRIX not in kinds(plain)
+    X = digits_rows(nin, 70)
+    for a, b, what in zip(forward_backward(fast, X), forward_backward(plain, X), ("out", "dx", "grad")):
+        close(a, b, what)

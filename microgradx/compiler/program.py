@@ -133,7 +133,11 @@ def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) 
     624); with tiles, from MATRIX_BACK_ROWS rows on, matrix products backward only (the
     digits' 32 × 64 layer at 128 lanes: 28 µs forward with tiles against 34, 32-33 back
     against 33; at 32 lanes 17 against 22). Below, what ran before: on the moons' 16 × 16
-    layer the tiles' backward is faster (16 µs against 17).
+    layer the tiles' backward is faster (16 µs against 17). A group that cannot be whole
+    tiles (its neurons not a multiple of four) runs as matrix products both ways from
+    MATRIX_BACK_ROWS rows on, where each DOT would otherwise run alone: train_step of a
+    K-M-10 MLP at 128 lanes, 128-127-10 428 µs against 664, 200-63-10 260 against 398,
+    64-95-10 208 against 237 (benchmarks/random_mlps.py found such layers running alone).
     """
     rows = int(vcode[group[0], ROWS])
     if not _uniform_rest(vcode, vargs, group):
@@ -143,10 +147,9 @@ def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) 
     # order to rounding
     tiles = len(group) % 4 == 0 and all(vcode[i, B] // 2 - rows - vcode[i, LEAD] <= 1 for i in group)
     if matrix and rows >= MATRIX_BACK_ROWS and _weights_in_rows(vcode, vargs, group):
-        if rows >= MATRIX_FORWARD_ROWS:
+        if rows >= MATRIX_FORWARD_ROWS or not tiles:
             return MATRIX
-        if tiles:
-            return MATRIX_BACK
+        return MATRIX_BACK
     return TILES if tiles else ALONE
 
 
