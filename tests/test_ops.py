@@ -147,3 +147,29 @@ def test_array_rules_equal_the_float_rules_on_edge_values(info):
         np.testing.assert_allclose(out[j], o, rtol=1e-15, err_msg=f"{info.name}{case}")
         for d_array, d_float in zip(local, info.derivative(o, *case), strict=True):
             np.testing.assert_allclose(d_array[j], d_float, rtol=1e-15, err_msg=f"∂{info.name}{case}")
+
+
+def test_every_compiled_tier_squares_as_x_times_x():
+    """x ** 2 compiled is x·x, correctly rounded, on every tier: the lane sweeps, the scalar
+    sweeps (Value.backward(engine="numba")) and the NumPy tier; its gradient 2x. Tried on
+    numbers where a call of pow rounds x ** 2.0 otherwise (Python's, as micrograd computes it:
+    the reference sweep keeps it), as the kernels did before they squared."""
+    from microgradx.kernels import calls, jit, numpy_calls
+
+    rng = np.random.default_rng(5)
+    pool = (rng.standard_normal(400_000) * np.exp(rng.uniform(-20, 20, 400_000))).tolist()
+    odd = np.array([v for v in pool if v**2.0 != v * v][:40])
+    assert odd.size == 40
+    x = Value(0.0)
+    square = x**2
+    for kernels in (calls, numpy_calls):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(jit, "kernels_now", lambda k=kernels: k)
+            step = microgradx.compile(square, inputs=[x])
+            assert np.array_equal(step.forward(odd[:, None]), odd * odd)
+            assert np.array_equal(step.backward(reduction="sum")[:, 0], 2.0 * odd)
+    for v in odd[:5].tolist():  # the scalar sweeps: the tape's own forward and backward in numba
+        y = Value(v)
+        tape, data, grad = sweep_grads(y**2 + y, engine="numba")
+        assert data[tape.outputs[0]] == v * v + v
+        assert grad[tape.leaves[0]] == 2.0 * v + 1.0

@@ -320,10 +320,13 @@ def _array_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _array_pow(x: np.ndarray, y: np.ndarray | float) -> np.ndarray:
-    """x ** y as C's pow gives it, lane by lane. NumPy takes a power by one number 0.5 as a
-    square root, and sqrt(-0) = -0, sqrt(-inf) = nan where pow gives 0 and inf (the numba
-    kernels' answer): so a single exponent goes in as a whole array."""
-    return np.power(x, np.full(np.shape(x), y) if np.ndim(y) == 0 else y)
+    """x ** y lane by lane, a square as x·x (as the numba kernels' power, kernels/scalar.py).
+    NumPy takes a power by one number 0.5 as a square root, and sqrt(-0) = -0, sqrt(-inf) =
+    nan where pow gives 0 and inf (the numba kernels' answer): so a single exponent goes in
+    as a whole array."""
+    if np.ndim(y) == 0:
+        return x * x if y == 2.0 else np.power(x, np.full(np.shape(x), y))
+    return np.where(y == 2.0, x * x, np.power(x, y))
 
 
 def _array_dpowc(x: np.ndarray, c: np.ndarray | float) -> np.ndarray:

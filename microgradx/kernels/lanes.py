@@ -59,7 +59,7 @@ from .codes import (
 )  # fmt: skip
 from .dots import dot_lanes, dot_lanes_back
 from .matrix_layers import matrix_back, matrix_forward
-from .scalar import dpow_base, dpow_exponent, dunary, relu, unary
+from .scalar import dpow_base, dpow_exponent, dunary, power, relu, unary
 from .tiles import group_back, group_forward, group_rows_back
 
 # The ops the branches below handle: DOT, relu, SUM, tanh, every unary op (through scalar.py's
@@ -151,9 +151,12 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes, batch, in_rows):
             elif k == DIV:
                 for j in range(lanes):
                     out[j] = x[j] / y[j]
+            elif k == POWC and y[0] == 2.0:  # a square (the constant exponent is uniform): x·x
+                for j in range(lanes):
+                    out[j] = x[j] * x[j]
             else:  # POW, POWC
                 for j in range(lanes):
-                    out[j] = x[j] ** y[j]
+                    out[j] = power(x[j], y[j])
 
 
 @lanes_backward

@@ -76,6 +76,16 @@ def relu(x):
 
 
 @inline
+def power(x, c):
+    """x ** c; a square as x·x, correctly rounded (one rounding) and 20-30 times faster than a
+    call of pow, which rounds x ** 2.0 otherwise for about one x in 1,000 (NumPy's vectorised
+    power for 3 in 100). NumPy and PyTorch take x ** 2 as x·x too. Every compiled tier squares
+    so (core/ops.py's _array_pow for the NumPy tier); the reference sweep keeps Python's
+    x ** c, as micrograd does, and equals them to the last bit but in those cases."""
+    return x * x if c == 2.0 else x**c
+
+
+@inline
 def dpow_base(x, c):
     # d(x^c)/dx = c·x^(c-1) (ops._dpowc): 0 where x^c is constant around x, c = 0 or c = ±inf
     # with x^c = 0 (there x^(c-1) = x^c); nan at x = -inf for a fractional c, as at every x < 0
@@ -86,7 +96,7 @@ def dpow_base(x, c):
         return 0.0 if p == 0.0 else c * p
     if x == -math.inf and np.floor(c) != c:
         return np.nan
-    return c * x ** (c - 1.0)
+    return c * power(x, c - 1.0)
 
 
 @inline
@@ -228,7 +238,7 @@ def forward(op, a, b, args, vals, first=0):
         elif k == DIV:
             vals[i] = vals[a[i]] / vals[b[i]]
         elif k == POW or k == POWC:
-            vals[i] = vals[a[i]] ** vals[b[i]]
+            vals[i] = power(vals[a[i]], vals[b[i]])
         else:
             vals[i] = unary(k, vals[a[i]])
 
