@@ -259,3 +259,27 @@ def test_a_layer_that_cannot_be_whole_tiles_runs_as_matrix_products(nin, width):
     X = digits_rows(nin, 70)
     for a, b, what in zip(forward_backward(fast, X), forward_backward(plain, X), ("out", "dx", "grad")):
         close(a, b, what)
+
+
+@pytest.mark.parametrize(
+    "sizes, kinds_expected",
+    [
+        ([784, 128, 10], [program.MATRIX, program.ALONE]),  # a first layer reads the batch: no packing
+        ([64, 32, 10], [program.MATRIX_BACK, program.ALONE]),  # the digits': tiles forward
+        ([40, 256, 24, 10], [program.MATRIX_BACK, program.MATRIX_BACK, program.ALONE]),  # few neurons
+        ([40, 512, 128, 10], [program.MATRIX_BACK, program.MATRIX, program.ALONE]),  # many: products
+        ([40, 530, 9, 10], [program.MATRIX, program.ALONE, program.ALONE]),  # no tiles: first, few
+        ([40, 64, 95, 10], [program.MATRIX_BACK, program.MATRIX, program.ALONE]),  # no tiles: many, few
+    ],
+)
+def test_how_each_layer_runs_follows_the_measured_rule(sizes, kinds_expected):
+    """compiler/program.py's _kind, layer by layer: products forward only where hᵀ needs no
+    packing (a first layer) or the layer is wide; without whole tiles, products from 16 neurons
+    (or a first layer), each DOT alone below (the figures are in _kind's docstring)."""
+    model = MLP(sizes[0], sizes[1:], seed=0)
+    loss, inputs = mse_graph(model, sizes[0])
+    step = microgradx.compile(loss, inputs=inputs)
+    vcode = step.split.vcode
+    firsts = np.flatnonzero(vcode[:, MEMBERS] > 0)
+    assert [int(vcode[i, MEMBERS]) for i in firsts] == sizes[1:]
+    assert [int(vcode[i, RUNS]) for i in firsts] == kinds_expected

@@ -36,7 +36,7 @@ from ..kernels import cache, jit
 from ..kernels.codes import ALONE, GROUP, LEAD, MATRIX, MATRIX_BACK, MEMBERS, OP, ROWS, RUNS, TILES, A, B
 from ..kernels.split import split_tape
 
-DOT = int(Op.DOT)
+DOT, LEAF = int(Op.DOT), int(Op.LEAF)
 
 
 class Split(NamedTuple):
@@ -118,26 +118,31 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray, matrix: bool = True) -> np.
 
 
 MATRIX_FORWARD_ROWS, MATRIX_BACK_ROWS = 256, 32  # see _kind
+MATRIX_FORWARD_NEURONS, MATRIX_ALONE_NEURONS = 128, 16
 
 
 def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) -> int:
     """How the group runs (group_dots' column RUNS): the fastest way measured on a layer of M
-    neurons reading K rows, the whole lane sweeps timed with each choice
-    (benchmarks/matmul_kernels.py has the products alone).
+    neurons reading K rows, whole train_steps timed with each choice at 128 lanes
+    (benchmarks/random_mlps.py runs random networks both ways, benchmarks/matmul_kernels.py
+    times the products alone).
 
     Tiles need whole tiles of four neurons and no pair but rows × weights and uniform ×
-    uniform (every operand ready at its first DOT); matrix products need that last, and each
+    uniform (every operand ready at its first DOT); matrix products need that last, each
     neuron's weights one run of consecutive uniform slots, its row of W (order_leaves puts a
-    model's parameters so). From MATRIX_FORWARD_ROWS rows on, matrix products both ways (the
-    784 × 128 layer at 128 lanes: 578 µs forward against the tiles' 641, 604 back against
-    624); with tiles, from MATRIX_BACK_ROWS rows on, matrix products backward only (the
-    digits' 32 × 64 layer at 128 lanes: 28 µs forward with tiles against 34, 32-33 back
-    against 33; at 32 lanes 17 against 22). Below, what ran before: on the moons' 16 × 16
-    layer the tiles' backward is faster (16 µs against 17). A group that cannot be whole
-    tiles (its neurons not a multiple of four) runs as matrix products both ways from
-    MATRIX_BACK_ROWS rows on, where each DOT would otherwise run alone: train_step of a
-    K-M-10 MLP at 128 lanes, 128-127-10 428 µs against 664, 200-63-10 260 against 398,
-    64-95-10 208 against 237 (benchmarks/random_mlps.py found such layers running alone).
+    model's parameters so), and MATRIX_BACK_ROWS rows at least (below, on the moons' 16 × 16
+    layer, the tiles' backward is faster: 16 µs against 17). Backward, the products win from
+    there (the digits' 32 × 64 layer: 32-33 µs against the tiles' 33). Forward, the product
+    reads hᵀ: a first layer's is the batch's rows, anything else's is packed first, a
+    transposition as long as the product itself for few neurons. So with whole tiles,
+    products forward too from MATRIX_FORWARD_ROWS rows on, for a first layer (784 × 128:
+    578 µs against the tiles' 641, before it read the batch without packing) or from
+    MATRIX_FORWARD_NEURONS neurons on (a hidden 256 × M layer, packing: the tiles' forward
+    10-13 % faster at M = 8-24, 2 % at 64-96); else the tiles forward (the digits' 32 × 64:
+    28 µs against 34). Without whole tiles each DOT would run alone: products both ways for a
+    first layer or from MATRIX_ALONE_NEURONS neurons on (128-127-10's step 428 µs against 664,
+    200-63-10's 260 against 398; a hidden 256 × M layer: 1.06 times faster at M = 17, 1.2 at
+    33, 0.90-0.96 at 2-5).
     """
     rows = int(vcode[group[0], ROWS])
     if not _uniform_rest(vcode, vargs, group):
@@ -146,11 +151,15 @@ def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) 
     # one pair after the rows, added with the relus; matrix products sum in blocks, equal to that
     # order to rounding
     tiles = len(group) % 4 == 0 and all(vcode[i, B] // 2 - rows - vcode[i, LEAD] <= 1 for i in group)
-    if matrix and rows >= MATRIX_BACK_ROWS and _weights_in_rows(vcode, vargs, group):
-        if rows >= MATRIX_FORWARD_ROWS or not tiles:
-            return MATRIX
-        return MATRIX_BACK
-    return TILES if tiles else ALONE
+    if not (matrix and rows >= MATRIX_BACK_ROWS and _weights_in_rows(vcode, vargs, group)):
+        return TILES if tiles else ALONE
+    start = int(vcode[group[0], A])
+    reads_batch = bool((vcode[vargs[start : start + rows], OP] == LEAF).all())  # a first layer's rows
+    if not tiles:
+        return MATRIX if reads_batch or len(group) >= MATRIX_ALONE_NEURONS else ALONE
+    if rows >= MATRIX_FORWARD_ROWS and (reads_batch or len(group) >= MATRIX_FORWARD_NEURONS):
+        return MATRIX
+    return MATRIX_BACK
 
 
 def _uniform_rest(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> bool:
