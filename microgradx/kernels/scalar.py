@@ -11,10 +11,13 @@ them. Floats follow NumPy (`error_model="numpy"`): 1/0 is inf, never an exceptio
 numba. Each op's rule on one float (unary, dunary, sigmoid, dpow_base…) is here too: the
 lane sweeps (lanes.py) inline the same rules.
 
-Equals: core/reference.py's forward and backward, slot by slot (Value.backward(engine=
-"numba") against engine="python"): tests/test_ops.py (test_python_forward_matches_kernel_forward,
-test_gradient_matches_finite_differences) and tests/test_random_graphs.py
-(test_compiled_sweep_equals_reference_sweep).
+Equals: core/reference.py's forward and backward, slot by slot, to the last bit but in two
+places, to rounding there: a sum of squares added in partial sums (squares_from) and x ** 2
+taken as x·x (power). Value.backward(engine="numba") against engine="python":
+tests/test_ops.py (test_python_forward_matches_kernel_forward,
+test_gradient_matches_finite_differences, test_every_compiled_tier_squares_as_x_times_x),
+tests/test_random_graphs.py (test_compiled_sweep_equals_reference_sweep) and
+tests/test_losses.py (test_an_l2_penalty_over_many_parameters_equals_the_reference_sweep).
 """
 
 from __future__ import annotations
@@ -178,8 +181,8 @@ def squares_from(args, start, n):
     """Where the DOT of n pairs at args[start] ends in a run of squares: the first pair s such
     that pairs s … n − 1 are x·x with x the consecutive slots x_s, x_s + 1, … (an L2 penalty's
     Σ p², losses.l2, the parameters in the store's order); n where it does not, or where the
-    DOT is shorter than SQUARES_FROM pairs. One pass without a branch over the pairs (it
-    vectorises): the run then takes no gathers, its sum vectorises and its gradient too."""
+    DOT is shorter than SQUARES_FROM pairs. One pass over the pairs, then the run takes no
+    gathers: its sum vectorises (sum_of_squares), and its gradient."""
     if n < SQUARES_FROM or args[start + n - 1] != args[start + 2 * n - 1]:
         return n
     s = 0 if args[start] == args[start + n] else 1
@@ -195,8 +198,8 @@ def squares_from(args, start, n):
 def sum_of_squares(x):
     """Σ x_k², in partial sums that vectorise (fastmath "reassoc"). Every term is >= 0, so the
     order changes only the rounding (relative error under n·ε), never cancels: a sum of squares
-    is the one DOT the scalar sweeps do not add in the graph's order (issue 20's order holds
-    for every other). On 784-128-10's 101,770 parameters: about 15 µs against 86 in order."""
+    is the one DOT the scalar sweeps do not add in the graph's order (every other DOT keeps
+    it). The penalty of 784-128-10's 101,770 parameters: 26 µs forward against 86 in order."""
     total = 0.0
     for k in range(x.size):
         total += x[k] * x[k]
