@@ -60,9 +60,6 @@ def matrix_forward(members, code, args, vals, uvals, lanes, tmp):
     start, K, M, w_start, out_start, h_start = matrix_parts(members, code, args, width)
     flat = vals.reshape(vals.size)
     scratch = tmp.reshape(tmp.size)[TMP_ROWS * width :]
-    lane_k = np.empty(lanes, np.int64)  # where each lane's row of hᵀ starts
-    for j in range(lanes):
-        lane_k[j] = j * K
     matmul.transposed(flat, h_start, lanes, scratch)
     for t in range(M):  # each neuron's row starts from its uniform pairs (its bias)
         i = members[t]
@@ -71,7 +68,7 @@ def matrix_forward(members, code, args, vals, uvals, lanes, tmp):
             vals[i, j] = c
         for j in range(lanes, width):
             vals[i, j] = 0.0
-    matmul.product(uvals, w_start, scratch, lane_k, K, flat, out_start)
+    matmul.product(uvals, w_start, scratch, matmul.packed(lanes, K), K, flat, out_start)  # hᵀ: a lane a row
     for t in range(M):
         i = members[t]
         if code[i, FUSED_RELU] != 0:
@@ -104,7 +101,7 @@ def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gr
     wt, gt = scratch[: K * M], scratch[K * M : K * M + lanes * M]
     matmul.transposed(uvals, w_start, K, wt)
     matmul.transposed(g_flat, g_start, lanes, gt)
-    matmul.product(wt, np.arange(K) * M, gt, np.arange(lanes) * M, M, g_flat, h_start)
+    matmul.product(wt, matmul.packed(K, M), gt, matmul.packed(lanes, M), M, g_flat, h_start)
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources
