@@ -93,7 +93,8 @@ class Optimizer:
     def binding(self) -> tuple[Store, np.ndarray]:
         """The parameters' Store and their indices in it, bound again if one has moved since."""
         if self._store is None or self._store.version != self._version:
-            self._store, self._idx = bind(self.params)
+            self._store, idx = bind(self.params)
+            self._idx = idx.astype(np.uint32)  # the fused steps' index type: updates.py compiled once
             self._version = self._store.version
         return self._store, self._idx
 

@@ -7,6 +7,8 @@ empty cache, whose one background compile fills the cache the later tests read."
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +161,23 @@ def test_eight_programs_started_together_make_one_compile_and_the_same_losses(bu
     again, err = finish(run(src, 2, where, MICROGRADX_JIT="background", NUMBA_CACHE_DIR=str(cache_root)))
     assert again["tier"] == "numba" and again["compiled"] == [] and err == ""
     assert np.allclose(again["losses"], results[0][0]["losses"][:2], rtol=1e-12, atol=0)
+
+
+def test_the_compile_gives_each_kernel_one_signature_but_threads(built):
+    """numba compiles a function once for each set of argument types it is called with, and links
+    the code of all it calls into every caller again: the cache the one compile filled holds one
+    of each kernel (a file a signature), two of those taking `threads` (None or True,
+    kernels/chunks.py). Before the fix it held two of Adam's update: uint32 indices from the fused
+    steps and int64 ones from Optimizer.step."""
+    counts = Counter(f.name.split("-")[0] for f in key_folder(built[2]).rglob("*.nbc"))
+    assert counts["matmul.product"] == counts["updates.adam_update"] == 1
+    more = {}
+    for name, n in counts.items():
+        module, function = name.split(".")
+        f = getattr(importlib.import_module(f"microgradx.kernels.{module}"), function)
+        if n > (2 if "threads" in inspect.signature(f.py_func).parameters else 1):
+            more[name] = n
+    assert more == {}
 
 
 def test_an_interrupted_compile_is_started_again_by_the_next_program():

@@ -27,6 +27,8 @@ tests/test_matrix_layers.py holds them to 1e-12 relative.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import cache
 from .codes import dense, inline
 
@@ -105,6 +107,18 @@ def product(a, a_start, b, b_start, n, c, c_start):
                 add4(c, c_start[i2], j, rows_b, s20, s21, s22, s23)
             if i + 3 < rows_a:
                 add4(c, c_start[i3], j, rows_b, s30, s31, s32, s33)
+
+
+@dense
+def packed(m, n):
+    """Where the m rows of an m × n matrix packed by transposed start: 0, n, 2n, … (int64, as
+    every start matmul takes: one compile of product). A plain call: np.arange(m) * n
+    written in place cost about 400 instructions of LLVM IR a use, in every library that
+    links the lane sweeps."""
+    start = np.empty(m, np.int64)
+    for i in range(m):
+        start[i] = i * n
+    return start
 
 
 @inline

@@ -130,7 +130,7 @@ def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gr
     wt, gt = scratch[: K * M], scratch[K * M : K * M + lanes * M]
     matmul.transposed(uvals, w_start, K, wt)
     matmul.transposed(g_flat, g_start, lanes, gt)
-    matmul.product(wt, np.arange(K) * M, gt, np.arange(lanes) * M, M, g_flat, h_start)
+    matmul.product(wt, matmul.packed(K, M), gt, matmul.packed(lanes, M), M, g_flat, h_start)
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources
