@@ -250,10 +250,24 @@ def test_check_true_runs_each_step_checked_and_trains_the_same():
     checked = microgradx.compile(loss, inputs=xs + [y], check=True)
     h2 = checked.fit(X, SGD(model2.parameters(), lr=0.1), epochs=2, batch_size=32, seed=0)
     np.testing.assert_allclose(h2.step_loss, history.step_loss, rtol=1e-12)
-    bad = X.copy()
-    bad[5, 0] = np.inf
-    with pytest.raises(FloatingPointError):
-        checked.fit(bad, SGD(model2.parameters(), lr=0.1), epochs=1, batch_size=32, shuffle=False)
+    # (an inf in X is refused before any step, checked or not: test_misuse.py) a step that diverges,
+    # its weights near 1e200 after step 1: the error names step 2's op and row, not a weight that
+    # step 2's update made nan (it did, before), and step 2 is undone
+    opt = SGD(model2.parameters(), lr=1e200)
+    for run in (
+        lambda: checked.fit(X, opt, epochs=1, batch_size=32, shuffle=False),
+        lambda: checked.fit(X, opt, 3),
+    ):
+        model2_before = [p.data for p in model2.parameters()]
+        with pytest.raises(
+            FloatingPointError, match=r"inf first appeared at t\d+, slot \d+ \(dot\) on row \d+.*step 2"
+        ):
+            run()
+        assert opt.t == 1 and [p.data for p in model2.parameters()] != model2_before  # step 1 ran
+        assert all(np.isfinite(p.data) for p in model2.parameters())
+        opt.t = 0
+        for p, v in zip(model2.parameters(), model2_before):
+            p.data = v
 
 
 def test_the_progress_bar_is_on_stderr_when_asked_or_on_a_terminal(capsys, monkeypatch):

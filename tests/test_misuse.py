@@ -224,3 +224,39 @@ def test_an_empty_batch_still_runs_forward_and_backward(graph):
     assert step.forward(np.zeros((0, 1))).shape == (0,)
     assert step.backward().shape == (0, 1)
     assert opt.t == 0 and w.data == 2.0
+
+
+@pytest.mark.parametrize("call", ["train_step", "train_step on its fast path", "fit", "fit in batches"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_training_refuses_nan_or_inf_in_x_before_writing_anything(call, bad):
+    """A nan in one row became nan in every weight it reached, and in Adam's moments, silently
+    (a newcomer found it): each way in refuses x, naming the entry, and changes nothing."""
+    from microgradx.optim import Adam
+
+    model = MLP(3, [4, 1], seed=0)
+    xs, y = [Value(0.0) for _ in range(3)], Value(0.0)
+    step = microgradx.compile((model(xs) - y) ** 2, inputs=xs + [y])
+    opt = Adam(model.parameters(), lr=0.01)
+    rows = np.random.default_rng(0).normal(size=(8, 4))
+    step.train_step(rows, opt)  # a finite step first: the fast path is ready, Adam has state
+    before, state, t = [p.data for p in model.parameters()], opt.state.copy(), opt.t
+    rows[5, 2] = bad
+    run = {
+        "train_step": lambda: step.train_step(rows.tolist(), opt),  # a list: the long way
+        "train_step on its fast path": lambda: step.train_step(rows, opt),
+        "fit": lambda: step.fit(rows, opt, 3),
+        "fit in batches": lambda: step.fit(rows, opt, epochs=2, batch_size=4, seed=0),
+    }[call]
+    with pytest.raises(ValueError, match=rf"x holds nan or inf: x\[5, 2\] = {bad} \(1 of 32\).*finite"):
+        run()
+    assert [p.data for p in model.parameters()] == before and opt.t == t
+    np.testing.assert_array_equal(opt.state, state)
+    rows[5, 2] = 0.0
+    assert np.isfinite(step.train_step(rows, opt))  # and the graph trains on after it
+
+
+def test_training_a_graph_of_several_outputs_says_how_to_make_one_loss():
+    x, w = Value(0.0), Value(2.0)
+    step = microgradx.compile([x * w, (x * w).tanh()], inputs=[x])
+    with pytest.raises(ValueError, match=r"one output, the loss; this one has 2: compile the loss alone.*sum"):
+        step.train_step(X, SGD([w], lr=0.1))

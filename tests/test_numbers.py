@@ -130,6 +130,10 @@ BAD_BATCHES = [
     ("complex in a list", [[1j, 2.0]], r"x\[0, 0\] is 1j \(complex\): a complex number"),
     ("complex array", np.ones((1, 2), dtype=complex), "an array of complex numbers"),
     ("None", None, r"x is None"),
+    # rows of different lengths: the row that differs is named beside the first, not x[0] alone
+    ("a short row", [[1, 2], [3]], r"rows of one length; x\[0\] has 2 entries, x\[1\] has 1 entry$"),
+    ("a short third row", [[1, 2], [3, 4], [5]], r"x\[0\] has 2 entries, x\[2\] has 1 entry$"),
+    ("a number among rows", [[1, 2], 3], r"x\[0\] has 2 entries, x\[1\] is one number$"),
 ]
 
 

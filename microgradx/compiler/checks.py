@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.engine import Value
 from ..core.ops import Op
-from ..core.real import real_array, shown
+from ..core.real import first_nonfinite, real_array, shown
 from .passes import PASSES
 
 REDUCTIONS = ("mean", "sum")
@@ -142,6 +142,21 @@ def rows(x: object, n: int, caller: str = "forward", name: str = "x") -> tuple[n
     if arr.ndim == 2 and arr.shape[1] == n:
         return np.require(arr, requirements="CAW"), False
     raise ValueError(f"{call}: {name} has shape {arr.shape}; this graph takes ({n},) or (rows, {n})")
+
+
+def finite(rows: np.ndarray, caller: str, name: str = "x") -> np.ndarray:
+    """rows (a checked batch, shape (rows, n)), if every entry is finite. A training step on a
+    nan or inf writes nan into every parameter the row reaches, and into the optimizer's state,
+    with nothing to see until the loss is nan: the steps refuse it (forward lets it through)."""
+    k, count = first_nonfinite(rows)
+    if count:
+        r, c = divmod(k, rows.shape[1])
+        raise ValueError(
+            f"{caller}({name}): {name} holds nan or inf: {name}[{r}, {c}] = {rows.flat[k]} ({count} of "
+            f"{rows.size}); a training step would make every parameter it reaches nan. Drop or fill those "
+            f"rows first ({name}[np.isfinite({name}).all(axis=1)] keeps the finite ones)"
+        )
+    return rows
 
 
 def reduction(value: str, caller: str) -> str:

@@ -118,7 +118,7 @@ def why_not(x: object) -> str:
     if isinstance(x, (Complex, np.complexfloating)):
         return ": a complex number; microgradx computes with real numbers (x.real if its imaginary part is 0)"
     if x is None:
-        return ": nothing; give a number (nan for a missing value)"
+        return ": nothing; give a number (fill a missing value, or drop its row)"
     shape = getattr(x, "shape", None)
     if shape is not None and hasattr(x, "dtype") and not isinstance(x, np.generic):
         if shape == ():  # a 0-d array: what it holds says why
@@ -183,6 +183,11 @@ def real_array(x: object, what: str, name: str = "x") -> np.ndarray:
     for k, element in enumerate(flat):
         where = f"{name}{index(k, arr.shape)}"
         number = number_in(element)
+        if number is None and np.ndim(element) > 0 and arr.ndim > 0:  # NumPy kept ragged rows as objects
+            raise TypeError(
+                f"{what}: {name} must hold real numbers, in rows of one length; "
+                f"{uneven(flat, arr.shape, name)}"
+            )
         if number is None:
             raise TypeError(
                 f"{what}: {name} must hold real numbers; {where} is {shown(element)} "
@@ -190,6 +195,19 @@ def real_array(x: object, what: str, name: str = "x") -> np.ndarray:
             )
         out[k] = fitted(number, element, f"{what}: {where}")
     return out.reshape(arr.shape)
+
+
+def uneven(flat: np.ndarray, shape: tuple[int, ...], name: str) -> str:
+    """Where rows of different lengths differ (flat: an object array's elements, some of them
+    sequences NumPy could not stack): the first element unlike the first one, beside it,
+    "x[0] has 2 entries, x[1] has 1"."""
+
+    def size(e: object) -> str:
+        n = len(e) if np.ndim(e) > 0 else 0
+        return f"has {n} {'entry' if n == 1 else 'entries'}" if np.ndim(e) > 0 else "is one number"
+
+    k = next((k for k in range(1, flat.size) if size(flat[k]) != size(flat[0])), 0)
+    return f"{name}{index(0, shape)} {size(flat[0])}, {name}{index(k, shape)} {size(flat[k])}"
 
 
 def first_nonfinite(arr: np.ndarray) -> tuple[int, int]:

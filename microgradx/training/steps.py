@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..compiler.checks import F64, whole_number
+from ..compiler.checks import F64, finite, whole_number
 from ..compiler.graph import Graph
 from ..compiler.workspace import CallState, Ready, Workspace
 from ..core.real import real, real_array
@@ -43,7 +43,7 @@ def train_step(self: Graph, x: object, optimizer: Optimizer) -> float:
 
     Returns the mean output (the batch loss) before the update: the same as
     `forward(x).mean(); zero_grad(); backward(); optimizer.step()`, without the
-    Python in between.
+    Python in between. Raises ValueError, changing nothing, if x holds nan or inf.
     """
     # The kernel's arguments from this thread's last step, while its optimizer, workspace and
     # store hold (a forward in another workspace, or of one row, drops them: see Graph.workspace and
@@ -58,6 +58,8 @@ def train_step(self: Graph, x: object, optimizer: Optimizer) -> float:
         or self.store.version != self.version
     ):  # the first step, or anything new: fit checks everything (and makes ready)
         return float(fit_steps(self, x, optimizer, 1, caller="train_step")[0])
+    if not np.isfinite(x).all():  # one pass over x (27 µs at 128 x 784), before anything is written
+        finite(x, "train_step")
     acquire()  # the store's lock (the step writes the parameters and their gradients), the cheap way
     try:
         jit.kernels_now().train_steps(*args, x, lr, optimizer.t, loss)
@@ -96,14 +98,17 @@ def trainer(
     """What training steps need, checked: x as rows, the workspace (for `batch` rows, or all
     of x's) and the kernels' arguments; train_step's fast path made ready for them."""
     optimizer_checked(optimizer, caller)
-    rows, _ = self.rows(x, caller)
+    rows = finite(self.rows(x, caller)[0], caller)
     if rows.shape[0] == 0:
         raise ValueError(
             f"{caller}(x): x has no rows; a training step's loss is the mean over the batch's rows, "
             "so it needs one row at least"
         )
     if self.out_refs.size != 1:
-        raise ValueError(f"{caller} trains a graph with one output (the loss)")
+        raise ValueError(
+            f"{caller} trains a graph with one output, the loss; this one has {self.out_refs.size}: "
+            "compile the loss alone (for several, their sum or mean as one Value, loss = sum(outputs))"
+        )
     if self.store.version != self.version:
         self.bind()
     if optimizer.binding()[0] is not self.store:
@@ -151,11 +156,10 @@ def fit_steps(
     for start in range(0, steps, chunk):
         stop = min(start + chunk, steps)
         with self.writer_locks(ws):  # the steps write the parameters, gradients, optimizer's state
+            saved = checked_before(self, state, optimizer)
             run_steps(args, rows, lrs[start:stop], optimizer.t, losses[start:stop])
             optimizer.t += stop - start
-        if self.check:
-            self.check_values(ws, state)
-            self.check_grads(ws, state)
+            checked_after(self, ws, state, optimizer, saved)
         if callback is not None:
             callback(stop, losses[:stop])
     if steps:
@@ -177,12 +181,46 @@ def fit_batches(
         stop = min(start + every, lrs.size)
         part = order[start * batch : stop * batch]
         with self.writer_locks(ws):  # the steps write the parameters, gradients, optimizer's state
+            saved = checked_before(self, state, optimizer)
             run_batches(args, rows, part, batch, lrs[start:stop], optimizer.t, losses[start:stop])
             optimizer.t += stop - start
-        if self.check:
-            self.check_values(ws, state)
-            self.check_grads(ws, state)
+            checked_after(self, ws, state, optimizer, saved)
     return losses
+
+
+def checked_before(self: Graph, state: CallState, optimizer: Optimizer) -> tuple | None:
+    """With check=True, what a step may write (the store's values, the optimizer's state and
+    count), kept to undo a step that made a nan or inf; None without check."""
+    if not self.check:
+        return None
+    return self.store.data.copy(), optimizer.state.copy(), optimizer.t
+
+
+def checked_after(
+    self: Graph, ws: Workspace, state: CallState, optimizer: Optimizer, saved: tuple | None
+) -> None:
+    """With check=True, the step's values and gradients checked against the parameters it read:
+    the update wrote the new ones where the sweeps read them, and a nan it wrote would be blamed
+    on a parameter. A step that made a nan or inf is undone before the error names where it first
+    appeared (check_values, check_grads)."""
+    if saved is None:
+        return
+    data, opt_state, t = saved
+    uvals, slots = state.uniform[0], self.p_uslots
+    stepped = uvals[slots]
+    uvals[slots] = data[self.p_idx]  # the parameters the step's forward and backward read
+    try:
+        self.check_values(ws, state)
+        self.check_grads(ws, state)
+    except FloatingPointError as e:
+        self.store.data[:] = data
+        optimizer.state[...] = opt_state
+        optimizer.t = t
+        raise FloatingPointError(
+            f"{e}; in training step {t + 1}, which was undone (the parameters and the optimizer's state "
+            "are as before it)"
+        ) from None
+    uvals[slots] = stepped
 
 
 def run_steps(args: tuple, rows: np.ndarray, lrs: np.ndarray, t: int, losses: np.ndarray) -> None:
