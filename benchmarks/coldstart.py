@@ -423,7 +423,7 @@ def machine() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="import, first train_step, demo; no Table B")
     parser.add_argument("--repeat", type=int, default=None, help="warm runs, median of N (3; quick 1)")
     parser.add_argument("--child", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)

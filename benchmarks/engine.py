@@ -126,7 +126,7 @@ def batched_cost(out, inputs, rows: int, optimize: bool, check: bool = False) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--width", type=int, default=290, help="width of the big MLP graph (290: ~1M nodes)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller graphs")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""Issue 15's digits floor: one `fit(epochs=60, batch_size=128)` call, its accuracy and its time, warm.
+"""The digits floor: one `fit(epochs=60, batch_size=128)` call, its accuracy and its time, warm.
 
 The digits demo's graph (64-32-10 relu MLP, softmax cross-entropy with the one-hot class
 as inputs, + 3e-4·Σp²), Adam lr 3e-3, 60 epochs of shuffled batches of 128 rows, a
@@ -102,7 +102,7 @@ def torch_accuracy(seed: int, init_seed: int) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> dict[int, tuple[float, float]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="seed 0, one timed run")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per seed (default 5; quick 1)")
     args = parser.parse_args(argv)
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict[int, tuple[float, float]]:
             print("PyTorch eager, same setting and splits (no L2 term), its init and shuffling seeds 0-2:")
             for seed, accs in accuracies.items():
                 print(f"  seed {seed}: " + "  ".join(f"{a:.1%}" for a in accs))
-    print("floors, issue 15 item 2:")
+    print("floors (one fit call on the digits):")
     for seed, (accuracy, seconds) in results.items():
         verdict = "PASS" if accuracy >= 0.97 else "FAIL"
         print(f"  {verdict}  seed {seed}: {accuracy:.1%} held out (floor >= 97 %)")

@@ -191,7 +191,7 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 short rounds")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 11; quick 3)")
     args = parser.parse_args()

@@ -131,7 +131,7 @@ def curvature(hidden: tuple[int, ...], activation: str, check: bool) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small 'big' network, fewer repeats")
     args = parser.parse_args()
     profiles(3 if args.quick else 11)

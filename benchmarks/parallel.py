@@ -242,7 +242,7 @@ def verdict(idle: dict, loaded: dict | None, load: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--load", type=int, default=2, help="busy background processes for the loaded run")

@@ -1,9 +1,10 @@
 """Does the matrix path pay on networks nobody tuned it for? `train_step` on random MLPs, with
 layers as matrix products (the default) and without (`Compiled.matrix_layers = False`: the
-tiles of four neurons and the plain DOTs, what ran before issue 24).
+tiles of four neurons and the plain DOTs, what ran before layers were matrix products).
 
 Each network: depth 1-4, widths drawn log-uniform from 1 to 1,000 (most small, some past
-compiler/program.py's thresholds: 32 rows for matrix products backward, 256 both ways),
+the thresholds of compiler/program.py's _kind: products backward from 32 rows, forward too
+from 256 rows for a first layer or a layer of 128 neurons),
 random activations, with or without bias; a batch of 128 random rows; the loss Σ (ŷ − y)²
 over the outputs + 1e-4·Σp², Adam. Both compiled graphs start from the same weights and
 their first steps are checked equal (loss and updated weights, 1e-12 relative) before any
@@ -111,6 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"train_step, batches of {ROWS}, Adam; µs per step, medians of {args.rounds} rounds")
+    print("layers: M matrix products both ways, B backward only, T tiles of four, - each DOT alone")
     print(f"{'network':<28}{'layers':>8}{'matrix path':>13}{'without':>10}{'× faster':>10}")
     ratios = []
     for _ in range(args.networks):
@@ -120,7 +122,8 @@ def main() -> None:
             ratios.append(plain / fast)
     if ratios:
         print(
-            f"\n{len(ratios)} networks ran layers as matrix products: the path {np.median(ratios):.2f}× "
+            f"\n{len(ratios)} network{'s' if len(ratios) > 1 else ''} ran layers as matrix products: "
+            f"the path {np.median(ratios):.2f}× "
             f"faster in the median, {min(ratios):.2f}× to {max(ratios):.2f}×"
         )
 

@@ -203,7 +203,7 @@ def mgx_fit(pb: Problem) -> Step:
 
 def mgx_epoch_fit(pb: Problem) -> Step:
     """fit(X, opt, epochs=, batch_size=, shuffle=, seed=): whole epochs of shuffled batches in one
-    call, the rows gathered inside the kernel (issue 15 item 2).
+    call, the rows gathered inside the kernel (fit_digits.py holds its floor).
 
     Its first step (run(1)) is one unshuffled epoch of the first batch alone, so that the
     check sees the step every contestant takes; then run(n) is n / per_epoch epochs of the
@@ -478,7 +478,7 @@ def faster(pt: Point, fast: str, slow: str, needed: float) -> None:
 
 
 def floors(points: dict[str, Point]) -> None:
-    print("\nfloors, issue 24 (784-128-10 and the digits' 64-32-10):")
+    print("\nfloors (784-128-10 and the digits' 64-32-10, layers as matrix products):")
     w32, big = points.get("digits 32"), points.get("784")
     for pt, slow, needed in ((big, JAX, 1.0), (big, TORCH, 1.5), (w32, JAX, 2.0), (w32, TORCH, 4.0)):
         if pt is None:
@@ -493,7 +493,7 @@ def floors(points: dict[str, Point]) -> None:
             f"NumPy's one-thread @ on the same shapes ({big.kernels:.1f} against {big.peak:.1f} GFLOP/s; "
             "floor >= 80%)"
         )
-    print("\nfloors, issue 15:")
+    print("\nfloors (the digits' fused steps):")
     w32, w128, big = points.get("digits 32"), points.get("digits 128"), points.get("784")
     for pt, slow, needed in ((w32, TORCH, 4.0), (w32, JAX, 2.0), (w128, TORCH, 2.0)):
         if pt is None:
@@ -532,7 +532,7 @@ def versions() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few short rounds, width 32 only")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 11; quick 3)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["torch", "jax"], help="leave these out")

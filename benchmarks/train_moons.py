@@ -446,7 +446,7 @@ def faster(med: dict[str, float], fast: str, slow: str, needed: float, where: st
 
 
 def floors(main: dict[str, float], big: dict[str, float] | None) -> None:
-    print("\nfloors, issue 5 (100 rows, width 16 unless said):")
+    print("\nfloors (100 rows, width 16 unless said):")
     for ours in (FUSED, FIT):  # the compiled step: forward, backward and update in one call
         within(main, ours, 1.5, "moons")
     if PY_LOOP in main and REFERENCE in main:
@@ -462,13 +462,13 @@ def floors(main: dict[str, float], big: dict[str, float] | None) -> None:
             print(f"  ----  10,000 rows, width 64: not measured, {ours} not checked")
         else:
             within(big, ours, 2.0, "10,000 rows, width 64")
-    print("floors, issue 3:")
+    print("floors (the Python loop, and graphs rebuilt each step):")
     faster(main, PY_LOOP, "PyTorch eager (1 thread)", 3.0, "moons")
     faster(main, "microgradx eager (graph rebuilt)", "micrograd 0.1.0", 15.0, "moons")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few short rounds; no micrograd, no width sweep")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 11; quick 3)")
     args = parser.parse_args()
