@@ -156,7 +156,7 @@ def fit_steps(
     for start in range(0, steps, chunk):
         stop = min(start + chunk, steps)
         with self.writer_locks(ws):  # the steps write the parameters, gradients, optimizer's state
-            saved = checked_before(self, state, optimizer)
+            saved = checked_before(self, optimizer)
             run_steps(args, rows, lrs[start:stop], optimizer.t, losses[start:stop])
             optimizer.t += stop - start
             checked_after(self, ws, state, optimizer, saved)
@@ -181,14 +181,14 @@ def fit_batches(
         stop = min(start + every, lrs.size)
         part = order[start * batch : stop * batch]
         with self.writer_locks(ws):  # the steps write the parameters, gradients, optimizer's state
-            saved = checked_before(self, state, optimizer)
+            saved = checked_before(self, optimizer)
             run_batches(args, rows, part, batch, lrs[start:stop], optimizer.t, losses[start:stop])
             optimizer.t += stop - start
             checked_after(self, ws, state, optimizer, saved)
     return losses
 
 
-def checked_before(self: Graph, state: CallState, optimizer: Optimizer) -> tuple | None:
+def checked_before(self: Graph, optimizer: Optimizer) -> tuple | None:
     """With check=True, what a step may write (the store's values, the optimizer's state and
     count), kept to undo a step that made a nan or inf; None without check."""
     if not self.check:
