@@ -92,3 +92,21 @@ def test_large_batches_in_padded_blocks_are_traced_too(block_rows):
     X[57, 0] = -1.0
     with pytest.raises(FloatingPointError, match=r"\(log\) on row 57"):
         step.forward(X)
+
+
+def test_a_long_dot_is_shown_by_its_largest_terms():
+    """A neuron's DOT has a term per input: the error listed every operand (a 16-input neuron
+    made 1,000 characters, its bias's 1 unexplained); it names the term count and the largest
+    terms, the one that overflowed first."""
+    from microgradx.nn import Neuron
+
+    xs = [Value(0.0, label=f"x{i}") for i in range(12)]
+    neuron = Neuron(12, "linear", seed=0)
+    step = microgradx.compile(neuron(xs), inputs=xs, check=True)
+    row = np.ones(12)
+    row[7] = 1e308  # its term, w8 · x7, is inf (|w8| > 1) or near it: the largest
+    neuron.w[7].data = 2.0
+    with pytest.raises(FloatingPointError) as caught:
+        step.forward(row)
+    message = str(caught.value)
+    assert "dot of 13 terms, the largest w8 = 2 · x7 = 1e+308; " in message and len(message) < 400, message

@@ -10,12 +10,15 @@ values, the nearest Value with a label and, for a batch, the row.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
 
 from .ops import TABLE, Op
 from .tape import Tape, label_text, token
+
+FEW = 3  # a DOT or SUM of more than twice this many terms is shown by its largest ones
 
 
 def finite_slots(ref: np.ndarray, vals: np.ndarray, uvals: np.ndarray) -> np.ndarray:
@@ -88,11 +91,25 @@ def cause(tape: Tape, slot: int, value_of) -> str:
         return "a leaf (an input or parameter) holds it"
     if k == Op.CONST:
         return "a constant holds it"
-    args = ", ".join(
-        token(names[t]) if tape.op[t] == Op.CONST else f"{token(names[t])} = {value_of(t):.6g}"
-        for t in tape.operands(slot).tolist()
-    )  # a constant's name is its value
-    return f"{token(names[slot])} = {TABLE[k].name} of {args}"
+    operands = tape.operands(slot).tolist()
+
+    def named(t: int) -> str:  # a constant's name is its value
+        return token(names[t]) if tape.op[t] == Op.CONST else f"{token(names[t])} = {value_of(t):.6g}"
+
+    if len(operands) > 2 * FEW:  # a long DOT or SUM: the terms that matter, the largest first
+        if k == Op.DOT:  # operands x1 … xn, w1 … wn: the terms are xi·wi
+            n = len(operands) // 2
+            pairs = zip(operands[:n], operands[n:])
+            terms = [
+                (abs(float(value_of(a)) * float(value_of(b))), f"{named(a)} · {named(b)}") for a, b in pairs
+            ]
+        else:
+            terms = [(abs(float(value_of(t))), named(t)) for t in operands]
+        # the largest first, a nan before them (it sorts as -inf)
+        largest = sorted(terms, key=lambda term: -term[0] if term[0] == term[0] else -math.inf)[:FEW]
+        shown = "; ".join(text for _, text in largest)
+        return f"{token(names[slot])} = {TABLE[k].name} of {len(terms)} terms, the largest {shown}"
+    return f"{token(names[slot])} = {TABLE[k].name} of {', '.join(named(t) for t in operands)}"
 
 
 def value_error(tape: Tape, slot: int, lane: int, value_of) -> FloatingPointError:

@@ -218,7 +218,7 @@ def checked_after(
         optimizer.t = t
         raise FloatingPointError(
             f"{e}; in training step {t + 1}, which was undone (the parameters and the optimizer's state "
-            "are as before it)"
+            "are as before it; values that grew step after step ask for a smaller learning rate)"
         ) from None
     uvals[slots] = stepped
 
