@@ -106,9 +106,9 @@ def timed(step: Compiled, X: np.ndarray, opt: Adam, n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--networks", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--networks", type=int, default=24, help="how many random MLPs (default 24)")
+    parser.add_argument("--rounds", type=int, default=7, help="timing rounds, the median kept (default 7)")
+    parser.add_argument("--seed", type=int, default=2024, help="draws the networks (default 2024)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"train_step, batches of {ROWS}, Adam; µs per step, medians of {args.rounds} rounds")

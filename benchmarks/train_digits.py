@@ -1,9 +1,9 @@
 """µs per Adam step on the digits (MLP 64-w-10, batches of 128) and on MNIST-shaped 784-128-10,
-784-256-10 and 784-512-256-10.
+784-256-10 and 784-512-256-10. The digits come from scikit-learn: pip install -e ".[data]".
 
 One step = gather the batch's 128 rows from the data by index, forward, softmax
 cross-entropy mean over the rows + 3e-4·Σp², backward, Adam update (lr 0.01): the
-digits demo's step (microgradx/demo_real.py). Contestants: microgradx `train_step`
+digits demo's step (microgradx/app/demo_real.py). Contestants: microgradx `train_step`
 (the batch gathered by NumPy, then one compiled call) and `fit` (many steps a call:
 for now on one fixed batch, timed per step), NumPy by hand, PyTorch eager (float64,
 one thread, torch.optim.Adam) and JAX (float64, the whole step, the gather included,

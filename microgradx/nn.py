@@ -346,6 +346,13 @@ class Neuron(Module):
                 f"a model takes a list of inputs (Values or numbers), got {x!r} ({type(x).__name__}): "
                 "for one input, write model([x])"
             )
+        rows = len(x) and isinstance(x[0], (list, tuple, np.ndarray))  # a batch: rows of inputs
+        if rows or (isinstance(x, np.ndarray) and x.ndim > 1):
+            raise TypeError(
+                f"a model takes one row of {len(self.w)} inputs (Values or numbers), got a batch of "
+                f"{len(x)} rows: call it on each row, [model(x) for x in X], or compile it once and "
+                "run the batch, microgradx.compile(model(xs), inputs=xs).forward(X)"
+            )
         if len(x) != len(self.w):
             raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
         act = Value.dot(self.w, x)  # one DOT node for w·x: micrograd's sum, fewer nodes

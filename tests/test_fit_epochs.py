@@ -435,3 +435,17 @@ def test_history_plot_of_a_loss_below_zero_uses_a_linear_scale():
     history = step.fit(np.ones((10, 1)), SGD([w], lr=0.1), epochs=3, batch_size=4, seed=0)
     assert np.all(history.loss < 0)
     assert history.plot().axes[0].get_yscale() == "linear"
+
+
+def test_validation_rows_holding_nan_are_refused_before_any_step():
+    """They gave 'validation loss nan' and an accuracy, silently (a newcomer found it)."""
+    step, model, X, labels = moons()
+    opt = Adam(model.parameters(), lr=0.01)
+    before = [p.data for p in model.parameters()]
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(
+        ValueError, match=r"fit\(validation\): Xv holds nan or inf: Xv\[3, 1\] = nan.*validation loss"
+    ):
+        step.fit(X, opt, epochs=2, batch_size=50, validation=(bad, labels), model=model)
+    assert [p.data for p in model.parameters()] == before and opt.t == 0

@@ -121,7 +121,12 @@ def test_inf_inputs_give_nan_or_inf_never_an_error(net):
 @pytest.mark.parametrize(
     "x, error, match",
     [
-        (np.zeros((2, 4)), ValueError, r"shape \(2, 4\); this graph takes \(3,\) or \(rows, 3\)"),
+        (
+            np.zeros((2, 4)),
+            ValueError,
+            r"shape \(2, 4\); this graph takes \(3,\) or \(rows, 3\): a column for each of "
+            r"compile\(inputs=...\)'s 3",
+        ),
         (np.zeros(2), ValueError, r"shape \(2,\)"),
         (np.zeros((1, 1, 3)), ValueError, r"shape \(1, 1, 3\)"),
         (np.zeros((0, 0)), ValueError, r"shape \(0, 0\)"),

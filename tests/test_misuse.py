@@ -180,6 +180,18 @@ MISUSE = [
         TypeError,
         r"a model takes a list of inputs.*for one input, write model\(\[x\]\)",
     ),
+    (  # a batch where one row belongs: it said "this neuron takes 2 inputs, got 100"
+        "model(X)",
+        lambda x, w, y, c, o: MLP(2, [3, 1])(np.zeros((100, 2))),
+        TypeError,
+        r"one row of 2 inputs .* got a batch of 100 rows: .*\[model\(x\) for x in X\].*\.forward\(X\)",
+    ),
+    (  # rows as lists, even as many as the inputs (a 2 x 2 batch passed the count before)
+        "model(rows)",
+        lambda x, w, y, c, o: MLP(2, [3, 1])([[0.0, 1.0], [1.0, 0.0]]),
+        TypeError,
+        r"one row of 2 inputs .* got a batch of 2 rows",
+    ),
 ]
 
 

@@ -110,3 +110,25 @@ def test_a_long_dot_is_shown_by_its_largest_terms():
         step.forward(row)
     message = str(caught.value)
     assert "dot of 13 terms, the largest w8 = 2 · x7 = 1e+308; " in message and len(message) < 400, message
+
+
+@pytest.mark.parametrize("how", ["fit", "fit in batches", "train_step"])
+def test_without_check_a_loss_gone_nan_or_inf_warns_once_a_graph(how, recwarn):
+    """Without check=True a diverging fit returned losses up to nan and left the parameters
+    nan, without a word (a newcomer found it): one RuntimeWarning names the step and check=True."""
+    model = MLP(2, [4, 1], seed=0)
+    xs, y = [Value(0.0), Value(0.0)], Value(0.0)
+    step = microgradx.compile((model(xs) - y) ** 2, inputs=xs + [y])
+    X, labels = make_moons(20, seed=0)
+    rows = np.column_stack([X, labels])
+    opt = SGD(model.parameters(), lr=1e6)  # diverges: squares overflow to inf within a few steps
+    train = {
+        "fit": lambda: step.fit(rows, opt, 30),
+        "fit in batches": lambda: step.fit(rows, opt, epochs=10, batch_size=5, seed=0),
+        "train_step": lambda: [step.train_step(rows, opt) for _ in range(30)],
+    }[how]
+    with pytest.warns(RuntimeWarning, match=r"the loss was (nan|inf) at step \d+.*check=True") as caught:
+        train()
+    assert len([w for w in caught if "the loss was" in str(w.message)]) == 1
+    train()  # nan on: the graph has warned already
+    assert not [w for w in recwarn if "the loss was" in str(w.message)]

@@ -134,6 +134,12 @@ BAD_BATCHES = [
     ("a short row", [[1, 2], [3]], r"rows of one length; x\[0\] has 2 entries, x\[1\] has 1 entry$"),
     ("a short third row", [[1, 2], [3, 4], [5]], r"x\[0\] has 2 entries, x\[2\] has 1 entry$"),
     ("a number among rows", [[1, 2], 3], r"x\[0\] has 2 entries, x\[1\] is one number$"),
+    # a Value in a batch: its number belongs there (not "use the Value itself", Value(data)'s hint)
+    (
+        "Values in rows",
+        [[Value(0.1), 2.0]],
+        r"x\[0, 0\] is Value\(data=0.1.*a Value, where an array of numbers belongs; give its number, .data$",
+    ),
 ]
 
 

@@ -141,20 +141,29 @@ def rows(x: object, n: int, caller: str = "forward", name: str = "x") -> tuple[n
         return np.require(arr.reshape(1, n), requirements="CAW"), True
     if arr.ndim == 2 and arr.shape[1] == n:
         return np.require(arr, requirements="CAW"), False
-    raise ValueError(f"{call}: {name} has shape {arr.shape}; this graph takes ({n},) or (rows, {n})")
+    raise ValueError(
+        f"{call}: {name} has shape {arr.shape}; this graph takes ({n},) or (rows, {n}): a column for each "
+        f"of compile(inputs=...)'s {n} Values, in their order (targets too, one-hot for classes)"
+    )
 
 
-def finite(rows: np.ndarray, caller: str, name: str = "x") -> np.ndarray:
+HARM = "a training step would make every parameter it reaches nan"
+
+
+def finite(rows: np.ndarray, caller: str, name: str = "x", harm: str = HARM) -> np.ndarray:
     """rows (a checked batch, shape (rows, n)), if every entry is finite. A training step on a
     nan or inf writes nan into every parameter the row reaches, and into the optimizer's state,
-    with nothing to see until the loss is nan: the steps refuse it (forward lets it through)."""
+    with nothing to see until the loss is nan: the steps refuse it (forward lets it through),
+    and fit its validation rows. `caller` names the call ("train_step", "fit(validation)"),
+    `harm` what the nan would do."""
     k, count = first_nonfinite(rows)
     if count:
         r, c = divmod(k, rows.shape[1])
+        call = caller if "(" in caller else f"{caller}({name})"
         raise ValueError(
-            f"{caller}({name}): {name} holds nan or inf: {name}[{r}, {c}] = {rows.flat[k]} ({count} of "
-            f"{rows.size}); a training step would make every parameter it reaches nan. Drop or fill those "
-            f"rows first ({name}[np.isfinite({name}).all(axis=1)] keeps the finite ones)"
+            f"{call}: {name} holds nan or inf: {name}[{r}, {c}] = {rows.flat[k]} ({count} of {rows.size}); "
+            f"{harm}. Drop or fill those rows first ({name}[np.isfinite({name}).all(axis=1)] keeps the "
+            "finite ones)"
         )
     return rows
 

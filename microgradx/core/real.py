@@ -36,6 +36,7 @@ LARGEST = float(np.finfo(np.float64).max)
 # What holds a number but is not one: engine.py adds Value when it defines it (this module sits
 # below engine.py, so it names the type without importing it).
 NODES: list[type] = []
+IN_ARRAY = ": a Value, where an array of numbers belongs; give its number, .data"
 # What an array's dtype kind (numpy.dtype.kind) says of its elements, for the kinds that are not numbers.
 NOT_NUMBERS = {
     "c": "complex numbers: microgradx computes with real numbers (give x.real if the imaginary parts are 0)",
@@ -189,9 +190,10 @@ def real_array(x: object, what: str, name: str = "x") -> np.ndarray:
                 f"{uneven(flat, arr.shape, name)}"
             )
         if number is None:
+            why = IN_ARRAY if isinstance(element, tuple(NODES)) else why_not(element)
             raise TypeError(
                 f"{what}: {name} must hold real numbers; {where} is {shown(element)} "
-                f"({type(element).__name__}){why_not(element)}"
+                f"({type(element).__name__}){why}"
             )
         out[k] = fitted(number, element, f"{what}: {where}")
     return out.reshape(arr.shape)

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics
-from ..compiler.checks import flag, whole_number
+from ..compiler.checks import finite, flag, whole_number
 from ..compiler.graph import Graph
 from ..core.real import real_array
 from ..nn import Module
@@ -198,7 +198,7 @@ def _validation(
             f"fit(validation=Xv or (Xv, yv)): Xv has shape {Xv.shape}; give the validation rows as this "
             f"graph takes them, shape (rows, {n}), the same columns as x (targets included)"
         )
-    Xv = np.ascontiguousarray(Xv)
+    Xv = finite(np.ascontiguousarray(Xv), "fit(validation)", "Xv", "the validation loss would be nan")
     if yv is None:
         if model is not None:
             raise ValueError(

@@ -14,6 +14,9 @@ test_train_step_is_one_step_of_the_loop).
 
 from __future__ import annotations
 
+import math
+import warnings
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -66,7 +69,10 @@ def train_step(self: Graph, x: object, optimizer: Optimizer) -> float:
         optimizer.t += 1
     finally:
         release()
-    return loss.item()
+    value = loss.item()
+    if not math.isfinite(value):
+        warn_nonfinite(self, loss, optimizer.t - 1, "train_step")
+    return value
 
 
 def optimizer_slots(self: Graph, store_idx: np.ndarray) -> np.ndarray:
@@ -160,6 +166,7 @@ def fit_steps(
             run_steps(args, rows, lrs[start:stop], optimizer.t, losses[start:stop])
             optimizer.t += stop - start
             checked_after(self, ws, state, optimizer, saved)
+        warn_nonfinite(self, losses[start:stop], optimizer.t - (stop - start), caller)
         if callback is not None:
             callback(stop, losses[:stop])
     if steps:
@@ -185,7 +192,27 @@ def fit_batches(
             run_batches(args, rows, part, batch, lrs[start:stop], optimizer.t, losses[start:stop])
             optimizer.t += stop - start
             checked_after(self, ws, state, optimizer, saved)
+    warn_nonfinite(self, losses, optimizer.t - lrs.size, "fit")
     return losses
+
+
+WARNED: weakref.WeakSet[Graph] = weakref.WeakSet()  # the graphs warn_nonfinite has warned about
+
+
+def warn_nonfinite(self: Graph, losses: np.ndarray, t: int, caller: str) -> None:
+    """A RuntimeWarning, once a graph, when a step's loss is nan or inf: without check=True,
+    that step went on to update the parameters from it. losses: the steps t + 1 on."""
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size and self not in WARNED:
+        WARNED.add(self)
+        k = int(bad[0])
+        warnings.warn(
+            f"{caller}: the loss was {losses[k]} at step {t + k + 1}, and the update made from it left "
+            "parameters nan or inf (a learning rate too large? an op like log(0)?); compile(..., "
+            "check=True) stops at the first such step, undoes it and names the op",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def checked_before(self: Graph, optimizer: Optimizer) -> tuple | None:
