@@ -156,6 +156,8 @@ def finite(rows: np.ndarray, caller: str, name: str = "x", harm: str = HARM) -> 
     with nothing to see until the loss is nan: the steps refuse it (forward lets it through),
     and fit its validation rows. `caller` names the call ("train_step", "fit(validation)"),
     `harm` what the nan would do."""
+    if np.isfinite(rows).all():  # (one pass, no index array: the usual case)
+        return rows
     k, count = first_nonfinite(rows)
     if count:
         r, c = divmod(k, rows.shape[1])

@@ -61,8 +61,7 @@ def train_step(self: Graph, x: object, optimizer: Optimizer) -> float:
         or self.store.version != self.version
     ):  # the first step, or anything new: fit checks everything (and makes ready)
         return float(fit_steps(self, x, optimizer, 1, caller="train_step")[0])
-    if not np.isfinite(x).all():  # one pass over x (27 µs at 128 x 784), before anything is written
-        finite(x, "train_step")
+    finite(x, "train_step")  # one pass over x (20-27 µs at 128 x 784), before anything is written
     acquire()  # the store's lock (the step writes the parameters and their gradients), the cheap way
     try:
         jit.kernels_now().train_steps(*args, x, lr, optimizer.t, loss)
