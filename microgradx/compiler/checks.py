@@ -159,15 +159,13 @@ def finite(rows: np.ndarray, caller: str, name: str = "x", harm: str = HARM) -> 
     if np.isfinite(rows).all():  # (one pass, no index array: the usual case)
         return rows
     k, count = first_nonfinite(rows)
-    if count:
-        r, c = divmod(k, rows.shape[1])
-        call = caller if "(" in caller else f"{caller}({name})"
-        raise ValueError(
-            f"{call}: {name} holds nan or inf: {name}[{r}, {c}] = {rows.flat[k]} ({count} of {rows.size}); "
-            f"{harm}. Drop or fill those rows first ({name}[np.isfinite({name}).all(axis=1)] keeps the "
-            "finite ones)"
-        )
-    return rows
+    r, c = divmod(k, rows.shape[1])
+    call = caller if "(" in caller else f"{caller}({name})"
+    raise ValueError(
+        f"{call}: {name} holds nan or inf: {name}[{r}, {c}] = {rows.flat[k]} ({count} of {rows.size}); "
+        f"{harm}. Drop or fill those rows first ({name}[np.isfinite({name}).all(axis=1)] keeps the "
+        "finite ones)"
+    )
 
 
 def reduction(value: str, caller: str) -> str:

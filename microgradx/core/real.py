@@ -205,8 +205,9 @@ def uneven(flat: np.ndarray, shape: tuple[int, ...], name: str) -> str:
     "x[0] has 2 entries, x[1] has 1"."""
 
     def size(e: object) -> str:
-        n = len(e) if np.ndim(e) > 0 else 0
-        return f"has {n} {'entry' if n == 1 else 'entries'}" if np.ndim(e) > 0 else "is one number"
+        if np.ndim(e) == 0:
+            return "is one number"
+        return f"has {len(e)} {'entry' if len(e) == 1 else 'entries'}"
 
     k = next((k for k in range(1, flat.size) if size(flat[k]) != size(flat[0])), 0)
     return f"{name}{index(0, shape)} {size(flat[0])}, {name}{index(k, shape)} {size(flat[k])}"
