@@ -238,12 +238,18 @@ def test_an_empty_batch_still_runs_forward_and_backward(graph):
     assert opt.t == 0 and w.data == 2.0
 
 
+@pytest.mark.parametrize("tier", ["numba", "numpy"])
 @pytest.mark.parametrize("call", ["train_step", "train_step on its fast path", "fit", "fit in batches"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_training_refuses_nan_or_inf_in_x_before_writing_anything(call, bad):
+def test_training_refuses_nan_or_inf_in_x_before_writing_anything(call, bad, tier, monkeypatch):
     """A nan in one row became nan in every weight it reached, and in Adam's moments, silently
-    (a newcomer found it): each way in refuses x, naming the entry, and changes nothing."""
+    (a newcomer found it): each way in refuses x, naming the entry, and changes nothing, on
+    both tiers (train_step's fast path leaves the check to the kernel: kernels/calls.py's
+    all_finite, numpy_calls' isfinite)."""
+    from microgradx.kernels import calls, jit, numpy_calls
     from microgradx.optim import Adam
+
+    monkeypatch.setattr(jit, "kernels_now", lambda: calls if tier == "numba" else numpy_calls)
 
     model = MLP(3, [4, 1], seed=0)
     xs, y = [Value(0.0) for _ in range(3)], Value(0.0)

@@ -260,7 +260,11 @@ def update(rule, store, idx, state, settings, t) -> None:
 def train_steps(
     prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses
 ) -> None:
-    """calls.train_steps: len(lrs) steps of forward, zero grads, backward (mean), update, on all of x."""
+    """calls.train_steps: len(lrs) steps of forward, zero grads, backward (mean), update, on all of x;
+    none on rows holding nan or inf (the losses nan)."""
+    if not np.isfinite(x).all():
+        losses[:] = np.nan
+        return
     all_rows = np.empty(0, np.int64)
     train_batches(
         prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, all_rows, x.shape[0], lrs,
