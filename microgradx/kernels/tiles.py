@@ -29,8 +29,6 @@ test_huge_finite_parameters_give_no_nan_through_the_padding_lanes), tests/test_f
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import cache
 from .codes import FUSED_RELU, LEAD, LEAF, OP, ROWS, A, B, inline, lanes_backward, lanes_forward
 from .dots import add4, four, weights, weights4
@@ -54,7 +52,7 @@ def group_forward(members, code, args, vals, uvals, lanes):
     0·inf = nan in the next tile's sums over the lanes."""
     width = vals.shape[1]
     first_dot = members[0]
-    start0, rows = code[first_dot, A], np.int64(code[first_dot, ROWS])  # (int64: one compile of uniform_part)
+    start0, rows = code[first_dot, A], code[first_dot, ROWS]
     for t in range(0, members.size, 4):
         i0, i1, i2, i3, b0, b1, b2, b3 = tile(members, code, t)
         c0, c1, c2, c3 = (  # the uniform pairs the graph adds before the rows
