@@ -10,7 +10,8 @@ three products of a layer, in the lanes' layout (a row of lanes per slot):
 
 timed (best of several runs, one thread) for NumPy's `@` (OpenBLAS: the single-core
 peak we measure against), numba's `np.dot` (BLAS through SciPy, where SciPy is
-installed) and matmul.product in the dot form, its packing by `transposed` included.
+installed) and matmul.product (its tiles held in registers as simd.py's vectors), with its
+packing of hᵀ for ∇W by `transposed` included (a first layer reads the batch's rows instead).
 Then the compile seconds of matmul's kernels in a fresh process (an empty numba cache).
 
     python benchmarks/matmul_kernels.py
@@ -85,27 +86,23 @@ def ours(M: int, K: int, lanes: int, rng: np.random.Generator):
     a = np.zeros((M, lanes))
     grad_u = np.zeros_like(u)
     grad_h = np.zeros((K, lanes))
-    scratch = np.zeros(max(lanes * K, K * M + lanes * M))
+    scratch = np.zeros(lanes * K)
     h_start = np.arange(K, dtype=np.int64) * lanes
     g_start = np.arange(M, dtype=np.int64) * lanes
     lane_k = np.arange(lanes, dtype=np.int64) * K
-    lane_m = np.arange(lanes, dtype=np.int64) * M
-    k_m = np.arange(K, dtype=np.int64) * M
+    each_k, each_lane = np.arange(K, dtype=np.int64), np.arange(lanes, dtype=np.int64)
     hf, gf, af, ghf = h.reshape(-1), g.reshape(-1), a.reshape(-1), grad_h.reshape(-1)
 
     def forward():
-        matmul.transposed(hf, h_start, lanes, scratch)
         a[:] = 0.0
-        matmul.product(u, w_start, scratch, lane_k, K, af, g_start)
+        matmul.product(u, w_start, each_k, hf, h_start, lanes, af, g_start)
 
     def weights():
-        matmul.product(gf, g_start, hf, h_start, lanes, grad_u, w_start)
+        matmul.transposed(hf, h_start, lanes, scratch)
+        matmul.product(gf, g_start, each_lane, scratch, lane_k, K, grad_u, w_start)
 
     def rows():
-        wt, gt = scratch[: K * M], scratch[K * M : K * M + lanes * M]
-        matmul.transposed(u, w_start, K, wt)
-        matmul.transposed(gf, g_start, lanes, gt)
-        matmul.product(wt, k_m, gt, lane_m, M, ghf, h_start)
+        matmul.product(u, each_k, w_start, gf, g_start, lanes, ghf, h_start)
 
     W = u.reshape(M, K + 1)[:, :K]
     forward()
@@ -125,7 +122,7 @@ def compile_seconds() -> str:
         "import time, numpy as np\nt0 = time.perf_counter()\nfrom microgradx.kernels import matmul\n"
         "x = np.zeros(64); s = np.arange(4, dtype=np.int64)\nt1 = time.perf_counter()\n"
         "matmul.transposed(x, s, 4, x.copy())\nt2 = time.perf_counter()\n"
-        "matmul.product(x, s, x, s, 4, x.copy(), s)\nt3 = time.perf_counter()\n"
+        "matmul.product(x, s, s, x, s, 4, x.copy(), s)\nt3 = time.perf_counter()\n"
         "print(f'transposed {t2 - t1:.2f} s, product {t3 - t2:.2f} s')\n"
     )
     with tempfile.TemporaryDirectory() as folder:

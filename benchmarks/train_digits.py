@@ -160,7 +160,7 @@ def numpy_peak(pb: Problem) -> tuple[float, float]:
 
 def kernels_peak(pb: Problem) -> float:
     """matmul.product's GFLOP/s on the step's products alone (benchmarks/matmul_kernels.py's
-    `ours`, each forward with its packing of hᵀ): per layer the forward and ∇W, and ∇h but
+    `ours`, each ∇W with its packing of hᵀ): per layer the forward and ∇W, and ∇h but
     into the inputs; the best of several timings of each."""
     rng = np.random.default_rng(0)
     flops, seconds = 0.0, 0.0

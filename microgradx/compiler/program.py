@@ -180,14 +180,13 @@ def _weights_in_rows(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> 
     return bool((slots == slots[:, :1] + np.arange(rows)).all())
 
 
-def scratch_rows(vcode: np.ndarray, width: int) -> int:
+def scratch_rows(vcode: np.ndarray) -> int:
     """Rows of `width` lanes that the matrix groups need as scratch past the lane sweeps' own
-    (kernels/matrix_layers.py packs hᵀ, or Wᵀ and gᵀ, there): 0 without any."""
+    (kernels/matrix_layers.py packs hᵀ there, K × width numbers): 0 without any."""
     need = 0
     for i in np.flatnonzero((vcode[:, RUNS] >= MATRIX) & (vcode[:, MEMBERS] > 0)).tolist():
-        K, M = int(vcode[i, ROWS]), int(vcode[i, MEMBERS])
-        need = max(need, width * K, K * M + width * M)
-    return -(-need // max(width, 1))
+        need = max(need, int(vcode[i, ROWS]))
+    return need
 
 
 def order_leaves(

@@ -54,7 +54,7 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
     input_grads = x_grad.shape[0] > 0
     backward_pass(
         uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-        counts, threads, out_ref, seed, input_grads,
+        counts, threads, out_ref, seed, input_grads, in_rows, np.empty((0, in_rows.size)),
     )  # fmt: skip
     grads_out(prog, p_uslots, p_idx, ugrads, p_grad)
     if not input_grads:
@@ -95,7 +95,7 @@ def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, stat
         loss = uvals[-out_ref - 1]
     backward_pass(
         uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-        counts, threads, out_ref, 1.0 / lanes, input_grads,
+        counts, threads, out_ref, 1.0 / lanes, input_grads, in_rows, x,
     )  # fmt: skip
     if in_place:
         data, grad, idx = uvals, ugrads, opt[1]

@@ -94,10 +94,9 @@ def settle(r, ugrads, tmp):
 
 
 @lanes_forward
-def forward_lanes(code, args, groups, vals, uvals, tmp, lanes, batch, in_rows):
+def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
     """Evaluate the varying program on the first `lanes` lanes (inputs are filled in; tiles
-    run on all the lanes, see tiles.py). batch: the lanes' rows of inputs, in_rows[col] the
-    row that input col was filled into (a matrix group reads a first layer's hᵀ from batch).
+    run on all the lanes, see tiles.py).
 
     Products may fuse into multiply-adds (fastmath "contract"): the last bit may differ."""
     for i in range(code.shape[0]):
@@ -109,7 +108,7 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes, batch, in_rows):
             elif code[i, MEMBERS] > 0:  # a group's first DOT: the whole group (the others skip)
                 members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]
                 if code[i, RUNS] == MATRIX:
-                    matrix_forward(members, code, args, vals, uvals, lanes, tmp, batch, in_rows)
+                    matrix_forward(members, code, args, vals, uvals, lanes)
                 else:
                     group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see tiles.py
         elif k <= CONST:
@@ -160,9 +159,11 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes, batch, in_rows):
 
 
 @lanes_backward
-def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, input_grads):
+def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, input_grads, batch, in_rows):
     """Reverse sweep of the varying program on the first `lanes` lanes (tiles on all of
-    them, see tiles.py); uniform operands' gradients summed into ugrads.
+    them, see tiles.py); uniform operands' gradients summed into ugrads. batch: the lanes'
+    rows of inputs, if the caller has them (else 0 rows), in_rows[col] the row that input
+    col was filled into (a matrix group reads a first layer's hᵀ from batch).
 
     Sums over lanes may be reassociated and products fused into multiply-adds (fastmath
     "reassoc", "contract") so that they vectorise: the last bits may differ from a plain sum.
@@ -174,7 +175,20 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
                 if code[i, MEMBERS] > 0:
                     members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]  # all lanes
                     if code[i, RUNS] >= MATRIX:
-                        matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp)
+                        matrix_back(
+                            members,
+                            code,
+                            args,
+                            vals,
+                            grads,
+                            uvals,
+                            ugrads,
+                            lanes,
+                            input_grads,
+                            tmp,
+                            batch,
+                            in_rows,
+                        )
                     else:
                         width = vals.shape[1]
                         group_back(members, code, args, vals, grads, uvals, ugrads, width, input_grads)

@@ -1,35 +1,35 @@
 """Dense matrix products in numba, for layers run as matrices (see matrix_layers.py).
 
-One product does all the work: C[i, j] = Σ_k A[i, k]·B[j, k], where each row of A and of
-B is a run of k consecutive numbers somewhere in a flat array (its start given per row),
-and C[i, j] is added to c[c_start[i] + j]. That is the *dot form*: both operands contiguous
-along the sum, so its loop over k vectorises (fastmath "reassoc": several partial sums
-a lane, added at the end) and a tile of four rows of A × four rows of B keeps sixteen
-sums in registers, loading eight numbers for sixteen multiply-adds. A layer's three
-products take this form:
+One product does all the work: C[i, q] += Σ_p A[i, p]·B[p, q], where B's and C's rows are
+runs of consecutive numbers somewhere in a flat array (their starts given per row) and A is
+read one number at a time (A[i, p] = a[a_row[i] + a_col[p]]: W or Wᵀ, in place). That is
+the *broadcast form* of BLAS kernels: a tile of C (four rows × 32 columns) stays in
+sixteen vector registers (simd.py) while the sum over p runs; each step loads four
+vectors of B's row p and four numbers of A, for sixteen vector multiply-adds. A layer's
+three products, in the lanes' layout (a row of lanes per slot):
 
-    a = W h        A = W (its rows in the uniform values), B = hᵀ (packed by transposed)
-    ∇W = g hᵀ      A = g, B = h (the lanes' rows, contiguous along the lanes already)
-    ∇h = Wᵀ g      A = Wᵀ, B = gᵀ (both packed by transposed)
+    a = W h        A = W (its rows in the uniform values), B = h (the lanes' rows)
+    ∇W = g hᵀ      A = g (the lanes' rows), B = hᵀ (the batch's rows, or packed by transposed)
+    ∇h = Wᵀ g      A = Wᵀ (W read down its columns), B = g (the lanes' rows)
 
 Measured against NumPy's `@` (OpenBLAS, one thread) on the shapes of the digits and
-MNIST-shaped networks' steps, it runs as fast (benchmarks/matmul_kernels.py: 43-50
-GFLOP/s both ways at 784-128 × 128 lanes); numba's own np.dot would call SciPy's BLAS,
-a run-time dependency for no speed gained. A register-blocked kernel of the usual BLAS
-shape (a tile of C held across the k loop, B's rows along the lanes) did not vectorise
-in numba (6-10 GFLOP/s: numba cannot say that C does not overlap A or B).
+MNIST-shaped networks' steps, it runs as fast or faster (benchmarks/matmul_kernels.py:
+52-57 GFLOP/s against 48-52 at 784-128 × 128 lanes). The dot form it replaced (both
+operands contiguous along the sum, sixteen scalar sums a tile) paid sixteen horizontal
+additions a tile, a fifth of ∇W's time with its sums over only 128 lanes; numba's own
+np.dot would call SciPy's BLAS, a run-time dependency for no speed gained.
 
 Equals: NumPy's `@` on the same matrices, and through matrix_layers.py the tiles (tiles.py)
-and the plain DOTs (dots.py). Sums are taken in another order than the scalar DOT's
-(partial sums per lane of a vector), so results differ from the tiles' in the last bits:
-tests/test_matrix_layers.py holds them to 1e-12 relative.
+and the plain DOTs (dots.py). Sums are taken in another order than the scalar DOT's, so
+results differ from the tiles' in the last bits: tests/test_matrix_layers.py holds them
+to 1e-12 relative.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import cache
+from . import cache, simd
 from .codes import dense, inline
 
 
@@ -61,76 +61,130 @@ def transposed(src, start, n, dst):
 
 
 @dense
-def product(a, a_start, b, b_start, n, c, c_start):
-    """C[i, j] = Σ_{k < n} a[a_start[i] + k]·b[b_start[j] + k], added to c[c_start[i] + j], in tiles
-    of four rows of A × four rows of B.
+def product(a, a_row, a_col, b, b_row, n, c, c_row):
+    """C[i, q] += Σ_p A[i, p]·B[p, q] for q < n, where A[i, p] = a[a_row[i] + a_col[p]], B's row
+    p is b[b_row[p] : b_row[p] + n] and C's row i is c[c_row[i] : c_row[i] + n].
 
-    A tile at an edge repeats its last row (its sums are computed and not added)."""
-    rows_a, rows_b = a_start.size, b_start.size
-    for i in range(0, rows_a, 4):
-        i1, i2, i3 = min(i + 1, rows_a - 1), min(i + 2, rows_a - 1), min(i + 3, rows_a - 1)
-        a0 = a[a_start[i] : a_start[i] + n]
-        a1 = a[a_start[i1] : a_start[i1] + n]
-        a2 = a[a_start[i2] : a_start[i2] + n]
-        a3 = a[a_start[i3] : a_start[i3] + n]
-        for j in range(0, rows_b, 4):
-            j1, j2, j3 = min(j + 1, rows_b - 1), min(j + 2, rows_b - 1), min(j + 3, rows_b - 1)
-            b0 = b[b_start[j] : b_start[j] + n]
-            b1 = b[b_start[j1] : b_start[j1] + n]
-            b2 = b[b_start[j2] : b_start[j2] + n]
-            b3 = b[b_start[j3] : b_start[j3] + n]
-            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
-            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
-            for k in range(n):
-                x0, x1, x2, x3 = b0[k], b1[k], b2[k], b3[k]
-                w0, w1, w2, w3 = a0[k], a1[k], a2[k], a3[k]
-                s00 += w0 * x0
-                s01 += w0 * x1
-                s02 += w0 * x2
-                s03 += w0 * x3
-                s10 += w1 * x0
-                s11 += w1 * x1
-                s12 += w1 * x2
-                s13 += w1 * x3
-                s20 += w2 * x0
-                s21 += w2 * x1
-                s22 += w2 * x2
-                s23 += w2 * x3
-                s30 += w3 * x0
-                s31 += w3 * x1
-                s32 += w3 * x2
-                s33 += w3 * x3
-            add4(c, c_start[i], j, rows_b, s00, s01, s02, s03)
-            if i + 1 < rows_a:
-                add4(c, c_start[i1], j, rows_b, s10, s11, s12, s13)
-            if i + 2 < rows_a:
-                add4(c, c_start[i2], j, rows_b, s20, s21, s22, s23)
-            if i + 3 < rows_a:
-                add4(c, c_start[i3], j, rows_b, s30, s31, s32, s33)
+    C in strips of 32 columns (then 8, then the last n % 8 one by one), each strip of B
+    read by every four rows of C in turn while it is in cache (on ∇W's 128 × 784 result,
+    53 GFLOP/s against 47 row by row). Four rows by 32 columns are tile32's sixteen
+    vectors; a tile at the bottom edge repeats C's last row (its sums are computed, not added)."""
+    rows = a_row.size
+    last = rows - 1
+    q = 0
+    while q < n:
+        width = 32 if q + 32 <= n else (8 if q + 8 <= n else n - q)
+        for i in range(0, rows, 4):
+            r0, r1, r2, r3 = (
+                a_row[i],
+                a_row[min(i + 1, last)],
+                a_row[min(i + 2, last)],
+                a_row[min(i + 3, last)],
+            )
+            kept = min(4, rows - i)  # C's rows of this tile that are real
+            if width == 32:
+                tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept)
+            elif width == 8:
+                tile8(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept)
+            else:  # the last n % 8 columns, one by one
+                for t in range(kept):
+                    r, o = a_row[i + t], c_row[i + t]
+                    for qq in range(q, n):
+                        total = 0.0
+                        for p in range(a_col.size):
+                            total += a[r + a_col[p]] * b[b_row[p] + qq]
+                        c[o + qq] += total
+        q += width
+
+
+@inline
+def tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
+    """C[i … i + kept − 1, q … q + 31] += A's rows r0 … r3 times B's columns q … q + 31."""
+    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = simd.zero()
+    c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = simd.zero()
+    for p in range(a_col.size):
+        o = b_row[p] + q
+        x0, x1, x2, x3 = simd.load(b, o), simd.load(b, o + 8), simd.load(b, o + 16), simd.load(b, o + 24)
+        k = a_col[p]
+        w = a[r0 + k]
+        c00, c01, c02, c03 = (
+            simd.fma(w, x0, c00),
+            simd.fma(w, x1, c01),
+            simd.fma(w, x2, c02),
+            simd.fma(w, x3, c03),
+        )
+        w = a[r1 + k]
+        c10, c11, c12, c13 = (
+            simd.fma(w, x0, c10),
+            simd.fma(w, x1, c11),
+            simd.fma(w, x2, c12),
+            simd.fma(w, x3, c13),
+        )
+        w = a[r2 + k]
+        c20, c21, c22, c23 = (
+            simd.fma(w, x0, c20),
+            simd.fma(w, x1, c21),
+            simd.fma(w, x2, c22),
+            simd.fma(w, x3, c23),
+        )
+        w = a[r3 + k]
+        c30, c31, c32, c33 = (
+            simd.fma(w, x0, c30),
+            simd.fma(w, x1, c31),
+            simd.fma(w, x2, c32),
+            simd.fma(w, x3, c33),
+        )
+    add_row(c, c_row[i] + q, c00, c01, c02, c03)
+    if kept > 1:
+        add_row(c, c_row[i + 1] + q, c10, c11, c12, c13)
+    if kept > 2:
+        add_row(c, c_row[i + 2] + q, c20, c21, c22, c23)
+    if kept > 3:
+        add_row(c, c_row[i + 3] + q, c30, c31, c32, c33)
+
+
+@inline
+def add_row(c, o, v0, v1, v2, v3):
+    """c[o … o + 31] += the four vectors, in order."""
+    simd.add_to(c, o, v0)
+    simd.add_to(c, o + 8, v1)
+    simd.add_to(c, o + 16, v2)
+    simd.add_to(c, o + 24, v3)
+
+
+@inline
+def tile8(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
+    """tile32 on 8 columns: C[i … i + kept − 1, q … q + 7] += A's rows r0 … r3 times B's columns."""
+    c0 = c1 = c2 = c3 = simd.zero()
+    for p in range(a_col.size):
+        x = simd.load(b, b_row[p] + q)
+        k = a_col[p]
+        c0, c1, c2, c3 = (
+            simd.fma(a[r0 + k], x, c0),
+            simd.fma(a[r1 + k], x, c1),
+            simd.fma(a[r2 + k], x, c2),
+            simd.fma(a[r3 + k], x, c3),
+        )
+    simd.add_to(c, c_row[i] + q, c0)
+    if kept > 1:
+        simd.add_to(c, c_row[i + 1] + q, c1)
+    if kept > 2:
+        simd.add_to(c, c_row[i + 2] + q, c2)
+    if kept > 3:
+        simd.add_to(c, c_row[i + 3] + q, c3)
 
 
 @dense
 def packed(m, n):
     """Where the m rows of an m × n matrix packed by transposed start: 0, n, 2n, … (int64, as
-    every start matmul takes: one compile of product). A plain call: np.arange(m) * n
+    every start matmul takes: one compile of product; pass n as np.int64(1), not a literal 1,
+    for one compile of this too). A plain call: np.arange(m) * n
     written in place cost about 400 instructions of LLVM IR a use, in every library that
     links the lane sweeps."""
     start = np.empty(m, np.int64)
     for i in range(m):
         start[i] = i * n
     return start
-
-
-@inline
-def add4(c, o, j, rows_b, s0, s1, s2, s3):
-    """Add C[i, j … j + 3] (those below rows_b) to c[o + j …]."""
-    c[o + j] += s0
-    if j + 1 < rows_b:
-        c[o + j + 1] += s1
-    if j + 2 < rows_b:
-        c[o + j + 2] += s2
-    if j + 3 < rows_b:
-        c[o + j + 3] += s3
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources

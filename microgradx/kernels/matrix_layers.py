@@ -3,12 +3,13 @@
 A group whose column RUNS is MATRIX (compiler/program.py's _kind: each neuron's weights
 one run of uniform slots, its row of W) runs at its first DOT as a = W h + b forward and
 ∇W = g hᵀ, g_h += Wᵀ g backward, each one matmul.product; MATRIX_BACK runs only the
-backward so (the tiles' forward is faster on few rows). The operands that are not
-contiguous along the sum (hᵀ, Wᵀ, gᵀ) are packed into the chunk's scratch rows past its
-first TMP_ROWS (kernels/layout.py; compiler/program.py's scratch_rows says how many).
+backward so (the tiles' forward is faster on few rows). The products read the lanes'
+rows where they are, but for ∇W's hᵀ: a first layer's is the batch's rows, any other's is
+packed into the chunk's scratch rows past its first TMP_ROWS (kernels/layout.py;
+compiler/program.py's scratch_rows says how many).
 
-Padding. matrix_forward sets its rows' padding lanes to 0, as the tiles do (tiles.py), and
-matrix_back's ∇W = g hᵀ sums over every lane of a row, where g is 0.
+Padding. matrix_forward sets its rows' padding lanes to 0, as the tiles do (tiles.py);
+the backward's products run on the batch's lanes only.
 
 Equals: the tiles (tiles.py group_forward, group_back: the same sums in another order) and
 so the plain DOTs (dots.py) and the scalar sweeps, to 1e-12 relative:
@@ -26,9 +27,7 @@ from .codes import FUSED_RELU, ROWS, A, B, inline, lanes_backward, lanes_forward
 from .dots import weights
 from .layout import TMP_ROWS
 from .scalar import relu
-from .tiles import group_rows_back, inputs_only, mask, uniform_back, uniform_part
-
-PACKED_NEURONS = 32  # matrix_back's g_h += Wᵀ g as a packed product from this many neurons on
+from .tiles import inputs_only, mask, uniform_back, uniform_part
 
 
 @inline
@@ -51,27 +50,15 @@ def matrix_parts(members, code, args, width):
 
 
 @lanes_forward
-def matrix_forward(members, code, args, vals, uvals, lanes, tmp, x, in_rows):
-    """A MATRIX group's DOTs (a layer's neurons) as one product on the batch's lanes: hᵀ packed
-    into tmp past its first TMP_ROWS rows, or, for a layer that reads consecutive inputs (a
-    first layer), the batch's rows x themselves (x is hᵀ: no transposing, 65-90 µs fewer on
-    784 × 128 lanes); each neuron's row set to its uniform pairs (its bias), W h added
-    (matmul.product), then the fused relus; the padding lanes 0 (see the top).
+def matrix_forward(members, code, args, vals, uvals, lanes):
+    """A MATRIX group's DOTs (a layer's neurons) as one product on the batch's lanes: each
+    neuron's row set to its uniform pairs (its bias), then a = W h added by matmul.product
+    (W's row i broadcast one number at a time, h's rows read along the lanes, where they
+    already are: nothing packed), then the fused relus; the padding lanes 0 (see the top).
     Equals tiles.group_forward (tests/test_matrix_layers.py)."""
     width = vals.shape[1]
     start, K, M, w_start, out_start, h_start = matrix_parts(members, code, args, width)
     flat = vals.reshape(vals.size)
-    lane_k = np.empty(lanes, np.int64)  # where each lane's row of hᵀ starts
-    col0 = input_run(args, start, K, in_rows)
-    if col0 >= 0:  # hᵀ's row j is x[j, col0 : col0 + K]
-        h_t = x.reshape(x.size)
-        for j in range(lanes):
-            lane_k[j] = j * x.shape[1] + col0
-    else:
-        h_t = tmp.reshape(tmp.size)[TMP_ROWS * width :]
-        for j in range(lanes):
-            lane_k[j] = j * K
-        matmul.transposed(flat, h_start, lanes, h_t)
     for t in range(M):  # each neuron's row starts from its uniform pairs (its bias)
         i = members[t]
         c = uniform_part(i, code, args, uvals, K, code[i, B] // 2)  # all of them: the product is blocked
@@ -79,7 +66,7 @@ def matrix_forward(members, code, args, vals, uvals, lanes, tmp, x, in_rows):
             vals[i, j] = c
         for j in range(lanes, width):
             vals[i, j] = 0.0
-    matmul.product(uvals, w_start, h_t, lane_k, K, flat, out_start)
+    matmul.product(uvals, w_start, matmul.packed(K, np.int64(1)), flat, h_start, lanes, flat, out_start)
     for t in range(M):
         i = members[t]
         if code[i, FUSED_RELU] != 0:
@@ -106,13 +93,14 @@ def input_run(args, start, K, in_rows):
 
 
 @lanes_backward
-def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp):
+def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp, x, in_rows):
     """A MATRIX (or MATRIX_BACK) group's whole backward, once every neuron's gradient is
     complete: g masked by the fused relus and summed for the uniform pairs (mask,
     uniform_back), ∇W = g hᵀ summed over the lanes into ugrads, then the rows' gradients
-    g_h += Wᵀ g (Wᵀ and gᵀ packed into tmp; with fewer than PACKED_NEURONS neurons, four
-    neurons a pass by group_rows_back, as the sum over neurons is too short for the dot
-    form), unless the rows are all inputs whose gradient nobody wants (a first layer).
+    g_h += Wᵀ g (nothing packed), unless the rows are all inputs whose gradient nobody
+    wants (a first layer). ∇W's product writes W's rows along their length, so it reads
+    hᵀ: a first layer's is the batch's rows x when the caller gave them (input_run), any
+    other's is packed into tmp past its first TMP_ROWS rows (35-45 µs on 784 × 128 lanes).
     Equals tiles.group_back (tests/test_matrix_layers.py)."""
     width = vals.shape[1]
     start, K, M, w_start, g_start, h_start = matrix_parts(members, code, args, width)
@@ -120,17 +108,18 @@ def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gr
         total = mask(members[t], code, vals, grads, width)
         uniform_back(members[t], code, args, uvals, ugrads, K, total)
     g_flat = grads.reshape(grads.size)
-    matmul.product(g_flat, g_start, vals.reshape(vals.size), h_start, width, ugrads, w_start)
+    col0 = input_run(args, start, K, in_rows) if x.shape[0] == lanes else -1
+    if col0 >= 0:  # hᵀ's row j is x[j, col0 : col0 + K]
+        h_t, lane_k = x.reshape(x.size), matmul.packed(lanes, x.shape[1])
+        for j in range(lanes):
+            lane_k[j] += col0
+    else:  # hᵀ packed: lane j's K values at j·K
+        h_t, lane_k = tmp.reshape(tmp.size)[TMP_ROWS * width :], matmul.packed(lanes, K)
+        matmul.transposed(vals.reshape(vals.size), h_start, lanes, h_t)
+    matmul.product(g_flat, g_start, matmul.packed(lanes, np.int64(1)), h_t, lane_k, K, ugrads, w_start)
     if not input_grads and inputs_only(code, args, start, K):
         return
-    if M < PACKED_NEURONS:
-        group_rows_back(members, code, args, grads, uvals, lanes, input_grads, np.int64(0))
-        return
-    scratch = tmp.reshape(tmp.size)[TMP_ROWS * width :]
-    wt, gt = scratch[: K * M], scratch[K * M : K * M + lanes * M]
-    matmul.transposed(uvals, w_start, K, wt)
-    matmul.transposed(g_flat, g_start, lanes, gt)
-    matmul.product(wt, matmul.packed(K, M), gt, matmul.packed(lanes, M), M, g_flat, h_start)
+    matmul.product(uvals, matmul.packed(K, np.int64(1)), w_start, g_flat, g_start, lanes, g_flat, h_start)
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources
