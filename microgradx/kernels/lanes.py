@@ -176,19 +176,9 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
                     members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]  # all lanes
                     if code[i, RUNS] >= MATRIX:
                         matrix_back(
-                            members,
-                            code,
-                            args,
-                            vals,
-                            grads,
-                            uvals,
-                            ugrads,
-                            lanes,
-                            input_grads,
-                            tmp,
-                            batch,
-                            in_rows,
-                        )
+                            members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp,
+                            batch, in_rows,
+                        )  # fmt: skip
                     else:
                         width = vals.shape[1]
                         group_back(members, code, args, vals, grads, uvals, ugrads, width, input_grads)
