@@ -3,13 +3,13 @@ layers as matrix products (the default) and without (`Compiled.matrix_layers = F
 tiles of four neurons and the plain DOTs, what ran before layers were matrix products).
 
 Each network: depth 1-4, widths drawn log-uniform from 1 to 1,000 (most small, some past
-the thresholds of compiler/program.py's _kind: products backward from 32 rows, forward too
-from 256 rows for a first layer or a layer of 128 neurons),
+the thresholds of compiler/program.py's _kind: products both ways from 32 rows, for whole
+tiles of four neurons, a first layer or a layer of 16 neurons),
 random activations, with or without bias; a batch of 128 random rows; the loss Σ (ŷ − y)²
 over the outputs + 1e-4·Σp², Adam. Both compiled graphs start from the same weights and
 their first steps are checked equal (loss and updated weights, 1e-12 relative) before any
 timing; then the two are timed in turn, round after round (a busy machine slows both
-alike). Reported per network: its sizes, how its layers ran (M both ways, B backward only,
+alike). Reported per network: its sizes, how its layers ran (M matrix products,
 T tiles, - each DOT alone), the median µs per step of each, and the ratio; then the
 ratios' median and range over the networks whose layers ran as matrix products.
 
@@ -37,7 +37,7 @@ from microgradx.nn import ACTIVATIONS, MLP  # noqa: E402
 from microgradx.optim import Adam  # noqa: E402
 
 ROWS = 128
-LETTER = {program.MATRIX: "M", program.MATRIX_BACK: "B", program.TILES: "T", program.ALONE: "-"}
+LETTER = {program.MATRIX: "M", program.TILES: "T", program.ALONE: "-"}
 
 
 def random_sizes(rng: np.random.Generator) -> list[int]:
@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"train_step, batches of {ROWS}, Adam; µs per step, medians of {args.rounds} rounds")
-    print("layers: M matrix products both ways, B backward only, T tiles of four, - each DOT alone")
+    print("layers: M matrix products, T tiles of four, - each DOT alone")
     print(f"{'network':<28}{'layers':>8}{'matrix path':>13}{'without':>10}{'× faster':>10}")
     ratios = []
     for _ in range(args.networks):

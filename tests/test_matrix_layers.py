@@ -75,7 +75,7 @@ def digits_rows(nin: int, rows: int, seed: int = 1) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("nin", "width", "rows", "kind"),
-    [(784, 128, 128, program.MATRIX), (64, 32, 128, program.MATRIX_BACK), (300, 12, 300, program.MATRIX)],
+    [(784, 128, 128, program.MATRIX), (64, 32, 128, program.MATRIX), (300, 12, 300, program.MATRIX)],
 )
 def test_the_benchmarks_networks_give_the_same_numbers_as_the_tiles(nin, width, rows, kind):
     """784-128-10 (matrix products both ways), the digits' 64-32-10 (tiles forward, matrix
@@ -125,7 +125,7 @@ def random_mlp(rng: np.random.Generator) -> tuple[MLP, int]:
 def test_200_random_mlps_equal_the_tiles_and_the_lectures_matrix_algorithm():
     """Each network's mean squared-error loss over a batch of 1-40 rows: its gradients with layers as
     matrix products = without (the tiles and scalar DOTs) = matrix.backprop, to 1e-12 relative;
-    the matrix products run on many of them, both ways and backward only."""
+    the matrix products run on many of them, beside tiles and DOTs alone."""
     rng = np.random.default_rng(24)
     seen: set[int] = set()
     for _ in range(200):
@@ -145,7 +145,7 @@ def test_200_random_mlps_equal_the_tiles_and_the_lectures_matrix_algorithm():
             close(layer.weight_grad, bp.W[k], f"∇W[{k + 1}]")
             if bp.b[k] is not None:
                 close(layer.bias_grad, bp.b[k], f"∇b[{k + 1}]")
-    assert {program.MATRIX, program.MATRIX_BACK} <= seen
+    assert {program.MATRIX, program.TILES, program.ALONE} <= seen
 
 
 def test_forward_mode_and_second_derivatives_on_layers_as_matrices():
@@ -164,7 +164,7 @@ def test_forward_mode_and_second_derivatives_on_layers_as_matrices():
     small = MLP(40, [4, 1], seed=4)
     loss, inputs = mse_graph(small, 40)
     fast, plain = compiled_both(loss, inputs)
-    assert program.MATRIX_BACK in kinds(fast)
+    assert program.MATRIX in kinds(fast)
     X = rng.uniform(-1, 1, (5, 41))
     close(fast.hessian(X), plain.hessian(X), "hessian")
 
@@ -179,7 +179,7 @@ def test_the_numpy_tier_runs_layers_with_numpys_matmul_to_the_same_numbers(monke
             monkeypatch.setattr(jit, "kernels_now", lambda m=module: m)
             model, loss, inputs = digits_graph(nin, width)
             step = microgradx.compile(loss, inputs=inputs)
-            assert kinds(step) & {program.MATRIX, program.MATRIX_BACK}
+            assert program.MATRIX in kinds(step)
             out, dx, grad = forward_backward(step, X)
             opt = Adam(model.parameters(), lr=0.01)
             losses = [step.train_step(X, opt) for _ in range(2)]
@@ -237,6 +237,30 @@ def test_a_first_layer_reads_its_inputs_from_the_batch_whatever_their_columns(or
     close(steps[0], steps[1], "Adam steps")
 
 
+def test_a_hidden_layer_packs_its_rows_for_the_weights_gradient_on_two_chunks():
+    """A hidden layer's ∇W = g hᵀ reads hᵀ packed from the lanes (a first layer's comes from the
+    batch's rows): forward, backward and train_step's Adam steps equal the tiles' on 300 rows
+    (two chunks of lanes, the second short) and on 29."""
+    model = MLP(40, [64, 32, 10], seed=5)
+    xs, ys = [Value(0.0) for _ in range(40)], [Value(0.0) for _ in range(10)]
+    loss = softmax_cross_entropy(model(xs), ys) + l2(model.parameters(), 3e-4)
+    fast, plain = compiled_both(loss, xs + ys)
+    vcode = fast.split.vcode
+    assert [int(vcode[i, RUNS]) for i in np.flatnonzero(vcode[:, MEMBERS] > 0)][:2] == [program.MATRIX] * 2
+    start = [p.data for p in model.parameters()]
+    for rows in (300, 29):
+        X = digits_rows(40, rows, seed=rows)
+        for a, b, what in zip(forward_backward(fast, X), forward_backward(plain, X), ("out", "dx", "grad")):
+            close(a, b, what)
+        steps = []
+        for step in (fast, plain):
+            for p, v in zip(model.parameters(), start):
+                p.data = v
+            opt = Adam(model.parameters(), lr=0.01)
+            steps.append([step.train_step(X, opt) for _ in range(2)] + [p.data for p in model.parameters()])
+        close(steps[0], steps[1], "Adam steps")
+
+
 def mse_for_two(nin: int):
     """A relu layer of 8 on nin inputs, then 2 outputs; Σ (ŷ − y)² over them. Returns the model, the
     loss and its inputs, x then y."""
@@ -264,18 +288,18 @@ def test_a_layer_that_cannot_be_whole_tiles_runs_as_matrix_products(nin, width):
 @pytest.mark.parametrize(
     "sizes, kinds_expected",
     [
-        ([784, 128, 10], [program.MATRIX, program.ALONE]),  # a first layer reads the batch: no packing
-        ([64, 32, 10], [program.MATRIX_BACK, program.ALONE]),  # the digits': tiles forward
-        ([40, 256, 24, 10], [program.MATRIX_BACK, program.MATRIX_BACK, program.ALONE]),  # few neurons
-        ([40, 512, 128, 10], [program.MATRIX_BACK, program.MATRIX, program.ALONE]),  # many: products
+        ([784, 128, 10], [program.MATRIX, program.ALONE]),  # an output layer of 10: each DOT alone
+        ([64, 32, 10], [program.MATRIX, program.ALONE]),  # the digits'
+        ([40, 256, 24, 10], [program.MATRIX, program.MATRIX, program.ALONE]),
+        ([20, 24, 24, 24], [program.TILES, program.TILES, program.TILES]),  # fewer than 32 rows: tiles
         ([40, 530, 9, 10], [program.MATRIX, program.ALONE, program.ALONE]),  # no tiles: first, few
-        ([40, 64, 95, 10], [program.MATRIX_BACK, program.MATRIX, program.ALONE]),  # no tiles: many, few
+        ([40, 64, 95, 10], [program.MATRIX, program.MATRIX, program.ALONE]),  # no tiles: many, few
     ],
 )
 def test_how_each_layer_runs_follows_the_measured_rule(sizes, kinds_expected):
-    """compiler/program.py's _kind, layer by layer: products forward only where hᵀ needs no
-    packing (a first layer) or the layer is wide; without whole tiles, products from 16 neurons
-    (or a first layer), each DOT alone below (the figures are in _kind's docstring)."""
+    """compiler/program.py's _kind, layer by layer: products both ways from 32 rows; below,
+    whole tiles of four neurons; without whole tiles, products from 16 neurons (or a first
+    layer), each DOT alone below (the figures are in _kind's docstring)."""
     model = MLP(sizes[0], sizes[1:], seed=0)
     loss, inputs = mse_graph(model, sizes[0])
     step = microgradx.compile(loss, inputs=inputs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -133,6 +134,27 @@ def warmup(stream: TextIO = sys.stderr, lock_fd: int | None = None) -> tuple[flo
     return time.perf_counter() - start, progress.compiled
 
 
+def in_a_thread(warm: Callable[..., tuple[float, int]], lock_fd: int | None) -> tuple[float, int]:
+    """warm(lock_fd=lock_fd) in a worker thread, the main thread waiting for it: a Ctrl-C (SIGINT)
+    reaches the main thread at once, not when numba's current compile returns (LLVM optimising
+    one big kernel holds Python for tens of seconds, a minute on a loaded machine)."""
+    done: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            done["result"] = warm(lock_fd=lock_fd)
+        except BaseException as e:  # raised again in the main thread
+            done["error"] = e
+
+    worker = threading.Thread(target=work, name="microgradx warmup", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if "error" in done:
+        raise done["error"]  # type: ignore[misc]
+    return done["result"]  # type: ignore[return-value]
+
+
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `warmup` subcommand to the `microgradx` command line."""
     p = sub.add_parser(
@@ -178,14 +200,15 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        seconds, compiled = warmup(lock_fd=args.lock_fd)
+        seconds, compiled = in_a_thread(warmup, args.lock_fd)
     except KeyboardInterrupt:
         print(
             "\ninterrupted: what numba compiled so far is kept; the next program (or `microgradx warmup`) "
             "goes on from there",
             file=sys.stderr,
+            flush=True,
         )
-        return 130
+        os._exit(130)  # the compile in the thread stops with the process (numba writes each file whole)
     if not compiled:
         print(f"all kernels were compiled and cached already (checked in {seconds:.1f} s)", file=sys.stderr)
         return 0

@@ -33,7 +33,7 @@ import numpy as np
 from ..core.ops import ARITY, Op
 from ..core.tape import Tape
 from ..kernels import cache, jit
-from ..kernels.codes import ALONE, GROUP, LEAD, MATRIX, MATRIX_BACK, MEMBERS, OP, ROWS, RUNS, TILES, A, B
+from ..kernels.codes import ALONE, GROUP, LEAD, MATRIX, MEMBERS, OP, ROWS, RUNS, TILES, A, B
 from ..kernels.split import split_tape
 
 DOT, LEAF = int(Op.DOT), int(Op.LEAF)
@@ -97,8 +97,8 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray, matrix: bool = True) -> np.
     GROUP and MEMBERS of vcode: for a group's first DOT, where its members start in the
     returned array and how many there are; for the others, 0 and -1. Column RUNS on every
     member (see _kind): TILES, a group that runs as tiles (kernels/tiles.py); MATRIX, as
-    matrix products (kernels/matrix_layers.py); MATRIX_BACK, tiles forward and matrix
-    products backward; ALONE, neither (each DOT on its own, kernels/dots.py).
+    matrix products (kernels/matrix_layers.py); ALONE, neither (each DOT on its own,
+    kernels/dots.py).
     """
     by_rows: dict[tuple[int, ...], list[int]] = {}
     for i in np.flatnonzero(vcode[:, OP] == DOT).tolist():
@@ -117,8 +117,7 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray, matrix: bool = True) -> np.
     return np.array(members, dtype=np.int32)
 
 
-MATRIX_FORWARD_ROWS, MATRIX_BACK_ROWS = 256, 32  # see _kind
-MATRIX_FORWARD_NEURONS, MATRIX_ALONE_NEURONS = 128, 16
+MATRIX_ROWS, MATRIX_ALONE_NEURONS = 32, 16  # see _kind
 
 
 def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) -> int:
@@ -130,19 +129,13 @@ def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) 
     Tiles need whole tiles of four neurons and no pair but rows × weights and uniform ×
     uniform (every operand ready at its first DOT); matrix products need that last, each
     neuron's weights one run of consecutive uniform slots, its row of W (order_leaves puts a
-    model's parameters so), and MATRIX_BACK_ROWS rows at least (below, on the moons' 16 × 16
-    layer, the tiles' backward is faster: 16 µs against 17). Backward, the products win from
-    there (the digits' 32 × 64 layer: 32-33 µs against the tiles' 33). Forward, the product
-    reads hᵀ: a first layer's is the batch's rows, anything else's is packed first, a
-    transposition as long as the product itself for few neurons. So with whole tiles,
-    products forward too from MATRIX_FORWARD_ROWS rows on, for a first layer (784 × 128:
-    578 µs against the tiles' 641, before it read the batch without packing) or from
-    MATRIX_FORWARD_NEURONS neurons on (a hidden 256 × M layer, packing: the tiles' forward
-    10-13 % faster at M = 8-24, 2 % at 64-96); else the tiles forward (the digits' 32 × 64:
-    28 µs against 34). Without whole tiles each DOT would run alone: products both ways for a
-    first layer or from MATRIX_ALONE_NEURONS neurons on (128-127-10's step 428 µs against 664,
-    200-63-10's 260 against 398; a hidden 256 × M layer: 1.06 times faster at M = 17, 1.2 at
-    33, 0.90-0.96 at 2-5).
+    model's parameters so), and MATRIX_ROWS rows at least: below, on the moons' 16 × 16
+    layer, the tiles are faster (a step 13.4 µs against 17.1). From there the products run
+    both ways (the digits' 64-32-10 step 69 µs against 71 with the tiles forward, a hidden
+    64 × 64 layer's network 1.09 times faster; the products read the lanes' rows in place,
+    nothing packed forward). Without whole tiles each DOT would run alone: products for a
+    first layer or from MATRIX_ALONE_NEURONS neurons on (128-127-10's step 428 µs against
+    664, 200-63-10's 260 against 398); an output layer of 5-10 neurons runs as fast either way.
     """
     rows = int(vcode[group[0], ROWS])
     if not _uniform_rest(vcode, vargs, group):
@@ -151,15 +144,11 @@ def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) 
     # one pair after the rows, added with the relus; matrix products sum in blocks, equal to that
     # order to rounding
     tiles = len(group) % 4 == 0 and all(vcode[i, B] // 2 - rows - vcode[i, LEAD] <= 1 for i in group)
-    if not (matrix and rows >= MATRIX_BACK_ROWS and _weights_in_rows(vcode, vargs, group)):
+    if not (matrix and rows >= MATRIX_ROWS and _weights_in_rows(vcode, vargs, group)):
         return TILES if tiles else ALONE
     start = int(vcode[group[0], A])
     reads_batch = bool((vcode[vargs[start : start + rows], OP] == LEAF).all())  # a first layer's rows
-    if not tiles:
-        return MATRIX if reads_batch or len(group) >= MATRIX_ALONE_NEURONS else ALONE
-    if rows >= MATRIX_FORWARD_ROWS and (reads_batch or len(group) >= MATRIX_FORWARD_NEURONS):
-        return MATRIX
-    return MATRIX_BACK
+    return MATRIX if tiles or reads_batch or len(group) >= MATRIX_ALONE_NEURONS else ALONE
 
 
 def _uniform_rest(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> bool:

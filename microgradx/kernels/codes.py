@@ -35,14 +35,13 @@ ROWS = 3  # a DOT's leading pairs that are a row times a uniform value (the row 
 GROUP = 4  # on a group's first DOT: where its members start in the program's groups array
 MEMBERS = 5  # on a group's first DOT: how many members; -1 on its other members; 0 outside groups
 FUSED_RELU = 6  # 1: the relu that alone reads this DOT is done in the DOT's row
-RUNS = 7  # how the group of this DOT runs: ALONE, TILES, MATRIX or MATRIX_BACK (below)
+RUNS = 7  # how the group of this DOT runs: ALONE, TILES or MATRIX (below)
 LEAD = 8  # a DOT's uniform × uniform pairs that the graph adds before its ROWS pairs (split.py)
 COLUMNS = 9
 
 # The values of column RUNS (compiler/program.py's _kind decides): each DOT on its own (dots.py);
-# the group as tiles of four neurons (tiles.py); as matrix products both ways (matrix_layers.py);
-# tiles forward and matrix products backward.
-ALONE, TILES, MATRIX, MATRIX_BACK = 0, 1, 2, 3
+# the group as tiles of four neurons (tiles.py); as matrix products both ways (matrix_layers.py).
+ALONE, TILES, MATRIX = 0, 1, 2
 
 # -- how numba compiles them ------------------------------------------------------------------------
 #

@@ -174,7 +174,7 @@ def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, i
             if code[i, RUNS] != 0:  # a tiled or matrix group's DOT: the whole group goes at its first DOT
                 if code[i, MEMBERS] > 0:
                     members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]  # all lanes
-                    if code[i, RUNS] >= MATRIX:
+                    if code[i, RUNS] == MATRIX:
                         matrix_back(
                             members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp,
                             batch, in_rows,

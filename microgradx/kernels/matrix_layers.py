@@ -2,8 +2,7 @@
 
 A group whose column RUNS is MATRIX (compiler/program.py's _kind: each neuron's weights
 one run of uniform slots, its row of W) runs at its first DOT as a = W h + b forward and
-∇W = g hᵀ, g_h += Wᵀ g backward, each one matmul.product; MATRIX_BACK runs only the
-backward so (the tiles' forward is faster on few rows). The products read the lanes'
+∇W = g hᵀ, g_h += Wᵀ g backward, each one matmul.product. The products read the lanes'
 rows where they are, but for ∇W's hᵀ: a first layer's is the batch's rows, any other's is
 packed into the chunk's scratch rows past its first TMP_ROWS (kernels/layout.py;
 compiler/program.py's scratch_rows says how many).
@@ -94,7 +93,7 @@ def input_run(args, start, K, in_rows):
 
 @lanes_backward
 def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp, x, in_rows):
-    """A MATRIX (or MATRIX_BACK) group's whole backward, once every neuron's gradient is
+    """A MATRIX group's whole backward, once every neuron's gradient is
     complete: g masked by the fused relus and summed for the uniform pairs (mask,
     uniform_back), ∇W = g hᵀ summed over the lanes into ugrads, then the rows' gradients
     g_h += Wᵀ g (nothing packed), unless the rows are all inputs whose gradient nobody

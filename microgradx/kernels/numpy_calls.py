@@ -136,7 +136,7 @@ def backward_lanes(
         if k <= CONST:
             continue
         g = grads[i, :lanes]
-        if k == DOT and c[RUNS] >= MATRIX:  # a layer, all at its first DOT: every gradient is complete
+        if k == DOT and c[RUNS] == MATRIX:  # a layer, all at its first DOT: every gradient is complete
             if c[MEMBERS] > 0:
                 layer_back(Layer(c, code, args, groups, uvals), vals, grads, uvals, ugrads, lanes)
         elif k == DOT:
