@@ -77,27 +77,23 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
     q = 0
     while q < n:
         width = min(32 if q + 32 <= n else 8, n - q)
-        if width < 8:  # the last columns, as a strip of 8 (see above)
-            b_row, b = packed(a_col.size, np.int64(8)), last_columns(b, b_row, q, width, a_col.size)
-            c_tile, c_rows = np.empty(32), packed(4, np.int64(8))
+        if width < 8:  # the last columns, as a strip of 8 and a scratch tile (see above)
+            strip, strip_row = last_columns(b, b_row, q, width, a_col.size), packed(a_col.size, np.int64(8))
+            tile, tile_row = np.empty(32), packed(4, np.int64(8))
         for i in range(0, rows, 4):
-            r0, r1, r2, r3 = (
-                a_row[i],
-                a_row[min(i + 1, last)],
-                a_row[min(i + 2, last)],
-                a_row[min(i + 3, last)],
-            )
+            r0, r1 = a_row[i], a_row[min(i + 1, last)]
+            r2, r3 = a_row[min(i + 2, last)], a_row[min(i + 3, last)]
             kept = min(4, rows - i)  # C's rows of this tile that are real
             if width == 32:
                 tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept)
             elif width == 8:
                 tile8(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept)
             else:
-                c_tile[:] = 0.0
-                tile8(a, r0, r1, r2, r3, a_col, b, b_row, 0, c_tile, c_rows, 0, kept)
+                tile[:] = 0.0
+                tile8(a, r0, r1, r2, r3, a_col, strip, strip_row, 0, tile, tile_row, 0, kept)
                 for t in range(kept):
                     for k in range(width):
-                        c[c_row[i + t] + q + k] += c_tile[8 * t + k]
+                        c[c_row[i + t] + q + k] += tile[8 * t + k]
         q += width
 
 
@@ -120,34 +116,10 @@ def tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
         o = b_row[p] + q
         x0, x1, x2, x3 = simd.load(b, o), simd.load(b, o + 8), simd.load(b, o + 16), simd.load(b, o + 24)
         k = a_col[p]
-        w = a[r0 + k]
-        c00, c01, c02, c03 = (
-            simd.fma(w, x0, c00),
-            simd.fma(w, x1, c01),
-            simd.fma(w, x2, c02),
-            simd.fma(w, x3, c03),
-        )
-        w = a[r1 + k]
-        c10, c11, c12, c13 = (
-            simd.fma(w, x0, c10),
-            simd.fma(w, x1, c11),
-            simd.fma(w, x2, c12),
-            simd.fma(w, x3, c13),
-        )
-        w = a[r2 + k]
-        c20, c21, c22, c23 = (
-            simd.fma(w, x0, c20),
-            simd.fma(w, x1, c21),
-            simd.fma(w, x2, c22),
-            simd.fma(w, x3, c23),
-        )
-        w = a[r3 + k]
-        c30, c31, c32, c33 = (
-            simd.fma(w, x0, c30),
-            simd.fma(w, x1, c31),
-            simd.fma(w, x2, c32),
-            simd.fma(w, x3, c33),
-        )
+        c00, c01, c02, c03 = fma4(a[r0 + k], x0, x1, x2, x3, c00, c01, c02, c03)
+        c10, c11, c12, c13 = fma4(a[r1 + k], x0, x1, x2, x3, c10, c11, c12, c13)
+        c20, c21, c22, c23 = fma4(a[r2 + k], x0, x1, x2, x3, c20, c21, c22, c23)
+        c30, c31, c32, c33 = fma4(a[r3 + k], x0, x1, x2, x3, c30, c31, c32, c33)
     add_row(c, c_row[i] + q, c00, c01, c02, c03)
     if kept > 1:
         add_row(c, c_row[i + 1] + q, c10, c11, c12, c13)
@@ -155,6 +127,12 @@ def tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
         add_row(c, c_row[i + 2] + q, c20, c21, c22, c23)
     if kept > 3:
         add_row(c, c_row[i + 3] + q, c30, c31, c32, c33)
+
+
+@inline
+def fma4(w, x0, x1, x2, x3, c0, c1, c2, c3):
+    """One row of a tile, one step of its sum: c_k + w·x_k for the four vectors."""
+    return simd.fma(w, x0, c0), simd.fma(w, x1, c1), simd.fma(w, x2, c2), simd.fma(w, x3, c3)
 
 
 @inline
@@ -173,12 +151,8 @@ def tile8(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
     for p in range(a_col.size):
         x = simd.load(b, b_row[p] + q)
         k = a_col[p]
-        c0, c1, c2, c3 = (
-            simd.fma(a[r0 + k], x, c0),
-            simd.fma(a[r1 + k], x, c1),
-            simd.fma(a[r2 + k], x, c2),
-            simd.fma(a[r3 + k], x, c3),
-        )
+        c0, c1 = simd.fma(a[r0 + k], x, c0), simd.fma(a[r1 + k], x, c1)
+        c2, c3 = simd.fma(a[r2 + k], x, c2), simd.fma(a[r3 + k], x, c3)
     simd.add_to(c, c_row[i] + q, c0)
     if kept > 1:
         simd.add_to(c, c_row[i + 1] + q, c1)
