@@ -124,8 +124,16 @@ def make_blobs(
 def one_hot(y: np.ndarray, classes: int | None = None) -> np.ndarray:
     """Labels 0..k−1 as rows of k weights (float64), for softmax cross-entropy."""
     y = np.asarray(y)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
-        raise ValueError("one_hot(y): y must be a 1-D array of class indices 0..k-1")
+    if y.ndim != 1:
+        raise ValueError(f"one_hot(y): y must be a 1-D array of class indices 0..k-1, got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        first = f", y[0] = {y.flat[0]}" if y.size else ""
+        raise ValueError(
+            f"one_hot(y): y must hold class indices 0..k-1 as integers, got dtype {y.dtype}{first} "
+            "(whole numbers stored as floats: one_hot(y.astype(int)))"
+        )
+    if y.size and y.min() < 0:
+        raise ValueError(f"one_hot(y): class indices start at 0, y holds {int(y.min())}")
     k = int(y.max()) + 1 if classes is None else classes
     if y.size and y.max() >= k:
         raise ValueError(f"one_hot(y, {k}): y holds class {int(y.max())}")

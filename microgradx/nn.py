@@ -287,6 +287,25 @@ def _check_finite(values: np.ndarray, context: str, action: str) -> None:
         )
 
 
+def _one_row(x: object, nin: int, who: str) -> None:
+    """Raise unless x is one row of nin inputs (a list of Values or numbers), naming what is
+    wrong and how to call `who` (the neuron, layer or MLP called) instead."""
+    if isinstance(x, Value) or not hasattr(x, "__len__"):
+        raise TypeError(
+            f"a model takes a list of inputs (Values or numbers), got {x!r} ({type(x).__name__}): "
+            "for one input, write model([x])"
+        )
+    rows = len(x) and isinstance(x[0], (list, tuple, np.ndarray))  # a batch: rows of inputs
+    if rows or (isinstance(x, np.ndarray) and x.ndim > 1):
+        raise TypeError(
+            f"a model takes one row of {nin} inputs (Values or numbers), got a batch of "
+            f"{len(x)} rows: call it on each row, [model(x) for x in X], or compile it once and "
+            "run the batch, microgradx.compile(model(xs), inputs=xs).forward(X)"
+        )
+    if len(x) != nin:
+        raise ValueError(f"{who} takes {nin} inputs, got {len(x)}")
+
+
 class Neuron(Module):
     """f(w·x + b) for nin inputs x.
 
@@ -341,20 +360,7 @@ class Neuron(Module):
             self.activation = "relu" if on else "linear"
 
     def __call__(self, x: Sequence[Input]) -> Value:
-        if isinstance(x, Value) or not hasattr(x, "__len__"):
-            raise TypeError(
-                f"a model takes a list of inputs (Values or numbers), got {x!r} ({type(x).__name__}): "
-                "for one input, write model([x])"
-            )
-        rows = len(x) and isinstance(x[0], (list, tuple, np.ndarray))  # a batch: rows of inputs
-        if rows or (isinstance(x, np.ndarray) and x.ndim > 1):
-            raise TypeError(
-                f"a model takes one row of {len(self.w)} inputs (Values or numbers), got a batch of "
-                f"{len(x)} rows: call it on each row, [model(x) for x in X], or compile it once and "
-                "run the batch, microgradx.compile(model(xs), inputs=xs).forward(X)"
-            )
-        if len(x) != len(self.w):
-            raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
+        _one_row(x, len(self.w), "this neuron")
         act = Value.dot(self.w, x)  # one DOT node for w·x: micrograd's sum, fewer nodes
         if self.b is not None:
             act = act + self.b
@@ -412,6 +418,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The neurons' outputs; a single Value when the layer has one neuron."""
+        _one_row(x, len(self.neurons[0].w), "this layer")
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
@@ -553,6 +560,7 @@ class MLP(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The network's output(s) for one input row of Values or numbers."""
+        _one_row(x, len(self.layers[0].neurons[0].w), "this MLP")
         for layer in self.layers:
             x = layer(x)
             if isinstance(x, Value):

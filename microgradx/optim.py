@@ -29,9 +29,11 @@ def _number(x: object, what: str, low: float = 0.0, high: float = math.inf, open
     if type(x) is float and low <= x < high:  # the usual case, checked without the ABCs (finite: inf >= high)
         return x
     x = real(x, what)
-    if not math.isfinite(x) or not low <= x <= high or (open_high and x == high):
-        bound = f"[{low:g}, {high:g}{')' if open_high else ']'}"
-        raise ValueError(f"{what} must be in {bound}, got {x!r}")
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be a finite number, got {x!r}")
+    if not low <= x <= high or (open_high and x == high):
+        bound = f"in [{low:g}, {high:g}{')' if open_high else ']'}" if high < math.inf else f"{low:g} or more"
+        raise ValueError(f"{what} must be {bound}, got {x!r}")
     return x
 
 

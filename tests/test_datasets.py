@@ -57,6 +57,19 @@ def test_one_hot():
 
 
 @pytest.mark.parametrize(
+    "y, match",
+    [  # each said only "y must be a 1-D array of class indices 0..k-1", naming no value
+        ([-1, 1], "class indices start at 0, y holds -1"),
+        ([0.0, 1.5], r"as integers, got dtype float64, y\[0\] = 0\.0 .*one_hot\(y\.astype\(int\)\)"),
+        ([[0, 1]], r"1-D array .* got shape \(1, 2\)"),
+    ],
+)
+def test_one_hot_names_the_label_it_cannot_take(y, match):
+    with pytest.raises(ValueError, match=match):
+        one_hot(y, 3)
+
+
+@pytest.mark.parametrize(
     "make, match",
     [
         (lambda: make_moons(1), "n_samples must be an integer >= 2"),

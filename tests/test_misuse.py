@@ -14,7 +14,7 @@ import pytest
 
 import microgradx
 from microgradx import Value
-from microgradx.nn import MLP
+from microgradx.nn import MLP, Layer
 from microgradx.optim import SGD
 
 
@@ -185,6 +185,18 @@ MISUSE = [
         lambda x, w, y, c, o: MLP(2, [3, 1])(np.zeros((100, 2))),
         TypeError,
         r"one row of 2 inputs .* got a batch of 100 rows: .*\[model\(x\) for x in X\].*\.forward\(X\)",
+    ),
+    (  # it said "this neuron takes 3 inputs, got 2" of a network the user called
+        "MLP(x) of too few",
+        lambda x, w, y, c, o: MLP(3, [4, 1])([Value(1.0), Value(2.0)]),
+        ValueError,
+        r"^this MLP takes 3 inputs, got 2$",
+    ),
+    (
+        "Layer(x) of too many",
+        lambda x, w, y, c, o: Layer(3, 2)([1.0, 2.0, 3.0, 4.0]),
+        ValueError,
+        r"^this layer takes 3 inputs, got 4$",
     ),
     (  # rows as lists, even as many as the inputs (a 2 x 2 batch passed the count before)
         "model(rows)",

@@ -49,13 +49,14 @@ def test_readme_demo_command_runs_the_demo():
 def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     """Each Python block runs after the ones above it, as a reader would run them."""
     monkeypatch.chdir(tmp_path)  # the save/load example writes a file
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}  # as a script runs them
     for code in blocks("python"):
         exec(compile(code, "README.md", "exec"), namespace)  # the README's own code, nothing else
         if "f" in namespace and "u" in namespace and "w" in namespace and "model" not in namespace:
             assert namespace["f"].data == 20.0 and namespace["u"].grad == 4.0
     assert namespace["batch_loss"] < 0.1  # the moons loss after 100 steps
     assert namespace["losses"][-1] < 0.1  # 100 more steps, fused, still trained
+    assert len(namespace["worker_losses"]) == 100  # the block under the script's guard ran
     same = namespace["same"]
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
     assert namespace["scores"].shape == (450, 10)  # the digits' test rows, scored in one call
