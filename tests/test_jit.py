@@ -419,6 +419,22 @@ def test_warmup_counts_its_seconds_from_the_lock_not_the_wait_for_another_compil
     assert seconds < 0.5, seconds
 
 
+def test_the_warmup_log_says_how_far_a_long_step_has_got():
+    """In a log (not a terminal) the bar wrote a line a finished step only: a new user watching the
+    background compile's log saw "1/2 scalar sweeps" for 85 s and thought it stuck."""
+    log = io.StringIO()
+    progress = warmup.Progress(log, every=0.0)
+    progress.name = "compiled graphs"
+    progress.show("")
+    for function in (calls.run_forward, calls.train_steps):
+        progress.on_start(event.Event("numba:compile", event.EventStatus.START, {"dispatcher": function}))
+    lines = log.getvalue().splitlines()
+    assert lines == [
+        "    compiled graphs: 1 function compiled so far, now run_forward",
+        "    compiled graphs: 2 functions compiled so far, now train_steps",
+    ]
+
+
 def test_numba_compiling_the_users_own_functions_is_left_alone():
     """microgradx listens to every numba compile in the process (its notice, jit.CompileNotice):
     the user's own njit functions compile and run, one made by exec too (its __module__ is None:

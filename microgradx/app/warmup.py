@@ -76,12 +76,14 @@ STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
 
 
 class Progress(event.Listener):
-    """A progress bar over the steps; on a terminal it also names the function numba is compiling."""
+    """A progress bar over the steps; on a terminal it also names the function numba is compiling,
+    in a log (not a terminal) a line every `every` seconds says how far a long step has got."""
 
-    def __init__(self, stream: TextIO, width: int = 24) -> None:
+    def __init__(self, stream: TextIO, width: int = 24, every: float = 10.0) -> None:
         self.stream, self.width, self.live = stream, width, stream.isatty()
         self.step, self.name = 0, ""
         self.compiled = 0  # functions numba compiled (the others were loaded from the cache)
+        self.every, self.said = every, time.monotonic()  # a log's last line, when
 
     def show(self, note: str, done: bool = False) -> None:
         """Redraw the bar in place on a terminal; elsewhere (a log, CI) one line a finished step."""
@@ -91,12 +93,19 @@ class Progress(event.Listener):
             self.stream.write(f"\r{line}\033[K" + ("\n" if done else ""))
         elif done:
             self.stream.write(line + "\n")
+        self.said = time.monotonic()
         self.stream.flush()
 
     def on_start(self, ev: event.Event) -> None:
         self.compiled += 1
+        name = ev.data["dispatcher"].py_func.__name__
         if self.live:
-            self.show(f": compiling {ev.data['dispatcher'].py_func.__name__}")
+            self.show(f": compiling {name}")
+        elif time.monotonic() - self.said >= self.every:  # a log would look stuck for a minute
+            n = self.compiled
+            self.stream.write(f"    {self.name}: {n} function{'s' * (n != 1)} compiled so far, now {name}\n")
+            self.stream.flush()
+            self.said = time.monotonic()
 
     def on_end(self, ev: event.Event) -> None:
         pass
