@@ -74,12 +74,12 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
     a third of its time."""
     rows = a_row.size
     last = rows - 1
-    q = 0
+    q = np.int64(0)  # (not a literal 0: one compile of last_columns)
     while q < n:
         width = min(32 if q + 32 <= n else 8, n - q)
         if width < 8:  # the last columns, as a strip of 8 and a scratch tile (see above)
             strip, strip_row = last_columns(b, b_row, q, width, a_col.size), packed(a_col.size, np.int64(8))
-            tile, tile_row = np.empty(32), packed(4, np.int64(8))
+            tile, tile_row = np.empty(32), packed(np.int64(4), np.int64(8))
         for i in range(0, rows, 4):
             r0, r1 = a_row[i], a_row[min(i + 1, last)]
             r2, r3 = a_row[min(i + 2, last)], a_row[min(i + 3, last)]
