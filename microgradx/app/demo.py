@@ -366,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{per_step} (forward + backward + update, {rows} rows)")
     if where == "NumPy while numba compiles":
         print("(numba is compiling the fast kernels in the background, once per machine: a run after it "
-              "has finished takes about 10 µs a step; `microgradx warmup` waits for it)")  # fmt: skip
+              "has finished takes 10-15 µs a step; `microgradx warmup` waits for it)")  # fmt: skip
     if not args.no_pictures:
         args.out.mkdir(parents=True, exist_ok=True)
         print(plot_boundary(result, args.out / f"{args.dataset}_boundary.png"))

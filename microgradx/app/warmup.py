@@ -98,10 +98,11 @@ class Progress(event.Listener):
 
     def on_start(self, ev: event.Event) -> None:
         self.compiled += 1
-        name = ev.data["dispatcher"].py_func.__name__
+        function = ev.data["dispatcher"].py_func
+        name, ours = function.__name__, (function.__module__ or "").startswith("microgradx")
         if self.live:
             self.show(f": compiling {name}")
-        elif time.monotonic() - self.said >= self.every:  # a log would look stuck for a minute
+        elif ours and time.monotonic() - self.said >= self.every:  # a log would look stuck for a minute
             n = self.compiled
             self.stream.write(f"    {self.name}: {n} function{'s' * (n != 1)} compiled so far, now {name}\n")
             self.stream.flush()
