@@ -173,7 +173,7 @@ def scratch_rows(vcode: np.ndarray) -> int:
     """Rows of `width` lanes that the matrix groups need as scratch past the lane sweeps' own
     (kernels/matrix_layers.py packs hᵀ there, K × width numbers): 0 without any."""
     need = 0
-    for i in np.flatnonzero((vcode[:, RUNS] >= MATRIX) & (vcode[:, MEMBERS] > 0)).tolist():
+    for i in np.flatnonzero((vcode[:, RUNS] == MATRIX) & (vcode[:, MEMBERS] > 0)).tolist():
         need = max(need, int(vcode[i, ROWS]))
     return need
 

@@ -54,29 +54,16 @@ def fork_safe_threads() -> None:
 def into_lanes(rows, n, in_rows, vals):
     """Input col of the batch's row j into lane j of row in_rows[col] (a transposition). Eight
     columns a pass, so that each pass reads whole cache lines of the rows: 784 × 128 lanes
-    in 15 µs, against 45 a column at a time."""
+    in 37 µs, against 45 a column at a time."""
     col = 0
     while col + 8 <= in_rows.size:
-        v0, v1, v2, v3 = (
-            vals[in_rows[col]],
-            vals[in_rows[col + 1]],
-            vals[in_rows[col + 2]],
-            vals[in_rows[col + 3]],
-        )
-        v4, v5, v6, v7 = (
-            vals[in_rows[col + 4]],
-            vals[in_rows[col + 5]],
-            vals[in_rows[col + 6]],
-            vals[in_rows[col + 7]],
-        )
+        at = in_rows[col : col + 8]
+        v0, v1, v2, v3 = vals[at[0]], vals[at[1]], vals[at[2]], vals[at[3]]
+        v4, v5, v6, v7 = vals[at[4]], vals[at[5]], vals[at[6]], vals[at[7]]
         for j in range(n):
-            v0[j], v1[j], v2[j], v3[j] = rows[j, col], rows[j, col + 1], rows[j, col + 2], rows[j, col + 3]
-            v4[j], v5[j], v6[j], v7[j] = (
-                rows[j, col + 4],
-                rows[j, col + 5],
-                rows[j, col + 6],
-                rows[j, col + 7],
-            )
+            x = rows[j, col : col + 8]
+            v0[j], v1[j], v2[j], v3[j] = x[0], x[1], x[2], x[3]
+            v4[j], v5[j], v6[j], v7[j] = x[4], x[5], x[6], x[7]
         col += 8
     for k in range(col, in_rows.size):
         v = vals[in_rows[k]]
