@@ -42,7 +42,7 @@ def sweep(tape: Tape, engine: str | None = None, seed: float = 1.0) -> None:
 
 
 def kernel_code(tape: Tape) -> tuple[np.ndarray, ...]:
-    """The tape's op, a, b and args in the types of a compiled graph's uniform program
+    """The tape's op, a, b and args (and no squares) in the types of a compiled graph's uniform program
     (kernels/layout.py's program_parts: unsigned 32-bit), so that numba compiles each scalar sweep once
     for both (and the first computed slot as np.int32, as the program gives it)."""
     return (
@@ -50,6 +50,7 @@ def kernel_code(tape: Tape) -> tuple[np.ndarray, ...]:
         tape.a.view(np.uint32),
         tape.b.view(np.uint32),
         tape.args.view(np.uint32),
+        np.zeros(0, np.uint32),  # no squares_runs: each DOT looks for its run of squares itself
     )
 
 

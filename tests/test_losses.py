@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import microgradx
 from microgradx import Value
+from microgradx.core.ops import Op
 from microgradx.losses import (
     bce_with_logits,
     hinge,
@@ -201,6 +204,30 @@ def test_squares_from_finds_the_trailing_run_of_squares(pairs, start):
 
     args, n = _squares_dot(pairs)
     assert scalar.squares_from.py_func(args, 0, n) == min(start, n)
+    # and squares_runs, the same rule in NumPy for a packed program: the DOT after two others
+    op = np.array([Op.DOT, Op.ADD, Op.DOT], dtype=np.uint32)
+    program_args = np.concatenate([np.array([7, 8], np.uint32), args])
+    squares = scalar.squares_runs(op, np.array([2, 0, 0]), np.array([2 * n, 0, 2]), program_args)
+    assert squares.tolist() == [min(start, n), 0, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 90)), min_size=1, max_size=4))
+def test_squares_runs_equals_squares_from_on_runs_jumps_and_products(pieces):
+    """The NumPy form (squares_runs, once a packed program) and the kernels' (squares_from, a
+    DOT at a time) find the same start on DOTs built of runs of squares, jumps and products."""
+    from microgradx.kernels import scalar
+
+    pairs, slot = [], 0
+    for kind, length in pieces:  # 0, 1: a run of squares from the next slot, or after a jump;
+        slot += 0 if kind == 0 else 50  # 2: products; 3: squares of one slot
+        for k in range(length):
+            x = slot + k if kind < 2 else slot
+            pairs.append((x, x + 1) if kind == 2 else (x, x))
+        slot += length
+    args, n = _squares_dot(pairs)
+    squares = scalar.squares_runs(np.array([Op.DOT], np.uint32), np.array([0]), np.array([2 * n]), args)
+    assert squares[0] == scalar.squares_from.py_func(args, 0, n)
 
 
 @pytest.mark.parametrize("form", ["l2", "micrograd", "shuffled"])

@@ -284,8 +284,8 @@ class Graph:
         sp = self.split
         prog, view = pack_program(sp, self.in_rows, self.p_uslots, self.p_idx, self.out_refs)
         self.split = sp._replace(
-            uop=view[0], ua=view[1], ub=view[2], uargs=view[3], vcode=view[4].reshape(sp.vcode.shape),
-            vargs=view[5], vgroups=view[6],
+            uop=view[0], ua=view[1], ub=view[2], uargs=view[3], vcode=view[5].reshape(sp.vcode.shape),
+            vargs=view[6], vgroups=view[7],
         )  # fmt: skip
         return prog
 

@@ -30,12 +30,14 @@ from .updates import apply_rule, update  # noqa: F401 (update: optim.Optimizer.s
 def run_forward(prog, layout, work, uniform, store, threads, x, out):
     """The parameters from the store, then forward_pass; the outputs written to out, row by
     row (out[j·n + k] is row j's output k, of n)."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
+    parts = program_parts(prog)
+    ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
     vals, _, tmp, _, counts = workspace_parts(layout, work)
     params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     forward_pass(
-        uop, ua, ub, uargs, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
-    )
+        uop, ua, ub, uargs, usq, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts,
+        threads,
+    )  # fmt: skip
     n, L = outs.size, counts[0]  # every chunk but the last holds L rows
     for k in range(n):
         r = outs[k]
@@ -48,12 +50,13 @@ def run_forward(prog, layout, work, uniform, store, threads, x, out):
 def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, seed):
     """backward_pass, then the parameters' gradients added into the store and the inputs'
     written to x_grad (empty: the inputs' gradients are not wanted)."""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = program_parts(prog)
+    parts = program_parts(prog)
+    ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
     vals, grads, tmp, chunk_ugrads, counts = workspace_parts(layout, work)
     uvals, ugrads, p_grad = uniform[0], uniform[1], store[1]
     input_grads = x_grad.shape[0] > 0
     backward_pass(
-        uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
+        uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
         counts, threads, out_ref, seed, input_grads, in_rows, np.empty((0, in_rows.size)),
     )  # fmt: skip
     grads_out(prog, p_uslots, p_idx, ugrads, p_grad)
@@ -73,7 +76,7 @@ def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, stat
     """One training step on x's first `lanes` rows (counts[c] of them in chunk c): forward,
     backward seeded with 1/lanes, the optimizer's step t at lr. Returns the step's loss, the
     output's mean over the lanes. (parts: program_parts(prog); ws: vals, grads, tmp, chunk_ugrads.)"""
-    ufirst, uop, ua, ub, uargs, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
+    ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
     vals, grads, tmp, chunk_ugrads = ws
     uvals, ugrads = uniform[0], uniform[1]
     # out_ref and input_grads in the types run_backward passes (int64, a bool that is not a literal
@@ -83,7 +86,7 @@ def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, stat
     if not in_place:  # (in place, the caller reads them once for all the steps)
         params_in(prog, p_uslots, p_idx, uvals, store[0])
     forward_pass(
-        uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
+        uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
     )
     if out_ref >= 0:
         total = 0.0
@@ -94,7 +97,7 @@ def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, stat
     else:
         loss = uvals[-out_ref - 1]
     backward_pass(
-        uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
+        uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
         counts, threads, out_ref, 1.0 / lanes, input_grads, in_rows, x,
     )  # fmt: skip
     if in_place:

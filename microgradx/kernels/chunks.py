@@ -118,10 +118,10 @@ def backward_chunks_parallel(
 
 @kernel
 def forward_pass(
-    uop, ua, ub, uargs, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
+    uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
 ):
     """Run the uniform program once (its parameters in place); inputs into the lanes, run them."""
-    forward(uop, ua, ub, uargs, uvals, ufirst)
+    forward(uop, ua, ub, uargs, usq, uvals, ufirst)
     if threads is None:
         for c in range(vals.shape[0]):
             forward_chunk(c, vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
@@ -131,8 +131,8 @@ def forward_pass(
 
 @kernel
 def backward_pass(
-    uop, ua, ub, uargs, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp, counts,
-    threads, out_ref, seed, input_grads, in_rows, x,
+    uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
+    counts, threads, out_ref, seed, input_grads, in_rows, x,
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back (inputs' rows too if input_grads),
     sum the chunks' uniform gradients, then sweep the uniform program back. One chunk sums
@@ -148,7 +148,7 @@ def backward_pass(
                 input_grads, in_rows, x,
             )  # fmt: skip
         if one:
-            backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
+            backward(uop, ua, ub, uargs, usq, uvals, ugrads, ufirst)
             return
     else:
         backward_chunks_parallel(
@@ -158,7 +158,7 @@ def backward_pass(
     copy(ugrads, chunk_ugrads[0], ugrads.size)
     for c in range(1, vals.shape[0]):
         ugrads += chunk_ugrads[c]
-    backward(uop, ua, ub, uargs, uvals, ugrads, ufirst)
+    backward(uop, ua, ub, uargs, usq, uvals, ugrads, ufirst)
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import cache
 from .codes import COLUMNS, inline
+from .scalar import squares_runs
 
 # -- the program: prog = header, then where each part starts, then the parts ---------------------
 
@@ -25,10 +26,13 @@ STORE_RUN = 1  # prog[STORE_RUN]: where the parameters start in the store when t
 UNIFORM_RUN = 2  # and in the uniform values, in the same order (both -1 when they are not: see params_in)
 OFFSETS = 3  # prog[OFFSETS + p]: where part p starts; prog[OFFSETS + PROGRAM_PARTS]: where the last ends
 
-# The parts: the uniform program as a tape (op, a, b, args), the varying program (vcode of shape
-# (n, COLUMNS), named in codes.py; its args; its groups of DOTs), the inputs' rows, each
-# parameter's uniform slot and store index, and the outputs' encoded references.
-Program = namedtuple("Program", "ufirst uop ua ub uargs vcode vargs vgroups in_rows p_uslots p_idx outs")
+# The parts: the uniform program as a tape (op, a, b, args) with where each DOT's run of squares
+# starts (scalar.squares_runs), the varying program (vcode of shape (n, COLUMNS), named in
+# codes.py; its args; its groups of DOTs), the inputs' rows, each parameter's uniform slot and
+# store index, and the outputs' encoded references.
+Program = namedtuple(
+    "Program", "ufirst uop ua ub uargs usquares vcode vargs vgroups in_rows p_uslots p_idx outs"
+)
 PROGRAM_PARTS = len(Program._fields) - 1  # ufirst is in the header
 
 
@@ -37,8 +41,9 @@ def pack_program(split, in_rows, p_uslots, p_idx, out_refs) -> tuple[np.ndarray,
     Program's fields, without ufirst), so that the caller need not hold the program twice.
 
     split: compiler/program.py's Split; in_rows, p_uslots, p_idx, out_refs: see Program."""
-    parts = [split.uop, split.ua, split.ub, split.uargs, split.vcode, split.vargs, split.vgroups, in_rows]
-    parts += [p_uslots, p_idx, out_refs]
+    squares = squares_runs(split.uop, split.ua, split.ub, split.uargs)
+    parts = [split.uop, split.ua, split.ub, split.uargs, squares, split.vcode, split.vargs, split.vgroups]
+    parts += [in_rows, p_uslots, p_idx, out_refs]
     assert len(parts) == PROGRAM_PARTS
     sizes = [part.size for part in parts]
     starts = np.cumsum([OFFSETS + 1 + len(parts)] + sizes)
@@ -57,13 +62,13 @@ def pack_program(split, in_rows, p_uslots, p_idx, out_refs) -> tuple[np.ndarray,
 def program_parts(prog):
     """A graph's arrays out of prog, as a Program of views (see pack_program)."""
     o = prog[OFFSETS : OFFSETS + PROGRAM_PARTS + 1]
-    vcode = prog[o[4] : o[5]].reshape((o[5] - o[4]) // COLUMNS, COLUMNS)
+    vcode = prog[o[5] : o[6]].reshape((o[6] - o[5]) // COLUMNS, COLUMNS)
     u = prog.view(np.uint32)  # the uniform program's slots are never negative: unsigned, numba
     return Program(  # indexes with them without checking for a negative index first (half the time)
         prog[UFIRST],
-        u[o[0] : o[1]], u[o[1] : o[2]], u[o[2] : o[3]], u[o[3] : o[4]],
-        vcode, prog[o[5] : o[6]], prog[o[6] : o[7]],
-        prog[o[7] : o[8]], prog[o[8] : o[9]], prog[o[9] : o[10]], prog[o[10] : o[11]],
+        u[o[0] : o[1]], u[o[1] : o[2]], u[o[2] : o[3]], u[o[3] : o[4]], u[o[4] : o[5]],
+        vcode, prog[o[6] : o[7]], prog[o[7] : o[8]],
+        prog[o[8] : o[9]], prog[o[9] : o[10]], prog[o[10] : o[11]], prog[o[11] : o[12]],
     )  # fmt: skip
 
 
