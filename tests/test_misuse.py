@@ -285,6 +285,25 @@ def test_training_refuses_nan_or_inf_in_x_before_writing_anything(call, bad, tie
     assert np.isfinite(step.train_step(rows, opt))  # and the graph trains on after it
 
 
+@pytest.mark.parametrize("row, col", [(0, 0), (130, 7), (299, 8), (200, 17), (299, 18)])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_train_steps_fast_path_finds_nan_or_inf_anywhere_in_the_rows(row, col, bad):
+    """The kernel checks every entry of the rows (calls.all_finite), whichever chunk of the
+    lanes (300 rows: three) and whichever of the eight-column passes that copy them into the
+    lanes, or the columns after them, it is in: refused, and nothing changes."""
+    model = MLP(18, [4, 1], seed=0)
+    xs, y = [Value(0.0) for _ in range(18)], Value(0.0)
+    step = microgradx.compile((model(xs) - y) ** 2, inputs=xs + [y])
+    opt = SGD(model.parameters(), lr=0.01)
+    rows = np.random.default_rng(0).normal(size=(300, 19))
+    step.train_step(rows, opt)  # the fast path is ready
+    before, t = [p.data for p in model.parameters()], opt.t
+    rows[row, col] = bad
+    with pytest.raises(ValueError, match=rf"x\[{row}, {col}\] = {bad} \(1 of 5700\)"):
+        step.train_step(rows, opt)
+    assert [p.data for p in model.parameters()] == before and opt.t == t
+
+
 def test_training_a_graph_of_several_outputs_says_how_to_make_one_loss():
     x, w = Value(0.0), Value(2.0)
     step = microgradx.compile([x * w, (x * w).tanh()], inputs=[x])
