@@ -61,6 +61,45 @@ def test_fit_equals_the_python_loop(make_opt):
     assert o2.lr == pytest.approx(lrs[-1])
 
 
+@pytest.mark.parametrize("rule", ["sgd-momentum", "adam"])
+@pytest.mark.parametrize("which", ["all", "the last two layers", "all, the first first, the rest shuffled"])
+@pytest.mark.parametrize("call", ["fit", "fit in batches", "train_step"])
+def test_the_last_step_writes_the_store_as_the_loop_leaves_it(rule, which, call):
+    """A training call's last update writes the parameters and their gradients into the store
+    itself when its optimizer steps all of the graph's, in their order (updates.adam_update's
+    out0), and params_out copies them otherwise: either way the store holds what the Python
+    loop leaves, values and the last step's gradients, and the next call starts from them."""
+    m1, s1, XY = setup(2)
+    m2, s2, _ = setup(2)
+
+    def chosen(model: MLP) -> list[Value]:
+        ps = model.parameters()
+        if which == "the last two layers":
+            return [p for layer in model.layers[1:] for p in layer.parameters()]
+        if which.startswith("all, the first"):
+            rest = ps[1:]
+            return ps[:1] + [rest[i] for i in np.random.default_rng(0).permutation(len(rest))]
+        return ps
+
+    def make(ps: list[Value]):
+        return SGD(ps, lr=0.1, momentum=0.9) if rule == "sgd-momentum" else Adam(ps, lr=0.02)
+
+    o1, o2 = make(chosen(m1)), make(chosen(m2))
+    for _ in range(2):  # the second call starts from what the first left in the store
+        if call == "fit in batches":
+            expected = python_loop(m1, s1, o1, XY[:32], [o1.lr])
+            expected = np.append(expected, python_loop(m1, s1, o1, XY[32:], [o1.lr]))
+            got = s2.fit(XY, o2, epochs=1, batch_size=32, shuffle=False).step_loss
+        else:
+            steps = 3 if call == "fit" else 1
+            expected = python_loop(m1, s1, o1, XY, [o1.lr] * steps)
+            got = s2.fit(XY, o2, steps) if call == "fit" else [s2.train_step(XY, o2)]
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+        np.testing.assert_allclose(values(m2), values(m1), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose([p.grad for p in m2.parameters()], [p.grad for p in m1.parameters()],
+                                   rtol=1e-10, atol=1e-13)  # fmt: skip
+
+
 def test_train_step_is_one_step_of_the_loop():
     m1, s1, XY = setup(1)
     m2, s2, _ = setup(1)

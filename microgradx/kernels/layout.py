@@ -103,6 +103,18 @@ def params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad):
 
 
 @inline
+def store_run(prog, opt, p_idx):
+    """Where the optimizer's parameters start in the store when they are all the graph's, its
+    one run in the same order (uniform slots opt[1] from prog[UNIFORM_RUN], as many as the
+    graph has): a training call's last update then writes them and their gradients there in
+    its own loop (updates.adam_update's out0), in place of params_out. -1 otherwise."""
+    n = opt.shape[1]
+    if prog[STORE_RUN] >= 0 and n == p_idx.size and n > 0 and opt[1, 0] == prog[UNIFORM_RUN]:
+        return np.int64(prog[STORE_RUN])
+    return np.int64(-1)
+
+
+@inline
 def grads_out(prog, p_uslots, p_idx, ugrads, p_grad):
     """The parameters' gradients from the uniform ones added into the store's."""
     if prog[STORE_RUN] >= 0:
