@@ -4,7 +4,7 @@ tiles of four neurons and the plain DOTs, what ran before layers were matrix pro
 
 Each network: depth 1-4, widths drawn log-uniform from 1 to 1,000 (most small, some past
 the thresholds of compiler/program.py's _kind: products both ways from 32 rows, for whole
-tiles of four neurons, a first layer or a layer of 16 neurons),
+tiles of four neurons, a first layer or a layer of 8 neurons or more),
 random activations, with or without bias; a batch of 128 random rows; the loss Σ (ŷ − y)²
 over the outputs + 1e-4·Σp², Adam. Both compiled graphs start from the same weights and
 their first steps are checked equal (loss and updated weights, 1e-12 relative) before any

@@ -117,7 +117,7 @@ def group_dots(vcode: np.ndarray, vargs: np.ndarray, matrix: bool = True) -> np.
     return np.array(members, dtype=np.int32)
 
 
-MATRIX_ROWS, MATRIX_ALONE_NEURONS = 32, 16  # see _kind
+MATRIX_ROWS, MATRIX_ALONE_NEURONS = 32, 8  # see _kind
 
 
 def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) -> int:
@@ -135,7 +135,10 @@ def _kind(vcode: np.ndarray, vargs: np.ndarray, group: list[int], matrix: bool) 
     64 × 64 layer's network 1.09 times faster; the products read the lanes' rows in place,
     nothing packed forward). Without whole tiles each DOT would run alone: products for a
     first layer or from MATRIX_ALONE_NEURONS neurons on (128-127-10's step 428 µs against
-    664, 200-63-10's 260 against 398); an output layer of 5-10 neurons runs as fast either way.
+    664, 200-63-10's 260 against 398; an output layer of 10 neurons, 64-128-10's 167 µs
+    against 177, 64-32-10's 62.1 against 64.6, 784-128-10's 1,338 against 1,379; 9, 11, 13 and
+    15 neurons on 95-530 rows 1.02-1.09 times faster). A layer of 4-7 neurons runs as fast
+    either way (784-64-7), or slower as products (66-4: 0.95).
     """
     rows = int(vcode[group[0], ROWS])
     if not _uniform_rest(vcode, vargs, group):
