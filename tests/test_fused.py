@@ -65,10 +65,10 @@ def test_fit_equals_the_python_loop(make_opt):
 @pytest.mark.parametrize("which", ["all", "the last two layers", "all, the first first, the rest shuffled"])
 @pytest.mark.parametrize("call", ["fit", "fit in batches", "train_step"])
 def test_the_last_step_writes_the_store_as_the_loop_leaves_it(rule, which, call):
-    """A training call's last update writes the parameters and their gradients into the store
-    itself when its optimizer steps all of the graph's, in their order (updates.adam_update's
-    out0), and params_out copies them otherwise: either way the store holds what the Python
-    loop leaves, values and the last step's gradients, and the next call starts from them."""
+    """After a training call the store holds what the Python loop leaves, the values and the
+    last step's gradients (layout.params_out), and the next call starts from them: with the
+    optimizer on all of the graph's parameters in their order (one run, updated in place), on
+    a part of them, and on all in another order."""
     m1, s1, XY = setup(2)
     m2, s2, _ = setup(2)
 

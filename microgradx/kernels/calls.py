@@ -22,7 +22,7 @@ import numpy as np
 from . import cache
 from .chunks import backward_pass, forward_pass
 from .codes import dense, inline, kernel
-from .layout import copy, grads_out, params_in, params_out, program_parts, store_run, workspace_parts
+from .layout import copy, grads_out, params_in, params_out, program_parts, workspace_parts
 from .updates import apply_rule, update  # noqa: F401 (update: optim.Optimizer.step's entry point)
 
 
@@ -72,14 +72,10 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
 
 
 @inline
-def one_step(
-    prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t, out0
-):
+def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t):
     """One training step on x's first `lanes` rows (counts[c] of them in chunk c): forward,
     backward seeded with 1/lanes, the optimizer's step t at lr. Returns the step's loss, the
-    output's mean over the lanes, and whether the update also wrote the parameters and their
-    gradients into the store from out0 (-1: not asked; see layout.store_run). (parts:
-    program_parts(prog); ws: vals, grads, tmp, chunk_ugrads.)"""
+    output's mean over the lanes. (parts: program_parts(prog); ws: vals, grads, tmp, chunk_ugrads.)"""
     ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
     vals, grads, tmp, chunk_ugrads = ws
     uvals, ugrads = uniform[0], uniform[1]
@@ -112,7 +108,8 @@ def one_step(
             grad[idx[c]] = 0.0
         for c in range(p_idx.size):
             grad[p_idx[c]] = ugrads[p_uslots[c]]
-    return loss, apply_rule(rule, data, grad, idx, state, lr, settings, t, store, out0)
+    apply_rule(rule, data, grad, idx, state, lr, settings, t)
+    return loss
 
 
 @kernel
@@ -138,16 +135,14 @@ def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings
     ws = (vals, grads, tmp, chunk_ugrads)
     p_uslots, p_idx = parts.p_uslots, parts.p_idx
     in_place = opt.shape[0] > 1
-    stored = False
     if in_place:  # once for all the steps (otherwise each step reads the store)
         params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     for step in range(lrs.size):
-        out0 = store_run(prog, opt, p_idx) if in_place and step == lrs.size - 1 else np.int64(-1)
-        losses[step], stored = one_step(
+        losses[step] = one_step(
             prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, x.shape[0],
-            lrs[step], t0 + step + 1, out0,
+            lrs[step], t0 + step + 1,
         )  # fmt: skip
-    if in_place and not stored:  # the parameters and the last step's gradients, back in the store
+    if in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])
 
 
@@ -187,11 +182,9 @@ def train_batches(
     picked = np.empty((batch, x.shape[1]))  # a step's rows, in the order of its lanes
     counts = np.empty_like(full)  # the rows of each chunk this step (the last may have fewer)
     in_place = opt.shape[0] > 1
-    stored = False
     if in_place:  # once for all the steps (otherwise each step reads the store)
         params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     for step in range(lrs.size):
-        out0 = store_run(prog, opt, p_idx) if in_place and step == lrs.size - 1 else np.int64(-1)
         copy(counts, full, full.size)
         first = step * batch
         lanes = min(batch, order.size - first)
@@ -201,11 +194,11 @@ def train_batches(
             for c in range(counts.size):
                 counts[c] = max(0, min(full[0], lanes - c * full[0]))
                 vals[c, :, counts[c] :] = 0.0
-        losses[step], stored = one_step(
+        losses[step] = one_step(
             prog, parts, ws, uniform, store, threads, rule, opt, settings, state, picked, counts, lanes,
-            lrs[step], t0 + step + 1, out0,
+            lrs[step], t0 + step + 1,
         )  # fmt: skip
-    if in_place and not stored:  # the parameters and the last step's gradients, back in the store
+    if in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])
 
 

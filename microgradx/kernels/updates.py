@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from . import cache
 from .codes import inline, kernel
 
@@ -21,29 +19,21 @@ SGD_RULE, ADAM_RULE = 0, 1  # the update rules; settings = (lr, momentum, weight
 
 
 @kernel
-def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay, out, out0):
+def sgd_update(data, grad, idx, velocity, lr, momentum, weight_decay):
     """p ← p − lr·g, with g = ∂L/∂p + weight_decay·p, through velocity v ← momentum·v + g.
 
     On one run of parameters (see adam_update) the same rule runs without idx, so that it
-    vectorises; equal to the loop through idx bit for bit (tests/test_optim.py). out, out0:
-    see adam_update."""
+    vectorises; equal to the loop through idx bit for bit (tests/test_optim.py)."""
     n = idx.size
     if n > 0 and one_run(idx):
         i0 = idx[0]
         p, dp = data[i0 : i0 + n], grad[i0 : i0 + n]
-        if out0 >= 0:
-            out_p, out_dp = out[0, out0 : out0 + n], out[1, out0 : out0 + n]
-            for j in range(n):
-                q = sgd_rule(p[j], dp[j], velocity, j, lr, momentum, weight_decay)
-                p[j], out_p[j], out_dp[j] = q, q, dp[j]
-            return True
         for j in range(n):
             p[j] = sgd_rule(p[j], dp[j], velocity, j, lr, momentum, weight_decay)
-        return False
+        return
     for j in range(n):
         i = idx[j]
         data[i] = sgd_rule(data[i], grad[i], velocity, j, lr, momentum, weight_decay)
-    return False
 
 
 @inline
@@ -57,13 +47,8 @@ def sgd_rule(p, dp, velocity, j, lr, momentum, weight_decay):
 
 
 @kernel
-def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t, out, out0):
+def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t):
     """Adam's step t (from 1): moments m, v of the gradient, bias-corrected.
-
-    With out0 >= 0, on one run of parameters, the loop also writes their new values and their
-    gradients into out[0] and out[1] from out0 on, and returns True (a training call's last
-    step, out its store: the copy after it, layout.params_out, would read both runs again,
-    20-30 µs on 784-128-10); it returns False where it wrote nothing there.
 
     When the parameters are one run, data[i0 : i0 + n] (a compiled graph's, in the store's
     order), the same loop runs on that run without idx: it vectorises (divisions and square
@@ -82,19 +67,12 @@ def adam_update(data, grad, idx, m, v, lr, beta1, beta2, eps, weight_decay, t, o
     if n > 0 and one_run(idx):
         i0 = idx[0]
         p, dp = data[i0 : i0 + n], grad[i0 : i0 + n]
-        if out0 >= 0:
-            out_p, out_dp = out[0, out0 : out0 + n], out[1, out0 : out0 + n]
-            for j in range(n):
-                q = adam_rule(p[j], dp[j], m, v, j, beta1, beta2, eps, weight_decay, step, root_c2)
-                p[j], out_p[j], out_dp[j] = q, q, dp[j]
-            return True
         for j in range(n):
             p[j] = adam_rule(p[j], dp[j], m, v, j, beta1, beta2, eps, weight_decay, step, root_c2)
-        return False
+        return
     for j in range(n):
         i = idx[j]
         data[i] = adam_rule(data[i], grad[i], m, v, j, beta1, beta2, eps, weight_decay, step, root_c2)
-    return False
 
 
 @inline
@@ -119,20 +97,20 @@ def one_run(idx):
 
 
 @inline
-def apply_rule(rule, data, grad, idx, state, lr, settings, t, out, out0):
-    """Step t of the optimizer's rule on the parameters data[idx], from grad[idx]; whether it
-    also wrote them and their gradients into out from out0 (see adam_update)."""
+def apply_rule(rule, data, grad, idx, state, lr, settings, t):
+    """Step t of the optimizer's rule on the parameters data[idx], from grad[idx]."""
     if rule == SGD_RULE:
-        return sgd_update(data, grad, idx, state[0], lr, settings[1], settings[2], out, out0)
-    return adam_update(data, grad, idx, state[0], state[1], lr, settings[1], settings[2], settings[3],
-                       settings[4], t, out, out0)  # fmt: skip
+        sgd_update(data, grad, idx, state[0], lr, settings[1], settings[2])
+    else:
+        adam_update(data, grad, idx, state[0], state[1], lr, settings[1], settings[2], settings[3],
+                    settings[4], t)  # fmt: skip
 
 
 @kernel
 def update(rule, store, idx, state, settings, t):
     """An optimizer's step t, at its lr settings[0], on its parameters in a store (data
     store[0], grad store[1])."""
-    apply_rule(rule, store[0], store[1], idx, state, settings[0], settings, t, store, np.int64(-1))
+    apply_rule(rule, store[0], store[1], idx, state, settings[0], settings, t)
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources
