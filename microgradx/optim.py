@@ -86,7 +86,9 @@ class Optimizer:
             raise ValueError("a parameter is listed twice")
         self.params = params
         self.settings = np.zeros(n_settings)  # lr, then the rule's own (see kernels/updates.py)
-        self.state = np.zeros((n_state, len(params)))  # per parameter, updated in place
+        # per parameter, updated in place: one row, each parameter's n_state numbers side by side
+        # (Adam's m and v: kernels/updates.py's adam_update streams them as one array)
+        self.state = np.zeros((1, n_state * len(params)))
         self.t = 0
         self.lr = lr
         self._store: Store | None = None
@@ -164,13 +166,13 @@ class Adam(Optimizer):
 
     @property
     def m(self) -> np.ndarray:
-        """The gradient's running mean, one per parameter."""
-        return self.state[0]
+        """The gradient's running mean, one per parameter (a view: state holds m and v side by side)."""
+        return self.state[0, 0::2]
 
     @property
     def v(self) -> np.ndarray:
-        """The squared gradient's running mean, one per parameter."""
-        return self.state[1]
+        """The squared gradient's running mean, one per parameter (a view, as m)."""
+        return self.state[0, 1::2]
 
     def __repr__(self) -> str:
         return f"Adam({len(self.params)} parameters, lr={self.lr:g}, betas=({self.beta1:g}, {self.beta2:g}))"

@@ -244,10 +244,11 @@ def apply_rule(rule, data, grad, idx, state, lr, settings, t) -> None:
         data[idx] -= lr * g
     else:
         beta1, beta2, eps = settings[1], settings[2], settings[3]
-        state[0] = beta1 * state[0] + (1.0 - beta1) * g  # first moment
-        state[1] = beta2 * state[1] + (1.0 - beta2) * g * g  # second moment
+        m, v = state[0, 0::2], state[0, 1::2]  # side by side, as updates.adam_update reads them
+        m[:] = beta1 * m + (1.0 - beta1) * g  # first moment
+        v[:] = beta2 * v + (1.0 - beta2) * g * g  # second moment
         step, root_c2 = lr / (1.0 - beta1**t), np.sqrt(1.0 - beta2**t)  # as updates.adam_update
-        data[idx] -= step * state[0] / (np.sqrt(state[1]) / root_c2 + eps)
+        data[idx] -= step * m / (np.sqrt(v) / root_c2 + eps)
 
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
