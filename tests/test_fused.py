@@ -141,8 +141,13 @@ def test_fit_errors():
         step.fit(XY, opt, -1)
     with pytest.raises(ValueError, match="3 learning rates for 5 steps"):
         step.fit(XY, opt, 5, lr=[0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match=r"learning rate of step 1 is nan; each must be a finite number"):
         step.fit(XY, opt, 2, lr=[0.1, float("nan")])
+    # the entry named, whichever form the rates take (a newcomer's array said only "must be finite")
+    with pytest.raises(ValueError, match=r"step 0 is -1.0; .* 0 or more \(1 of 2 are not\)"):
+        step.fit(XY, opt, 2, lr=np.array([-1.0, 0.1]))
+    with pytest.raises(ValueError, match=r"step 2 is -inf; .*\(2 of 4 are not\)"):
+        step.fit(XY, opt, 4, lr=lambda k: 0.1 if k < 2 else -np.inf)
     other = SGD([Value(1.0)], lr=0.1)
     with pytest.raises(ValueError, match="different stores"):
         step.fit(XY, other, 1)

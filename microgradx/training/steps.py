@@ -301,6 +301,11 @@ def learning_rates(lr: object, optimizer: Optimizer, steps: int) -> np.ndarray:
             ) from None
     if lrs.shape != (steps,):
         raise ValueError(f"fit: got {lrs.size} learning rates for {steps} steps")
-    if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
-        raise ValueError("fit: learning rates must be finite and >= 0")
+    bad = np.flatnonzero(~np.isfinite(lrs) | (lrs < 0))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(
+            f"fit: the learning rate of step {k} is {lrs[k]}; each must be a finite number, 0 or more "
+            f"({bad.size} of {steps} are not)"
+        )
     return lrs
