@@ -199,8 +199,9 @@ def squares_runs(op, a, b, args) -> np.ndarray:
     DOT i's run of squares starts (its n pairs where it has none; 0 for other ops). Found once,
     when a compiled graph's program is packed (layout.pack_program), so that each sweep reads a
     number where it scanned the DOT's 2n slots: 18-22 µs a sweep, forward and backward, on
-    784-128-10's penalty of 101,770 squares. Equals squares_from on each DOT
-    (tests/test_losses.py: test_squares_from_finds_the_trailing_run_of_squares)."""
+    784-128-10's penalty of 101,770 squares. Equals squares_from on each DOT (tests/test_losses.py:
+    test_squares_from_finds_the_trailing_run_of_squares, and on random runs, jumps and products
+    test_squares_runs_equals_squares_from_on_runs_jumps_and_products)."""
     squares = np.zeros(op.size, np.uint32)
     dots = np.flatnonzero(op == DOT)
     starts, ns = a[dots].astype(np.int64), b[dots].astype(np.int64) // 2
