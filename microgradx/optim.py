@@ -94,6 +94,14 @@ class Optimizer:
         self._store: Store | None = None
         self.binding()
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled; a state pickled before its numbers sat side by side (one row per kind,
+        shape (n_state, n)) is laid out as the kernels read it, not read past its end."""
+        rows = state["state"]
+        if rows.shape[0] > 1:
+            state["state"] = np.ascontiguousarray(rows.T).reshape(1, rows.size)
+        self.__dict__.update(state)
+
     def binding(self) -> tuple[Store, np.ndarray]:
         """The parameters' Store and their indices in it, bound again if one has moved since."""
         if self._store is None or self._store.version != self._version:

@@ -180,6 +180,30 @@ def test_an_optimizer_travels_with_its_state(travel):
     assert [p.data for p in model2.parameters()] == [p.data for p in model.parameters()]
 
 
+def test_an_adam_pickled_with_its_moments_in_two_rows_steps_as_before():
+    """Adam's state was two rows, m then v; it is now one row, each parameter's m and v side by
+    side (kernels/updates.py). An optimizer pickled the old way comes back laid out the new way:
+    the same m and v, and a step equal to the unpickled original's (read as it was, the kernel
+    would read v past the row's end)."""
+    model = MLP(2, [4, 1], seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    for _ in range(3):
+        model.zero_grad()
+        model([1.0, 2.0]).backward()
+        opt.step()
+    m, v = opt.m.copy(), opt.v.copy()
+    now, opt.state = opt.state, np.stack([m, v])  # pickled as the layout before held it
+    model2, opt2 = pickle.loads(pickle.dumps((model, opt)))
+    opt.state = now
+    assert opt2.state.shape == (1, 2 * m.size)
+    assert np.array_equal(opt2.m, m) and np.array_equal(opt2.v, v)
+    for mm, o in ((model, opt), (model2, opt2)):
+        mm.zero_grad()
+        mm([1.0, 2.0]).backward()
+        o.step()
+    assert [p.data for p in model2.parameters()] == [p.data for p in model.parameters()]
+
+
 @pytest.mark.parametrize("travel", TRAVEL)
 def test_parameters_shared_by_a_model_and_its_compiled_graph_stay_shared(travel):
     model, xs, step = compiled_mlp()
