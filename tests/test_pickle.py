@@ -161,22 +161,31 @@ def test_a_deep_compiled_graph_travels(travel):
     assert np.array_equal(step2.backward(), step.backward())
 
 
-@pytest.mark.parametrize("travel", TRAVEL)
-def test_an_optimizer_travels_with_its_state(travel):
+def adam_steps(*pairs: tuple[MLP, Adam], steps: int = 1) -> None:
+    """Each model's gradient at one input, then its optimizer's step, `steps` times."""
+    for _ in range(steps):
+        for model, opt in pairs:
+            model.zero_grad()
+            model([1.0, 2.0]).backward()
+            opt.step()
+
+
+def trained_adam() -> tuple[MLP, Adam]:
+    """A small MLP and its Adam after three steps: moments that are not zero."""
     model = MLP(2, [4, 1], seed=0)
     opt = Adam(model.parameters(), lr=0.01)
-    for _ in range(3):
-        model.zero_grad()
-        model([1.0, 2.0]).backward()
-        opt.step()
+    adam_steps((model, opt), steps=3)
+    return model, opt
+
+
+@pytest.mark.parametrize("travel", TRAVEL)
+def test_an_optimizer_travels_with_its_state(travel):
+    model, opt = trained_adam()
     model2, opt2 = TRAVEL[travel]((model, opt))
     assert opt2.t == 3 and (opt2.lr, opt2.beta1, opt2.beta2) == (opt.lr, opt.beta1, opt.beta2)
     assert np.array_equal(opt2.m, opt.m) and np.array_equal(opt2.v, opt.v)
     assert opt2.params == model2.parameters()  # the same Values: its parameters are the model's
-    for m, o in ((model, opt), (model2, opt2)):
-        m.zero_grad()
-        m([1.0, 2.0]).backward()
-        o.step()
+    adam_steps((model, opt), (model2, opt2))
     assert [p.data for p in model2.parameters()] == [p.data for p in model.parameters()]
 
 
@@ -185,22 +194,14 @@ def test_an_adam_pickled_with_its_moments_in_two_rows_steps_as_before():
     side (kernels/updates.py). An optimizer pickled the old way comes back laid out the new way:
     the same m and v, and a step equal to the unpickled original's (read as it was, the kernel
     would read v past the row's end)."""
-    model = MLP(2, [4, 1], seed=0)
-    opt = Adam(model.parameters(), lr=0.01)
-    for _ in range(3):
-        model.zero_grad()
-        model([1.0, 2.0]).backward()
-        opt.step()
+    model, opt = trained_adam()
     m, v = opt.m.copy(), opt.v.copy()
     now, opt.state = opt.state, np.stack([m, v])  # pickled as the layout before held it
     model2, opt2 = pickle.loads(pickle.dumps((model, opt)))
     opt.state = now
     assert opt2.state.shape == (1, 2 * m.size)
     assert np.array_equal(opt2.m, m) and np.array_equal(opt2.v, v)
-    for mm, o in ((model, opt), (model2, opt2)):
-        mm.zero_grad()
-        mm([1.0, 2.0]).backward()
-        o.step()
+    adam_steps((model, opt), (model2, opt2))
     assert [p.data for p in model2.parameters()] == [p.data for p in model.parameters()]
 
 
