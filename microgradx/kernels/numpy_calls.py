@@ -247,8 +247,8 @@ def apply_rule(rule, data, grad, idx, state, lr, settings, t) -> None:
         m, v = state[0, 0::2], state[0, 1::2]  # side by side, as updates.adam_update reads them
         m[:] = beta1 * m + (1.0 - beta1) * g  # first moment
         v[:] = beta2 * v + (1.0 - beta2) * g * g  # second moment
-        step, root_c2 = lr / (1.0 - beta1**t), np.sqrt(1.0 - beta2**t)  # as updates.adam_update
-        data[idx] -= step * m / (np.sqrt(v) / root_c2 + eps)
+        root_c2 = np.sqrt(1.0 - beta2**t)  # c1 and c2 out of the loop, as in updates.adam_update
+        data[idx] -= lr / (1.0 - beta1**t) * root_c2 * m / (np.sqrt(v) + eps * root_c2)
 
 
 @np.errstate(all="ignore")  # as numba's error_model="numpy": inf and nan, no warnings
