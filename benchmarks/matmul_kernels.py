@@ -11,7 +11,8 @@ three products of a layer, in the lanes' layout (a row of lanes per slot):
 timed (best of several runs, one thread) for NumPy's `@` (OpenBLAS: the single-core
 peak we measure against), numba's `np.dot` (BLAS through SciPy, where SciPy is
 installed) and matmul.product (its tiles held in registers as simd.py's vectors), with its
-packing of hᵀ for ∇W by `transposed` included (a first layer reads the batch's rows instead).
+packing of hᵀ for ∇W by `transposed` included (a first layer reads the batch's rows instead:
+the `weights·x` lines). NumPy's and ours are timed in turn, so a busy spell slows both.
 Then the compile seconds of matmul's kernels in a fresh process (an empty numba cache).
 
     python benchmarks/matmul_kernels.py
@@ -49,17 +50,26 @@ SHAPES = (  # (M outputs, K inputs, lanes): a layer's
 
 def best(run, repeat: int = 7) -> float:
     """Seconds per call: the best of `repeat` timings of enough calls to take a few ms."""
-    run()
-    t0 = time.perf_counter()
-    run()
-    n = max(1, int(0.005 / max(time.perf_counter() - t0, 1e-7)))
-    times = []
-    for _ in range(repeat):
+    return best_of_each([run], repeat)[0]
+
+
+def best_of_each(runs: list, repeat: int = 7) -> list[float]:
+    """Seconds per call of each run: the best of `repeat` timings of enough calls to take a few
+    ms, the runs timed in turn within each repeat (interleaved: a busy spell slows them alike)."""
+    counts = []
+    for run in runs:
+        run()
         t0 = time.perf_counter()
-        for _ in range(n):
-            run()
-        times.append((time.perf_counter() - t0) / n)
-    return min(times)
+        run()
+        counts.append(max(1, int(0.005 / max(time.perf_counter() - t0, 1e-7))))
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeat):
+        for run, n, kept in zip(runs, counts, times, strict=True):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                run()
+            kept.append((time.perf_counter() - t0) / n)
+    return [min(kept) for kept in times]
 
 
 def numba_dot():
@@ -76,9 +86,11 @@ def numba_dot():
     return dot
 
 
-def ours(M: int, K: int, lanes: int, rng: np.random.Generator):
+def ours(M: int, K: int, lanes: int, rng: np.random.Generator, first: bool = False):
     """The three products through matmul, on a lanes' layout like a compiled graph's: W's rows
-    in a flat array of uniform values, h's and g's as rows of lanes."""
+    in a flat array of uniform values, h's and g's as rows of lanes. first: the layer reads
+    the graph's inputs, so ∇W reads hᵀ as the batch's rows (a row of K inputs, then 10 more
+    columns, the targets, as in the digits' and MNIST's rows), not packed by `transposed`."""
     u = rng.standard_normal(M * (K + 1))  # each neuron's K weights, then its bias
     w_start = np.arange(M, dtype=np.int64) * (K + 1)
     h = rng.standard_normal((K, lanes))
@@ -97,7 +109,13 @@ def ours(M: int, K: int, lanes: int, rng: np.random.Generator):
         a[:] = 0.0
         matmul.product(u, w_start, each_k, hf, h_start, lanes, af, g_start)
 
+    batch = np.ascontiguousarray(np.column_stack([h.T, rng.standard_normal((lanes, 10))]))
+    batch_k = np.arange(lanes, dtype=np.int64) * batch.shape[1]  # where each row starts
+
     def weights():
+        if first:  # as matrix_layers.matrix_back: a first layer's hᵀ is the batch's rows
+            matmul.product(gf, g_start, each_lane, batch.reshape(-1), batch_k, K, grad_u, w_start)
+            return
         matmul.transposed(hf, h_start, lanes, scratch)
         matmul.product(gf, g_start, each_lane, scratch, lane_k, K, grad_u, w_start)
 
@@ -134,7 +152,8 @@ def compile_seconds() -> str:
 def main() -> None:
     rng = np.random.default_rng(0)
     dot = numba_dot()
-    print("GFLOP/s, one thread (best of 7); ours includes its packing")
+    print("GFLOP/s, one thread (best of 7, NumPy and ours interleaved); ours includes its packing")
+    print("(weights·x: a first layer's ∇W, reading the batch's rows, with nothing to pack)")
     head = f"{'M × K × lanes':<18}{'':<10}{'NumPy @':>10}{'np.dot':>10}{'ours':>10}{'ours/NumPy':>12}"
     print(head)
     for M, K, lanes in SHAPES:
@@ -146,8 +165,10 @@ def main() -> None:
             ("weights", lambda g=g, h=h: g @ h.T, weights, None),
             ("rows", lambda W=W, g=g: W.T @ g, rows, None),
         )
+        _, _, first_weights, _ = ours(M, K, lanes, np.random.default_rng(0), first=True)
+        cases += (("weights·x", lambda g=g, h=h: g @ h.T, first_weights, None),)
         for name, peak, mine, dot_args in cases:
-            t_np, t_ours = best(peak), best(mine)
+            t_np, t_ours = best_of_each([peak, mine])
             t_dot = best(lambda a=dot_args: dot(*a)) if dot is not None and dot_args else None
             cell = f"{flop / t_dot / 1e9:>10.1f}" if t_dot else f"{'—':>10}"
             print(

@@ -132,43 +132,23 @@ def sizes(pb: Problem) -> list[int]:
     return [pb.X.shape[1]] + [len(layer.neurons) for layer in pb.init.layers]
 
 
-def products(pb: Problem) -> list[tuple[int, int, int]]:
-    """A step's matrix products as (m, k, n) for an (m × k)·(k × n): per layer h W, hᵀ g, and g Wᵀ
-    but into the inputs (nobody wants that gradient)."""
-    out = []
-    for k, (d_in, d_out) in enumerate(zip(sizes(pb), sizes(pb)[1:])):
-        out += [(BATCH, d_in, d_out), (d_in, BATCH, d_out)] + ([(BATCH, d_out, d_in)] if k else [])
-    return out
-
-
-def numpy_peak(pb: Problem) -> tuple[float, float]:
-    """The step's matrix-product flops, and NumPy's `@` GFLOP/s on those products alone (one
-    thread: the best of several timings of each)."""
+def peaks(pb: Problem) -> tuple[float, float, float]:
+    """The step's matrix-product flops, NumPy's `@` GFLOP/s on those products alone (one thread:
+    the single-core peak) and microgradx's matmul.product's on them as the step runs them
+    (benchmarks/matmul_kernels.py's `ours`: per layer the forward and ∇W, a first layer's
+    reading the batch's rows, a deeper one's with its packing of hᵀ, and ∇h but into the
+    inputs). Each product the best of nine timings, NumPy's and ours in turn."""
     rng = np.random.default_rng(0)
-    flops, seconds = 0.0, 0.0
-    for m, k, n in products(pb):
-        a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
-        times = []
-        for _ in range(9):
-            t0 = time.perf_counter()
-            for _ in range(5):
-                a @ b
-            times.append((time.perf_counter() - t0) / 5)
-        flops, seconds = flops + 2.0 * m * k * n, seconds + min(times)
-    return flops, flops / seconds / 1e9
-
-
-def kernels_peak(pb: Problem) -> float:
-    """matmul.product's GFLOP/s on the step's products alone (benchmarks/matmul_kernels.py's
-    `ours`, each ∇W with its packing of hᵀ): per layer the forward and ∇W, and ∇h but
-    into the inputs; the best of several timings of each."""
-    rng = np.random.default_rng(0)
-    flops, seconds = 0.0, 0.0
+    flops, t_numpy, t_ours = 0.0, 0.0, 0.0
     for k, (d_in, d_out) in enumerate(zip(sizes(pb), sizes(pb)[1:])):
-        _, forward, weights_, rows = matmul_kernels.ours(d_out, d_in, BATCH, rng)
-        for run in (forward, weights_, rows) if k else (forward, weights_):
-            flops, seconds = flops + 2.0 * d_out * d_in * BATCH, seconds + matmul_kernels.best(run, repeat=9)
-    return flops / seconds / 1e9
+        _, forward, weights_, rows = matmul_kernels.ours(d_out, d_in, BATCH, rng, first=k == 0)
+        mine = (forward, weights_, rows) if k else (forward, weights_)  # ∇h: nobody wants the inputs'
+        shapes = [(BATCH, d_in, d_out), (d_in, BATCH, d_out), (BATCH, d_out, d_in)]  # h W, hᵀ g, g Wᵀ
+        for (m, n, p), run in zip(shapes, mine, strict=False):  # (m × n)·(n × p)
+            a, b = rng.standard_normal((m, n)), rng.standard_normal((n, p))
+            t_np, t_mine = matmul_kernels.best_of_each([lambda a=a, b=b: a @ b, run], repeat=9)
+            flops, t_numpy, t_ours = flops + 2.0 * m * n * p, t_numpy + t_np, t_ours + t_mine
+    return flops, flops / t_numpy / 1e9, flops / t_ours / 1e9
 
 
 # -- the contestants: each builds its step from the same data, batches and weights ----------
@@ -418,8 +398,7 @@ def run_point(pb: Problem, rounds: int, sample: float) -> Point:
     print(f"{pb.name}:")
     built = setup(pb)
     us = medians(measure(built.steps, rounds, sample))
-    flops, peak = numpy_peak(pb)
-    kernels = kernels_peak(pb)
+    flops, peak, kernels = peaks(pb)
     print(f"  measured in {time.perf_counter() - t0:.1f} s")
     ready = {name: step.ready for name, step in built.steps.items()}
     return Point(
