@@ -12,7 +12,8 @@ graph's fused training steps run the same code.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -101,6 +102,48 @@ class Optimizer:
         if rows.shape[0] > 1:
             state["state"] = np.ascontiguousarray(rows.T).reshape(1, rows.size)
         self.__dict__.update(state)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What resuming training needs besides the parameters' values (PyTorch's name): the
+        optimizer's kind, its settings by name, t and each parameter's state (a copy, shape
+        (n_state·n,); Adam's m and v side by side). Numbers, a string and one array, so
+        `np.savez(path, **opt.state_dict())` keeps it and `load_state_dict(np.load(path))`
+        takes it back."""
+        settings = {name: getattr(self, name) for name in self._settings()}
+        return {"optimizer": type(self).__name__, **settings, "t": self.t, "state": self.state[0].copy()}
+
+    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
+        """Take the settings, t and per-parameter state of `saved` (a state_dict, or what
+        np.load gives back for one), from the same kind of optimizer on as many parameters,
+        in the same order. Raises ValueError naming what does not fit, changing nothing."""
+        kind, settings = type(self).__name__, self._settings()
+        missing = [key for key in ("optimizer", *settings, "t", "state") if key not in saved]
+        if missing:
+            keys = ", ".join(missing)
+            raise ValueError(f"load_state_dict: no {keys}; give it what {kind}.state_dict() returns")
+        if str(saved["optimizer"]) != kind:
+            raise ValueError(f"load_state_dict: the state of a {saved['optimizer']} cannot go into a {kind}")
+        state, t = np.asarray(saved["state"]), np.asarray(saved["t"])
+        if state.dtype.kind not in "fiu" or state.shape != self.state[0].shape:
+            raise ValueError(
+                f"load_state_dict: the state's shape is {state.shape} ({state.dtype}); this {kind}'s is "
+                f"{self.state[0].shape}, for {len(self.params)} parameters: build it on the parameters "
+                "the state was saved with, in the same order"
+            )
+        if not np.all(np.isfinite(state)):
+            raise ValueError("load_state_dict: the state holds nan or inf")
+        if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
+            raise ValueError(f"load_state_dict: t, the steps taken, must be a whole number >= 0; got {t!r}")
+        values = {n: _number(saved[n], n, s.low, s.high, s.open_high) for n, s in settings.items()}
+        for name, value in values.items():  # all checked above: nothing is changed on an error
+            setattr(self, name, value)
+        self.state[0] = state
+        self.t = int(t)
+
+    def _settings(self) -> dict[str, Setting]:
+        """This optimizer's settings (its Setting attributes) by name, in their order."""
+        found = {k: v for c in type(self).__mro__ for k, v in vars(c).items() if isinstance(v, Setting)}
+        return dict(sorted(found.items(), key=lambda item: item[1].index))
 
     def binding(self) -> tuple[Store, np.ndarray]:
         """The parameters' Store and their indices in it, bound again if one has moved since."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -165,3 +167,56 @@ def test_one_run_of_parameters_steps_exactly_as_through_their_indices(rule, sett
     assert not np.array_equal(out[0][0], start[0])
     assert np.array_equal(out[0][0], out[1][0])
     assert np.array_equal(out[0][1], out[1][1])
+
+
+ROWS = np.random.default_rng(2).standard_normal((16, 4))  # 3 inputs, then the target
+
+
+def fitted(model: MLP, opt, steps: int) -> list[float]:
+    """model's parameter values after `steps` fit steps on ROWS of its compiled squared error."""
+    xs, y = [Value(0.0) for _ in range(3)], Value(0.0)
+    microgradx.compile((model(xs) - y) ** 2, inputs=xs + [y]).fit(ROWS, opt, steps)
+    return [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize(
+    "kind, settings", [(Adam, {"lr": 0.05, "betas": (0.8, 0.99)}), (SGD, {"lr": 0.1, "momentum": 0.9})]
+)
+def test_training_resumed_from_a_saved_state_dict_steps_as_if_never_stopped(tmp_path, kind, settings):
+    model = MLP(3, [4, 1], seed=5)
+    opt = kind(model.parameters(), **settings)
+    fitted(model, opt, 5)
+    model.save(tmp_path / "model.npz")
+    np.savez(tmp_path / "opt.npz", **opt.state_dict())
+    never_stopped = fitted(model, opt, 5)
+    again = MLP.from_file(tmp_path / "model.npz")
+    fresh = kind(again.parameters(), lr=1.0)  # other settings, no state: the file's replace them
+    fresh.load_state_dict(np.load(tmp_path / "opt.npz"))
+    assert fresh.t == 5 and fresh.lr == settings["lr"]
+    assert fitted(again, fresh, 5) == never_stopped  # to the last bit
+    assert np.array_equal(fresh.state, opt.state) and fresh.t == opt.t == 10
+
+
+def test_a_state_dict_that_does_not_fit_is_refused_naming_why_and_changes_nothing():
+    opt = Adam(MLP(3, [4, 1], seed=5).parameters(), lr=0.05)
+    fitted_state = opt.state_dict() | {"state": np.ones(2 * 21), "t": 3, "beta1": 0.5}
+    bad = {
+        "no t": ({k: v for k, v in fitted_state.items() if k != "t"}, "no t"),
+        "another kind": (fitted_state | {"optimizer": "SGD"}, "state of a SGD cannot go into a Adam"),
+        "fewer parameters": (fitted_state | {"state": np.ones(2 * 5)}, "shape is (10,)"),
+        "a matrix": (fitted_state | {"state": np.ones((2, 21))}, "shape is (2, 21)"),
+        "text": (fitted_state | {"state": np.array(["a"] * 42)}, "shape is (42,) (<U1)"),
+        "nan": (fitted_state | {"state": np.full(42, np.nan)}, "nan or inf"),
+        "negative t": (fitted_state | {"t": -1}, "t, the steps taken"),
+        "fractional t": (fitted_state | {"t": 2.5}, "t, the steps taken"),
+        "beta1 of 1": (fitted_state | {"beta1": 1.0}, "beta1 must be in [0, 1)"),
+    }
+    before = opt.state_dict()
+    for case, (saved, message) in bad.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            opt.load_state_dict(saved)
+        after = opt.state_dict()
+        assert after.keys() == before.keys(), case
+        assert all(np.array_equal(after[k], before[k]) for k in after), case
+    opt.load_state_dict(fitted_state)
+    assert opt.t == 3 and opt.beta1 == 0.5 and np.array_equal(opt.m, np.ones(21))

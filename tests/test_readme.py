@@ -59,6 +59,8 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert len(namespace["worker_losses"]) == 100  # the block under the script's guard ran
     same = namespace["same"]
     assert [p.data for p in same.parameters()] == [p.data for p in namespace["model"].parameters()]
+    resumed, opt = namespace["resumed"], namespace["opt"]  # the optimizer saved and taken back
+    assert resumed.t == opt.t == 201 and resumed.lr == opt.lr and np.array_equal(resumed.state, opt.state)
     assert namespace["scores"].shape == (450, 10)  # the digits' test rows, scored in one call
     assert (namespace["predicted"] == namespace["y_test"]).mean() > 0.9
     eigenvalues, top = namespace["eigenvalues"], namespace["top"]  # the landscape: what its comment says
