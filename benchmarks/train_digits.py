@@ -4,8 +4,7 @@
 One step = gather the batch's 128 rows from the data by index, forward, softmax
 cross-entropy mean over the rows + 3e-4·Σp², backward, Adam update (lr 0.01): the
 digits demo's step (microgradx/app/demo_real.py). Contestants: microgradx `train_step`
-(the batch gathered by NumPy, then one compiled call), `train_step(X, opt, rows=batch)`
-(the batch gathered inside the call, as JAX's is) and `fit` (many steps a call:
+(the batch gathered by NumPy, then one compiled call) and `fit` (many steps a call:
 for now on one fixed batch, timed per step), NumPy by hand, PyTorch eager (float64,
 one thread, torch.optim.Adam) and JAX (float64, the whole step, the gather included,
 under one jit: each step waiting for its loss, as the others do, and apart, queued).
@@ -65,7 +64,6 @@ BATCH, LR, ALPHA = 128, 0.01, 3e-4  # the digits demo's
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Adam's defaults, everywhere
 SEED = 1337
 TRAIN_STEP, FIT = "microgradx train_step", "microgradx fit (per step, one batch)"
-ROWS_STEP = "microgradx train_step(X, rows=batch)"
 EPOCH_FIT = "microgradx fit (per step, epochs)"
 NUMPY, TORCH = "NumPy by hand", "PyTorch eager (1 thread)"
 JAX, JAX_QUEUED = "JAX jit", "JAX jit, steps queued (async dispatch)"
@@ -174,16 +172,6 @@ def mgx_train_step(pb: Problem) -> Step:
     model, step, opt, ready = compiled_mlp(pb)
     rows, batches = pb.rows, itertools.cycle(pb.batches)
     return Step(repeated(lambda: step.train_step(rows[next(batches)], opt)), model_params(model), ready)
-
-
-def mgx_rows_step(pb: Problem) -> Step:
-    """step.train_step(rows, opt, rows=batch): the batch gathered inside the one compiled call,
-    as JAX's jitted step gathers it (`train_step` reads its rows where they lie)."""
-    if "rows" not in inspect.signature(microgradx.Compiled.train_step).parameters:
-        raise Unavailable("train_step(x, opt, rows=...) is not in this microgradx")
-    model, step, opt, ready = compiled_mlp(pb)
-    rows, batches = pb.rows, itertools.cycle(pb.batches)
-    return Step(repeated(lambda: step.train_step(rows, opt, rows=next(batches))), model_params(model), ready)
 
 
 def mgx_fit(pb: Problem) -> Step:
@@ -352,7 +340,6 @@ def jax_jit(pb: Problem, wait: bool = True) -> Step:
 Make = Callable[[Problem], Step]
 CONTESTANTS: dict[str, Make] = {
     TRAIN_STEP: mgx_train_step,
-    ROWS_STEP: mgx_rows_step,
     FIT: mgx_fit,
     EPOCH_FIT: mgx_epoch_fit,
     NUMPY: numpy_by_hand,
@@ -476,9 +463,7 @@ def floors(points: dict[str, Point]) -> None:
         if pt is None:
             print(f"  ----  {TRAIN_STEP} vs {slow}: that network was not measured, not checked")
             continue
-        for ours in (TRAIN_STEP, ROWS_STEP):  # the batch gathered by NumPy, and in the call
-            if ours in pt.us:
-                faster(pt, ours, slow, needed)
+        faster(pt, TRAIN_STEP, slow, needed)
     if big is not None:
         share = big.kernels / big.peak
         verdict = "PASS" if share >= 0.8 else "FAIL"

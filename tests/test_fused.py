@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
@@ -257,61 +255,3 @@ def test_a_first_layer_on_few_inputs_trains_as_the_loop_does(n_inputs):
     np.testing.assert_allclose(values(m2), values(m1), rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose([p.grad for p in m2.parameters()], [p.grad for p in m1.parameters()],
                                rtol=1e-10, atol=1e-13)  # fmt: skip
-
-
-def wide_setup(seed: int):
-    """A first layer wide enough to run as matrix products (its ∇W reads the batch's rows)."""
-    model = MLP(40, [16, 1], seed=seed)
-    xs, y = [Value(0.0) for _ in range(40)], Value(0.0)
-    loss = (model(xs) - y) ** 2 + 1e-3 * sum(p * p for p in model.parameters())
-    return model, microgradx.compile(loss, inputs=xs + [y])
-
-
-@pytest.mark.parametrize("net", ["moons 2-8-8-1 (tiles)", "40-16-1 (matrix products)"])
-@pytest.mark.parametrize("n_rows", [50, 2000])  # 2000: a batch of several chunks
-def test_train_step_on_rows_of_x_equals_train_step_on_those_rows_gathered(net, n_rows):
-    """train_step(X, opt, rows=idx) gathers the rows inside the kernel (calls.train_batches,
-    the first layer's ∇W reading them where they lie in X): bit for bit train_step(X[idx], opt),
-    whatever form idx takes, and the optimizer's step count the same."""
-    rng = np.random.default_rng(n_rows)
-    (m1, s1, _), (m2, s2, _) = (setup(7) if net.startswith("moons") else (*wide_setup(7), None) for _ in "ab")
-    X = np.ascontiguousarray(rng.normal(size=(3 * n_rows, s1.in_slots.size)))
-    o1, o2 = Adam(m1.parameters(), lr=0.01), Adam(m2.parameters(), lr=0.01)
-    picks = [rng.permutation(len(X))[:n_rows] for _ in range(3)]
-    picks += [picks[0].astype(np.int32), list(picks[1]), np.sort(picks[2]), np.full(n_rows, 5)]  # repeats too
-    for idx in picks:
-        assert s2.train_step(X, o2, rows=idx) == s1.train_step(X[np.asarray(idx)], o1)
-        assert values(m2) == values(m1)
-        assert [p.grad for p in m2.parameters()] == [p.grad for p in m1.parameters()]
-    assert o2.t == o1.t == len(picks)
-    assert (s2.per_thread.state.ws.vals.shape[0] > 1) == (n_rows == 2000)  # chunks of the batch
-
-
-def test_train_step_refuses_rows_that_are_not_rows_of_x_naming_them_and_changes_nothing():
-    model, step, XY = setup(8)
-    opt = SGD(model.parameters(), lr=0.1)
-    bad = {
-        "an index past the end": (np.arange(55, 65), ValueError, "rows[5] is 60, but x has 60 rows"),
-        "a negative index": (np.array([3, -1, 4]), ValueError, "rows[1] is -1"),
-        "floats": (np.array([1.0, 2.0]), TypeError, "whole numbers"),
-        "a mask": (np.ones(60, bool), TypeError, "np.flatnonzero"),
-        "no rows": (np.array([], np.int64), ValueError, "one or more"),
-        "a matrix": (np.zeros((2, 2), np.int64), ValueError, "got shape (2, 2)"),
-    }
-    XY_nan = XY.copy()
-    XY_nan[11, 1] = np.nan
-    for fast in (False, True):  # the first call's checked way, then the kernel's (ready for 10 rows)
-        if fast:
-            step.train_step(XY, opt, rows=np.arange(10))
-        before, t = values(model), opt.t
-        for case, (rows, error, message) in bad.items():
-            if fast and rows.dtype == np.int64 and rows.ndim == 1 and rows.size not in (0, 10):
-                rows = np.resize(rows, 10)  # the fast path's shape, the bad index kept
-            with pytest.raises(error, match=re.escape(message)):
-                step.train_step(XY, opt, rows=rows)
-            assert values(model) == before and opt.t == t, case
-        with pytest.raises(ValueError, match=re.escape("x[rows] holds nan or inf")):
-            step.train_step(XY_nan, opt, rows=np.arange(5, 15))  # row 11 is picked
-        assert values(model) == before and opt.t == t
-        step.train_step(XY_nan, opt, rows=np.arange(20, 30))  # row 11 is not: a step
-        assert values(model) != before and opt.t == t + 1

@@ -154,9 +154,8 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
         threaded.forward(many)
         threaded.backward()
         threaded.train_step(many, Adam(model.parameters(), lr=1e-3))
-        threaded_opt = SGD(model.parameters(), lr=1e-3)
-        for rows in (np.arange(len(many)), np.arange(len(many))[::-1].copy()):  # checked, then the kernel's
-            threaded.train_step(many, threaded_opt, rows=rows)
+        # epochs of batches of many blocks, over the threads (missing from the warmup until 2026-12-07)
+        threaded.fit(many, Adam(model.parameters(), lr=1e-3), epochs=1, batch_size=len(many), verbose=False)
         threaded.fit(many, SGD(model.parameters(), lr=1e-3), 2)
         base = np.random.default_rng(0).uniform(-1, 1, (50, 3))
         batches = [
@@ -180,9 +179,6 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
             for opt in (SGD(model.parameters(), lr=0.1), Adam(model.parameters(), lr=1)):
                 if np.ndim(X) == 2:
                     step.train_step(X, opt)
-                    n = np.shape(X)[0]
-                    for rows in ([0, n - 1], np.arange(n, dtype=np.int32), np.arange(n), np.arange(n)[::-1]):
-                        step.train_step(X, opt, rows=rows)  # the first, checked; the next, the kernel's
                     step.fit(X, opt, 3, lr=np.linspace(1, 0.1, 6)[::2])
                     step.fit(X, opt, 2, lr=1)
                     step.fit(X, opt, 2, lr=lambda k: 0.1)
@@ -199,8 +195,6 @@ def test_what_the_warmup_compiles_is_all_that_user_calls_ask_for():
         wide_step.backward()
         wide_opt = Adam(wide.parameters(), lr=0.01)
         wide_step.train_step(X, wide_opt)
-        for rows in (np.arange(40), np.arange(39, -1, -1), np.arange(0, 40, 2)):
-            wide_step.train_step(X, wide_opt, rows=rows)
         wide_step.fit(X, wide_opt, 2)
         wide_step.fit(X, wide_opt, epochs=1, batch_size=16, seed=0, verbose=False)
         wide_step.jvp(X, X)

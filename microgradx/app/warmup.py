@@ -64,10 +64,9 @@ def _compiled_graphs() -> None:
         step.backward()
         for opt in (SGD(model.parameters(), lr=1e-3, momentum=0.9), Adam(model.parameters(), lr=1e-3)):
             step.train_step(X, opt)
-            for _ in range(2):  # rows gathered in the call: checked at first, then the kernel's
-                step.train_step(X, opt, rows=np.arange(rows))  # (on many blocks: over the threads)
             step.fit(X, opt, 2)
-            step.fit(X, opt, epochs=1, batch_size=max(1, rows // 3), seed=0, verbose=False)  # mini-batches
+            for batch in sorted({max(1, rows // 3), rows}):  # mini-batches; many blocks, over threads
+                step.fit(X, opt, epochs=1, batch_size=batch, seed=0, verbose=False)
             opt.step()
 
 

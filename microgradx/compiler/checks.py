@@ -20,7 +20,6 @@ from .passes import PASSES
 
 REDUCTIONS = ("mean", "sum")
 F64 = np.dtype(np.float64)
-I64 = np.dtype(np.int64)
 
 
 def whole_number(x: object, what: str) -> int:
@@ -146,31 +145,6 @@ def rows(x: object, n: int, caller: str = "forward", name: str = "x") -> tuple[n
         f"{call}: {name} has shape {arr.shape}; this graph takes ({n},) or (rows, {n}): a column for each "
         f"of compile(inputs=...)'s {n} Values, in their order (targets too, one-hot for classes)"
     )
-
-
-def row_indices(rows: object, n: int, caller: str) -> np.ndarray:
-    """rows, which of x's n rows make a batch, checked and made int64 in C order (as the kernels
-    were compiled for): a 1-D array of whole numbers, each a row of x (0 to n − 1), one at least."""
-    a = np.asarray(rows)
-    if a.dtype == bool:
-        raise TypeError(
-            f"{caller}(rows=...): rows are the indices of x's rows, not a mask; for a mask m, "
-            "rows=np.flatnonzero(m)"
-        )
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"{caller}(rows=...): rows must be whole numbers, indices of x's rows; got {a.dtype}")
-    if a.ndim != 1 or a.size == 0:
-        raise ValueError(
-            f"{caller}(rows=...): rows must be a 1-D array of row indices, one or more; got shape {a.shape}"
-        )
-    bad = np.flatnonzero((a < 0) | (a >= n))
-    if bad.size:
-        k = int(bad[0])
-        raise ValueError(
-            f"{caller}(rows=...): rows[{k}] is {a[k]}, but x has {n} rows: each index must be 0 to {n - 1} "
-            f"({bad.size} of {a.size} are not)"
-        )
-    return np.array(a, dtype=np.int64, order="C")  # a copy: writeable, aligned, the kernels' type
 
 
 HARM = "a training step would make every parameter it reaches nan"

@@ -35,8 +35,8 @@ def run_forward(prog, layout, work, uniform, store, threads, x, out):
     vals, _, tmp, _, counts = workspace_parts(layout, work)
     params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     forward_pass(
-        uop, ua, ub, uargs, usq, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x,
-        in_order(x.shape[0]), counts, threads,
+        uop, ua, ub, uargs, usq, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts,
+        threads,
     )  # fmt: skip
     n, L = outs.size, counts[0]  # every chunk but the last holds L rows
     for k in range(n):
@@ -57,7 +57,7 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
     input_grads = x_grad.shape[0] > 0
     backward_pass(
         uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-        counts, threads, out_ref, seed, input_grads, in_rows, np.empty((0, in_rows.size)), in_order(0),
+        counts, threads, out_ref, seed, input_grads, in_rows, np.empty((0, in_rows.size)),
     )  # fmt: skip
     grads_out(prog, p_uslots, p_idx, ugrads, p_grad)
     if not input_grads:
@@ -72,13 +72,10 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
 
 
 @inline
-def one_step(
-    prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, pick, counts, lanes, lr, t
-):
-    """One training step on `lanes` rows, lane j's x[pick[j]] (counts[c] of them in chunk c):
-    forward, backward seeded with 1/lanes, the optimizer's step t at lr. Returns the step's
-    loss, the output's mean over the lanes. (parts: program_parts(prog); ws: vals, grads,
-    tmp, chunk_ugrads.)"""
+def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t):
+    """One training step on x's first `lanes` rows (counts[c] of them in chunk c): forward,
+    backward seeded with 1/lanes, the optimizer's step t at lr. Returns the step's loss, the
+    output's mean over the lanes. (parts: program_parts(prog); ws: vals, grads, tmp, chunk_ugrads.)"""
     ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
     vals, grads, tmp, chunk_ugrads = ws
     uvals, ugrads = uniform[0], uniform[1]
@@ -89,9 +86,8 @@ def one_step(
     if not in_place:  # (in place, the caller reads them once for all the steps)
         params_in(prog, p_uslots, p_idx, uvals, store[0])
     forward_pass(
-        uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, pick, counts,
-        threads,
-    )  # fmt: skip
+        uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
+    )
     if out_ref >= 0:
         total = 0.0
         for c in range(vals.shape[0]):
@@ -102,7 +98,7 @@ def one_step(
         loss = uvals[-out_ref - 1]
     backward_pass(
         uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-        counts, threads, out_ref, 1.0 / lanes, input_grads, in_rows, x, pick,
+        counts, threads, out_ref, 1.0 / lanes, input_grads, in_rows, x,
     )  # fmt: skip
     if in_place:
         data, grad, idx = uvals, ugrads, opt[1]
@@ -141,10 +137,9 @@ def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings
     in_place = opt.shape[0] > 1
     if in_place:  # once for all the steps (otherwise each step reads the store)
         params_in(prog, p_uslots, p_idx, uniform[0], store[0])
-    pick = in_order(x.shape[0])
     for step in range(lrs.size):
         losses[step] = one_step(
-            prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, pick, counts, x.shape[0],
+            prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, x.shape[0],
             lrs[step], t0 + step + 1,
         )  # fmt: skip
     if in_place:  # the parameters and the last step's gradients, back in the store
@@ -167,52 +162,24 @@ def all_finite(x):
     return total == 0.0
 
 
-@inline
-def in_order(n):
-    """0, 1, …, n − 1 (int64): the batch's rows as x holds them, x[pick[j]] lane j's."""
-    pick = np.empty(n, np.int64)
-    for j in range(n):
-        pick[j] = j
-    return pick
-
-
-@dense
-def rows_finite(x, order):
-    """Whether order holds rows of x (0 ≤ order[j] < x.shape[0]: checked first, as nothing
-    reads out of bounds) and every entry of those rows is finite (as all_finite)."""
-    for j in range(order.size):
-        if order[j] < 0 or order[j] >= x.shape[0]:
-            return False
-    total = 0.0
-    for j in range(order.size):
-        row = x[order[j]]
-        for k in range(row.size):
-            total += row[k] - row[k]
-    return total == 0.0
-
-
 @kernel
 def train_batches(
     prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, order, batch, lrs, t0, losses
 ):  # fmt: skip
     """train_steps on mini-batches: step k on x's rows order[k·batch : (k + 1)·batch], gathered
-    as they go into the lanes (the workspace was made for `batch` rows; the first layer's ∇W
-    reads them where they lie in x). The last step takes the rows left: fewer, its loss and
-    gradient the mean over them (PyTorch's DataLoader, drop_last=False); the lanes past them
-    are set to 0 first, as a workspace made for that many rows would hold (tiles.py: the
-    padding lanes are 0). Rows holding nan or inf take no step, as in train_steps.
+    into the lanes here (the workspace was made for `batch` rows). The last step takes the
+    rows left: fewer, its loss and gradient the mean over them (PyTorch's DataLoader,
+    drop_last=False); the lanes past them are set to 0 first, as a workspace made for
+    that many rows would hold (tiles.py: the padding lanes are 0).
 
-    Gathered into the lanes, not into a copy of the rows first: 784-128-10's step ... µs
-    faster. (The whole-batch steps keep their own loop: running them through this one, with
-    an empty order, made them 5-10 % slower at 100 rows, benchmarks/train_moons.py.)
+    (The whole-batch steps keep their own loop, without the gathering: running them through
+    this one, with an empty order, made them 5-10 % slower at 100 rows, benchmarks/train_moons.py.)
     """
-    if not rows_finite(x, order):
-        losses[:] = np.nan
-        return
     parts = program_parts(prog)
     vals, grads, tmp, chunk_ugrads, full = workspace_parts(layout, work)
     ws = (vals, grads, tmp, chunk_ugrads)
     p_uslots, p_idx = parts.p_uslots, parts.p_idx
+    picked = np.empty((batch, x.shape[1]))  # a step's rows, in the order of its lanes
     counts = np.empty_like(full)  # the rows of each chunk this step (the last may have fewer)
     in_place = opt.shape[0] > 1
     if in_place:  # once for all the steps (otherwise each step reads the store)
@@ -221,13 +188,15 @@ def train_batches(
         copy(counts, full, full.size)
         first = step * batch
         lanes = min(batch, order.size - first)
+        for j in range(lanes):
+            copy(picked[j], x[order[first + j]], x.shape[1])
         if lanes < batch:  # the last, short batch: its chunks' rows and padding lanes
             for c in range(counts.size):
                 counts[c] = max(0, min(full[0], lanes - c * full[0]))
                 vals[c, :, counts[c] :] = 0.0
         losses[step] = one_step(
-            prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, order[first:], counts,
-            lanes, lrs[step], t0 + step + 1,
+            prog, parts, ws, uniform, store, threads, rule, opt, settings, state, picked, counts, lanes,
+            lrs[step], t0 + step + 1,
         )  # fmt: skip
     if in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])

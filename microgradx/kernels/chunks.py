@@ -51,41 +51,40 @@ def fork_safe_threads() -> None:
 
 
 @inline
-def into_lanes(x, pick, n, in_rows, vals):
-    """Input col of x's row pick[j] into lane j of row in_rows[col] (a transposition, and the
-    batch's gather when pick is not 0, 1, 2…). Eight columns a pass, so that each pass reads
-    whole cache lines of the rows: 784 × 128 lanes in 37 µs, against 45 a column at a time."""
+def into_lanes(rows, n, in_rows, vals):
+    """Input col of the batch's row j into lane j of row in_rows[col] (a transposition). Eight
+    columns a pass, so that each pass reads whole cache lines of the rows: 784 × 128 lanes
+    in 37 µs, against 45 a column at a time."""
     col = 0
     while col + 8 <= in_rows.size:
         at = in_rows[col : col + 8]
         v0, v1, v2, v3 = vals[at[0]], vals[at[1]], vals[at[2]], vals[at[3]]
         v4, v5, v6, v7 = vals[at[4]], vals[at[5]], vals[at[6]], vals[at[7]]
         for j in range(n):
-            r = x[pick[j], col : col + 8]
-            v0[j], v1[j], v2[j], v3[j] = r[0], r[1], r[2], r[3]
-            v4[j], v5[j], v6[j], v7[j] = r[4], r[5], r[6], r[7]
+            x = rows[j, col : col + 8]
+            v0[j], v1[j], v2[j], v3[j] = x[0], x[1], x[2], x[3]
+            v4[j], v5[j], v6[j], v7[j] = x[4], x[5], x[6], x[7]
         col += 8
     for k in range(col, in_rows.size):
         v = vals[in_rows[k]]
         for j in range(n):
-            v[j] = x[pick[j], k]
+            v[j] = rows[j, k]
 
 
 @inline
-def forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, pick, counts):
+def forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts):
     n = counts[c]
-    mine = pick[c * counts[0] : c * counts[0] + n]  # every chunk but the last holds counts[0] rows
-    into_lanes(x, mine, n, in_rows, vals[c])
+    rows = x[c * counts[0] : c * counts[0] + n]  # every chunk but the last holds counts[0] rows
+    into_lanes(rows, n, in_rows, vals[c])
     forward_lanes(code, args, groups, vals[c], uvals, tmp[c], n)
 
 
 @inline
 def backward_chunk(
-    c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads, in_rows, x,
-    pick,
-):  # fmt: skip
+    c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads, in_rows, x
+):
     n = counts[c]
-    mine = pick[c * counts[0] : c * counts[0] + n]  # the chunk's rows of x (none: x not given)
+    rows = x[c * counts[0] : c * counts[0] + n]  # the chunk's rows of the batch (none: not given)
     g = grads[c].reshape(grads.shape[1] * grads.shape[2])  # the chunk's slots, lanes and padding: one run
     for j in range(g.size):
         g[j] = 0.0
@@ -96,61 +95,57 @@ def backward_chunk(
     else:  # an output that does not depend on the inputs: the same seed on every lane
         ugrads[c, -out_ref - 1] = seed * n
     backward_lanes(
-        code, args, groups, vals[c], grads[c], uvals, ugrads[c], tmp[c], n, input_grads, x, mine, in_rows
+        code, args, groups, vals[c], grads[c], uvals, ugrads[c], tmp[c], n, input_grads, rows, in_rows
     )
 
 
 @parallel
-def forward_chunks_parallel(code, args, groups, vals, uvals, tmp, in_rows, x, pick, counts):
+def forward_chunks_parallel(code, args, groups, vals, uvals, tmp, in_rows, x, counts):
     for c in prange(vals.shape[0]):
-        forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, pick, counts)
+        forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts)
 
 
 @parallel
 def backward_chunks_parallel(
-    code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads, in_rows, x, pick
+    code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads, in_rows, x
 ):
     for c in prange(vals.shape[0]):
         backward_chunk(
             c, code, args, groups, vals, grads, uvals, ugrads, tmp, counts, out_ref, seed, input_grads,
-            in_rows, x, pick,
+            in_rows, x,
         )  # fmt: skip
 
 
 @kernel
 def forward_pass(
-    uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, pick, counts,
-    threads,
-):  # fmt: skip
-    """Run the uniform program once (its parameters in place); inputs into the lanes, run them.
-    The batch's row j is x's row pick[j] (pick: 0, 1, 2… for x's rows in order; a mini-batch's
-    indices, gathered as they go into the lanes)."""
+    uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
+):
+    """Run the uniform program once (its parameters in place); inputs into the lanes, run them."""
     forward(uop, ua, ub, uargs, usq, uvals, ufirst)
     if threads is None:
         for c in range(vals.shape[0]):
-            forward_chunk(c, vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, pick, counts)
+            forward_chunk(c, vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
     else:
-        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, pick, counts)
+        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
 
 
 @kernel
 def backward_pass(
     uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
-    counts, threads, out_ref, seed, input_grads, in_rows, x, pick,
+    counts, threads, out_ref, seed, input_grads, in_rows, x,
 ):  # fmt: skip
     """Seed the output on every lane, sweep the lanes back (inputs' rows too if input_grads),
     sum the chunks' uniform gradients, then sweep the uniform program back. One chunk sums
     into ugrads itself (no copy: 15-25 µs on 784-128-10's 101,773 uniform slots).
-    x, pick: the batch's rows that forward_pass ran (row j is x[pick[j]]), or no pick (empty)
-    when the caller has them no longer (a first layer's ∇W = g hᵀ reads hᵀ from them, see
-    matrix_layers.matrix_back)."""
+    x: the batch's rows that forward_pass ran, or none (0 rows) when the caller has them no
+    longer (a first layer's ∇W = g hᵀ reads hᵀ from them, see matrix_layers.matrix_back)."""
     if threads is None:
         one = vals.shape[0] == 1
         per_chunk = ugrads.reshape((1, ugrads.size)) if one else chunk_ugrads
         for c in range(vals.shape[0]):
             backward_chunk(
                 c, vcode, vargs, vgroups, vals, grads, uvals, per_chunk, tmp, counts, out_ref, seed,
-                input_grads, in_rows, x, pick,
+                input_grads, in_rows, x,
             )  # fmt: skip
         if one:
             backward(uop, ua, ub, uargs, usq, uvals, ugrads, ufirst)
@@ -158,7 +153,7 @@ def backward_pass(
     else:
         backward_chunks_parallel(
             vcode, vargs, vgroups, vals, grads, uvals, chunk_ugrads, tmp, counts, out_ref, seed, input_grads,
-            in_rows, x, pick,
+            in_rows, x,
         )  # fmt: skip
     copy(ugrads, chunk_ugrads[0], ugrads.size)
     for c in range(1, vals.shape[0]):

@@ -159,14 +159,11 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
 
 
 @lanes_backward
-def backward_lanes(
-    code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, input_grads, batch, pick, in_rows
-):
+def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, input_grads, batch, in_rows):
     """Reverse sweep of the varying program on the first `lanes` lanes (tiles on all of
-    them, see tiles.py); uniform operands' gradients summed into ugrads. batch, pick: lane
-    j's row of inputs is batch[pick[j]], if the caller has them (else pick is empty),
-    in_rows[col] the row that input col was filled into (a matrix group reads a first
-    layer's hᵀ from batch).
+    them, see tiles.py); uniform operands' gradients summed into ugrads. batch: the lanes'
+    rows of inputs, if the caller has them (else 0 rows), in_rows[col] the row that input
+    col was filled into (a matrix group reads a first layer's hᵀ from batch).
 
     Sums over lanes may be reassociated and products fused into multiply-adds (fastmath
     "reassoc", "contract") so that they vectorise: the last bits may differ from a plain sum.
@@ -180,7 +177,7 @@ def backward_lanes(
                     if code[i, RUNS] == MATRIX:
                         matrix_back(
                             members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp,
-                            batch, pick, in_rows,
+                            batch, in_rows,
                         )  # fmt: skip
                     else:
                         width = vals.shape[1]

@@ -92,14 +92,13 @@ def input_run(args, start, K, in_rows):
 
 
 @lanes_backward
-def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp, x, pick, in_rows):
+def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp, x, in_rows):
     """A MATRIX group's whole backward, once every neuron's gradient is
     complete: g masked by the fused relus and summed for the uniform pairs (mask,
     uniform_back), ∇W = g hᵀ summed over the lanes into ugrads, then the rows' gradients
     g_h += Wᵀ g (nothing packed), unless the rows are all inputs whose gradient nobody
     wants (a first layer). ∇W's product writes W's rows along their length, so it reads
-    hᵀ: a first layer's is the batch's rows, x[pick[j]] for lane j, when the caller gave them
-    (input_run; a mini-batch's rows where they lie in x, never gathered into a copy), any
+    hᵀ: a first layer's is the batch's rows x when the caller gave them (input_run), any
     other's is packed into tmp past its first TMP_ROWS rows (35-45 µs on 784 × 128 lanes).
     Equals tiles.group_back (tests/test_matrix_layers.py)."""
     width = vals.shape[1]
@@ -108,11 +107,11 @@ def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gr
         total = mask(members[t], code, vals, grads, width)
         uniform_back(members[t], code, args, uvals, ugrads, K, total)
     g_flat = grads.reshape(grads.size)
-    col0 = input_run(args, start, K, in_rows) if pick.size == lanes else -1
-    if col0 >= 0:  # hᵀ's row j is x[pick[j], col0 : col0 + K]
-        h_t, lane_k = x.reshape(x.size), np.empty(lanes, np.int64)
+    col0 = input_run(args, start, K, in_rows) if x.shape[0] == lanes else -1
+    if col0 >= 0:  # hᵀ's row j is x[j, col0 : col0 + K]
+        h_t, lane_k = x.reshape(x.size), matmul.packed(lanes, x.shape[1])
         for j in range(lanes):
-            lane_k[j] = pick[j] * x.shape[1] + col0
+            lane_k[j] += col0
     else:  # hᵀ packed: lane j's K values at j·K
         h_t, lane_k = tmp.reshape(tmp.size)[TMP_ROWS * width :], matmul.packed(lanes, K)
         matmul.transposed(vals.reshape(vals.size), h_start, lanes, h_t)

@@ -278,11 +278,7 @@ def train_batches(
     prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, order, batch, lrs, t0, losses
 ) -> None:  # fmt: skip
     """calls.train_batches: len(lrs) steps, step k on x's rows order[k·batch : (k + 1)·batch]
-    (every row of x if order is empty); the last step on the rows left, its mean over them.
-    None on rows holding nan or inf (the losses nan)."""
-    if order.size and not np.isfinite(x[order]).all():
-        losses[:] = np.nan
-        return
+    (every row of x if order is empty); the last step on the rows left, its mean over them."""
     parts = program_parts(prog)
     p_uslots, p_idx, outs = parts.p_uslots, parts.p_idx, parts.outs
     vals, grads, _, chunk_ugrads, full = workspace_parts(layout, work)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..compiler.checks import F64, I64, finite, row_indices, whole_number
+from ..compiler.checks import F64, finite, whole_number
 from ..compiler.graph import Graph
 from ..compiler.workspace import CallState, Ready, Workspace
 from ..core.real import real, real_array
@@ -41,23 +41,17 @@ def optimizer_checked(optimizer: object, caller: str) -> Optimizer:
     return optimizer
 
 
-def train_step(self: Graph, x: object, optimizer: Optimizer, rows: object = None) -> float:
+def train_step(self: Graph, x: object, optimizer: Optimizer) -> float:
     """One training step in one compiled call: forward, zero grads, backward (mean), update.
 
     Returns the mean output (the batch loss) before the update: the same as
     `forward(x).mean(); zero_grad(); backward(); optimizer.step()`, without the
     Python in between. Raises ValueError, changing nothing, if x holds nan or inf.
-
-    rows: which of x's rows make the batch (whole numbers, like a permutation's first 128),
-    gathered inside the call: `train_step(X, opt, rows=idx)` is `train_step(X[idx], opt)`
-    without NumPy's copy of the rows (on 784-128-10, ... µs a step). None: all of x.
     """
-    if rows is not None:
-        return rows_step(self, x, optimizer, rows)
     # The kernel's arguments from this thread's last step, while its optimizer, workspace and
     # store hold (a forward in another workspace, or of one row, drops them: see Graph.workspace and
     # forward); the optimizer's settings are read from its arrays, so they may change between steps.
-    opt, ws, args, lr, loss, _, _ = self.per_thread.state.ready
+    opt, ws, args, lr, loss, acquire, release = self.per_thread.state.ready
     if (
         opt is not optimizer
         or type(x) is not np.ndarray
@@ -67,69 +61,18 @@ def train_step(self: Graph, x: object, optimizer: Optimizer, rows: object = None
         or self.store.version != self.version
     ):  # the first step, or anything new: fit checks everything (and makes ready)
         return float(fit_steps(self, x, optimizer, 1, caller="train_step")[0])
-    run = jit.kernels_now().train_steps
-
-    def step() -> None:
-        run(*args, x, lr, optimizer.t, loss)
-
-    return ready_step(self, optimizer, step, lambda: finite(x, "train_step"))
-
-
-def ready_step(
-    self: Graph, optimizer: Optimizer, run: Callable[[], None], named: Callable[[], object]
-) -> float:
-    """A step on train_step's fast path: run() calls the kernel, which writes the loss into the
-    ready one, under the store's lock (the step writes the parameters and their gradients) taken
-    the cheap way. The kernel takes no step on rows holding nan or inf (a nan loss): named()
-    then raises the error that names them; a nan from the step itself is warned about."""
-    *_, loss, acquire, release = self.per_thread.state.ready
-    acquire()
+    acquire()  # the store's lock (the step writes the parameters and their gradients), the cheap way
     try:
-        run()
+        jit.kernels_now().train_steps(*args, x, lr, optimizer.t, loss)
         value = loss.item()
-        if not math.isfinite(value):
-            named()
+        if not math.isfinite(value):  # the kernel takes no step on rows holding nan or inf:
+            finite(x, "train_step")  # named here
         optimizer.t += 1
     finally:
         release()
     if not math.isfinite(value):
         warn_nonfinite(self, loss, optimizer.t - 1, "train_step")
     return value
-
-
-def rows_step(self: Graph, x: object, optimizer: Optimizer, rows: object) -> float:
-    """train_step(x, optimizer, rows): the step on x's rows `rows`, gathered into the lanes by the
-    kernel (kernels/calls.py's train_batches, one batch); its first call, or anything new, takes
-    train_step's checked way on x[rows]."""
-    opt, ws, args, lr, loss, _, _ = self.per_thread.state.ready
-    if (
-        opt is not optimizer
-        or type(x) is not np.ndarray
-        or x.dtype is not F64
-        or x.ndim != 2
-        or x.shape[1] != ws.shape[1]
-        or not x.flags.carray
-        or type(rows) is not np.ndarray
-        or rows.dtype is not I64
-        or rows.ndim != 1
-        or rows.shape[0] != ws.shape[0]
-        or not rows.flags.carray
-        or self.store.version != self.version
-    ):  # as train_step's fast path, and the rows as the kernels were compiled for them
-        return float(fit_steps(self, picked(self, x, rows), optimizer, 1, caller="train_step")[0])
-    run = jit.kernels_now().train_batches  # (it checks the indices too: no step on bad ones)
-
-    def step() -> None:
-        run(*args, x, rows, rows.size, lr, optimizer.t, loss)
-
-    return ready_step(self, optimizer, step, lambda: picked(self, x, rows))
-
-
-def picked(self: Graph, x: object, rows: object) -> np.ndarray:
-    """x[rows] for train_step(x, optimizer, rows), checked: x as rows of inputs, rows as indices
-    of them, and the rows picked free of nan and inf; else an error naming what is wrong."""
-    x = self.rows(x, "train_step")[0]
-    return finite(x[row_indices(rows, x.shape[0], "train_step")], "train_step(x, optimizer, rows)", "x[rows]")
 
 
 def optimizer_slots(self: Graph, store_idx: np.ndarray) -> np.ndarray:
