@@ -462,9 +462,9 @@ def top_eigenvalues(
     positions = _positions(step, wrt, "top_eigenvalues")
     _current(step, "top_eigenvalues")
     n = positions.size
-    k = whole_number(k, "top_eigenvalues(k)")
-    if not 1 <= k <= n:
+    if isinstance(k, Integral) and not isinstance(k, bool) and not 1 <= k <= n:
         raise ValueError(f"top_eigenvalues(k={k}): k must be from 1 to the number of parameters ({n})")
+    k = whole_number(k, "top_eigenvalues(k)", low=1)
     tol = real(tol, "top_eigenvalues(tol)")
     if not tol > 0:
         raise ValueError(f"top_eigenvalues(tol={tol}): tol must be > 0")

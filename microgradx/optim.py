@@ -117,12 +117,27 @@ class Optimizer:
         np.load gives back for one), from the same kind of optimizer on as many parameters,
         in the same order. Raises ValueError naming what does not fit, changing nothing."""
         kind, settings = type(self).__name__, self._settings()
-        missing = [key for key in ("optimizer", *settings, "t", "state") if key not in saved]
+        if not isinstance(saved, Mapping) and not hasattr(saved, "files"):  # (np.load's NpzFile has files)
+            raise TypeError(
+                f"load_state_dict takes the state itself, not {type(saved).__name__} {saved!r}: for a file "
+                "written by np.savez(path, **opt.state_dict()), opt.load_state_dict(np.load(path))"
+            )
+        if "optimizer" not in saved:
+            what = "a model's file (model.save)" if "architecture" in saved else "not an optimizer's state"
+            entries = ", ".join(saved)
+            raise ValueError(
+                f"load_state_dict: this is {what}, with no 'optimizer' entry (its entries: {entries}); "
+                "an optimizer's state is saved with np.savez(path, **opt.state_dict())"
+            )
+        saved_kind = str(saved["optimizer"])
+        if saved_kind != kind:
+            raise ValueError(
+                f"load_state_dict: this state was saved from {saved_kind}, and this optimizer is {kind}: "
+                f"load it into {saved_kind}(the same parameters)"
+            )
+        missing = ", ".join(key for key in (*settings, "t", "state") if key not in saved)
         if missing:
-            keys = ", ".join(missing)
-            raise ValueError(f"load_state_dict: no {keys}; give it what {kind}.state_dict() returns")
-        if str(saved["optimizer"]) != kind:
-            raise ValueError(f"load_state_dict: the state of a {saved['optimizer']} cannot go into a {kind}")
+            raise ValueError(f"load_state_dict: no {missing}; give it what {kind}.state_dict() returns")
         state, t = np.asarray(saved["state"]), np.asarray(saved["t"])
         if state.dtype.kind not in "fiu" or state.shape != self.state[0].shape:
             raise ValueError(
@@ -132,6 +147,9 @@ class Optimizer:
             )
         if not np.all(np.isfinite(state)):
             raise ValueError("load_state_dict: the state holds nan or inf")
+        wrong = self._state_problem(state)
+        if wrong:
+            raise ValueError(f"load_state_dict: {wrong}; a state {kind}'s steps could never have left")
         if t.shape != () or t.dtype.kind not in "iu" or int(t) < 0:
             raise ValueError(f"load_state_dict: t, the steps taken, must be a whole number >= 0; got {t!r}")
         values = {n: _number(saved[n], n, s.low, s.high, s.open_high) for n, s in settings.items()}
@@ -139,6 +157,10 @@ class Optimizer:
             setattr(self, name, value)
         self.state[0] = state
         self.t = int(t)
+
+    def _state_problem(self, state: np.ndarray) -> str:
+        """What makes `state` (one row, as self.state[0]) one this rule cannot step from; "" if nothing."""
+        return ""
 
     def _settings(self) -> dict[str, Setting]:
         """This optimizer's settings (its Setting attributes) by name, in their order."""
@@ -214,6 +236,14 @@ class Adam(Optimizer):
         self.beta2 = _number(betas[1], "betas[1]", 0.0, 1.0, open_high=True)
         self.eps = eps
         self.weight_decay = weight_decay
+
+    def _state_problem(self, state: np.ndarray) -> str:
+        """v, a running mean of squares, is never negative: a negative one would step to nan (√v)."""
+        negative = np.flatnonzero(state[1::2] < 0)
+        if negative.size:
+            k, n = int(negative[0]), len(self.params)
+            return f"v[{k}] is {float(state[2 * k + 1])!r} ({negative.size} of {n} are < 0), but v >= 0"
+        return ""
 
     @property
     def m(self) -> np.ndarray:

@@ -233,6 +233,7 @@ def small():
         (lambda s, r, t: landscape.plane(s, r[:0]), ValueError, r"one row at least"),
         (lambda s, r, t: landscape.spectrum(s, r * np.inf), ValueError, r"row 0 of X is not finite"),
         (lambda s, r, t: landscape.top_eigenvalues(s, r, k=0), ValueError, r"k must be from 1"),
+        (lambda s, r, t: landscape.top_eigenvalues(s, r, k=2.5), TypeError, r"whole number \(an int >= 1\)"),
         (lambda s, r, t: landscape.spectrum("step", r), TypeError, r"compiled loss graph"),
     ],
 )

@@ -197,12 +197,20 @@ def test_training_resumed_from_a_saved_state_dict_steps_as_if_never_stopped(tmp_
     assert np.array_equal(fresh.state, opt.state) and fresh.t == opt.t == 10
 
 
-def test_a_state_dict_that_does_not_fit_is_refused_naming_why_and_changes_nothing():
-    opt = Adam(MLP(3, [4, 1], seed=5).parameters(), lr=0.05)
+def test_a_state_dict_that_does_not_fit_is_refused_naming_why_and_changes_nothing(tmp_path):
+    model = MLP(3, [4, 1], seed=5)
+    opt = Adam(model.parameters(), lr=0.05)
     fitted_state = opt.state_dict() | {"state": np.ones(2 * 21), "t": 3, "beta1": 0.5}
+    model.save(tmp_path / "model.npz")
+    np.savez(tmp_path / "sgd.npz", **SGD(model.parameters(), lr=0.1, momentum=0.9).state_dict())
+    negative_v = np.ones(2 * 21)
+    negative_v[2 * 4 + 1] = -1.0  # v[4], a running mean of squares, below 0: √v would be nan
     bad = {
         "no t": ({k: v for k, v in fitted_state.items() if k != "t"}, "no t"),
-        "another kind": (fitted_state | {"optimizer": "SGD"}, "state of a SGD cannot go into a Adam"),
+        "another kind": (np.load(tmp_path / "sgd.npz"), "saved from SGD, and this optimizer is Adam"),
+        "a model's file": (np.load(tmp_path / "model.npz"), "this is a model's file (model.save)"),
+        "something else": ({"lr": 0.1}, "not an optimizer's state, with no 'optimizer' entry"),
+        "a negative v": (fitted_state | {"state": negative_v}, "v[4] is -1.0 (1 of 21 are < 0), but v >= 0"),
         "fewer parameters": (fitted_state | {"state": np.ones(2 * 5)}, "shape is (10,)"),
         "a matrix": (fitted_state | {"state": np.ones((2, 21))}, "shape is (2, 21)"),
         "text": (fitted_state | {"state": np.array(["a"] * 42)}, "shape is (42,) (<U1)"),
@@ -212,8 +220,8 @@ def test_a_state_dict_that_does_not_fit_is_refused_naming_why_and_changes_nothin
         "beta1 of 1": (fitted_state | {"beta1": 1.0}, "beta1 must be in [0, 1)"),
     }
     before = opt.state_dict()
-    for case, (saved, message) in bad.items():
-        with pytest.raises(ValueError, match=re.escape(message)):
+    for case, (saved, message) in [*bad.items(), ("a path", (str(tmp_path / "sgd.npz"), "np.load(path)"))]:
+        with pytest.raises(TypeError if case == "a path" else ValueError, match=re.escape(message)):
             opt.load_state_dict(saved)
         after = opt.state_dict()
         assert after.keys() == before.keys(), case

@@ -22,14 +22,15 @@ REDUCTIONS = ("mean", "sum")
 F64 = np.dtype(np.float64)
 
 
-def whole_number(x: object, what: str) -> int:
-    """x as an int >= 0: Python's and NumPy's integers, not bools; else an error naming it."""
-    if type(x) is int and x >= 0:  # the usual case, without the ABC's isinstance (half a microsecond)
+def whole_number(x: object, what: str, low: int = 0) -> int:
+    """x as an int >= low: Python's and NumPy's integers, not bools; else an error naming it and
+    the bound the caller needs (a batch size's 1, a step count's 0)."""
+    if type(x) is int and x >= low:  # the usual case, without the ABC's isinstance (half a microsecond)
         return x
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, Integral):
-        raise TypeError(f"{what} must be a whole number (an int >= 0), got {x!r} ({type(x).__name__})")
-    if x < 0:
-        raise ValueError(f"{what} must be a whole number >= 0, got {x!r}")
+        raise TypeError(f"{what} must be a whole number (an int >= {low}), got {x!r} ({type(x).__name__})")
+    if x < low:
+        raise ValueError(f"{what} must be a whole number >= {low}, got {x!r}")
     return int(x)
 
 

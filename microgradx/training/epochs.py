@@ -277,7 +277,7 @@ def fit_epochs(
             raise ValueError(
                 f"fit(batch_size={batch_size}): a batch needs one row at least; None takes all the rows"
             )
-        batch_size = whole_number(batch_size, "fit(batch_size)")
+        batch_size = whole_number(batch_size, "fit(batch_size)", low=1)
     shuffle = flag(shuffle, "fit(shuffle)")
     if seed is not None:
         seed = whole_number(seed, "fit(seed)")
