@@ -115,7 +115,9 @@ class Optimizer:
     def load_state_dict(self, saved: Mapping[str, Any]) -> None:
         """Take the settings, t and per-parameter state of `saved` (a state_dict, or what
         np.load gives back for one), from the same kind of optimizer on as many parameters,
-        in the same order. Raises ValueError naming what does not fit, changing nothing."""
+        in the same order. Raises TypeError for what is no state at all (a path: load it first),
+        and ValueError naming what does not fit (another kind, size or a value its steps could
+        not have left), changing nothing."""
         kind, settings = type(self).__name__, self._settings()
         if not isinstance(saved, Mapping) and not hasattr(saved, "files"):  # (np.load's NpzFile has files)
             raise TypeError(
