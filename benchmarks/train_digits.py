@@ -28,7 +28,9 @@ Then the floors of issues 15 and 24.
     python benchmarks/train_digits.py --quick --skip torch jax   # a few seconds: width 32
 
 PyTorch and JAX are measured only where installed (`--skip` leaves them out);
-PyTorch, JAX and NumPy's BLAS run on one thread, as microgradx does.
+PyTorch, JAX and NumPy's BLAS are told to use one thread, as microgradx does, and the
+process is pinned to one core (cores.py: JAX's runtime kept a second core busy all the
+same); the `cores` column says how many each kept busy. `--all-cores` frees them.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cores  # noqa: E402
 import matmul_kernels  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
@@ -383,6 +386,7 @@ class Point(NamedTuple):
 
     name: str
     us: dict[str, float]
+    cores: dict[str, float]  # median CPU time over wall time: the cores a contestant kept busy
     samples: int
     ready: dict[str, float | None]
     first_step: dict[str, float]
@@ -397,12 +401,14 @@ def run_point(pb: Problem, rounds: int, sample: float) -> Point:
     t0 = time.perf_counter()
     print(f"{pb.name}:")
     built = setup(pb)
-    us = medians(measure(built.steps, rounds, sample))
+    busy: dict[str, list[float]] = {}
+    us = medians(measure(built.steps, rounds, sample, busy))
     flops, peak, kernels = peaks(pb)
     print(f"  measured in {time.perf_counter() - t0:.1f} s")
     ready = {name: step.ready for name, step in built.steps.items()}
+    kept_busy = {name: float(np.median(b)) for name, b in busy.items()}
     return Point(
-        pb.name, us, rounds, ready, built.first_step, pb.model_seconds, len(pb.init.parameters()),
+        pb.name, us, kept_busy, rounds, ready, built.first_step, pb.model_seconds, len(pb.init.parameters()),
         flops, peak, kernels,
     )  # fmt: skip
 
@@ -415,11 +421,15 @@ def point_table(pt: Point) -> None:
     print(f"\n{pt.name}, batches of {BATCH}, Adam lr {LR:g} ({pt.samples} samples each):")
     print(
         f"{'implementation':<40}{'µs / step':>11}{'× train_step':>14}{'ready (s)':>11}{'1st step (ms)':>15}"
+        f"{'cores':>7}"
     )
     for name, us in sorted(pt.us.items(), key=lambda kv: kv[1]):
         ready = pt.ready[name]
         cell = f"{ready:>11.2f}" if ready is not None else f"{'—':>11}"
-        print(f"{name:<40}{us:>11.1f}{us / ref:>14.2f}{cell}{pt.first_step[name] * 1e3:>15.1f}")
+        print(
+            f"{name:<40}{us:>11.1f}{us / ref:>14.2f}{cell}{pt.first_step[name] * 1e3:>15.1f}"
+            f"{pt.cores[name]:>7.2f}"
+        )
     achieved = pt.flops / ref / 1e3
     print(
         f"train_step: {pt.flops / 1e6:.1f} MFLOP of matrix products a step, {achieved:.1f} GFLOP/s achieved; "
@@ -456,8 +466,8 @@ def faster(pt: Point, fast: str, slow: str, needed: float) -> None:
     print(f"  {verdict}  {pt.name}: {fast} is {ratio:.2f}× faster than {slow} (floor >= {needed:g}×)")
 
 
-def floors(points: dict[str, Point]) -> None:
-    print("\nfloors (784-128-10 and the digits' 64-32-10, layers as matrix products):")
+def floors(points: dict[str, Point], where: str) -> None:
+    print(f"\nfloors (784-128-10 and the digits' 64-32-10, layers as matrix products), on {where}:")
     w32, big = points.get("digits 32"), points.get("784")
     for pt, slow, needed in ((big, JAX, 1.0), (big, TORCH, 1.5), (w32, JAX, 2.0), (w32, TORCH, 4.0)):
         if pt is None:
@@ -481,7 +491,7 @@ def floors(points: dict[str, Point]) -> None:
         faster(pt, TRAIN_STEP, slow, needed)
     if w32 is not None and JAX_QUEUED in w32.us:
         ratio = w32.us[JAX_QUEUED] / w32.us[TRAIN_STEP]
-        print(f"  info  {w32.name}: {TRAIN_STEP} is {ratio:.2f}× faster than {JAX_QUEUED} (two cores)")
+        print(f"  info  {w32.name}: {TRAIN_STEP} is {ratio:.2f}× faster than {JAX_QUEUED}, on {where}")
     if big is None:
         print("  ----  784-128-10: not measured (--quick), not checked")
         return
@@ -515,13 +525,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few short rounds, width 32 only")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 11; quick 3)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["torch", "jax"], help="leave these out")
+    parser.add_argument("--all-cores", action="store_true", help=cores.HELP)
     args = parser.parse_args()
     LEFT_OUT.update(args.skip)
     rounds = args.rounds or (3 if args.quick else 11)
     sample = 0.005 if args.quick else 0.05
+    where = cores.pin(args.all_cores)
     print(
         f"MLP relu, softmax cross-entropy + {ALPHA:g}·Σp², Adam lr {LR:g}, batches of {BATCH}, float64; "
-        f"{versions()}"
+        f"{versions()}; {where}"
     )
     t0 = time.perf_counter()
     problems = {"digits 32": lambda: digits(32)}
@@ -537,7 +549,7 @@ def main() -> None:
     for pt in points.values():
         point_table(pt)
     sweep_table(list(points.values()))
-    floors(points)
+    floors(points, where.split(" (")[0])
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -6,7 +6,8 @@ Every contestant starts from the same weights and data, and after its first step
 its loss and updated weights are checked against the hand-written numba reference
 (benchmarks/reference_numba.py), which must agree with microgradx to 1e-12.
 Timings are interleaved: each round times every contestant once, so a busy machine
-slows them all alike. Reported: the median per step and the ratio to the reference.
+slows them all alike. Reported: the median per step and the ratio to the reference, and
+the cores each kept busy: the process is pinned to one core (cores.py; --all-cores frees it).
 
 Tables: the main one (100 rows, width 16, every contestant, micrograd included),
 a batch sweep (100, 1,000, 10,000 rows at width 16) and a width sweep (16, 64, 256
@@ -16,7 +17,7 @@ hidden units at 100 rows, and 16, 64 at 10,000 rows), then the floors of issues 
     python benchmarks/train_moons.py --quick   # a few seconds; no micrograd
 
 micrograd, PyTorch and JAX are measured only where installed. PyTorch, JAX and
-NumPy's BLAS run on one thread, as the numba reference does.
+NumPy's BLAS are told to use one thread, as the numba reference does, and all run on one core.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cores  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from reference_numba import Reference  # noqa: E402
@@ -365,10 +367,13 @@ def check(
     )
 
 
-def measure(steps: dict[str, Step], rounds: int, sample_seconds: float) -> dict[str, list[float]]:
+def measure(
+    steps: dict[str, Step], rounds: int, sample_seconds: float, cores: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
     """Round-robin: each round times n steps of every contestant (n chosen so a sample takes
     about sample_seconds, a multiple of its per_call where it has one: whole epochs); returns
-    seconds per step, one sample per round."""
+    seconds per step, one sample per round. cores, if given, gets each sample's CPU time over
+    its wall time: the cores the contestant kept busy (cores.py)."""
     inner = {}
     for name, step in steps.items():
         per_call = getattr(step, "per_call", 1)
@@ -379,9 +384,12 @@ def measure(steps: dict[str, Step], rounds: int, sample_seconds: float) -> dict[
     for _ in range(rounds):
         for name, step in steps.items():
             n = inner[name]
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             step.run(n)
-            times[name].append((time.perf_counter() - t0) / n)
+            wall = time.perf_counter() - t0
+            times[name].append(wall / n)
+            if cores is not None:
+                cores.setdefault(name, []).append((time.process_time() - cpu0) / wall)
     return times
 
 
@@ -390,24 +398,29 @@ def medians(times: dict[str, list[float]]) -> dict[str, float]:
     return {name: float(np.median(t)) * 1e6 for name, t in times.items()}
 
 
-def run_point(rows: int, width: int, contestants: dict[str, Make], rounds: int, sample: float):
+def run_point(
+    rows: int, width: int, contestants: dict[str, Make], rounds: int, sample: float
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Seconds per step of each contestant, one sample a round, and the cores each sample kept busy."""
     t0 = time.perf_counter()
     print(f"{rows:,} rows, width {width}:")
     pb = problem(rows, width)
-    times = measure(setup(pb, contestants), rounds, sample)
+    busy: dict[str, list[float]] = {}
+    times = measure(setup(pb, contestants), rounds, sample, busy)
     print(f"  measured in {time.perf_counter() - t0:.1f} s")
-    return times
+    return times, busy
 
 
 # -- reports ----------------------------------------------------------------------------
 
 
-def main_table(times: dict[str, list[float]]) -> None:
+def main_table(times: dict[str, list[float]], busy: dict[str, list[float]]) -> None:
+    """Median µs per step, its ratio to the reference's, the samples and the cores kept busy (median)."""
     med = medians(times)
     ref = med[REFERENCE]
-    print(f"\n{'implementation':<40}{'µs / step':>12}{'× reference':>13}{'samples':>9}")
+    print(f"\n{'implementation':<40}{'µs / step':>12}{'× reference':>13}{'samples':>9}{'cores':>7}")
     for name, us in sorted(med.items(), key=lambda kv: kv[1]):
-        print(f"{name:<40}{us:>12.1f}{us / ref:>13.2f}{len(times[name]):>9}")
+        print(f"{name:<40}{us:>12.1f}{us / ref:>13.2f}{len(times[name]):>9}{np.median(busy[name]):>7.2f}")
 
 
 def sweep_table(title: str, points: dict[str, dict[str, float]]) -> None:
@@ -471,23 +484,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few short rounds; no micrograd, no width sweep")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 11; quick 3)")
+    parser.add_argument("--all-cores", action="store_true", help=cores.HELP)
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 11)
     sample = 0.005 if args.quick else 0.04
+    where = cores.pin(args.all_cores)
     print(
         f"MLP(2, [w, w, 1]) relu, hinge + {ALPHA:g}·Σp², SGD lr {LR:g}; "
-        f"numba {numba.__version__} ({numba.get_num_threads()} threads available), numpy {np.__version__}"
+        f"numba {numba.__version__}, numpy {np.__version__}; {where}"
     )
     main_set = {k: v for k, v in MAIN.items() if not (args.quick and k == "micrograd 0.1.0")}
     sweep = [(1000, 16), (10000, 16)] + ([] if args.quick else [(100, 64), (100, 256), (10000, 64)])
     t0 = time.perf_counter()
-    times = {(100, 16): run_point(100, 16, main_set, rounds, sample)}
+    times, busy = run_point(100, 16, main_set, rounds, sample)
+    med = {(100, 16): medians(times)}
     for rows, width in sweep:
-        times[rows, width] = run_point(rows, width, SWEEP, rounds, sample)
-    med = {point: medians(t) for point, t in times.items()}
+        med[rows, width] = medians(run_point(rows, width, SWEEP, rounds, sample)[0])
 
     print("\nmoons, 100 rows, MLP(2, [16, 16, 1]), every contestant:")
-    main_table(times[100, 16])
+    main_table(times, busy)
     sweep_table("batch sweep, width 16", {f"{r:,} rows": med[r, 16] for r in (100, 1000, 10000)})
     if not args.quick:
         sweep_table("width sweep, 100 rows", {f"width {w}": med[100, w] for w in (16, 64, 256)})

@@ -125,5 +125,10 @@ def test_train_digits_runs_quick_without_torch_or_jax(tmp_path):
     out = done.stdout
     assert "first step agrees with train_step's" in out
     assert "PyTorch eager (1 thread): skipped (left out (--skip torch))" in out
+    # one core for every contestant (benchmarks/cores.py): the cores column, CPU time over wall
+    # time, is at most 1 for each (a library's own threads share the core)
+    assert "one core (every thread pinned to CPU" in out.splitlines()[0]
     for name in ("microgradx train_step", "microgradx fit (per step, one batch)", "NumPy by hand"):
-        assert re.search(rf"^{re.escape(name)}\s+\d+\.\d\s+\d+\.\d\d", out, re.M), name
+        row = re.search(rf"^{re.escape(name)}\s+\d+\.\d\s+\d+\.\d\d.*\s(\d+\.\d\d)$", out, re.M)
+        assert row, name
+        assert float(row[1]) <= 1.05, row[0]
