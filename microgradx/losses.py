@@ -8,6 +8,9 @@ the lecture:
     nll         −y log ŷ − (1 − y) log(1 − ŷ)  −y/ŷ + (1 − y)/(1 − ŷ)
     hinge       max(0, 1 − y·ŷ)                −y where y·ŷ < 1, else 0
 
+(The lecture prints the nll's derivative as −y/ŷ − (1 − y)/(1 − ŷ): a sign typo; the line
+above is the derivative of the loss beside it.)
+
 Everything here is a graph, never a number computed while building it: a compiled
 graph replays the same ops on other rows, so a constant taken from the build-time
 data (like the max logit of the first row) would be wrong for every other row.
@@ -15,6 +18,7 @@ data (like the max logit of the first row) would be wrong for every other row.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 
@@ -31,13 +35,27 @@ def mse(y_hat: Value, y: Scalar) -> Value:
 quadratic = mse
 
 
+LOG_FLOOR = -100.0  # nll's logs are floored here, as PyTorch's BCELoss floors them
+
+
+def floored_log(p: Value) -> Value:
+    """log max(p, e^−100): ln p, never below −100 (as PyTorch's BCELoss). A sigmoid's p
+    rounds to exactly 1 from a ≈ 37 on (and to 0 far below), where ln(1 − p) is −inf
+    and the loss's 0·ln 0 nan; floored, it is 0·(−100) = 0 and the gradient finite (the
+    floor's relu passes none where p is below it). Above e^−100 it is ln p to the last bit,
+    gradient included."""
+    return maximum([p, math.exp(LOG_FLOOR)]).log()
+
+
 def nll(p: Value, y: Scalar) -> Value:
     """Negative log-likelihood of a label y ∈ {0, 1} under probability p = P(y = 1).
 
-    Binary cross-entropy from probabilities (a sigmoid output). At p = 0 or 1 the
-    logs are infinite: prefer `bce_with_logits` on the pre-sigmoid score.
+    Binary cross-entropy from probabilities (a sigmoid output), its logs floored at −100
+    (floored_log): a confident right answer (p rounded to 1 for y = 1) costs 0, a
+    confident wrong one 100, with finite gradients. Where p rounds to 0 or 1 the floor,
+    not the model, sets the loss: prefer `bce_with_logits` on the pre-sigmoid score.
     """
-    return -y * p.log() - (1 - y) * (1 - p).log()
+    return -y * floored_log(p) - (1 - y) * floored_log(1 - p)
 
 
 binary_cross_entropy = nll
@@ -89,20 +107,33 @@ def softmax_cross_entropy(logits: Sequence[Value], target: int | Sequence[Scalar
     `target` is a class index (a number fixed in the graph: fine for an eager graph
     built per row) or k one-hot weights y_k (Values as inputs of a compiled graph,
     so each row brings its own class).
+
+    Computed with the max logit m taken out of both terms, log Σ e^(z_k − m) − Σ_k y_k (z_k − m)
+    + m·(1 − Σ_k y_k) (the last 0 for one-hot y): written as logsumexp(z) − Σ y_k z_k, the
+    two terms cancel, and logits of 1e17 and more lost the loss to rounding (1e300, 1e300
+    and 0 gave 0 for log 2).
     """
     logits = list(logits)
     k = len(logits)
     if k < 2:
         raise ValueError(f"softmax_cross_entropy needs at least 2 logits, got {k}")
-    if isinstance(target, Real) and not isinstance(target, bool):
+    index = isinstance(target, Real) and not isinstance(target, bool)
+    if index:
         if target != int(target) or not 0 <= target < k:
             raise ValueError(f"target class {target!r} is not one of 0..{k - 1}")
-        return logsumexp(logits) - logits[int(target)]
-    if isinstance(target, Value) or isinstance(target, (str, bytes)) or not hasattr(target, "__len__"):
+    elif isinstance(target, Value) or isinstance(target, (str, bytes)) or not hasattr(target, "__len__"):
         raise TypeError(f"target must be a class index or {k} one-hot weights, got {target!r}")
-    if len(target) != k:
+    elif len(target) != k:
         raise ValueError(f"target has {len(target)} one-hot weights for {k} logits")
-    return logsumexp(logits) - Value.dot(list(target), logits)
+    m = maximum(logits)
+    shifted = [z - m for z in logits]
+    lse = Value.sum(s.exp() for s in shifted).log()  # log Σ e^(z − m), between 0 and log k
+    if index:
+        return lse - shifted[int(target)]
+    y = list(target)
+    rest = 1 - (sum(y) if all(isinstance(t, Real) for t in y) else Value.sum(y))  # 1 − Σ y_k
+    loss = lse - Value.dot(y, shifted)
+    return loss if isinstance(rest, Real) and rest == 0 else loss + m * rest
 
 
 def total_mse(outputs: Sequence[Value], targets: Sequence[Scalar]) -> Value:

@@ -19,7 +19,7 @@ sums g h[k-1]ᵀ over the rows.
 Losses (`LOSSES`), each with its derivative in ŷ = h[K]:
 
     "mse"                     Σ_j (ŷ_j − y_j)²               2(ŷ − y)     (the lecture's quadratic loss)
-    "nll"                     −y log ŷ − (1 − y) log(1 − ŷ)   −y/ŷ + (1 − y)/(1 − ŷ)
+    "nll"                     −y log ŷ − (1 − y) log(1 − ŷ)   −y/ŷ + (1 − y)/(1 − ŷ)   (logs floored at −100)
     "softmax_cross_entropy"   log Σ_j e^ŷ_j − Σ_j y_j ŷ_j     softmax(ŷ) − y   (y one-hot)
 
 "nll" is the lecture's negative log-likelihood of one sigmoid output: the model's last
@@ -34,12 +34,14 @@ losses built from `model(x)` (tests/test_matrix.py holds them equal to 1e-12).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .core.real import first_nonfinite, index, real_array
+from .losses import LOG_FLOOR
 from .nn import MLP, Layer
 
 __all__ = ["ACTIVATIONS", "LOSSES", "Backprop", "Forward", "backprop", "forward", "layers_of"]
@@ -67,6 +69,27 @@ def _softmax(z: Array) -> Array:
     return e / e.sum(axis=0)
 
 
+def _softmax_cross_entropy(z: Array, y: Array) -> Array:
+    """log Σ e^z − Σ y·z with the max m taken out of both terms, as losses.softmax_cross_entropy
+    (written as is, the two cancel for logits of 1e17 and more)."""
+    m = z.max(axis=0)
+    shifted = z - m
+    return np.log(np.exp(shifted).sum(axis=0)) - (y * shifted).sum(axis=0) + m * (1.0 - y.sum(axis=0))
+
+
+FLOOR = math.exp(LOG_FLOOR)  # nll's logs are floored at −100: losses.floored_log
+
+
+def _floored_log(p: Array) -> Array:
+    """losses.floored_log: ln max(p, e^−100)."""
+    return np.log(np.maximum(p, FLOOR))
+
+
+def _floored_inverse(p: Array) -> Array:
+    """d ln max(p, e^−100) / dp: 1/p above the floor, 0 below it (where the graph's relu passes none)."""
+    return np.where(p > FLOOR, 1.0 / np.maximum(p, FLOOR), 0.0)
+
+
 # L(ŷ, y) for each observation (a column) and L'(ŷ, y) = ∂L/∂ŷ, for ŷ and y of shape (d_K, rows).
 LOSSES: dict[str, tuple[Callable[[Array, Array], Array], Callable[[Array, Array], Array]]] = {
     "mse": (
@@ -74,11 +97,11 @@ LOSSES: dict[str, tuple[Callable[[Array, Array], Array], Callable[[Array, Array]
         lambda yh, y: 2.0 * (yh - y),
     ),
     "nll": (
-        lambda yh, y: (-y * np.log(yh) - (1.0 - y) * np.log(1.0 - yh)).sum(axis=0),
-        lambda yh, y: -y / yh + (1.0 - y) / (1.0 - yh),
+        lambda yh, y: (-y * _floored_log(yh) - (1.0 - y) * _floored_log(1.0 - yh)).sum(axis=0),
+        lambda yh, y: -y * _floored_inverse(yh) + (1.0 - y) * _floored_inverse(1.0 - yh),
     ),
     "softmax_cross_entropy": (
-        lambda z, y: z.max(axis=0) + np.log(np.exp(z - z.max(axis=0)).sum(axis=0)) - (y * z).sum(axis=0),
+        lambda z, y: _softmax_cross_entropy(z, y),
         lambda z, y: _softmax(z) - y,
     ),
 }

@@ -101,6 +101,50 @@ def test_bce_with_logits_is_finite_where_nll_of_sigmoid_is_not():
     assert value == 0.0 and d_z == pytest.approx(0.0)
 
 
+@pytest.mark.parametrize(
+    "a, y, loss, d_a", [(40.0, 1.0, 0.0, 0.0), (40.0, 0.0, 100.0, 0.0), (-800.0, 1.0, 100.0, 0.0)]
+)
+def test_nll_of_a_sigmoid_that_rounds_to_one_or_zero_is_finite(a, y, loss, d_a):
+    """σ(40) is 1.0 in float64: ln(1 − p) = −inf, and (1 − y)·ln(1 − p) was nan, for the loss
+    and every gradient behind it (a compiled step then made every weight nan). The logs are
+    floored at −100, as PyTorch's BCELoss floors them: a confident right answer costs 0."""
+    value, (d, _) = grad_of(lambda z, t: nll(z.sigmoid(), t), a, y)
+    assert (value, d) == (loss, d_a)
+    # compiled: a batch with such a row trains, its loss the mean of the rows'
+    z, t = Value(0.0), Value(0.0)
+    step = microgradx.compile(nll(z.sigmoid(), t), inputs=[z, t])
+    rows = np.array([[a, y], [0.3, 1.0]])
+    out = step.forward(rows)
+    assert out[0] == loss and out[1] == pytest.approx(math.log1p(math.exp(-0.3)), rel=1e-15)
+
+
+def test_nll_is_unchanged_above_its_floor():
+    """ln p to the last bit, and so its gradient, wherever p is above e^−100."""
+    for p0, y in [(0.3, 1.0), (1e-30, 0.0), (1 - 1e-12, 1.0), (0.999, 0.0)]:
+        p = Value(p0)
+        loss = nll(p, y)
+        loss.backward()
+        assert loss.data == -y * math.log(p0) - (1 - y) * math.log(1 - p0)
+        assert p.grad == -y / p0 + (1 - y) / (1 - p0)
+
+
+def test_softmax_cross_entropy_keeps_the_loss_of_huge_logits():
+    """m + log Σ e^(z−m) − y·z cancelled: logits 1e300, 1e300, 0 gave 0, not log 2; from about 1e17 on."""
+    for target in (0, [1.0, 0.0, 0.0]):
+        zs = [Value(1e300), Value(1e300), Value(0.0)]
+        loss = softmax_cross_entropy(zs, target)
+        loss.backward()
+        assert loss.data == pytest.approx(math.log(2), rel=1e-15)
+        assert [z.grad for z in zs] == [-0.5, 0.5, 0.0]
+    zs, ys = [Value(0.0) for _ in range(3)], [Value(0.0) for _ in range(3)]
+    step = microgradx.compile(softmax_cross_entropy(zs, ys), inputs=zs + ys)
+    out = step.forward(np.array([[3e17, 3e17, 1.0, 0, 1, 0], [1.0, 2.0, 3.0, 0.2, 0.3, 0.7]]))
+    assert out[0] == pytest.approx(math.log(2), rel=1e-15)
+    # soft targets that do not sum to 1 keep their meaning: logsumexp(z) − y·z
+    want = math.log(sum(math.exp(v) for v in (1.0, 2.0, 3.0))) - (0.2 + 0.6 + 2.1)
+    assert out[1] == pytest.approx(want, rel=1e-14)
+
+
 def test_hinge_is_zero_beyond_the_margin_and_minus_y_inside():
     assert grad_of(hinge, 1.5, 1.0) == (0.0, [0.0, 0.0])
     value, (d_score, _) = grad_of(hinge, 0.4, -1.0)

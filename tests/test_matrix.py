@@ -195,6 +195,30 @@ def test_nll_of_one_sigmoid_output_by_hand():
     assert result.loss == pytest.approx(-math.log(yhat), rel=1e-14)
 
 
+def test_nll_of_a_saturated_sigmoid_is_finite_and_equals_the_graph():
+    """σ(±40) rounds to 1 or nearly 0: the loss was nan (0·ln 0) and ∇W nan; floored at −100
+    as losses.nll, the matrix algorithm still equals the scalar graph."""
+    net = MLP(1, [1], activation=["sigmoid"], bias=False)
+    X, Y = np.array([[1.0], [1.0], [0.5]]), np.array([[1.0], [0.0], [1.0]])
+    for w in (40.0, -40.0, 900.0):
+        net.layers[0].weight = [[w]]
+        result = matrix.backprop(net, X, Y, "nll")
+        L = scalar_loss(net, X, Y, "nll")
+        net.zero_grad()
+        L.backward()
+        assert math.isfinite(result.loss) and np.isfinite(result.W[0]).all()
+        assert result.loss == pytest.approx(L.data, rel=RTOL)
+        assert_close(result.W[0], net.layers[0].weight_grad, f"∇W at w = {w}")
+
+
+def test_softmax_cross_entropy_of_huge_scores_keeps_its_loss():
+    """log Σ e^z − y·z cancelled for scores from about 1e17: 1e300, 1e300, 0 gave 0, not log 2."""
+    net = MLP(1, [3], activation=["linear"], bias=False)
+    net.layers[0].weight = [[1e300], [1e300], [0.0]]
+    result = matrix.backprop(net, [[1.0]], [[1.0, 0.0, 0.0]], "softmax_cross_entropy")
+    assert result.loss == pytest.approx(math.log(2), rel=1e-15)
+
+
 def test_forward_shapes_and_values():
     model = MLP(3, [4, 2], activation=["relu", "tanh"], seed=1)
     X = np.random.default_rng(0).normal(size=(5, 3))
