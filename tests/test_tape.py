@@ -1,5 +1,7 @@
 """Flattening to a tape, and how the tape prints."""
 
+import json
+
 import numpy as np
 
 from microgradx import Op, Value, flatten
@@ -104,6 +106,17 @@ def test_names_that_are_not_plain_words_are_quoted_in_the_printout():
         '7 = mul "R − y" "a\\nb"',
         "out 7",
     ]
+
+
+def test_a_name_that_would_reorder_or_hide_the_line_is_escaped_in_the_printout():
+    """A right-to-left override (U+202E) showed the rest of its line reversed; a zero-width
+    space hid in the name. Each is written as its JSON escape, and the name reads back."""
+    x = Value(1.0, label="ab\u202ecd")
+    y = x * Value(2.0, label="p\u200bq")
+    lines = str(flatten(y)).splitlines()
+    assert lines[:2] == ['"ab\\u202ecd" = leaf', '"p\\u200bq" = leaf']
+    assert all(c.isprintable() for line in lines for c in line)
+    assert json.loads(lines[0].split(" = ")[0]) == "ab\u202ecd"
 
 
 def test_tape_shows_as_a_table_in_notebooks(lecture_graph):

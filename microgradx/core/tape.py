@@ -43,10 +43,13 @@ def label_text(node: Value | None) -> str:
 
 def token(name: str) -> str:
     """A name as print(tape) writes it: bare, or quoted with escapes when it holds spaces,
-    quotes, # or =, or characters that do not print (a newline, NUL)."""
+    quotes, # or =, or characters that do not print: a newline, NUL, and format characters
+    such as a right-to-left override, which would show the rest of the line reversed
+    (\u202e; JSON's own escapes stop at the control characters)."""
     if BARE.fullmatch(name) and name.isprintable():
         return name
-    return json.dumps(name, ensure_ascii=False)
+    quoted = json.dumps(name, ensure_ascii=False)
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in quoted)
 
 
 class Tape:
