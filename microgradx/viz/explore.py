@@ -88,6 +88,7 @@ def page_data(
     """
     tape = flatten(root)
     names = slot_names(tape)
+    shown = [name_html(name) for name in names]
     kinds = roles(tape, inputs, parameters)
     forward = forward_mode(mode, wrt)
     slots = []
@@ -97,11 +98,16 @@ def page_data(
             {
                 "name": names[k],
                 "role": kinds[k],
-                "formula": expression_html(tape, names, k) if tape.operands(k).size else "",
+                "formula": expression_html(tape, shown, k) if tape.operands(k).size else "",
                 "start": plain(float(tape.consts[tape.a[k]])) if const else None,
             }
         )
-    data: dict[str, object] = {"output": output_name(tape), "slots": slots, "line": "grad", "mode": "reverse"}
+    data: dict[str, object] = {
+        "output": output_name(tape, names),
+        "slots": slots,
+        "line": "grad",
+        "mode": "reverse",
+    }
     if forward:
         seed = seed_slot(tape, kinds, wrt)
         values = {s.slot: s for s in forward_steps(tape)}
