@@ -19,7 +19,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ from typing import Any
 from ..core.engine import Value
 from ..core.ops import Op
 from ..core.tape import flatten
-from .graph import draw, forward_mode, leaves_of, roles, seed_slot
+from .checks import leaf_lists, path_of, roots, text, value_or_none
+from .graph import draw, forward_mode, roles, seed_slot
 from .page import PAGE
 from .render import RendererNotFound, pipe
 from .steps import (
@@ -51,7 +52,7 @@ def plain(x: float) -> float | str:
     return x if math.isfinite(x) else str(x)
 
 
-Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: see graph.roles
+Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: see checks.leaf_lists
 
 
 # What the page's script reads of a step: each shows in the lecture's notation only (its html).
@@ -75,9 +76,9 @@ NOTATION = {
 
 
 def page_data(
-    root: Value,
-    inputs: Leaves = None,
-    parameters: Leaves = None,
+    root: Value | list[Value],
+    inputs: list[Value] | None = None,
+    parameters: list[Value] | None = None,
     mode: str | None = None,
     wrt: Value | None = None,
 ) -> dict[str, object]:
@@ -137,9 +138,9 @@ def notation(data: dict[str, object]) -> str:
 
 
 def inline_svg(
-    root: Value,
-    inputs: Leaves = None,
-    parameters: Leaves = None,
+    root: Value | list[Value],
+    inputs: list[Value] | None = None,
+    parameters: list[Value] | None = None,
     mode: str | None = None,
     wrt: Value | None = None,
 ) -> tuple[str, list[str | None] | None]:
@@ -188,7 +189,7 @@ class Page(type(Path())):  # (Path itself cannot be subclassed before Python 3.1
 
 
 def explore(
-    root: Value,
+    root: Value | Sequence[Value],
     path: str | os.PathLike[str] = "backprop.html",
     *,
     inputs: Leaves = None,
@@ -210,17 +211,31 @@ def explore(
     Roles are coloured as `draw` colours them (see `graph.roles`): by default a Module's,
     an optimizer's or a compiled graph's leaves are parameters and the other leaves
     inputs; `inputs` and `parameters` (lists of Values, a Module or an optimizer) say otherwise.
+
+    The arguments are checked at the call, as draw's are (`checks`): root a Value or a
+    non-empty list of them, `path` a str or Path ending in .html or .htm (ValueError for
+    another suffix: `render(draw(root), path)` writes pictures), `title` a str. The work
+    is linear in the graph's size (each name and formula made once: `steps`).
     """
-    inputs = None if inputs is None else list(leaves_of(inputs) or ())
-    parameters = None if parameters is None else list(leaves_of(parameters) or ())
-    data = page_data(root, inputs, parameters, mode, wrt)
+    values = roots(root, "explore")
+    path = path_of(path, "explore(root, path)", "the page's file, like 'backprop.html'")
+    if Path(path).suffix.lower() not in PAGES:
+        raise ValueError(
+            f"explore(root, path): the page is HTML: end its name in {' or '.join(PAGES)}, not {str(path)!r} "
+            "(render(draw(root), path) writes a picture: .svg, .png, .jpg)"
+        )
+    title = text(title, "title", "explore")
+    inputs, parameters = leaf_lists(inputs, parameters, "explore")
+    forward_mode(mode, value_or_none(wrt, "wrt", "explore"))
+    tape = flatten(values)
+    data = page_data(values, inputs, parameters, mode, wrt)
     if title is None:
         title = f"backprop through {data['output']}"
         if data["mode"] == "forward":
             title = f"forward mode through {data['output']} along {data['wrt']}"
     seed = data.get("seed")
-    along = None if seed is None else flatten(root).nodes[int(seed)]  # wrt, or the default leaf
-    svg, data["units"] = inline_svg(root, inputs, parameters, mode, along)
+    along = None if seed is None else tape.nodes[int(seed)]  # wrt, or the default leaf
+    svg, data["units"] = inline_svg(values, inputs, parameters, mode, along)
     svg, blob, encoding = packed(svg, data)
     html = (
         PAGE.replace("{{title}}", escape(title))
