@@ -156,3 +156,17 @@ def counted(monkeypatch, module, name: str) -> list[int]:
 
     monkeypatch.setattr(module, name, counting)
     return calls
+
+
+def test_a_graph_too_big_for_a_page_is_refused_with_its_size_and_what_to_do(tmp_path, monkeypatch):
+    """Past PAGE_LIMIT values explore refuses at once, before any step is made, naming the size and
+    the calls that do show such a graph (draw summarises it)."""
+    monkeypatch.setattr(explore_module, "PAGE_LIMIT", 500)
+    made = counted(monkeypatch, explore_module, "page_data")
+    root = neuron_graph(300)
+    size = f"{len(flatten(root)):,} values"
+    with pytest.raises(ValueError, match=rf"{size}.*500.*draw\(root\)") as refused:
+        explore(root, tmp_path / "big.html")
+    assert "/microgradx/viz/" in refused.traceback[-1].path.as_posix()
+    assert made[0] == 0 and not list(tmp_path.iterdir())
+    assert "summarised" in repr(draw(root))  # what it says to do works
