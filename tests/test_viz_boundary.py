@@ -69,6 +69,8 @@ REFUSED = {
         r"draw_tape\(tape\): tape must be a Tape \(tape = flatten\(f\)\).*got 'x' \(str\)",
     ),
     "draw_tape None": (lambda: draw_tape(None), TypeError, r"draw_tape\(tape\).*None"),
+    "draw a format no one knows": (lambda: draw(F, format="docx"), ValueError, r"draw\(format\): 'docx'"),
+    "draw_tape a format not text": (lambda: draw_tape(F, format=None), TypeError, r"format.*None"),
     "render a Value": (lambda: render(F, "f.svg"), TypeError, r"render\(draw\(f\), path\).*a Value"),
     "render no path": (lambda: render(draw(F), None), TypeError, r"render\(picture, path\).*None"),
     "pipe a picture": (lambda: pipe(draw(F)), TypeError, r"pipe\(source\).*DOT text.*\.source"),

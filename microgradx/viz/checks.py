@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import graphviz
+
 from ..core.engine import Value
 from ..core.real import shown
 from ..core.tape import Tape, flatten, label_text
@@ -125,3 +127,17 @@ def tape_of(tape: object, call: str) -> Tape:
     if not isinstance(tape, Tape):
         raise TypeError(f"{call}(tape): tape must be a Tape (tape = flatten(f)) or a Value, got {got(tape)}")
     return tape
+
+
+def picture_format(fmt: object, call: str) -> str:
+    """A picture's format, one graphviz knows ('svg', 'png', 'jpg', ...): checked at the call,
+    not when the picture is first shown."""
+    if not isinstance(fmt, str):
+        raise TypeError(
+            f"{call}(format): format must be a picture format, like 'svg' or 'png', got {got(fmt)}"
+        )
+    if fmt not in graphviz.FORMATS:
+        raise ValueError(
+            f"{call}(format): {fmt!r} is not a picture format graphviz knows; use 'svg' or 'png'"
+        )
+    return fmt

@@ -35,7 +35,7 @@ from ..compiler.checks import flag, whole_number
 from ..core.engine import Value
 from ..core.ops import TABLE, Op
 from ..core.tape import Tape, flatten, label_text
-from .checks import leaf_lists, roots, value_or_none
+from .checks import leaf_lists, picture_format, roots, value_or_none
 from .neurons import Layer, find_layers, prefix, users_of
 from .render import Picture
 from .steps import MODES, direction, tangent_steps
@@ -195,8 +195,8 @@ def draw(
 
     Every argument is checked here, at the call (`checks`): TypeError for the wrong kind of
     thing (a number for root, inputs or original, a string for limit), ValueError for an
-    empty root, a negative limit, a leaf in both inputs and parameters; each names the
-    argument, what it got and what it takes.
+    empty root, a negative limit, a leaf in both inputs and parameters, a format graphviz
+    does not know; each names the argument, what it got and what it takes.
     """
     drawn = roots(root, "draw", named=True)  # the arguments checked here, before any work
     inputs, parameters = leaf_lists(inputs, parameters, "draw")
@@ -205,6 +205,7 @@ def draw(
     show_grad, shade = flag(show_grad, "draw(show_grad): show_grad"), flag(shade, "draw(shade): shade")
     grad_beside = flag(grad_beside, "draw(grad_beside): grad_beside")
     wrt = value_or_none(wrt, "wrt", "draw")
+    format = picture_format(format, "draw")
     if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     forward = forward_mode(mode, wrt)
