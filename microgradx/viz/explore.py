@@ -19,15 +19,16 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from ..core.engine import Value
 from ..core.ops import Op
-from ..core.tape import flatten
-from .graph import draw, forward_mode, leaves_of, roles, seed_slot
+from ..core.tape import Tape, flatten
+from .checks import leaf_lists, path_of, roots, text, value_or_none
+from .graph import draw, forward_mode, roles, seed_slot
 from .page import PAGE
 from .render import RendererNotFound, pipe
 from .steps import (
@@ -44,6 +45,11 @@ from .steps import (
 
 PAGES = (".html", ".htm")  # what the page's file is called
 PACK_ABOVE = 1_000_000  # characters of picture and data a page holds as they are; more go in gzipped
+# Values a page steps through at most. Measured on a busy 2-core machine: MLP(64, [128, 128, 10])'s
+# loss, 27,015 values, 79,526 steps: a 3.2 MB page written in 4 s, which headless Chromium opens at
+# its last step in 13 s; MLP(784, [128, 10])'s, 102,999 values, 306,678 steps: 12 MB written in 18 s
+# (2 GB of memory), 48 s to open.
+PAGE_LIMIT = 30_000
 
 
 def plain(x: float) -> float | str:
@@ -51,7 +57,7 @@ def plain(x: float) -> float | str:
     return x if math.isfinite(x) else str(x)
 
 
-Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: see graph.roles
+Leaves = Iterable[Value] | Any | None  # Values, or a Module or an optimizer: see checks.leaf_lists
 
 
 # What the page's script reads of a step: each shows in the lecture's notation only (its html).
@@ -75,9 +81,9 @@ NOTATION = {
 
 
 def page_data(
-    root: Value,
-    inputs: Leaves = None,
-    parameters: Leaves = None,
+    root: Value | list[Value],
+    inputs: list[Value] | None = None,
+    parameters: list[Value] | None = None,
     mode: str | None = None,
     wrt: Value | None = None,
 ) -> dict[str, object]:
@@ -88,6 +94,7 @@ def page_data(
     """
     tape = flatten(root)
     names = slot_names(tape)
+    shown = [name_html(name) for name in names]
     kinds = roles(tape, inputs, parameters)
     forward = forward_mode(mode, wrt)
     slots = []
@@ -97,11 +104,16 @@ def page_data(
             {
                 "name": names[k],
                 "role": kinds[k],
-                "formula": expression_html(tape, names, k) if tape.operands(k).size else "",
+                "formula": expression_html(tape, shown, k) if tape.operands(k).size else "",
                 "start": plain(float(tape.consts[tape.a[k]])) if const else None,
             }
         )
-    data: dict[str, object] = {"output": output_name(tape), "slots": slots, "line": "grad", "mode": "reverse"}
+    data: dict[str, object] = {
+        "output": output_name(tape, names),
+        "slots": slots,
+        "line": "grad",
+        "mode": "reverse",
+    }
     if forward:
         seed = seed_slot(tape, kinds, wrt)
         values = {s.slot: s for s in forward_steps(tape)}
@@ -131,9 +143,9 @@ def notation(data: dict[str, object]) -> str:
 
 
 def inline_svg(
-    root: Value,
-    inputs: Leaves = None,
-    parameters: Leaves = None,
+    root: Value | list[Value],
+    inputs: list[Value] | None = None,
+    parameters: list[Value] | None = None,
     mode: str | None = None,
     wrt: Value | None = None,
 ) -> tuple[str, list[str | None] | None]:
@@ -181,8 +193,21 @@ class Page(type(Path())):  # (Path itself cannot be subclassed before Python 3.1
         )
 
 
+def too_big(tape: Tape) -> None:
+    """ValueError for a graph of more than PAGE_LIMIT values, saying its size and what to do instead."""
+    if len(tape) <= PAGE_LIMIT:
+        return
+    steps = int((tape.op != Op.CONST).sum()) + tape.operand_slots().size  # about: a step per use
+    raise ValueError(
+        f"explore(root): the graph has {len(tape):,} values, more than the {PAGE_LIMIT:,} a step-through "
+        f"page holds: a page of its {steps:,} or so steps would be too long to step through and slow "
+        "to open. draw(root) summarises it as a picture: render(draw(root), 'graph.svg'); or explore "
+        "a part of it: one neuron's output, or the network on fewer inputs"
+    )
+
+
 def explore(
-    root: Value,
+    root: Value | Sequence[Value],
     path: str | os.PathLike[str] = "backprop.html",
     *,
     inputs: Leaves = None,
@@ -204,17 +229,35 @@ def explore(
     Roles are coloured as `draw` colours them (see `graph.roles`): by default a Module's,
     an optimizer's or a compiled graph's leaves are parameters and the other leaves
     inputs; `inputs` and `parameters` (lists of Values, a Module or an optimizer) say otherwise.
+
+    The arguments are checked at the call, as draw's are (`checks`): root a Value or a
+    non-empty list of them, `path` a str or Path ending in .html or .htm (ValueError for
+    another suffix: `render(draw(root), path)` writes pictures), `title` a str. A graph of
+    more than PAGE_LIMIT (30,000) values is refused at once with a ValueError saying its
+    size: its page would be too long to step through and slow to open (MLP(784, [128, 10])'s
+    loss: 306,678 steps, 12 MB, most of a minute in a browser); `draw` summarises it instead.
+    The work is linear in the graph's size (each name and formula made once: `steps`).
     """
-    inputs = None if inputs is None else list(leaves_of(inputs) or ())
-    parameters = None if parameters is None else list(leaves_of(parameters) or ())
-    data = page_data(root, inputs, parameters, mode, wrt)
+    values = roots(root, "explore")
+    path = path_of(path, "explore(root, path)", "the page's file, like 'backprop.html'")
+    if Path(path).suffix.lower() not in PAGES:
+        raise ValueError(
+            f"explore(root, path): the page is HTML: end its name in {' or '.join(PAGES)}, not {str(path)!r} "
+            "(render(draw(root), path) writes a picture: .svg, .png, .jpg)"
+        )
+    title = text(title, "title", "explore")
+    inputs, parameters = leaf_lists(inputs, parameters, "explore")
+    forward_mode(mode, value_or_none(wrt, "wrt", "explore"))
+    tape = flatten(values)
+    too_big(tape)
+    data = page_data(values, inputs, parameters, mode, wrt)
     if title is None:
         title = f"backprop through {data['output']}"
         if data["mode"] == "forward":
             title = f"forward mode through {data['output']} along {data['wrt']}"
     seed = data.get("seed")
-    along = None if seed is None else flatten(root).nodes[int(seed)]  # wrt, or the default leaf
-    svg, data["units"] = inline_svg(root, inputs, parameters, mode, along)
+    along = None if seed is None else tape.nodes[int(seed)]  # wrt, or the default leaf
+    svg, data["units"] = inline_svg(values, inputs, parameters, mode, along)
     svg, blob, encoding = packed(svg, data)
     html = (
         PAGE.replace("{{title}}", escape(title))

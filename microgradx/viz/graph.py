@@ -31,9 +31,11 @@ from html import escape
 from typing import Any
 
 from ..backprop import sweep
+from ..compiler.checks import flag, whole_number
 from ..core.engine import Value
 from ..core.ops import TABLE, Op
 from ..core.tape import Tape, flatten, label_text
+from .checks import leaf_lists, picture_format, roots, value_or_none
 from .neurons import Layer, find_layers, prefix, users_of
 from .render import Picture
 from .steps import MODES, direction, tangent_steps
@@ -76,34 +78,18 @@ def short(x: float) -> str:
 # -- roles ----------------------------------------------------------------------------------
 
 
-def leaves_of(things: Iterable[Value] | Any | None) -> list[Value] | None:
-    """Values given as a list, or as a Module (its `parameters()`) or an optimizer (its `params`)."""
-    if things is None:
-        return None
-    if hasattr(things, "parameters") and callable(things.parameters):
-        return list(things.parameters())
-    if hasattr(things, "params") and not isinstance(things, Value):
-        return list(things.params)
-    if isinstance(things, Value):
-        return [things]
-    return list(things)
-
-
-def roles(
-    tape: Tape,
-    inputs: Iterable[Value] | Any | None = None,
-    parameters: Iterable[Value] | Any | None = None,
-) -> list[str]:
+def roles(tape: Tape, inputs: list[Value] | None = None, parameters: list[Value] | None = None) -> list[str]:
     """Each slot's role: output, constant, input, parameter or computed.
 
-    A leaf listed in `inputs` is an input and one listed in `parameters` a parameter.
+    `inputs` and `parameters` are lists of Values (draw and explore take a Module or an
+    optimizer too, and check them: `checks.leaf_lists`). A leaf listed in `inputs` is an input
+    and one listed in `parameters` a parameter.
     Given only `inputs`, every other leaf is a parameter (as `compile` reads them);
     given only `parameters`, every other leaf is an input. Otherwise a leaf is a
     parameter when it belongs to a Module, an optimizer or a compiled graph (they keep
     their parameters in a `Store`), and an input when it does not.
     """
-    given_in = leaves_of(inputs)
-    given_par = leaves_of(parameters)
+    given_in, given_par = inputs, parameters
     ins = {id(v) for v in given_in or ()}
     pars = {id(v) for v in given_par or ()}
     outputs = set(tape.outputs.tolist())
@@ -187,11 +173,13 @@ def draw(
     one gradient ∂f/∂x drawn, ∂²f/∂x∂node: a row of the Hessian at the leaves), both
     computed here from the leaves' current values (the Values' own `.grad` is not read:
     it may hold another root's gradients, or several calls' worth). Roles: see `roles`;
-    `inputs` and `parameters` take lists of Values, a Module or an optimizer. `shade`
-    fills nodes by |grad|. Beyond `limit` Values the picture is summarised (layers as
-    tables, the part nearest the output; `grad_beside=True` shows each table's gradients as a
-    second matrix, ∇W beside W, as `Layer.weight_grad` holds them). `rankdir` is LR (left to
-    right) for a detailed picture and TB (top down) for a summarised one unless given.
+    `inputs` and `parameters` take lists of Values, a Module or an optimizer (no leaf in
+    both). `shade` fills nodes by |grad|. Beyond `limit` Values (a whole number >= 1) the
+    picture is summarised: layers as tables, the part nearest the output. `grad_beside=True`
+    shows each table's gradients as a second matrix, ∇W beside W, as `Layer.weight_grad` holds
+    them, and draws the layers as tables however small the graph (ValueError for a graph with
+    no layer of neurons). `rankdir` is LR (left to right) for a detailed picture and TB (top
+    down) for a summarised one unless given.
 
     `original`, the Value (or Values) a gradient graph was taken of: the nodes of the
     drawn graph that belong to original's graph too get a thick purple border, and a key
@@ -204,29 +192,48 @@ def draw(
     forward-mode sweep's ṫ, seeded with 1 on the leaf `wrt` (by default the first input)
     and 0 on every other leaf. `wrt` alone means forward mode. Raises ValueError for
     another mode, for `wrt` with mode="reverse", or a `wrt` that is not a leaf of the graph.
+
+    Every argument is checked here, at the call (`checks`): TypeError for the wrong kind of
+    thing (a number for root, inputs or original, a string for limit), ValueError for an
+    empty root, a negative limit, a leaf in both inputs and parameters, a format graphviz
+    does not know; each names the argument, what it got and what it takes.
     """
+    drawn = roots(root, "draw", named=True)  # the arguments checked here, before any work
+    inputs, parameters = leaf_lists(inputs, parameters, "draw")
+    first = None if original is None else roots(original, "draw", name="original")
+    limit = whole_number(limit, "draw(limit): limit, the Values drawn one by one,", low=1)
+    show_grad, shade = flag(show_grad, "draw(show_grad): show_grad"), flag(shade, "draw(shade): shade")
+    grad_beside = flag(grad_beside, "draw(grad_beside): grad_beside")
+    wrt = value_or_none(wrt, "wrt", "draw")
+    format = picture_format(format, "draw")
     if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
+    forward = forward_mode(mode, wrt)
     titles = dict(root) if isinstance(root, Mapping) else {}
-    tape = flatten(list(titles.values()) if titles else root)
+    tape = flatten(drawn)
     sweep(tape, engine="python")  # this root's values and gradients, whatever .grad holds
     names, shared, of = tape.names(), [False] * len(tape), ""
-    if original is not None:
-        names, shared, of = beside(tape, original)
+    if first is not None:
+        names, shared, of = beside(tape, first)
     if titles:
         names = entitled(tape, names, shared, titles)
     role = roles(tape, inputs, parameters)
     grads, line = tape.grad.tolist(), "grad"
-    if forward_mode(mode, wrt):
+    if forward:
         seed = seed_slot(tape, role, wrt)
         grads, line = tangents(tape, seed), "tangent"
     biggest = max((abs(g) for g in grads if math.isfinite(g)), default=0.0)
-    summarise = len(tape) > limit
+    summarise = len(tape) > limit or grad_beside  # ∇W beside W asks for the layers' tables
     layers = find_layers(tape, names, role, users_of(tape)) if summarise else []
+    if grad_beside and not layers:
+        raise ValueError(
+            "draw(grad_beside=True) shows each layer's ∇W beside its W, and this graph has no layer of "
+            "neurons (nn.Layer's: neurons reading the same inputs); leave grad_beside out"
+        )
     direction = rankdir or ("TB" if layers else "LR")
     scene = Scene(
         tape, names, role, tape.data.tolist(), grads, show_grad, shade, biggest, direction, shared, line,
-        bool(grad_beside),
+        grad_beside,
     )  # fmt: skip
     graph = Picture(name="microgradx", format=format)
     graph.attr(rankdir=direction, fontname=FONT, fontsize=str(FONT_SIZE), size=f"{MAX_INCHES},{MAX_INCHES}")
@@ -289,9 +296,7 @@ def tangents(tape: Tape, seed: int) -> list[float]:
 def entitled(tape: Tape, names: list[str], shared: list[bool], titles: Mapping[str, Value]) -> list[str]:
     """The names with each root named by its key in `titles` ({"∂f/∂u": root}): a new unlabelled
     node takes the key as its name; a node with a name of its own (a label, or the original graph's)
-    keeps it, followed by the keys: `w = ∂f/∂u = ∂f/∂v`."""
-    if not all(isinstance(k, str) for k in titles):
-        raise TypeError("draw({name: Value}): the names of the roots must be strings, like '∂f/∂u'")
+    keeps it, followed by the keys: `w = ∂f/∂u = ∂f/∂v` (the keys are strings: `checks.roots`)."""
     keys: dict[int, list[str]] = {}
     for key, slot in zip(titles, tape.outputs.tolist(), strict=True):
         keys.setdefault(slot, []).append(key)
@@ -302,16 +307,14 @@ def entitled(tape: Tape, names: list[str], shared: list[bool], titles: Mapping[s
     return names
 
 
-def beside(tape: Tape, original: Value | Sequence[Value]) -> tuple[list[str], list[bool], str]:
-    """The tape's names as they would be in one picture with `original` drawn first, which
-    slots are nodes of original's graph, and what to call that graph in the key.
+def beside(tape: Tape, first: list[Value]) -> tuple[list[str], list[bool], str]:
+    """The tape's names as they would be in one picture with the original graph (the Values
+    `first`, checked by `draw`) drawn first, which slots are nodes of original's graph, and
+    what to call that graph in the key.
 
     Flattening original first gives its nodes the slots, and so the names (t1, t2, …), that
     original's own picture gives them; the gradient graph's new nodes are numbered after.
     """
-    first = [original] if isinstance(original, Value) else list(original)
-    if not first or not all(isinstance(v, Value) for v in first):
-        raise TypeError("original must be a Value or a list of Values: the graph the gradients were taken of")
     together = flatten([*first, *(tape.nodes[o] for o in tape.outputs.tolist())])
     theirs = set(flatten(first).nodes)
     name_of = dict(zip(together.nodes, together.names(), strict=True))

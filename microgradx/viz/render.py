@@ -20,6 +20,7 @@ from typing import Any
 
 import graphviz
 
+from .checks import got, path_of
 from .text import FONT, FONT_FAMILY, RASTER_FONT
 
 RENDERERS = ("dot", "graphviz-pure")
@@ -54,7 +55,16 @@ def find_renderer() -> str:
 
 
 def pipe(source: str, fmt: str = "svg") -> bytes:
-    """Render DOT source to the bytes of a picture in format `fmt` ("svg", "png", ...)."""
+    """Render DOT source to the bytes of a picture in format `fmt` ("svg", "png", ...).
+
+    TypeError where source is not text (a picture's is its `.source`) or fmt is not a str."""
+    if not isinstance(source, str):
+        hint = ": give its .source, pipe(picture.source)" if hasattr(source, "source") else ""
+        raise TypeError(f"pipe(source): source must be DOT text, a str, got {got(source)}{hint}")
+    if not isinstance(fmt, str):
+        raise TypeError(
+            f"pipe(source, fmt): fmt must be a picture format, like 'svg' or 'png', got {got(fmt)}"
+        )
     if not fmt.isalnum():
         raise ValueError(f"bad picture format {fmt!r}: use svg or png")
     exe = find_renderer()
@@ -81,10 +91,17 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike[str]) -> Path:
 
     `.svg`, `.png`, `.jpg` are rendered; `.dot` and `.gv` get the DOT source, which
     needs no renderer. Missing folders on the way to `path` are made once the picture is
-    rendered (a failed render leaves none behind).
+    rendered (a failed render leaves none behind). TypeError, at the call, for a graph that
+    is neither a picture nor DOT text (a Value: render takes what draw returns) or a path
+    that is not a str or Path.
     """
-    path = Path(path)
-    source = graph if isinstance(graph, str) else graph.source
+    source = graph if isinstance(graph, str) else getattr(graph, "source", None)
+    if not isinstance(source, str):
+        raise TypeError(
+            f"render(graph, path): graph must be a picture (what draw returns) or DOT text, "
+            f"got {got(graph)}; render(draw(f), path) draws a Value first"
+        )
+    path = Path(path_of(path, "render(picture, path)", "the picture's file, like 'f.svg'"))
     suffix = path.suffix.lower()
     if suffix in SOURCES:
         data = source.encode("utf-8")

@@ -24,6 +24,11 @@ tangent is the chain rule's sum over its operands, with the same local derivativ
 
 Where a value, a gradient or a tangent becomes nan or inf, the step that made it carries
 a note saying which op did, from which operands (`nantrace.cause`, the words of check=True).
+
+A sweep's cost grows with the graph, not with a neuron's fan-in squared: every name and its
+markup is made once per sweep, a node's formula once per node (not once per operand), and a
+sum of many terms is written with its first and last few in a chain-rule step, in the text
+as on the page (`shortened`), so that each step has a bounded length.
 """
 
 from __future__ import annotations
@@ -68,6 +73,11 @@ covers("viz/steps.py LOCAL", LOCAL, FIXED_ARITY)  # (SUM and DOT: written by the
 
 # The page's forms where the text's differ: the indicator 𝟙 for relu′, as the lecture writes it.
 LOCAL_HTML: dict[Op, tuple[str, ...]] = {Op.RELU: ("𝟙<sub>{a} &gt; 0</sub>",)}
+# Every op's forms as markup, made once: LOCAL_HTML's, else LOCAL's escaped, ^(e) as a superscript.
+LOCAL_MARKUP: dict[Op, tuple[str, ...]] = {
+    op: LOCAL_HTML.get(op) or tuple(re.sub(r"\^\((.*?)\)", r"<sup>\1</sup>", escape(f)) for f in forms)
+    for op, forms in LOCAL.items()
+}
 # Operators as the lecture writes them (a product with a dot, a minus sign); ** is a superscript.
 SYMBOL_HTML = {Op.ADD: "+", Op.SUB: "−", Op.MUL: "·", Op.DIV: "/"}
 
@@ -82,15 +92,17 @@ def slot_names(tape: Tape) -> list[str]:
     return tape.names()
 
 
-def expression(tape: Tape, names: list[str], i: int) -> str:
-    """Slot i's formula in its operands' names: `u + v`, `tanh(t3)`, `-t1`, `x1·w1 + x2·w2`."""
+def expression(tape: Tape, names: list[str], i: int, short: bool = False) -> str:
+    """Slot i's formula in its operands' names: `u + v`, `tanh(t3)`, `-t1`, `x1·w1 + x2·w2`;
+    `short`: a sum of many terms with its first and last few (`shortened`), for a chain-rule step."""
     info = TABLE[tape.op[i]]
     args = [names[s] for s in tape.operands(i)]
+    join = terms_text if short else " + ".join
     if info.op == Op.DOT:
         n = len(args) // 2
-        return " + ".join(f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True))
+        return join([f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True)])
     if info.op == Op.SUM:
-        return " + ".join(args)
+        return join(args)
     if info.op == Op.NEG:
         return f"-{args[0]}"
     if info.arity == 2:
@@ -177,25 +189,36 @@ def partial(of: str, by: str) -> str:
     return fraction(f"∂{of}", f"∂{by}")
 
 
-SHOWN_TERMS = 6  # a page's sum of more terms shows the first and last SHOWN_TERMS // 2 of them
+SHOWN_TERMS = 6  # a sum of more terms in a step shows the first and last SHOWN_TERMS // 2 of them
 
 
-def terms_html(terms: list[str]) -> str:
-    """A sum on the page: `a + b + c`, or for more than SHOWN_TERMS terms the first and last few
-    around how many are left out, `x1·w1 + x2·w2 + x3·w3 + …34 more… + x40·w40` (a neuron's Σ of
-    40 products ran over the steps beside it). The numbers after it are the whole sum's."""
+def shortened(terms: list[str], gap: str) -> str:
+    """A sum, `a + b + c`, or for more than SHOWN_TERMS terms the first and last few around `gap`,
+    which says how many are left out ({} is the number): a neuron's Σ of 784 products written in
+    each of its 1,568 chain-rule steps would make the steps grow as the fan-in squared."""
     if len(terms) <= SHOWN_TERMS:
         return " + ".join(terms)
     half = SHOWN_TERMS // 2
-    gap = f'<span class="more">…{len(terms) - 2 * half} more…</span>'
-    return " + ".join([*terms[:half], gap, *terms[-half:]])
+    return " + ".join([*terms[:half], gap.format(len(terms) - 2 * half), *terms[-half:]])
 
 
-def expression_html(tape: Tape, names: list[str], i: int) -> str:
+def terms_text(terms: list[str]) -> str:
+    """A sum in a text step: `x1·w1 + x2·w2 + x3·w3 + …34 more… + x40·w40` for one of 40 terms."""
+    return shortened(terms, "…{} more…")
+
+
+def terms_html(terms: list[str]) -> str:
+    """A sum on the page, as `terms_text` (a neuron's Σ of 40 products ran over the steps beside
+    it), the gap in a span the page greys. The numbers after it are the whole sum's."""
+    return shortened(terms, '<span class="more">…{} more…</span>')
+
+
+def expression_html(tape: Tape, shown: list[str], i: int) -> str:
     """Slot i's formula as the lecture writes it: `t1 · w`, `u<sup>2</sup>`, `tanh(t2)`, `−x`;
-    a long sum elided (`terms_html`)."""
+    a long sum elided (`terms_html`). `shown` holds the slots' names as markup (`name_html`),
+    made once for the whole tape."""
     info = TABLE[tape.op[i]]
-    args = [name_html(names[s]) for s in tape.operands(i)]
+    args = [shown[s] for s in tape.operands(i)]
     if info.op == Op.DOT:
         n = len(args) // 2
         return terms_html([f"{x}·{w}" for x, w in zip(args[:n], args[n:], strict=True)])
@@ -209,7 +232,7 @@ def expression_html(tape: Tape, names: list[str], i: int) -> str:
         return f"{args[0]} {SYMBOL_HTML[info.op]} {args[1]}"
     if info.arity == 1:
         return f"{info.symbol}({args[0]})"
-    return name_html(names[i])
+    return shown[i]
 
 
 def local_html(op: Op, pos: int, args: list[str], k: str) -> str:
@@ -222,25 +245,23 @@ def local_html(op: Op, pos: int, args: list[str], k: str) -> str:
     folded = power_rule(op, pos, args, lambda e: f"<sup>{e.replace('-', '−')}</sup>")
     if folded:
         return folded
-    forms = LOCAL_HTML.get(op) or tuple(
-        re.sub(r"\^\((.*?)\)", r"<sup>\1</sup>", escape(form)) for form in LOCAL.get(op, ())
-    )
+    forms = LOCAL_MARKUP.get(op, ())
     if pos >= len(forms):
         return partial(k, args[pos])
     return forms[pos].format(a=args[0], b=args[1] if len(args) > 1 else "", k=k)
 
 
-def value_note(tape: Tape, vals: list[float], k: int) -> str:
+def value_note(tape: Tape, vals: list[float], names: list[str], k: int) -> str:
     """Why slot k's value is nan or inf, where it began there (else ""): the op and its operands.
 
     A constant that holds one is not a step of its own: its note goes with its first user.
+    `names` are the tape's (`slot_names`), made once for the sweep.
     """
     if math.isfinite(vals[k]):
         return ""
     operands = tape.operands(k).tolist()
     if all(math.isfinite(vals[s]) for s in operands):
         return f"{num(vals[k])} first appeared here: {cause(tape, k, vals.__getitem__)}"
-    names = tape.names()
     consts = [s for s in operands if tape.op[s] == Op.CONST and not math.isfinite(vals[s])]
     return "; ".join(f"{num(vals[s])} came in with the constant {names[s]}" for s in consts)
 
@@ -259,10 +280,12 @@ def gradient_note(
     if math.isfinite(local):
         return f"{num(product)} from an overflow: {num(upstream)} · {num(local)} is too large for a float"
     slots = tape.operands(k).tolist()
-    at = ", ".join(f"{names[s]} = {num(vals[s])}" for s in dict.fromkeys(slots) if tape.op[s] != Op.CONST)
+    at = [f"{names[s]} = {num(vals[s])}" for s in dict.fromkeys(slots) if tape.op[s] != Op.CONST]
+    at = terms_text(at).replace(" + ", ", ")
     formula = local_formula(TABLE[tape.op[k]].op, pos, [names[s] for s in slots], names[k])
+    node = expression(tape, names, k, short=True)
     return (
-        f"{num(product)} from the local derivative ∂({expression(tape, names, k)})/∂{names[slots[pos]]}"
+        f"{num(product)} from the local derivative ∂({node})/∂{names[slots[pos]]}"
         f" = {formula}, which is {num(local)} at {at}"
     )
 
@@ -271,38 +294,45 @@ def forward_steps(tape: Tape) -> list[Step]:
     """φ_k = f_k(operands) for every slot in tape order (constants are left out)."""
     vals = values(tape)
     names = slot_names(tape)
+    shown = [name_html(name) for name in names]
     steps = []
     for k in range(len(tape)):
         info = TABLE[tape.op[k]]
         if info.op == Op.CONST:
             continue
-        note = value_note(tape, vals, k)
+        note = value_note(tape, vals, names, k)
         if info.op == Op.LEAF:
             text = f"{names[k]} = {num(vals[k])}"
-            html = f"{name_html(names[k])} = {num(vals[k])}"
+            html = f"{shown[k]} = {num(vals[k])}"
             steps.append(Step("forward", k, k, vals[k], text, "a leaf: given", html, note))
             continue
         text = f"{names[k]} = {expression(tape, names, k)} = {num(vals[k])}"
         rule = f"φ = {info.name}({', '.join(names[s] for s in tape.operands(k))})"
-        html = f"{name_html(names[k])} = {expression_html(tape, names, k)} = {num(vals[k])}"
+        html = f"{shown[k]} = {expression_html(tape, shown, k)} = {num(vals[k])}"
         steps.append(Step("forward", k, k, vals[k], text, rule, html, note))
     return steps
 
 
-def output_name(tape: Tape) -> str:
-    """What the gradients are of: the output's name, or F for several outputs summed."""
-    return slot_names(tape)[tape.outputs[0]] if len(tape.outputs) == 1 else "F"
+def output_name(tape: Tape, names: list[str] | None = None) -> str:
+    """What the gradients are of: the output's name, or F for several outputs summed (`names`, the
+    tape's if made already)."""
+    if len(tape.outputs) != 1:
+        return "F"
+    return (slot_names(tape) if names is None else names)[tape.outputs[0]]
 
 
 def backward_steps(tape: Tape) -> list[Step]:
     """The reverse sweep: seed ∂f/∂f = 1, then for k = K … 1 push φ_k^δ to the operands.
 
     One step per (node, operand) pair, in the order the reference sweep adds them;
-    gradients reaching constants are left out (nobody asks for them).
+    gradients reaching constants are left out (nobody asks for them). A node's formula is
+    made once for all its operands' steps, a long sum shortened (`shortened`).
     """
     vals = values(tape)
     names = slot_names(tape)
-    f = output_name(tape)
+    shown = [name_html(name) for name in names]
+    f = output_name(tape, names)
+    f_html = name_html(f)
     grads = [0.0] * len(tape)
     touched = [False] * len(tape)
     steps = []
@@ -310,7 +340,7 @@ def backward_steps(tape: Tape) -> list[Step]:
         grads[out] += 1.0
         touched[out] = True
         text, rule = f"∂{f}/∂{names[out]} = 1", f"{names[out]}^δ = 1"
-        html = f"{partial(name_html(f), name_html(names[out]))} = 1"
+        html = f"{partial(f_html, shown[out])} = 1"
         steps.append(Step("backward", out, out, grads[out], text, rule, html))
     for k in reversed(range(len(tape))):
         info = TABLE[tape.op[k]]
@@ -318,6 +348,8 @@ def backward_steps(tape: Tape) -> list[Step]:
             continue
         slots = tape.operands(k).tolist()
         args = [names[s] for s in slots]
+        said, markup = expression(tape, names, k, short=True), expression_html(tape, shown, k)
+        operands = [shown[s] for s in slots]
         local = info.derivative(vals[k], *[vals[s] for s in slots])
         for pos, (x, d) in enumerate(zip(slots, local, strict=False)):  # POWC's exponent: no entry
             dead_relu = tape.op[k] == Op.RELU and d == 0.0  # a mask, as in the sweeps: not even inf · 0
@@ -326,10 +358,10 @@ def backward_steps(tape: Tape) -> list[Step]:
             if tape.op[x] == Op.CONST:
                 continue
             text = (
-                f"∂{f}/∂{names[x]} += ∂{f}/∂{names[k]} · ∂({expression(tape, names, k)})/∂{names[x]}"
+                f"∂{f}/∂{names[x]} += ∂{f}/∂{names[k]} · ∂({said})/∂{names[x]}"
                 f" = {num(grads[k])} · {num(d)} = {num(product)}"
             )
-            html = chain_rule_html(tape, names, f, k, pos, grads[k], d, again=touched[x])
+            html = chain_rule_html(info.op, markup, operands, f_html, shown[k], pos, grads[k], d, touched[x])
             if touched[x]:
                 text += f"  (total {num(grads[x])})"
                 html += f" (total {num(grads[x])})"
@@ -349,23 +381,31 @@ def factor_html(formula: str) -> str:
 
 
 def chain_rule_html(
-    tape: Tape, names: list[str], f: str, k: int, pos: int, upstream: float, local: float, again: bool
+    op: Op,
+    body: str,
+    args: list[str],
+    f: str,
+    node: str,
+    pos: int,
+    upstream: float,
+    local: float,
+    again: bool,
 ) -> str:
     """One chain-rule step in the lecture's notation, as markup:
 
         ∂f/∂w = ∂/∂w (t1 · w) · ∂f/∂f = t1 · 1 = 5 · 1 = 5
 
-    the local derivative of slot k by its operand `pos`, times the gradient that arrived
-    at k; first as formulas, then in numbers (left out where they read the same). `+=`
-    where the operand's gradient already holds another path's share (`again`).
+    the local derivative of the node (an `op`, its formula `body`) by its operand `pos`,
+    times the gradient that arrived at it; first as formulas, then in numbers (left out
+    where they read the same). `+=` where the operand's gradient already holds another
+    path's share (`again`). `body` (`expression_html`), the operands' names `args`, the
+    output's `f` and the node's are markup, made once per node, not once per operand.
     """
-    info = TABLE[tape.op[k]]
-    slots = tape.operands(k).tolist()
-    f, node, x = name_html(f), name_html(names[k]), name_html(names[slots[pos]])
-    body = expression_html(tape, names, k)
-    if info.op not in (Op.POW, Op.POWC) and (info.arity != 1 or info.op == Op.NEG):
+    info = TABLE[op]
+    x = args[pos]
+    if op not in (Op.POW, Op.POWC) and (info.arity != 1 or op == Op.NEG):
         body = f"({body})"  # ∂/∂w (t1 · w), but ∂/∂t2 tanh(t2) and ∂/∂x x²
-    formula = factor_html(local_html(info.op, pos, [name_html(names[s]) for s in slots], node))
+    formula = factor_html(local_html(op, pos, args, node))
     chain = f"{fraction('∂', '∂' + x)} {body} · {partial(f, node)}"
     symbolic = f"{formula} · {num(upstream)}"
     numbers = f"{num(local)} · {num(upstream)}"

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..core.engine import Value
 from ..core.ops import TABLE, Op
-from ..core.tape import Tape, flatten
+from ..core.tape import Tape
+from .checks import picture_format, tape_of
 from .graph import fmt
 from .render import Picture
 from .steps import expression
@@ -48,9 +49,11 @@ def draw_tape(tape: Tape | Value, *, format: str = "svg") -> Picture:
 
     Takes a Tape (from `flatten`, or from `backward` / `sweep`, which fill data and grad)
     or a Value, which is flattened first; unswept tapes show the Values' own data and grad.
+    TypeError for anything else, and for a `format` that is not a str (ValueError for one
+    graphviz does not know), at the call (`checks`).
     """
-    if isinstance(tape, Value):
-        tape = flatten(tape)
+    tape = tape_of(tape, "draw_tape")
+    format = picture_format(format, "draw_tape")
     n = len(tape)
     names = tape.names()
     # Unswept: the Values' own numbers (a slot made by a tape pass has none: a constant's value, else nan).

@@ -34,13 +34,14 @@ CONTROL[ord("\t")] = "    "
 CONTROL[ord("\r")] = ""  # a \r\n line end is one break
 SURROGATE = re.compile("[\ud800-\udfff]")
 OTHER_INVISIBLE = re.compile("[\x80-\x9f]")  # C1 controls: shown as their code
+SHOWN = str.maketrans({k: v for k, v in CONTROL.items() if k != ord("\n")})  # visible's table, made once
 
 
 def visible(text: str) -> str:
     """The label's characters as they can be drawn: control characters as their pictures, \\n kept."""
     text = SURROGATE.sub("\ufffd", text)
     text = OTHER_INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
-    return text.translate({k: v for k, v in CONTROL.items() if k != ord("\n")})
+    return text.translate(SHOWN)
 
 
 def lines(text: str, wrap: int = WRAP) -> list[str]:
