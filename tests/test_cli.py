@@ -272,6 +272,16 @@ def test_a_binding_the_expression_does_not_read_is_refused_naming_it(command, ca
     code, out, err = outcome([command, "(u + v) * w", "u=2", "v=3", "w=4", "z=5", "zz=1"], capsys)
     assert code == 2 and out == ""
     assert "(u + v) * w does not read z, zz: leave z=5, zz=1 out, or fix the expression" in err
+    bindings = ["(u + v) * w", "u=2", "v=3", "w=4", "z=5"]
+    if command == "draw":  # (draw cannot go along an input f does not read)
+        code, out, err = outcome([command, *bindings, "--wrt", "z"], capsys)
+        assert code == 2 and "does not read z: leave z=5 out" in err
+        return
+    # explain's forward mode along it is asked on purpose: every tangent 0, said so
+    code, out, err = outcome([command, *bindings, "zz=1", "--wrt", "z"], capsys)
+    assert code == 2 and "does not read zz: leave zz=1 out" in err
+    code, out, err = outcome([command, *bindings, "--wrt", "z"], capsys)
+    assert code == 0 and "(f does not read z: every tangent is 0)" in out
 
 
 @pytest.mark.parametrize(

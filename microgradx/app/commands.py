@@ -227,11 +227,14 @@ def add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
     )
 
 
-def build(expression: str, bindings: list[str]) -> tuple[Value, dict[str, Value], Tape]:
+def build(
+    expression: str, bindings: list[str], wrt: str | None = None
+) -> tuple[Value, dict[str, Value], Tape]:
     """The expression's graph after backprop, its named inputs and its tape; the output is called f.
 
-    A binding the expression does not read is refused (a misspelt name, most likely): its
-    gradient would be shown as 0 without a word.
+    A binding the expression does not read is refused (a leftover, or a misspelt name in the
+    expression): its gradient would be shown as 0 without a word. Not the one `wrt` names (explain's
+    --wrt): forward mode along an input f does not read is asked on purpose (every tangent 0, said so).
     """
     inputs = {name: Value(x, label=name) for name, x in parse_bindings(bindings).items()}
     root = parse(expression, inputs)
@@ -239,7 +242,7 @@ def build(expression: str, bindings: list[str]) -> tuple[Value, dict[str, Value]
         root.label = "f"
     tape = backward(root, engine="python")  # the reference sweep: no compile wait for one small graph
     read = {id(node) for node in tape.nodes}
-    unread = [name for name, x in inputs.items() if id(x) not in read]
+    unread = [name for name, x in inputs.items() if id(x) not in read and name != wrt]
     if unread:
         given = {item.partition("=")[0].strip(): item.strip() for item in bindings}
         raise ValueError(
@@ -338,7 +341,7 @@ def run_explain(args: argparse.Namespace) -> int:
     together(network, "{0}: for --matrix, which explains a small MLP: add --matrix, or leave out {0}")
     if args.expression is None:
         raise ValueError('explain takes an expression, like "(u + v) * w" u=2 v=3 w=4, or --matrix')
-    root, inputs, tape = build(args.expression, args.bindings)
+    root, inputs, tape = build(args.expression, args.bindings, args.wrt)
     along = forward_input(args, tape, inputs)
     if along is not None:
         print(printable(explain_forward(root, inputs, args.expression, wrt=along[0])))
