@@ -48,11 +48,12 @@ import numpy as np
 from .compiled import Compiled
 from .compiled import compile as compile_graph
 from .compiler import checks
-from .compiler.checks import whole_number
+from .compiler.checks import flag, random_seed, whole_number
 from .compiler.second_order import topological_leaves
 from .core.engine import Value
 from .core.graph_sweeps import substituted
 from .core.real import first_nonfinite, real, real_array, shown
+from .serialize import writable_folder
 
 __all__ = ["Line", "Plane", "line", "plane", "spectrum", "top_eigenvalues", "index", "neurons"]
 
@@ -237,9 +238,9 @@ class Line:
     end: np.ndarray
 
     def plot(self, path: str | PathLike | None = None, labels: tuple[str, str] = ("start", "end")):
-        """The profile, loss against t, the ends named by `labels`; saved to `path` if given. Returns
-        the matplotlib Figure. Needs matplotlib."""
-        plt = _pyplot("Line.plot")
+        """The profile, loss against t, the ends named by `labels`; saved to `path` if given (its
+        missing folders made). Returns the matplotlib Figure. Needs matplotlib."""
+        plt = _pyplot("Line.plot", path)
         fig, ax = plt.subplots(figsize=(5, 3.4))
         ax.plot(self.t, self.loss, color="C0")
         ax.scatter([0, 1], [self.loss[0], self.loss[-1]], color="C3", zorder=3)
@@ -265,7 +266,7 @@ class Plane:
         """Parameter vectors (k, n) placed on the plane: their (α, β) by least squares, shape (k, 2)
         (the point of the plane nearest each, for directions that are not orthogonal too)."""
         thetas = np.atleast_2d(real_array(thetas, "Plane.coordinates(thetas)", "thetas"))
-        if thetas.shape[1] != self.center.size:
+        if thetas.ndim != 2 or thetas.shape[1] != self.center.size:
             raise ValueError(
                 f"Plane.coordinates: give parameter vectors of {self.center.size} numbers each, "
                 f"shape (k, {self.center.size}); got {thetas.shape}"
@@ -275,9 +276,9 @@ class Plane:
 
     def plot(self, path: str | PathLike | None = None, trajectory: object = None, levels: int = 30):
         """Contour lines and surface of the loss; `trajectory`, parameter vectors (k, n) of a training
-        run, drawn on the contours where they project onto the plane. Saved to `path` if given.
-        Returns the matplotlib Figure. Needs matplotlib."""
-        plt = _pyplot("Plane.plot")
+        run, drawn on the contours where they project onto the plane. Saved to `path` if given (its
+        missing folders made). Returns the matplotlib Figure. Needs matplotlib."""
+        plt = _pyplot("Plane.plot", path)
         fig = plt.figure(figsize=(10, 4.2))
         left = fig.add_subplot(1, 2, 1)
         A, B = np.meshgrid(self.alpha, self.beta, indexing="ij")
@@ -298,17 +299,20 @@ class Plane:
         return _saved(fig, path)
 
 
-def _pyplot(caller: str):
+def _pyplot(caller: str, path: str | PathLike | None):
+    """matplotlib's pyplot, once the folder of `path` (if given) is made and takes a file: before
+    the drawing, so that a folder that cannot be made is said before the work, as model.save says it."""
     try:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError(f"{caller} needs matplotlib: pip install 'microgradx[plot]'") from None
+    if path is not None:
+        writable_folder(Path(path).parent, f"not saving to {path}")
     return plt
 
 
 def _saved(fig, path: str | PathLike | None):
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)
     return fig
 
@@ -383,7 +387,8 @@ def plane(
     around center (each neuron's part scaled to the norm of its weights and bias: `neurons`).
     Vectors in the order of wrt (default step.parameters). The whole grid in a few compiled
     calls (see Sweeps); no parameter is written. ValueError for vectors of the wrong length or
-    not finite, n < 2, a graph of several outputs, non-finite parameters.
+    not finite, n < 2, a graph of several outputs, non-finite parameters; a seed that is not
+    None, a NumPy Generator or a whole number >= 0 is refused naming `seed`.
     """
     step = _loss_graph(step, "plane")
     rows = _rows(step, X, "plane")
@@ -394,6 +399,7 @@ def plane(
     k = _positions(step, wrt, "plane")
     theta = _current(step, "plane")
     c = theta[k] if center is None else _vector(center, k.size, "plane", "center")
+    seed = random_seed(seed, "plane(seed)")
     if directions is None:
         rng = np.random.default_rng(seed)
         groups = neurons([step.parameters[i] for i in k])
@@ -456,6 +462,8 @@ def top_eigenvalues(
     its square over the gap to the next eigenvalue): usually a few dozen products, against the n
     sweeps and O(n³) of `spectrum`. Returns shape (k,), largest first (smallest=True: most
     negative first). With n parameters it takes at most n products, and is then exact to rounding.
+    tol: a finite number > 0; seed: a whole number >= 0, a NumPy Generator or None (else an error
+    naming the argument, as for k from 1 to n and smallest True or False).
     """
     step = _loss_graph(step, "top_eigenvalues")
     rows = _rows(step, X, "top_eigenvalues")
@@ -465,9 +473,11 @@ def top_eigenvalues(
     if isinstance(k, Integral) and not isinstance(k, bool) and not 1 <= k <= n:
         raise ValueError(f"top_eigenvalues(k={k}): k must be from 1 to the number of parameters ({n})")
     k = whole_number(k, "top_eigenvalues(k)", low=1)
+    smallest = flag(smallest, "top_eigenvalues(smallest)")
     tol = real(tol, "top_eigenvalues(tol)")
-    if not tol > 0:
-        raise ValueError(f"top_eigenvalues(tol={tol}): tol must be > 0")
+    if not 0 < tol < np.inf:
+        raise ValueError(f"top_eigenvalues(tol={tol}): tol must be a finite number > 0")
+    seed = random_seed(seed, "top_eigenvalues(seed)")
 
     def product(v: np.ndarray) -> np.ndarray:
         return step.hvp(rows, v, wrt=wrt)
@@ -519,13 +529,25 @@ def _orthonormal_to(V: np.ndarray, Q: np.ndarray, rng: np.random.Generator) -> n
 
 def index(eigenvalues: object, tol: float | None = None) -> float:
     """The fraction of the eigenvalues that are negative: 0 at a minimum, 1 at a maximum, between at a
-    saddle point (Dauphin et al. 2014's index). tol: the eigenvalues below −tol count; None takes
-    n·ε·max|λ| (what rounding leaves on an eigenvalue 0, so that a flat direction is not counted)."""
-    lam = real_array(eigenvalues, "index(eigenvalues)", "eigenvalues").reshape(-1)
+    saddle point (Dauphin et al. 2014's index). eigenvalues: shape (n,), finite. tol >= 0: the
+    eigenvalues below −tol count; None takes n·ε·max|λ| (what rounding leaves on an eigenvalue 0, so
+    that a flat direction is not counted). ValueError for any other shape, or a negative tol."""
+    lam = real_array(eigenvalues, "index(eigenvalues)", "eigenvalues")
+    if lam.ndim != 1:
+        raise ValueError(
+            f"index(eigenvalues): give a 1-D array of eigenvalues; got shape {lam.shape} (for a Hessian H, "
+            "give spectrum's result or np.linalg.eigvalsh(H), not H)"
+        )
     if lam.size == 0:
         raise ValueError("index(eigenvalues): no eigenvalues")
     if not np.all(np.isfinite(lam)):
         raise ValueError("index(eigenvalues): the eigenvalues must be finite")
     if tol is None:
         tol = lam.size * np.finfo(float).eps * np.abs(lam).max()
-    return float(np.mean(lam < -real(tol, "index(tol)")))
+    tol = real(tol, "index(tol)")
+    if not 0 <= tol < np.inf:
+        raise ValueError(
+            f"index(tol={tol}): tol must be a finite number >= 0 (the eigenvalues below −tol count as "
+            "negative), or None"
+        )
+    return float(np.mean(lam < -tol))

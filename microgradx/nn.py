@@ -53,6 +53,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from . import serialize
+from .compiler.checks import random_seed
 from .core.engine import Value, bind
 from .core.real import first_nonfinite, index, real_array
 from .core.store import Store
@@ -189,10 +190,12 @@ class Module:
     def save(self, path: PathLike, allow_nonfinite: bool = False) -> None:
         """Write the architecture and parameter values to `path` (.npz), atomically.
 
-        A file already there keeps its permissions; a symlink is written through to
-        its file. Refuses (ModelFileError, a ValueError) to write nan or inf parameters
-        unless `allow_nonfinite`, and a path that is not a regular file (a directory,
-        a FIFO, a device), which it leaves as it was.
+        Missing folders on the way are made (as `draw -o` and the plots make theirs); one
+        that cannot be made or written in is an OSError naming it. A file already there
+        keeps its permissions; a symlink is written through to its file. Refuses
+        (ModelFileError, a ValueError) to write nan or inf parameters unless
+        `allow_nonfinite`, and a path that is not a regular file (a directory, a FIFO, a
+        device), which it leaves as it was.
         """
         store, slots = self._slots()
         values = store.data[slots]
@@ -313,9 +316,9 @@ class Neuron(Module):
     or in the same place: `Neuron(2, False)` and `Neuron(2, nonlin=False)` are linear,
     `True` is relu. `init` names how w and b are drawn (see INITS and the module doc):
     "pytorch", the default, uniform in ±1/√nin as PyTorch's `nn.Linear`; "micrograd",
-    weights uniform in ±1 and bias 0. `seed` (an int or a NumPy Generator) makes the
-    draw reproducible. `bias=False`: f(w·x), no b (`self.b` is None; the weights are
-    drawn as with a bias).
+    weights uniform in ±1 and bias 0. `seed` (a whole number >= 0 or a NumPy Generator,
+    else a TypeError or ValueError naming it) makes the draw reproducible. `bias=False`:
+    f(w·x), no b (`self.b` is None; the weights are drawn as with a bias).
     """
 
     def __init__(
@@ -330,7 +333,7 @@ class Neuron(Module):
     ) -> None:
         nin = _count(nin, "Neuron(nin)")
         self.activation = _activation(activation, nonlin)
-        weights, b = INITS[_init(init)](np.random.default_rng(seed), nin)
+        weights, b = INITS[_init(init)](np.random.default_rng(random_seed(seed, "Neuron(seed)")), nin)
         self.w = [Value(float(x)) for x in weights]
         self.b = Value(b) if _flag(bias, "bias") else None
         self.name = ""  # its place, as a Layer or an MLP names it (L2.n3); labels its output
@@ -407,7 +410,7 @@ class Layer(Module):
         activation = _activation(activation, nonlin)
         init = _init(init)
         bias = _flag(bias, "bias")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(random_seed(seed, "Layer(seed)"))
         self.neurons = [Neuron(nin, activation, rng, init=init, bias=bias) for _ in range(nout)]
         self._place("")
         self._bind()
@@ -547,7 +550,7 @@ class MLP(Module):
         acts = _activations(activation, output_activation, len(nouts))
         init = _init(init)
         bias = _flag(bias, "bias")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(random_seed(seed, "MLP(seed)"))
         self.layers = [
             Layer(sizes[i], sizes[i + 1], acts[i], rng, init=init, bias=bias) for i in range(len(nouts))
         ]

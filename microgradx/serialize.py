@@ -11,6 +11,10 @@
 Each entry is a `.npy` array stored uncompressed, as `np.savez` writes it (a compressed
 archive, from `np.savez_compressed`, is refused: save it again with `np.savez`).
 
+Missing folders on the way to the file are made, as every writer of the package makes
+them (`draw -o`, the demo's pictures, the landscape's and fit's plots): `writable_folder`,
+which also names a folder that cannot be made or written in, never the temporary file.
+
 Writing is atomic: the archive goes to a temporary file in the target's directory,
 is flushed and fsynced, then renamed over the target with `os.replace`. A crash or
 an error mid-write leaves the old file as it was; an error removes the temporary
@@ -33,6 +37,7 @@ refused, never waited on (reading a FIFO blocks until someone writes to it).
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -40,6 +45,7 @@ import os
 import re
 import secrets
 import stat
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +84,7 @@ def write(path: PathLike, architecture: dict[str, Any], parameters: np.ndarray) 
     `path` may be a symlink (the file it leads to is written) or a new name; anything
     else that is not a regular file is refused with a ModelFileError.
     """
+    writable_folder(Path(path).parent, f"not saving to {os.fspath(path)}")
     target, old = _save_target(Path(path))
     arrays = {
         "format": np.array(FORMAT),
@@ -100,6 +107,58 @@ def write(path: PathLike, architecture: dict[str, Any], parameters: np.ndarray) 
         tmp.unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
+
+
+def writable_folder(
+    folder: PathLike, what: str, *, make: bool = True, fix: str = "choose a folder you can write to"
+) -> Path:
+    """`folder`, made with any missing folder on the way to it, once it is known to take a new file.
+
+    make=False only checks, leaving nothing behind (the first missing folder is made and removed
+    again): for a command that says so before its work, and makes the folder when it writes.
+    Raises the OSError the system gave (NotADirectoryError, FileNotFoundError, PermissionError,
+    ...) with the message `what`, then which folder is wrong and how (never a temporary file), then `fix`.
+    """
+    folder = Path(folder)
+    base, missing = folder, []
+    while not base.exists() and base != base.parent:  # up to the first that exists ("." at the latest)
+        missing.append(base)
+        base = base.parent
+    if not base.is_dir():
+        kind = "a file" if base.is_file() else _kind(os.stat(base).st_mode)
+        raise _named(
+            NotADirectoryError(errno.ENOTDIR, ""), f"{what}: {_shown(base)} is {kind}, not a folder; {fix}"
+        )
+    for part in reversed(missing):
+        try:
+            part.mkdir()
+        except OSError as e:
+            if not part.is_dir():  # (made by another process meanwhile: fine)
+                raise _named(
+                    e, f"{what}: the folder {_shown(part)} cannot be made ({e.strerror}); {fix}"
+                ) from None
+        if not make:
+            part.rmdir()
+            return folder
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        raise _named(
+            e, f"{what}: no file can be made in the folder {_shown(folder)} ({e.strerror}); {fix}"
+        ) from None
+    return folder
+
+
+def _named(e: OSError, message: str) -> OSError:
+    """An OSError of e's kind and errno whose message is `message` (str() shows it alone)."""
+    named = type(e)(message)
+    named.errno = e.errno
+    return named
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the user gave it; the current folder by its path ("." says little)."""
+    return str(folder) if str(folder) != "." else f"{os.getcwd()} (the current folder)"
 
 
 def _save_target(path: Path) -> tuple[Path, os.stat_result | None]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -164,3 +167,174 @@ def test_explain_hessian_columns_are_the_engine_hessian():
     u, v, w = Value(0.7), Value(-1.3), Value(0.4)
     f = (u * v).tanh() + u**3 * w + (v * w).exp() / (1 + u * u)
     np.testing.assert_allclose(hessian_of(f, [u, v, w]), microgradx.hessian(f, [u, v, w]), rtol=1e-12)
+
+
+# -- every argument checked before any work or output, every error naming its option --------
+
+
+def outcome(argv: list[str], capsys) -> tuple[int, str, str]:
+    """main(argv)'s exit status (argparse's SystemExit too), stdout and stderr."""
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+PROC = Path("/proc/self").is_dir()  # Linux's /proc: no file or folder can be made in it, not even by root
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["explain", "--matrix", "--seed", "-1"], "argument --seed: must be a whole number >= 0, got '-1'"),
+        (["demo", "--steps", "0"], "argument --steps: must be a whole number >= 1, got '0'"),
+        (["demo", "--steps", "2.5"], "argument --steps: must be a whole number >= 1, got '2.5'"),
+        (["demo", "--samples", "0"], "argument --samples: must be a whole number >= 2, got '0'"),
+        (["demo", "--seed", "-1"], "argument --seed: must be a whole number >= 0"),
+        (["demo", "--lr", "-1"], "argument --lr: must be a finite number >= 0, got '-1'"),
+        (["demo", "--lr", "nan"], "argument --lr: must be a finite number >= 0, got 'nan'"),
+        (["demo", "--noise", "inf"], "argument --noise: must be a finite number >= 0, got 'inf'"),
+        (["demo", "--data", "iris", "--epochs", "0"], "argument --epochs: must be a whole number >= 1"),
+        (["demo", "--data", "iris", "--batch-size", "0"], "argument --batch-size: must be a whole number"),
+        (["demo", "--data", "iris", "--seed", "-1"], "argument --seed: must be a whole number >= 0"),
+        (
+            ["demo", "--data", "blobs", "--loss", "bce"],
+            "the bce loss is for two classes; blobs has 3: use --loss",
+        ),
+        (["demo", "--data", "spirals", "--samples", "2"], "--samples 2: too few rows for spirals"),
+    ],
+)
+def test_an_options_error_names_the_option_before_any_output(argv, said, capsys):
+    """`demo --steps 0` printed "training on 100 moons rows" first; `--seed -1` said "expected
+    non-negative integer" (NumPy's words), naming no option."""
+    code, out, err = outcome(argv, capsys)
+    assert code == 2 and out == ""
+    assert said in err
+
+
+def test_an_output_folder_that_cannot_be_made_is_named_before_the_training(tmp_path, capsys):
+    """`demo -o /proc/xx` trained fully, then failed on "[Errno 2] No such file or directory"."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a file, not a folder")
+    code, out, err = outcome(["demo", "--steps", "1", "-o", str(notes / "pictures")], capsys)
+    assert code == 2 and out == ""  # nothing trained, nothing said but the error
+    assert f"microgradx demo: -o {notes / 'pictures'}: {notes} is a file, not a folder" in err
+    code, out, err = outcome(["draw", "u * 2", "u=3", "-o", str(notes / "f.svg")], capsys)
+    assert code == 2 and out == "" and f"{notes} is a file, not a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    if PROC:
+        code, out, err = outcome(["demo", "--steps", "1", "-o", "/proc/microgradx-pictures"], capsys)
+        assert code == 2 and out == ""
+        assert "the folder /proc/microgradx-pictures cannot be made (No such file or directory)" in err
+
+
+def test_a_folder_that_can_be_made_is_made_only_when_the_pictures_are_written(tmp_path, capsys):
+    """Checking -o before training leaves nothing behind: a refused run makes no folder."""
+    refused = ["demo", "--data", "blobs", "--loss", "bce", "-o", str(tmp_path / "a" / "b")]
+    assert outcome(refused, capsys)[0] == 2 and list(tmp_path.iterdir()) == []
+    assert main(["demo", "--steps", "2", "-o", str(tmp_path / "a" / "b")]) == 0
+    assert (tmp_path / "a" / "b" / "moons_curves.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["draw", "u * v", "u=1", "v=2", "--ouput", "f.svg"], "--ouput (did you mean --output?)"),
+        (["explain", "--matrx"], "--matrx (did you mean --matrix?)"),
+        (["demo", "--stesp", "5", "--dta=moons"], "--stesp 5 --dta=moons (--stesp: did you mean --steps? "
+         "--dta: did you mean --data?)"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_option_gets_its_commands_usage_and_a_suggestion(argv, said, capsys):
+    """`draw … --ouput f.svg` gave the top-level usage and "unrecognized arguments: --ouput"."""
+    code, out, err = outcome(argv, capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"usage: microgradx {argv[0]}")
+    assert err.strip().splitlines()[-1] == f"microgradx {argv[0]}: error: unrecognized arguments: {said}"
+
+
+@pytest.mark.parametrize("binding", ["w=1e400", "w=-1e400"])
+def test_a_binding_too_large_for_a_float64_is_refused_naming_it(binding, capsys):
+    """`w=1e400` became inf, where `Value(10**400)` is refused; inf and nan written as such stay
+    (explain says where they go)."""
+    code, out, err = outcome(["explain", "w * 2", binding], capsys)
+    assert code == 2 and out == ""
+    assert f"{binding}: too large for a float64 (at most ±1.8e+308)" in err
+    assert main(["explain", "w * 2", "w=inf"]) == 0 and "w = inf" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["explain", "draw"])
+def test_a_binding_the_expression_does_not_read_is_refused_naming_it(command, capsys):
+    """`z=5` showed ∂f/∂z = 0 with no word that z is not in the expression (a misspelt name?)."""
+    code, out, err = outcome([command, "(u + v) * w", "u=2", "v=3", "w=4", "z=5", "zz=1"], capsys)
+    assert code == 2 and out == ""
+    assert "(u + v) * w does not read z, zz: leave z=5, zz=1 out, or fix the expression" in err
+    bindings = ["(u + v) * w", "u=2", "v=3", "w=4", "z=5"]
+    if command == "draw":  # (draw cannot go along an input f does not read)
+        code, out, err = outcome([command, *bindings, "--wrt", "z"], capsys)
+        assert code == 2 and "does not read z: leave z=5 out" in err
+        return
+    # explain's forward mode along it is asked on purpose: every tangent 0, said so
+    code, out, err = outcome([command, *bindings, "zz=1", "--wrt", "z"], capsys)
+    assert code == 2 and "does not read zz: leave zz=1 out" in err
+    code, out, err = outcome([command, *bindings, "--wrt", "z"], capsys)
+    assert code == 0 and "(f does not read z: every tangent is 0)" in out
+
+
+@pytest.mark.parametrize(
+    "argv, both",
+    [
+        (["explain", "--matrix", "--hessian"], ("--matrix", "--hessian")),
+        (["explain", "u * v", "u=1", "v=2", "--sizes", "3,3"], ("--sizes", "--matrix")),
+        (["explain", "u * v", "u=1", "v=2", "--seed", "3"], ("--seed", "--matrix")),
+        (["explain", "u * v", "u=1", "v=2", "--bias"], ("--bias", "--matrix")),
+        (["draw", "u * v", "u=1", "v=2", "--tape", "--shade"], ("--tape", "--shade")),
+        (["draw", "u * v", "u=1", "v=2", "--tape", "--rankdir", "TB"], ("--tape", "--rankdir")),
+        (["draw", "u * v", "u=1", "v=2", "-o", "f.html", "--no-grad"], (".html", "--no-grad")),
+        (["demo", "--no-pictures", "-o", "pictures"], ("--no-pictures", "-o")),
+    ],
+)
+def test_options_that_do_not_go_together_are_refused_naming_both(argv, both, tmp_path, capsys, monkeypatch):
+    """`explain --matrix --hessian` printed what `explain --matrix` prints, --hessian silently left out."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = outcome(argv, capsys)
+    assert code == 2 and out == "" and all(option in err for option in both), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_whose_loss_became_nan_says_the_learning_rate_is_too_large(capsys):
+    """`demo --lr 1e6` ended on Python's RuntimeWarning (a file path, and advice to use
+    compile(check=True), which the command line cannot), "final loss nan" and exit status 0."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = outcome(["demo", "--lr", "1e6", "--steps", "20", "--no-pictures"], capsys)
+    assert [str(w.message) for w in caught] == []
+    assert code == 1
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"microgradx demo: the loss became (nan|inf) at step \d+ of 20: the learning rate --lr 1e\+06 is too "
+        r"large \(the steps overshoot, the loss grows until it overflows\); try a smaller one, like the "
+        r"default 1",
+        last,
+    ), last
+    assert "check=True" not in err and "Warning" not in err
+
+
+def test_warmup_on_a_full_cache_says_so_first(monkeypatch, capsys):
+    """It printed "compiling what is not yet cached" and two progress bars, then "all kernels were
+    compiled and cached already"."""
+    from microgradx.app import warmup
+    from microgradx.kernels import jit
+
+    monkeypatch.setattr(warmup, "STEPS", [("nothing", lambda: None)])
+    monkeypatch.setattr(jit, "mark_ready", lambda: None)  # nothing compiled here: leave the stamp alone
+    monkeypatch.setattr(jit.State, "numba", jit.State.numba)  # what warmup() sets, put back after
+    monkeypatch.setattr(jit.CompileNotice, "quiet", jit.CompileNotice.quiet)
+    for ready, first in ((True, "cached already in"), (False, "compiling what is not yet cached in")):
+        monkeypatch.setattr(jit, "stamp_ready", lambda ready=ready: ready)
+        assert main(["warmup"]) == 0
+        err = capsys.readouterr().err
+        assert first in err.splitlines()[0], err

@@ -134,7 +134,6 @@ def test_other_real_data_sets_train_and_draw_no_digits(name, classes, steps, tmp
         (["--data", "iris", "--loss", "hinge", "--noise", "0.1"], "--loss, --noise: for the toy data sets"),
         (["--data", "moons", "--epochs", "3"], "--epochs: for the real data sets"),
         (["--data", "digits", "--optimizer", "sgd"], "trains with adam, not sgd"),
-        (["--data", "digits", "--epochs", "0"], "epochs must be a positive integer"),
     ],
 )
 def test_options_for_the_other_kind_of_data_are_refused_by_name(argv, match, capsys):
@@ -164,3 +163,22 @@ def test_without_matplotlib_the_pictures_are_reported_not_fatal(tmp_path, capsys
     for what in ("training curves", "confusion matrix", "misclassified digits"):
         assert f"matplotlib is not installed: no {what} (pip install 'microgradx[plot]')" in out
     assert not list(tmp_path.iterdir())
+
+
+def test_a_run_whose_loss_became_nan_says_the_learning_rate_is_too_large(tmp_path, capsys):
+    """`--lr 1e300` ended on fit's RuntimeWarning (advice to use compile(check=True)), a test
+    accuracy and exit status 0; it writes no pictures of a network gone nan."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["demo", "--data", "iris", "--lr", "1e300", "--epochs", "3", "-o", str(tmp_path / "p")])
+    assert [str(w.message) for w in caught] == [] and code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"microgradx demo: the loss became nan in epoch \d of 3: the learning rate --lr 1e\+300 is too large "
+        r"\(the steps overshoot, the loss grows until it overflows\); try a smaller one, like the default "
+        r"0\.01",
+        last,
+    ), last
+    assert list(tmp_path.iterdir()) == []

@@ -312,6 +312,24 @@ def test_history_plots_in_one_line(tmp_path):
     assert all(line.get_marker() == "o" for ax in one.axes for line in ax.lines)  # one epoch: a point shows
 
 
+def test_a_history_plots_folder_that_cannot_be_made_is_named(tmp_path):
+    """It said "[Errno 17] File exists: '.../notes.txt'", once the figure was drawn."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    step, model, X, _ = moons()
+    history = step.fit(X, Adam(model.parameters()), epochs=1)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a file, not a folder")
+    with pytest.raises(NotADirectoryError) as refused:
+        history.plot(notes / "history.png")
+    assert str(refused.value) == (
+        f"not saving to {notes / 'history.png'}: {notes} is a file, not a folder; choose a folder you can "
+        "write to"
+    )
+
+
 def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):
     import builtins
 

@@ -197,6 +197,31 @@ def test_index_is_the_fraction_of_negative_eigenvalues():
         landscape.index([])
 
 
+@pytest.mark.parametrize(
+    "eigenvalues, tol, match",
+    [
+        (
+            [0.0, 1.0],
+            -1.0,
+            r"index\(tol=-1.0\): tol must be a finite number >= 0",
+        ),  # it counted 0 as negative
+        ([0.0, 1.0], np.nan, r"tol must be a finite number >= 0"),
+        ([[1.0, -1.0], [2.0, 3.0]], None, r"a 1-D array of eigenvalues; got shape \(2, 2\)"),  # it flattened
+        (np.float64(-1.0), None, r"a 1-D array of eigenvalues; got shape \(\)"),
+    ],
+)
+def test_index_refuses_a_negative_tol_and_what_is_not_a_list_of_eigenvalues(eigenvalues, tol, match):
+    with pytest.raises(ValueError, match=match):
+        landscape.index(eigenvalues, tol=tol)
+
+
+def test_a_plane_seeded_by_a_generator_or_none_still_draws(small):
+    _, step, rows, _ = small
+    a = landscape.plane(step, rows, n=3, seed=np.random.default_rng(5)).directions[0]
+    np.testing.assert_array_equal(a, landscape.plane(step, rows, n=3, seed=5).directions[0])
+    assert landscape.plane(step, rows, n=3, seed=None).loss.shape == (3, 3)
+
+
 def test_the_saddle_of_the_lecture():
     """f(x, y) = x² − y² at the origin: gradient 0, Hessian eigenvalues exactly −2 and 2."""
     x, y = Value(0.0, label="x"), Value(0.0, label="y")
@@ -235,6 +260,17 @@ def small():
         (lambda s, r, t: landscape.top_eigenvalues(s, r, k=0), ValueError, r"k must be from 1"),
         (lambda s, r, t: landscape.top_eigenvalues(s, r, k=2.5), TypeError, r"whole number \(an int >= 1\)"),
         (lambda s, r, t: landscape.spectrum("step", r), TypeError, r"compiled loss graph"),
+        # a seed is None, a NumPy Generator or a whole number >= 0, as fit(seed) takes it
+        (lambda s, r, t: landscape.plane(s, r, seed="a"), TypeError, r"plane\(seed\) must be a whole number"),
+        (
+            lambda s, r, t: landscape.plane(s, r, seed=-1),
+            ValueError,
+            r"plane\(seed\) must be a whole number >= 0",
+        ),
+        (lambda s, r, t: landscape.plane(s, r, seed=1.5), TypeError, r"plane\(seed\) must be a whole number"),
+        (lambda s, r, t: landscape.top_eigenvalues(s, r, seed="a"), TypeError, r"top_eigenvalues\(seed\)"),
+        (lambda s, r, t: landscape.top_eigenvalues(s, r, tol=np.inf), ValueError, r"tol must be a finite"),
+        (lambda s, r, t: landscape.top_eigenvalues(s, r, smallest="no"), TypeError, r"True or False"),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_changes_no_parameter(small, call, error, match):
@@ -292,3 +328,24 @@ def test_plots_draw_the_profiles_and_the_path(tmp_path):
     landscape.line(step, rows, path[0], path[-1], n=5, wrt=params).plot(tmp_path / "out" / "line.png")
     assert (tmp_path / "plane.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "out" / "line.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_plots_folder_that_cannot_be_made_is_named(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    model, step, rows, _ = moons_problem((3,), "tanh", rows=10)
+    theta = values(model.parameters())
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a file, not a folder")
+    profile = landscape.line(step, rows, theta, theta + 0.1, n=3)
+    with pytest.raises(OSError, match=f"not saving to {notes / 'line.png'}: {notes} is a file, not a folder"):
+        profile.plot(notes / "line.png")
+
+
+def test_plane_coordinates_refuse_what_is_not_a_list_of_parameter_vectors(small):
+    _, step, rows, theta = small
+    p = landscape.plane(step, rows, n=3)
+    with pytest.raises(ValueError, match=r"shape \(k, 13\); got \(2, 13, 1\)"):
+        p.coordinates(np.stack([theta, theta])[:, :, None])

@@ -50,7 +50,8 @@ def test_inputs_and_targets_given_apart_are_told_to_be_joined(joined):
 def test_explain_lists_the_leaves_in_tape_order_and_works_out_a_square():
     from microgradx.app.commands import build, explain
 
-    root, inputs, _ = build("(x - y)**2 * w + x**3 + x**0.5", ["w=3", "y=1", "x=2", "z=5"])
+    root, inputs, _ = build("(x - y)**2 * w + x**3 + x**0.5", ["w=3", "y=1", "x=2"])
+    inputs["z"] = Value(5.0, label="z")  # f does not read z: the command line refuses it, explain shows it
     text = explain(root, inputs, "(x - y)**2 * w")
     assert text.splitlines()[0] == "f = (x - y)**2 * w  at w=3, y=1, x=2, z=5"  # as given
     gradients = text.split("gradients:\n")[1].splitlines()

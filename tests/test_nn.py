@@ -72,6 +72,27 @@ def test_seed_makes_initialisation_reproducible():
     assert [p.data for p in a.parameters()] != [p.data for p in c.parameters()]
 
 
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: MLP(2, [1], seed="a"), TypeError, r"MLP\(seed\) must be a whole number"),
+        (lambda: Layer(2, 2, seed=1.5), TypeError, r"Layer\(seed\) must be a whole number"),
+        (lambda: Neuron(2, seed=-1), ValueError, r"Neuron\(seed\) must be a whole number >= 0, got -1"),
+    ],
+)
+def test_a_seed_that_is_not_a_whole_number_is_refused_naming_it(make, error, match):
+    """NumPy's own errors ("SeedSequence expects int or sequence of ints", "expected non-negative
+    integer") named neither the call nor the argument."""
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_a_generator_or_none_still_seeds_a_model():
+    a = MLP(2, [3, 1], seed=np.random.default_rng(4))
+    assert [p.data for p in a.parameters()] == [p.data for p in MLP(2, [3, 1], seed=4).parameters()]
+    assert len(MLP(2, [3, 1], seed=None).parameters()) == 13
+
+
 def test_mlp_parameters_share_one_store_from_construction():
     model = MLP(2, [3, 1], seed=0)
     stores = {id(p._store) for p in model.parameters()}

@@ -552,3 +552,46 @@ def test_nonfinite_values_pass_when_allowed(tmp_path):
     got = values(built)
     assert got[0] == np.inf and np.isnan(got[1])
     np.testing.assert_array_equal(got[2:], values(model)[2:])
+
+
+# -- the folder a model file goes in ---------------------------------------------------------
+
+
+def test_saving_into_missing_folders_makes_them(tmp_path):
+    """As `draw -o`, the demo's -o and every plot's path do; it failed on a FileNotFoundError naming
+    '.../missing/dir/.m.npz.3fb0280a1460.tmp', a temporary file the user never asked for."""
+    model = MLP(2, [3, 1], seed=0)
+    path = tmp_path / "missing" / "dir" / "m.npz"
+    model.save(path)
+    np.testing.assert_array_equal(values(MLP.from_file(path)), values(model))
+    assert [p.name for p in path.parent.iterdir()] == ["m.npz"]
+
+
+def test_a_folder_that_cannot_be_made_is_named_not_a_temporary_file(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a file, not a folder")
+    model = MLP(1, [1], seed=0)
+    for path in (notes / "m.npz", notes / "sub" / "m.npz"):
+        with pytest.raises(OSError) as refused:
+            model.save(path)
+        assert str(refused.value) == (
+            f"not saving to {path}: {notes} is a file, not a folder; choose a folder you can write to"
+        )
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux's /proc, where not even root makes a file")
+def test_a_folder_that_takes_no_file_is_named_not_a_temporary_file():
+    model = MLP(1, [1], seed=0)
+    with pytest.raises(FileNotFoundError) as refused:
+        model.save("/proc/microgradx-models/m.npz")
+    assert str(refused.value) == (
+        "not saving to /proc/microgradx-models/m.npz: the folder /proc/microgradx-models cannot be made "
+        "(No such file or directory); choose a folder you can write to"
+    )
+    with pytest.raises(OSError) as refused:
+        model.save("/proc/m.npz")
+    assert str(refused.value).startswith(
+        "not saving to /proc/m.npz: no file can be made in the folder /proc ("
+    )
+    assert ".tmp" not in str(refused.value)

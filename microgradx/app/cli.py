@@ -14,7 +14,7 @@ import argparse
 import platform
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .. import __version__
 from . import commands, demo, warmup
@@ -22,11 +22,35 @@ from .expr import printable, suggest
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse's parser, whose error messages (which quote the command line) are printable."""
+    """argparse's parser, whose error messages (which quote the command line) are printable, and
+    which knows its option strings, to suggest one for a misspelt option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.option_strings: list[str] = []  # filled by add_argument, -h and --help among them
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.option_strings += action.option_strings
+        return action
 
     def error(self, message: str) -> NoReturn:
         """argparse's hook for a mistake on the command line: prints usage and message, exits with 2."""
         super().error(printable(message))
+
+    def unrecognized(self, extras: list[str]) -> NoReturn:
+        """The error for arguments this (sub)command does not know, with its own usage (argparse
+        gives the top-level one) and a "did you mean" for a misspelt option (argparse's own
+        suggest_on_error came with Python 3.14)."""
+        hints = {
+            name: suggest(name, self.option_strings)
+            for a in extras
+            if (name := a.partition("=")[0]).startswith("-")
+        }
+        shown = [f"{name}: {hint}" if len(hints) > 1 else hint for name, hint in hints.items() if hint]
+        self.error(
+            f"unrecognized arguments: {' '.join(extras)}" + (f" ({''.join(shown).strip()})" if shown else "")
+        )
 
 
 def version() -> str:
@@ -63,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sub.choices[command].print_help()
                 return 0
             argv = [*argv[:at], command, *commands.expressions_after_options(rest, commands.OPTIONS[command])]
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        sub.choices[args.command].unrecognized(extras)
     try:
         return int(args.run(args) or 0)
     except (ValueError, TypeError, OSError) as e:  # a user's mistake: say it, no traceback

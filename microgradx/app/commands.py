@@ -26,6 +26,7 @@ from ..backprop import backward
 from ..core.engine import Value
 from ..core.tape import Tape, flatten
 from ..matrix import LOSSES
+from ..serialize import writable_folder
 from ..viz.curvature import explain_hessian
 from ..viz.explore import PAGES, explore
 from ..viz.graph import RANKDIRS, draw
@@ -43,7 +44,7 @@ from ..viz.steps import (
     tangent_steps,
 )
 from ..viz.tapeview import draw_tape
-from .expr import parse, parse_bindings, printable, suggest
+from .expr import parse, parse_bindings, printable, suggest, together, whole
 
 EXPRESSION_HELP = 'the expression, like "(u + v) * w", "tanh(w1*x1 + w2*x2 + b)" or "-x"'
 # Every file `draw -o` writes, by suffix: the help and the error list them from here.
@@ -130,7 +131,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--tape", action="store_true", help="draw the flattened tape instead of the graph"),
         p.add_argument("--shade", action="store_true", help="fill nodes by |grad|"),
         p.add_argument("--no-grad", action="store_true", help="leave gradients out"),
-        p.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="layout direction (default LR)"),
+        p.add_argument("--rankdir", choices=RANKDIRS, help="layout direction (default LR)"),
         *mode_options(p, "forward: each node's tangent along one input (see --wrt) in place of its gradient, "
                       "and a .html page steps through the forward-mode sweep"),
     )  # fmt: skip
@@ -166,7 +167,6 @@ def matrix_options(p: argparse.ArgumentParser) -> tuple[argparse.Action, ...]:
         ),
         p.add_argument(
             "--sizes",
-            default="2,3,2",
             metavar="D0,…,DK",
             help="--matrix: the widths d_0 (inputs) … d_K (outputs), each 1 to 8 (default 2,3,2)",
         ),
@@ -176,14 +176,12 @@ def matrix_options(p: argparse.ArgumentParser) -> tuple[argparse.Action, ...]:
             help="--matrix: one activation per layer, or one for all (default tanh, the output linear; "
             "sigmoid for nll)",
         ),
-        p.add_argument(
-            "--loss", default="mse", choices=list(LOSSES), help="--matrix: the loss (default mse)"
-        ),
+        p.add_argument("--loss", choices=list(LOSSES), help="--matrix: the loss (default mse)"),
         p.add_argument(
             "--bias", action="store_true", help="--matrix: layers with biases (the lecture's have none)"
         ),
         p.add_argument(
-            "--seed", type=int, default=0, help="--matrix: draws the weights, x and y (default 0)"
+            "--seed", type=whole(0), metavar="N", help="--matrix: draws the weights, x and y (default 0)"
         ),
     )
 
@@ -229,13 +227,28 @@ def add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
     )
 
 
-def build(expression: str, bindings: list[str]) -> tuple[Value, dict[str, Value], Tape]:
-    """The expression's graph after backprop, its named inputs and its tape; the output is called f."""
+def build(
+    expression: str, bindings: list[str], wrt: str | None = None
+) -> tuple[Value, dict[str, Value], Tape]:
+    """The expression's graph after backprop, its named inputs and its tape; the output is called f.
+
+    A binding the expression does not read is refused (a leftover, or a misspelt name in the
+    expression): its gradient would be shown as 0 without a word. Not the one `wrt` names (explain's
+    --wrt): forward mode along an input f does not read is asked on purpose (every tangent 0, said so).
+    """
     inputs = {name: Value(x, label=name) for name, x in parse_bindings(bindings).items()}
     root = parse(expression, inputs)
     if not root.label and "f" not in inputs:
         root.label = "f"
     tape = backward(root, engine="python")  # the reference sweep: no compile wait for one small graph
+    read = {id(node) for node in tape.nodes}
+    unread = [name for name, x in inputs.items() if id(x) not in read and name != wrt]
+    if unread:
+        given = {item.partition("=")[0].strip(): item.strip() for item in bindings}
+        raise ValueError(
+            f"{expression} does not read {', '.join(unread)}: leave {', '.join(given[n] for n in unread)} "
+            "out, or fix the expression"
+        )
     return root, inputs, tape
 
 
@@ -244,19 +257,28 @@ def run_draw(args: argparse.Namespace) -> int:
     if out is not None and out.suffix.lower() not in FORMATS:
         known = ", ".join(FORMATS)
         raise ValueError(f"cannot tell what to write from {str(out)!r}: end it with one of {known}")
+    graph = {"--shade": args.shade, "--no-grad": args.no_grad, "--rankdir": args.rankdir is not None}
+    if out is not None and out.suffix.lower() in PAGES:
+        together(
+            {"--tape": args.tape, **graph},
+            f"{out.suffix} writes a step-through page, which draws the graph its own way: leave out {{}}",
+        )
+    if args.tape:
+        forward = {"--mode forward": args.mode == "forward", "--wrt": args.wrt is not None}
+        together(
+            {**forward, **graph}, "--tape draws the tape's values and gradients, slot by slot: leave out {}"
+        )
+    if out is not None:  # before the work; render makes the folders once the picture is there
+        writable_folder(out.parent, f"-o {out}", make=False, fix="give -o a path you can write to")
     root, inputs, tape = build(args.expression, args.bindings)
     along = forward_input(args, tape, inputs)
     x = None if along is None else along[1]
     if args.tape:
-        if along is not None:
-            raise ValueError(
-                "--tape draws the tape's values and gradients: leave out --mode forward and --wrt"
-            )
         picture = draw_tape(tape)
     else:
         picture = draw(
             root,
-            rankdir=args.rankdir,
+            rankdir=args.rankdir or "LR",
             show_grad=not args.no_grad,
             inputs=inputs.values(),
             shade=args.shade,
@@ -302,18 +324,24 @@ def forward_input(args: argparse.Namespace, tape: Tape, inputs: dict[str, Value]
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    network = {"--sizes": args.sizes is not None, "--activations": args.activations is not None}
+    network.update({"--loss": args.loss is not None, "--bias": args.bias, "--seed": args.seed is not None})
     if args.matrix:
-        if args.expression is not None or args.mode is not None or args.wrt is not None:
-            raise ValueError(
-                "--matrix explains a small MLP, not an expression: leave out the expression, "
-                "--mode and --wrt (choose the network with --sizes, --activations, --loss, --bias)"
-            )
-        model, x, y = small_mlp(args.sizes, args.activations, args.loss, args.bias, args.seed)
-        print(printable(explain_matrix(model, x, y, args.loss)))
+        expression = {"the expression": args.expression is not None, "--mode": args.mode is not None}
+        expression.update({"--wrt": args.wrt is not None, "--hessian": args.hessian})
+        together(
+            expression,
+            "--matrix explains a small MLP, not an expression: leave out {} (choose the network with "
+            "--sizes, --activations, --loss, --bias and --seed)",
+        )
+        sizes, loss, seed = args.sizes or "2,3,2", args.loss or "mse", args.seed or 0
+        model, x, y = small_mlp(sizes, args.activations, loss, args.bias, seed)
+        print(printable(explain_matrix(model, x, y, loss)))
         return 0
+    together(network, "{0}: for --matrix, which explains a small MLP: add --matrix, or leave out {0}")
     if args.expression is None:
         raise ValueError('explain takes an expression, like "(u + v) * w" u=2 v=3 w=4, or --matrix')
-    root, inputs, tape = build(args.expression, args.bindings)
+    root, inputs, tape = build(args.expression, args.bindings, args.wrt)
     along = forward_input(args, tape, inputs)
     if along is not None:
         print(printable(explain_forward(root, inputs, args.expression, wrt=along[0])))

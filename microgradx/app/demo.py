@@ -24,7 +24,9 @@ the 16-wide layers start at ±0.25 and learn more slowly at this lr: 100 steps r
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +42,10 @@ from ..datasets import DATASETS, LOADERS, one_hot
 from ..kernels import jit
 from ..nn import ACTIVATIONS, INITS, MLP, Neuron
 from ..optim import SGD, Adam, Optimizer
+from ..serialize import writable_folder
 from ..training.progress import progress_bar
 from . import demo_real
+from .expr import finite, together, whole
 
 LOSSES = ("auto", "hinge", "bce", "mse", "softmax")
 OPTIMIZERS = ("sgd", "adam")
@@ -84,6 +88,16 @@ class Result:
         """Class labels (0..k−1) for the rows of X."""
         s = self.score.forward(np.asarray(X, dtype=np.float64).reshape(-1, 2))
         return np.argmax(s, axis=1) if s.ndim == 2 else (s > 0).astype(np.int64)
+
+
+def _loss_for(loss: str, classes: int, dataset: str) -> str:
+    """The loss to train with: "auto" is hinge for two classes, softmax cross-entropy for more;
+    ValueError for a two-class loss on more classes."""
+    if loss == "auto":
+        return "hinge" if classes == 2 else "softmax"
+    if loss != "softmax" and classes != 2:
+        raise ValueError(f"the {loss} loss is for two classes; {dataset} has {classes}: use --loss softmax")
+    return loss
 
 
 def _loss_graph(loss: str, out: Value | list[Value], classes: int) -> tuple[Value, list[Value]]:
@@ -142,10 +156,7 @@ def train(
         noise = 0.5 if dataset == "blobs" else 0.1
     X, y = DATASETS[dataset](n_samples=samples, noise=noise, seed=seed)
     classes = int(y.max()) + 1
-    if loss == "auto":
-        loss = "hinge" if classes == 2 else "softmax"
-    if loss != "softmax" and classes != 2:
-        raise ValueError(f"the {loss} loss is for two classes; {dataset} has {classes}: use --loss softmax")
+    loss = _loss_for(loss, classes, dataset)
     outputs = classes if loss == "softmax" else 1
 
     # The README's training loop: one row's loss as a graph, compiled once, replayed on the batch.
@@ -297,25 +308,35 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--loss", choices=LOSSES, default=None, help="auto (default): hinge (2 classes) or softmax"
     )
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default sgd (real data: adam)")
-    p.add_argument("--steps", type=int, default=None, help="full-batch training steps (toy data; 100)")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the training rows (real data; 60)")
-    p.add_argument("--batch-size", type=int, default=None, help="rows per step (real data; 128)")
+    p.add_argument("--steps", type=whole(1), metavar="N", help="full-batch training steps (toy data; 100)")
+    p.add_argument(
+        "--epochs", type=whole(1), metavar="N", help="passes over the training rows (real data; 60)"
+    )
+    p.add_argument("--batch-size", type=whole(1), metavar="N", help="rows per step (real data; 128)")
     p.add_argument(
         "--lr",
-        type=float,
-        default=None,
+        type=finite(0),
+        metavar="X",
         help="starting learning rate (default: sgd 1.0, adam 0.05; real data 0.01)",
     )
-    p.add_argument("--samples", type=int, default=None, help="rows of toy data (default 100)")
-    p.add_argument("--noise", type=float, default=None, help="data noise (default 0.1; blobs 0.5)")
+    p.add_argument("--samples", type=whole(2), metavar="N", help="rows of toy data (default 100)")
+    p.add_argument("--noise", type=finite(0), metavar="X", help="data noise (default 0.1; blobs 0.5)")
     p.add_argument(
         "--init", choices=list(INITS), default=None,
         help="how the weights are first drawn: pytorch, uniform in ±1/√fan-in as PyTorch's nn.Linear "
         "(default for real data); micrograd, uniform in ±1 whatever the fan-in, bias 0 (default for "
         "toy data, as micrograd's demo)",
     )  # fmt: skip
-    p.add_argument("--seed", type=int, default=1337, help="seeds the data or its split, and the weights")
-    p.add_argument("-o", "--out", type=Path, default=Path("out"), help="folder for the pictures (out/)")
+    p.add_argument(
+        "--seed",
+        type=whole(0),
+        default=1337,
+        metavar="N",
+        help="seeds the data or its split, and the weights",
+    )
+    p.add_argument(
+        "-o", "--out", type=Path, help="folder for the pictures (default out/; missing folders are made)"
+    )
     p.add_argument("--no-pictures", action="store_true", help="train and report only")
     p.set_defaults(run=run)
     return p
@@ -328,12 +349,24 @@ def _refuse(args: argparse.Namespace, options: list[str], what: str) -> None:
         raise ValueError(f"{', '.join(given)}: for the {what}, not {args.dataset}")
 
 
+def pictures_folder(args: argparse.Namespace, make: bool) -> Path:
+    """-o's folder, checked before the training (make=False, leaving nothing behind) or made to
+    write the pictures in; an OSError naming the folder that cannot be made or written in."""
+    return writable_folder(args.out, f"-o {args.out}", make=make, fix="give -o a folder you can write to")
+
+
 def run(args: argparse.Namespace) -> int:
-    """Train as the options say, report, and write the pictures."""
+    """Train as the options say, report, and write the pictures. Every option is checked before
+    anything is done or said: its value (argparse), whether it goes with the others, -o's folder."""
+    if args.no_pictures:
+        together({"-o": args.out is not None}, "--no-pictures writes no pictures: leave out {}")
+    args.out = Path("out") if args.out is None else args.out
     if args.dataset in LOADERS:
         _refuse(args, ["--loss", "--steps", "--samples", "--noise"], "toy data sets (full-batch steps)")
         if args.optimizer not in (None, "adam"):
             raise ValueError(f"the demo on {args.dataset} trains with adam, not {args.optimizer}")
+        if not args.no_pictures:
+            pictures_folder(args, make=False)
         return demo_real.run(args)
     _refuse(args, ["--epochs", "--batch-size"], "real data sets (mini-batches)")
     args.layers = [16, 16] if args.layers is None else args.layers
@@ -342,22 +375,31 @@ def run(args: argparse.Namespace) -> int:
     args.steps = 100 if args.steps is None else args.steps
     args.samples = 100 if args.samples is None else args.samples
     args.init = args.init or "micrograd"
+    try:  # what train() refuses after drawing the rows: said here, before any output
+        _, y = DATASETS[args.dataset](n_samples=args.samples)
+    except ValueError as e:
+        raise ValueError(f"--samples {args.samples}: too few rows for {args.dataset} ({e})") from None
+    _loss_for(args.loss, int(y.max()) + 1, args.dataset)
+    if not args.no_pictures:
+        pictures_folder(args, make=False)
     hidden = ",".join(map(str, args.layers))
     print(f"training on {args.samples} {args.dataset} rows, hidden layers {hidden}", flush=True)
-    result = train(
-        dataset=args.dataset,
-        layers=args.layers,
-        activation=args.activation,
-        loss=args.loss,
-        optimizer=args.optimizer,
-        steps=args.steps,
-        lr=args.lr,
-        samples=args.samples,
-        noise=args.noise,
-        seed=args.seed,
-        progress=progress_bar(args.steps),
-        init=args.init,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a loss gone nan is said below, as the command can
+        result = train(
+            dataset=args.dataset,
+            layers=args.layers,
+            activation=args.activation,
+            loss=args.loss,
+            optimizer=args.optimizer,
+            steps=args.steps,
+            lr=args.lr,
+            samples=args.samples,
+            noise=args.noise,
+            seed=args.seed,
+            progress=progress_bar(args.steps),
+            init=args.init,
+        )
     print(f"{result.model!r}, {result.loss} loss, {args.optimizer}, {args.init} init")
     print(f"final loss {result.losses[-1]:.4f}, accuracy {result.accuracy:.1%}")
     rows = len(result.y)
@@ -367,8 +409,14 @@ def run(args: argparse.Namespace) -> int:
     if where == "NumPy while numba compiles":
         print("(numba is compiling the fast kernels in the background, once per machine: a run after it "
               "has finished takes 10-15 µs a step; `microgradx warmup` waits for it)")  # fmt: skip
+    gone = demo_real.diverged(
+        result.losses, "step", args.lr, default_lr(args.optimizer, result.loss, args.dataset)
+    )
+    if gone:
+        print(f"microgradx demo: {gone}", file=sys.stderr)
+        return 1
     if not args.no_pictures:
-        args.out.mkdir(parents=True, exist_ok=True)
+        pictures_folder(args, make=True)
         print(plot_boundary(result, args.out / f"{args.dataset}_boundary.png"))
         print(plot_curves(result, args.out / f"{args.dataset}_curves.png"))
         print(draw_neuron(result, args.out / "neuron.svg"))

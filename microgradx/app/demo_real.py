@@ -28,8 +28,10 @@ and, for the pictures, matplotlib (`microgradx[plot]`).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +46,11 @@ from ..kernels import jit
 from ..losses import l2, softmax_cross_entropy
 from ..nn import MLP
 from ..optim import Adam
+from ..serialize import writable_folder
 from ..training.epochs import History
 from ..training.progress import progress_bar
 
+LR = 0.01  # Adam's learning rate, by default (see the module doc)
 CLASS_NAMES = {  # what each data set's classes are (scikit-learn's target_names)
     "digits": [str(d) for d in range(10)],
     "iris": ["setosa", "versicolor", "virginica"],
@@ -140,7 +144,7 @@ def train(
     activation: str = "relu",
     epochs: int = 60,
     batch_size: int = 128,
-    lr: float = 0.01,
+    lr: float = LR,
     alpha: float = 3e-4,
     test_size: float = 0.25,
     seed: int = 1337,
@@ -286,27 +290,52 @@ def plot_misclassified(result: Trained, path: Path, most: int = 32) -> str:
 # -- the command -------------------------------------------------------------------------
 
 
+def diverged(losses: Sequence[float], unit: str, lr: float | None, default: float) -> str | None:
+    """What the command says of a run whose loss became nan or inf (None if it stayed finite): its
+    learning rate was too large, and a smaller one to try. (Python's warning says it with
+    compile(check=True), which the command line cannot use.) `unit`: "step" or "epoch"."""
+    bad = next((k for k, loss in enumerate(losses) if not math.isfinite(loss)), None)
+    if bad is None:
+        return None
+    at = f"{'at' if unit == 'step' else 'in'} {unit} {bad + 1} of {len(losses)}"
+    why = "(the steps overshoot, the loss grows until it overflows)"
+    if lr is None:
+        return (
+            f"the loss became {losses[bad]} {at}: the default learning rate {default:g} is too large here "
+            f"{why}; try a smaller --lr, like {default / 10:g}"
+        )
+    like = f"the default {default:g}" if default < lr else f"{lr / 10:g}"
+    return (
+        f"the loss became {losses[bad]} {at}: the learning rate --lr {lr:g} is too large {why}; try a "
+        f"smaller one, like {like}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """`microgradx demo --data NAME`: train, report the test accuracy and the time, write the pictures."""
     layers = [32] if args.layers is None else args.layers
     epochs = 60 if args.epochs is None else args.epochs
     batch_size = 128 if args.batch_size is None else args.batch_size
-    lr = 0.01 if args.lr is None else args.lr
+    lr = LR if args.lr is None else args.lr
     init = "pytorch" if args.init is None else args.init
     hidden = ",".join(map(str, layers))
     print(f"training on {args.dataset}: 75% of the rows, hidden layers {hidden}, {epochs} epochs", flush=True)
     try:
-        result = train(
-            dataset=args.dataset,
-            layers=layers,
-            activation=args.activation,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            seed=args.seed,
-            progress=progress_bar(epochs),
-            init=init,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # a loss gone nan is said below, as the command can
+            result = train(
+                dataset=args.dataset,
+                layers=layers,
+                activation=args.activation,
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                seed=args.seed,
+                progress=progress_bar(epochs),
+                init=init,
+            )
     except ImportError as e:  # no scikit-learn: the message names the extra
         print(f"microgradx demo: {e}", file=sys.stderr)
         return 2
@@ -321,8 +350,12 @@ def run(args: argparse.Namespace) -> int:
     if where == "NumPy while numba compiles":
         print("(numba is compiling the fast kernels in the background, once per machine; "
               "`microgradx warmup` waits for it)")  # fmt: skip
+    gone = diverged(result.losses, "epoch", args.lr, LR)
+    if gone:
+        print(f"microgradx demo: {gone}", file=sys.stderr)
+        return 1
     if not args.no_pictures:
-        args.out.mkdir(parents=True, exist_ok=True)
+        writable_folder(args.out, f"-o {args.out}", fix="give -o a folder you can write to")
         print(plot_curves(result, args.out / f"{args.dataset}_curves.png"))
         print(plot_confusion(result, args.out / f"{args.dataset}_confusion.png"))
         if args.dataset == "digits":

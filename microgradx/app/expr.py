@@ -9,21 +9,23 @@ names, huge exponents — is refused with a ValueError naming it. Nothing is eve
 passed to eval or exec, and size limits keep any input quick to refuse. A misspelt
 name or function gets a "did you mean" from difflib.
 
-`printable` makes command-line text safe to echo on a terminal.
+`printable` makes command-line text safe to echo on a terminal; `whole` and `finite` read an
+option's number, refusing one out of range with a message argparse prefixes with the option's name.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import difflib
 import math
 import unicodedata
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..core.engine import Value
 from ..core.ops import FORWARD, UNARY, Op, covers
-from ..core.real import real
+from ..core.real import LARGEST, real
 
 FUNCTIONS = {
     "exp": Op.EXP,
@@ -94,6 +96,18 @@ def suggest(name: str, known: Iterable[str]) -> str:
     return f"did you mean {by_folded[close[0]]}? " if close else ""
 
 
+def together(given: Mapping[str, bool], message: str) -> None:
+    """ValueError if any option of `given` is there (True): `message` with their names in its {}.
+
+    For options that do not go together, which would otherwise be silently left out:
+    `together({"--hessian": args.hessian}, "--matrix explains a small MLP: leave out {}")`.
+    """
+    named = [name for name, there in given.items() if there]
+    if named:
+        names = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+        raise ValueError(message.format(names))
+
+
 def printable(text: str) -> str:
     """`text` as it can be echoed on a terminal: every control character written as its escape.
 
@@ -110,8 +124,43 @@ def printable(text: str) -> str:
     return "".join(map(shown, text))
 
 
+def whole(low: int) -> Callable[[str], int]:
+    """An argparse type: the option's value as an int >= low (`--steps 0` says "argument --steps:
+    must be a whole number >= 1, got '0'", before the command does anything)."""
+
+    def read(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = low - 1
+        if n < low:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
+        return n
+
+    return read
+
+
+def finite(low: float) -> Callable[[str], float]:
+    """An argparse type: the option's value as a finite float >= low (not nan, inf or 1e400)."""
+
+    def read(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            x = math.nan
+        if not low <= x < math.inf:  # nan fails it too
+            raise argparse.ArgumentTypeError(f"must be a finite number >= {low:g}, got {text!r}")
+        return x
+
+    return read
+
+
 def parse_bindings(items: Iterable[str]) -> dict[str, float]:
-    """`["u=2", "v=3"]` → `{"u": 2.0, "v": 3.0}`, refusing bad names and numbers."""
+    """`["u=2", "v=3"]` → `{"u": 2.0, "v": 3.0}`, refusing bad names and numbers.
+
+    A number too large for a float64 (`w=1e400`, which float() reads as inf) is refused, as
+    `Value(10**400)` is; inf and nan, written as such, are taken (explain says where they go).
+    """
     out: dict[str, float] = {}
     for item in items:
         name, eq, text = item.partition("=")
@@ -128,6 +177,11 @@ def parse_bindings(items: Iterable[str]) -> dict[str, float]:
             out[name] = float(text)
         except ValueError:
             raise ValueError(f"{name}={text!r}: {text!r} is not a number") from None
+        if math.isinf(out[name]) and text.strip().lstrip("+-").lower() not in ("inf", "infinity"):
+            raise ValueError(
+                f"{name}={text.strip()}: too large for a float64 (at most ±{LARGEST:.2g}); "
+                f"write inf if infinity is what you mean"
+            )
     return out
 
 

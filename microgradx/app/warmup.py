@@ -205,11 +205,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(
-        f"microgradx's numba kernels: compiling what is not yet cached in {where} (once per machine)",
-        file=sys.stderr,
-        flush=True,
-    )
+    if (
+        jit.stamp_ready()
+    ):  # a warmup finished for these sources: loading checks each (any missing is compiled)
+        said = f"cached already in {where}: loading each to check it"
+    else:
+        said = f"compiling what is not yet cached in {where} (once per machine)"
+    print(f"microgradx's numba kernels: {said}", file=sys.stderr, flush=True)
     try:
         seconds, compiled = in_a_thread(warmup, args.lock_fd)
     except KeyboardInterrupt:

@@ -34,6 +34,15 @@ def whole_number(x: object, what: str, low: int = 0) -> int:
     return int(x)
 
 
+def random_seed(x: object, what: str) -> int | np.random.Generator | None:
+    """A seed for `np.random.default_rng`: None (fresh entropy), a NumPy Generator (drawn from as
+    it is) or a whole number >= 0; else an error naming `what` (NumPy's own names neither the call
+    nor the argument: "SeedSequence expects int or sequence of ints", "expected non-negative integer")."""
+    if x is None or isinstance(x, np.random.Generator):
+        return x
+    return whole_number(x, what)
+
+
 def flag(x: object, what: str) -> bool:
     """x as a bool: True or False (NumPy's too), never a truthy string like "no"."""
     if not isinstance(x, (bool, np.bool_)):

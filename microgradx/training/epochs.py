@@ -43,6 +43,7 @@ from ..compiler.graph import Graph
 from ..core.real import real_array
 from ..nn import Module
 from ..optim import Optimizer
+from ..serialize import writable_folder
 from .notebook import shown_once
 from .progress import progress_bar, shown_by_default
 from .steps import fit_batches, fit_steps, learning_rates, optimizer_checked
@@ -74,12 +75,14 @@ class History:
 
     def plot(self, path: object = None):
         """The loss curves (training, and validation if any) and the validation accuracy, in one
-        figure; saved to `path` if given. Returns the matplotlib Figure (drawn once in a notebook, as
-        a cell's last value too). Needs matplotlib."""
+        figure; saved to `path` if given (its missing folders made). Returns the matplotlib Figure
+        (drawn once in a notebook, as a cell's last value too). Needs matplotlib."""
         try:
             import matplotlib.pyplot as plt
         except ImportError:
             raise ImportError("History.plot needs matplotlib: pip install 'microgradx[plot]'") from None
+        if path is not None:  # its folder made (as draw and model.save make theirs), before the drawing
+            writable_folder(Path(os.fspath(path)).parent, f"not saving to {os.fspath(path)}")
         panels = 1 if self.val_accuracy is None else 2
         fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.2), squeeze=False)
         left = axes[0, 0]
@@ -99,7 +102,6 @@ class History:
             ax.grid(alpha=0.3)
         fig.tight_layout()
         if path is not None:
-            Path(os.fspath(path)).parent.mkdir(parents=True, exist_ok=True)  # as draw makes its folders
             fig.savefig(path, dpi=120)
         return shown_once(fig)  # a notebook cell ending in history.plot() draws it once, not twice
 
