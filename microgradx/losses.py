@@ -18,7 +18,6 @@ data (like the max logit of the first row) would be wrong for every other row.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 
@@ -35,27 +34,18 @@ def mse(y_hat: Value, y: Scalar) -> Value:
 quadratic = mse
 
 
-LOG_FLOOR = -100.0  # nll's logs are floored here, as PyTorch's BCELoss floors them
-
-
-def floored_log(p: Value) -> Value:
-    """log max(p, e^−100): ln p, never below −100 (as PyTorch's BCELoss). A sigmoid's p
-    rounds to exactly 1 from a ≈ 37 on (and to 0 far below), where ln(1 − p) is −inf
-    and the loss's 0·ln 0 nan; floored, it is 0·(−100) = 0 and the gradient finite (the
-    floor's relu passes none where p is below it). Above e^−100 it is ln p to the last bit,
-    gradient included."""
-    return maximum([p, math.exp(LOG_FLOOR)]).log()
-
-
 def nll(p: Value, y: Scalar) -> Value:
     """Negative log-likelihood of a label y ∈ {0, 1} under probability p = P(y = 1).
 
-    Binary cross-entropy from probabilities (a sigmoid output), its logs floored at −100
-    (floored_log): a confident right answer (p rounded to 1 for y = 1) costs 0, a
-    confident wrong one 100, with finite gradients. Where p rounds to 0 or 1 the floor,
-    not the model, sets the loss: prefer `bce_with_logits` on the pre-sigmoid score.
+    Binary cross-entropy from probabilities (a sigmoid output): −y log p − (1 − y) log(1 − p),
+    each term written −log(p^y), so that a term of weight 0 is 0 even where its log is −inf
+    (0·ln 0 = 0, as scipy's and PyTorch's xlogy; 0^0 = 1 and its derivatives 0, ops.py). A
+    sigmoid rounds to exactly 1 from a ≈ 37 on: a confident right answer then cost nan, and
+    every gradient behind it; now 0, as its true loss e^−a rounds. A confident wrong answer
+    is still inf, its gradient nan (its true loss is about a): use `bce_with_logits` on the
+    pre-sigmoid score there. For y of 0 or 1 each term is y·log p to the last bit.
     """
-    return -y * floored_log(p) - (1 - y) * floored_log(1 - p)
+    return 0.0 - (p**y).log() - ((1 - p) ** (1 - y)).log()  # (from 0.0: a loss of 0 is +0.0, not −0.0)
 
 
 binary_cross_entropy = nll

@@ -19,7 +19,7 @@ sums g h[k-1]ᵀ over the rows.
 Losses (`LOSSES`), each with its derivative in ŷ = h[K]:
 
     "mse"                     Σ_j (ŷ_j − y_j)²               2(ŷ − y)     (the lecture's quadratic loss)
-    "nll"                     −y log ŷ − (1 − y) log(1 − ŷ)   −y/ŷ + (1 − y)/(1 − ŷ)   (logs floored at −100)
+    "nll"                     −y log ŷ − (1 − y) log(1 − ŷ)   −y/ŷ + (1 − y)/(1 − ŷ)   (0·log 0 = 0)
     "softmax_cross_entropy"   log Σ_j e^ŷ_j − Σ_j y_j ŷ_j     softmax(ŷ) − y   (y one-hot)
 
 "nll" is the lecture's negative log-likelihood of one sigmoid output: the model's last
@@ -34,14 +34,12 @@ losses built from `model(x)` (tests/test_matrix.py holds them equal to 1e-12).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .core.real import first_nonfinite, index, real_array
-from .losses import LOG_FLOOR
 from .nn import MLP, Layer
 
 __all__ = ["ACTIVATIONS", "LOSSES", "Backprop", "Forward", "backprop", "forward", "layers_of"]
@@ -77,17 +75,14 @@ def _softmax_cross_entropy(z: Array, y: Array) -> Array:
     return np.log(np.exp(shifted).sum(axis=0)) - (y * shifted).sum(axis=0) + m * (1.0 - y.sum(axis=0))
 
 
-FLOOR = math.exp(LOG_FLOOR)  # nll's logs are floored at −100: losses.floored_log
+def _xlogy(x: Array, y: Array) -> Array:
+    """x·ln y, 0 where x is 0 (ln y may be −inf there): losses.nll's terms, −ln(y^x)."""
+    return np.where(x == 0.0, 0.0, x * np.log(np.where(x == 0.0, 1.0, y)))
 
 
-def _floored_log(p: Array) -> Array:
-    """losses.floored_log: ln max(p, e^−100)."""
-    return np.log(np.maximum(p, FLOOR))
-
-
-def _floored_inverse(p: Array) -> Array:
-    """d ln max(p, e^−100) / dp: 1/p above the floor, 0 below it (where the graph's relu passes none)."""
-    return np.where(p > FLOOR, 1.0 / np.maximum(p, FLOOR), 0.0)
+def _xdivy(x: Array, y: Array) -> Array:
+    """x / y, 0 where x is 0: the derivative of _xlogy in y, as the graph's (0^0's derivatives are 0)."""
+    return np.where(x == 0.0, 0.0, x / np.where(x == 0.0, 1.0, y))
 
 
 # L(ŷ, y) for each observation (a column) and L'(ŷ, y) = ∂L/∂ŷ, for ŷ and y of shape (d_K, rows).
@@ -97,8 +92,8 @@ LOSSES: dict[str, tuple[Callable[[Array, Array], Array], Callable[[Array, Array]
         lambda yh, y: 2.0 * (yh - y),
     ),
     "nll": (
-        lambda yh, y: (-y * _floored_log(yh) - (1.0 - y) * _floored_log(1.0 - yh)).sum(axis=0),
-        lambda yh, y: -y * _floored_inverse(yh) + (1.0 - y) * _floored_inverse(1.0 - yh),
+        lambda yh, y: (-_xlogy(y, yh) - _xlogy(1.0 - y, 1.0 - yh)).sum(axis=0),
+        lambda yh, y: -_xdivy(y, yh) + _xdivy(1.0 - y, 1.0 - yh),
     ),
     "softmax_cross_entropy": (
         lambda z, y: _softmax_cross_entropy(z, y),

@@ -196,19 +196,22 @@ def test_nll_of_one_sigmoid_output_by_hand():
 
 
 def test_nll_of_a_saturated_sigmoid_is_finite_and_equals_the_graph():
-    """σ(±40) rounds to 1 or nearly 0: the loss was nan (0·ln 0) and ∇W nan; floored at −100
-    as losses.nll, the matrix algorithm still equals the scalar graph."""
+    """σ(±40) rounds to 1 or nearly 0: a confident right answer's loss was nan (0·ln 0) and so
+    ∇W; as losses.nll, a term of weight 0 is 0, and the matrix algorithm equals the graph. A
+    confident wrong answer is still inf, as its true loss is about |a|."""
     net = MLP(1, [1], activation=["sigmoid"], bias=False)
-    X, Y = np.array([[1.0], [1.0], [0.5]]), np.array([[1.0], [0.0], [1.0]])
-    for w in (40.0, -40.0, 900.0):
+    X, Y = np.array([[1.0], [-1.0], [0.5]]), np.array([[1.0], [0.0], [1.0]])
+    for w in (40.0, 900.0):
         net.layers[0].weight = [[w]]
         result = matrix.backprop(net, X, Y, "nll")
         L = scalar_loss(net, X, Y, "nll")
         net.zero_grad()
         L.backward()
         assert math.isfinite(result.loss) and np.isfinite(result.W[0]).all()
-        assert result.loss == pytest.approx(L.data, rel=RTOL)
+        assert result.loss == pytest.approx(L.data, rel=RTOL, abs=1e-300)
         assert_close(result.W[0], net.layers[0].weight_grad, f"∇W at w = {w}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert matrix.backprop(net, [[-1.0]], [[1.0]], "nll").loss == math.inf
 
 
 def test_softmax_cross_entropy_of_huge_scores_keeps_its_loss():
