@@ -20,15 +20,31 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .compiler.checks import random_seed
+
 Seed = int | np.random.Generator | None
 
 
-def _check(n_samples: object, noise: object, least: int = 2) -> int:
+def _check(
+    n_samples: object, noise: object, seed: object, call: str, least: int = 2
+) -> tuple[int, np.random.Generator]:
+    """n_samples, noise and seed checked, each error naming the call and the argument; the rows
+    and the generator."""
     if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < least:
-        raise ValueError(f"n_samples must be an integer >= {least}, got {n_samples!r}")
-    if isinstance(noise, bool) or not isinstance(noise, Real) or not 0.0 <= noise < np.inf:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
-    return int(n_samples)
+        raise ValueError(f"{call}: n_samples must be an integer >= {least}, got {n_samples!r}")
+    _number(noise, "noise", call, ">= 0", lambda v: v >= 0.0)
+    return int(n_samples), np.random.default_rng(random_seed(seed, f"{call}(seed)"))
+
+
+def _number(x: object, name: str, call: str, bound: str, ok) -> float:
+    """x as a finite number that `ok` holds for; a ValueError naming it otherwise (nan and inf
+    too: they gave nan data without a word)."""
+    if isinstance(x, bool) or not isinstance(x, Real) or not np.isfinite(x) or not ok(float(x)):
+        finite = isinstance(x, Real) and not isinstance(x, bool) and np.isfinite(x)
+        raise ValueError(
+            f"{call}: {name} must be a number {bound}, got {x!r}{'' if finite else ' (not finite)'}"
+        )
+    return float(x)
 
 
 def _finish(
@@ -43,8 +59,7 @@ def _finish(
 
 def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: the upper one is class 0, the lower (shifted) one class 1."""
-    n = _check(n_samples, noise)
-    rng = np.random.default_rng(seed)
+    n, rng = _check(n_samples, noise, seed, "make_moons")
     n0 = n // 2
     t0, t1 = np.linspace(0.0, np.pi, n0), np.linspace(0.0, np.pi, n - n0)
     upper = np.column_stack([np.cos(t0), np.sin(t0)])
@@ -57,10 +72,9 @@ def make_circles(
     n_samples: int = 100, noise: float = 0.0, factor: float = 0.5, seed: Seed = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """A circle of radius 1 (class 0) around a circle of radius `factor` (class 1)."""
-    n = _check(n_samples, noise)
+    n, rng = _check(n_samples, noise, seed, "make_circles")
     if isinstance(factor, bool) or not isinstance(factor, Real) or not 0.0 < factor < 1.0:
         raise ValueError(f"factor (inner radius / outer radius) must be in (0, 1), got {factor!r}")
-    rng = np.random.default_rng(seed)
     n0 = n // 2
     t0 = np.linspace(0.0, 2 * np.pi, n0, endpoint=False)
     t1 = np.linspace(0.0, 2 * np.pi, n - n0, endpoint=False)
@@ -78,12 +92,12 @@ def make_spirals(
     Points of an arm go from radius 0 to 1 while turning `turns` times half a circle;
     arms start 2π/classes apart.
     """
-    n = _check(n_samples, noise)
+    n, rng = _check(n_samples, noise, seed, "make_spirals")
     if isinstance(classes, bool) or not isinstance(classes, Integral) or classes < 2:
         raise ValueError(f"classes must be an integer >= 2, got {classes!r}")
     if n < classes:
         raise ValueError(f"n_samples ({n}) must be at least classes ({classes})")
-    rng = np.random.default_rng(seed)
+    turns = _number(turns, "turns", "make_spirals", "(half circles an arm turns)", lambda v: True)
     sizes = [n // classes + (1 if k < n % classes else 0) for k in range(classes)]
     arms = []
     for k, m in enumerate(sizes):
@@ -105,8 +119,8 @@ def make_blobs(
 
     `centers` is a count (drawn uniformly in [-box, box]²) or an array of shape (k, 2).
     """
-    n = _check(n_samples, noise)
-    rng = np.random.default_rng(seed)
+    n, rng = _check(n_samples, noise, seed, "make_blobs")
+    box = _number(box, "box", "make_blobs", "> 0 (the centers' half width)", lambda v: v > 0.0)
     if isinstance(centers, Integral) and not isinstance(centers, bool):
         if centers < 1:
             raise ValueError(f"centers must be >= 1, got {centers!r}")

@@ -79,11 +79,34 @@ def test_one_hot_names_the_label_it_cannot_take(y, match):
         (lambda: make_spirals(10, classes=1), "classes must be an integer >= 2"),
         (lambda: make_spirals(2, classes=3), "at least classes"),
         (lambda: make_blobs(10, centers=np.zeros((3, 3))), "shape \\(k, 2\\)"),
+        # nan or inf gave nan data without a word
+        (
+            lambda: make_moons(10, noise=float("nan")),
+            r"make_moons: noise must be a number >= 0, got nan \(not",
+        ),
+        (
+            lambda: make_spirals(30, turns=float("inf")),
+            r"make_spirals: turns must be a number .*inf \(not finite",
+        ),
+        (lambda: make_blobs(10, box=float("nan")), "make_blobs: box must be a number > 0"),
+        (lambda: make_blobs(10, box=-5.0), "make_blobs: box must be a number > 0"),
     ],
 )
 def test_bad_arguments_give_clear_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("make", [make_moons, make_circles, make_spirals, make_blobs])
+@pytest.mark.parametrize("seed", ["a", -1, 2.5, [1, 2]])
+def test_a_seed_that_is_not_a_whole_number_is_refused_naming_it(make, seed):
+    """NumPy's own message named neither the call nor the argument ("SeedSequence expects int or
+    sequence of ints"); a Generator, None or a whole number >= 0 is taken."""
+    with pytest.raises((TypeError, ValueError), match=rf"{make.__name__}\(seed\)"):
+        make(30, seed=seed)
+    X1, _ = make(30, seed=np.random.default_rng(3))
+    X2, _ = make(30, seed=np.random.default_rng(3))
+    assert np.array_equal(X1, X2)
 
 
 # -- the real data sets (scikit-learn's, the `data` extra) --------------------------------

@@ -172,3 +172,29 @@ def test_a_graph_too_big_for_a_page_is_refused_with_its_size_and_what_to_do(tmp_
     assert "/microgradx/viz/" in refused.traceback[-1].path.as_posix()
     assert made[0] == 0 and not list(tmp_path.iterdir())
     assert "summarised" in repr(draw(root))  # what it says to do works
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda folder: render(draw(F), folder / "f.svg"),
+        lambda folder: draw(F).render("f", directory=folder, format="svg"),
+        lambda folder: explore(F, folder / "f.html"),
+    ],
+    ids=["render", "Picture.render", "explore"],
+)
+def test_a_folder_that_cannot_be_made_is_named_before_the_work(write, tmp_path, monkeypatch):
+    """A folder under a file: the error names that file as not a folder, before anything is
+    rendered (it came as the system's bare errno text, once the picture was drawn)."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    render_module = importlib.import_module("microgradx.viz.render")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("rendered before the folder was checked")
+
+    monkeypatch.setattr(render_module, "pipe", no_work)
+    monkeypatch.setattr(explore_module, "page_data", no_work)
+    with pytest.raises(NotADirectoryError, match=r"not writing .*notes\.txt.* is a file, not a folder"):
+        write(blocker / "pictures")
+    assert blocker.read_text() == "a file, not a folder"

@@ -27,6 +27,7 @@ from typing import Any
 from ..core.engine import Value
 from ..core.ops import Op
 from ..core.tape import Tape, flatten
+from ..serialize import writable_folder
 from .checks import leaf_lists, path_of, roots, text, value_or_none
 from .graph import draw, forward_mode, roles, seed_slot
 from .page import PAGE
@@ -250,6 +251,7 @@ def explore(
     forward_mode(mode, value_or_none(wrt, "wrt", "explore"))
     tape = flatten(values)
     too_big(tape)
+    writable_folder(Path(path).parent, f"not writing {os.fspath(path)}")  # before the work, not after it
     data = page_data(values, inputs, parameters, mode, wrt)
     if title is None:
         title = f"backprop through {data['output']}"

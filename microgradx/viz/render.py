@@ -20,6 +20,7 @@ from typing import Any
 
 import graphviz
 
+from ..serialize import writable_folder
 from .checks import got, path_of
 from .text import FONT, FONT_FAMILY, RASTER_FONT
 
@@ -103,6 +104,8 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike[str]) -> Path:
         )
     path = Path(path_of(path, "render(picture, path)", "the picture's file, like 'f.svg'"))
     suffix = path.suffix.lower()
+    if suffix in SOURCES or suffix in PICTURES:  # its folder made, or named if it cannot be, before the work
+        writable_folder(path.parent, f"not writing {path}")
     if suffix in SOURCES:
         data = source.encode("utf-8")
     elif suffix in PICTURES:
@@ -162,6 +165,7 @@ class Picture(graphviz.Digraph):
             return str(render(self, outfile))
         source_path = Path(directory or self.directory or "") / (filename or self.filename)
         fmt = format or self.format
+        writable_folder(source_path.parent, f"not writing {source_path}")  # before the work, not after it
         picture = pipe(self.source, fmt)
         source_path.parent.mkdir(parents=True, exist_ok=True)  # as graphviz's own render does
         source_path.write_text(self.source, encoding="utf-8")
