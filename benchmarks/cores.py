@@ -1,17 +1,18 @@
 """Every contestant on one core: the speed floors compare one-thread steps.
 
 Asking a library for one thread is not enough. JAX, under XLA_FLAGS for one thread, kept
-1.1-1.6 cores busy on a 2-core machine (CPU time over wall time), and ran differently once
-its process was pinned to one core (train_digits.py's Adam steps, medians of one process
-each way, the other core partly busy):
+1.2-1.3 cores busy (CPU time over wall time) on an idle 2-core machine, and ran differently
+once its process was pinned to one core (train_digits.py's Adam steps, medians, consecutive
+runs on an idle machine):
 
-    JAX jit, free:    64-32-10  168 µs (1.50 cores)   784-128-10  1,967 µs (1.13 cores)
-    JAX jit, pinned:  64-32-10  123 µs (1.00)         784-128-10  1,654 µs (1.00)
+    JAX jit, free:    64-32-10  209 µs (1.26 cores)   784-128-10  1,639 µs (1.25 cores)
+    JAX jit, pinned:  64-32-10  122-123 µs (1.00)     784-128-10  1,568-1,597 µs (1.00)
 
-so "JAX on one thread" is only what it says when the process has one core. The timing
-scripts pin their process, every thread it has and so every thread started later, to one
-CPU (Linux's sched_setaffinity) before building any contestant, and print next to each
-time the cores it kept busy: at most 1 when pinned. `--all-cores` leaves the process free.
+(microgradx's train_step took 75.6-76.3 and 1,427-1,469 µs both ways), so "JAX on one
+thread" is only what it says when the process has one core. The timing scripts pin their
+process, every thread it has and so every thread started later, to one CPU (Linux's
+sched_setaffinity) before building any contestant, and print next to each time the cores
+it kept busy: at most 1 when pinned. `--all-cores` leaves the process free.
 """
 
 from __future__ import annotations
