@@ -3,8 +3,8 @@
 draw, draw_tape, explore, render and pipe each refuse a wrong argument at the call, with a
 TypeError or ValueError that names the argument, what it got and what it takes, before
 anything deep inside (flatten, pathlib, graphviz) trips on it; nothing is written for a
-refused call. An explicit grad_beside=True is honoured on a small network too, and a graph
-too big to step through in a page is refused with its size and what to do instead.
+refused call, and a folder that cannot be made is named before any work. An explicit
+grad_beside=True is honoured on a small network too.
 """
 
 from __future__ import annotations
@@ -140,38 +140,6 @@ def test_grad_beside_on_a_small_network_draws_its_tables_with_grad_w_beside_w():
 def test_grad_beside_on_a_graph_without_layers_says_it_has_none():
     with pytest.raises(ValueError, match=r"grad_beside=True.*no layer of neurons"):
         draw(F, grad_beside=True)
-
-
-def neuron_graph(fan_in: int) -> Value:
-    neuron = Neuron(fan_in, activation="tanh", seed=0)
-    return neuron([Value(0.01 * k) for k in range(fan_in)])
-
-
-def counted(monkeypatch, module, name: str) -> list[int]:
-    """Count the calls of module.name from now on."""
-    calls = [0]
-    original = getattr(module, name)
-
-    def counting(*args, **kwargs):
-        calls[0] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counting)
-    return calls
-
-
-def test_a_graph_too_big_for_a_page_is_refused_with_its_size_and_what_to_do(tmp_path, monkeypatch):
-    """Past PAGE_LIMIT values explore refuses at once, before any step is made, naming the size and
-    the calls that do show such a graph (draw summarises it)."""
-    monkeypatch.setattr(explore_module, "PAGE_LIMIT", 500)
-    made = counted(monkeypatch, explore_module, "page_data")
-    root = neuron_graph(300)
-    size = f"{len(flatten(root)):,} values"
-    with pytest.raises(ValueError, match=rf"{size}.*500.*draw\(root\)") as refused:
-        explore(root, tmp_path / "big.html")
-    assert "/microgradx/viz/" in refused.traceback[-1].path.as_posix()
-    assert made[0] == 0 and not list(tmp_path.iterdir())
-    assert "summarised" in repr(draw(root))  # what it says to do works
 
 
 @pytest.mark.parametrize(

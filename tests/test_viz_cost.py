@@ -3,17 +3,20 @@
 Each name is made once a sweep (not once for every step that shows it), each node's formula
 once (not once for each of its operands), and a chain-rule step through a long sum writes its
 first and last terms, so that every step has a bounded length. No test here is timed: the
-work is counted (calls, lengths). benchmarks/draw.py times explore on three networks.
+work is counted (calls, lengths). benchmarks/draw.py times explore on three networks. A graph
+too big to step through in a page is refused at once, with its size and what to do instead.
 """
 
 from __future__ import annotations
 
 import importlib
 
+import pytest
+
 from microgradx import Value, flatten
 from microgradx.core.tape import Tape
 from microgradx.nn import Neuron
-from microgradx.viz import steps
+from microgradx.viz import draw, explore, steps
 
 explore_module = importlib.import_module("microgradx.viz.explore")  # (viz.explore is the function)
 
@@ -74,3 +77,17 @@ def test_the_tapes_names_are_made_as_often_however_far_a_nan_runs(monkeypatch):
         assert sum(1 for s in data["steps"] if s["phase"] == "forward" and s["value"] == "nan") > length
         counts.append(made[0])
     assert counts[0] == counts[1] <= 5, counts
+
+
+def test_a_graph_too_big_for_a_page_is_refused_with_its_size_and_what_to_do(tmp_path, monkeypatch):
+    """Past PAGE_LIMIT values explore refuses at once, before any step is made, naming the size and
+    the calls that do show such a graph (draw summarises it)."""
+    monkeypatch.setattr(explore_module, "PAGE_LIMIT", 500)
+    made = counted(monkeypatch, explore_module, "page_data")
+    root = neuron_graph(300)
+    size = f"{len(flatten(root)):,} values"
+    with pytest.raises(ValueError, match=rf"{size}.*500.*draw\(root\)") as refused:
+        explore(root, tmp_path / "big.html")
+    assert "/microgradx/viz/" in refused.traceback[-1].path.as_posix()
+    assert made[0] == 0 and not list(tmp_path.iterdir())
+    assert "summarised" in repr(draw(root))  # what it says to do works
