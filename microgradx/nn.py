@@ -197,6 +197,7 @@ class Module:
         `allow_nonfinite`, and a path that is not a regular file (a directory, a FIFO, a
         device), which it leaves as it was.
         """
+        path = serialize.file_path(path, "save(path)")
         store, slots = self._slots()
         values = store.data[slots]
         if not allow_nonfinite:

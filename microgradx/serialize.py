@@ -78,14 +78,27 @@ class ModelFileError(ValueError):
 # -- writing ---------------------------------------------------------------------------------
 
 
+def file_path(path: object, call: str) -> Path:
+    """A model file's path as a Path: a str or an os.PathLike (a pathlib.Path); TypeError naming
+    `call` for anything else (os.fspath's "expected str, bytes or os.PathLike object, not int"
+    named neither the call nor the argument)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{call}: path must be a str or a pathlib.Path, like 'model.npz'; "
+            f"got {path!r} ({type(path).__name__})"
+        )
+    return Path(path)
+
+
 def write(path: PathLike, architecture: dict[str, Any], parameters: np.ndarray) -> None:
     """Write a model file atomically: temporary file, flush, fsync, then `os.replace`.
 
     `path` may be a symlink (the file it leads to is written) or a new name; anything
     else that is not a regular file is refused with a ModelFileError.
     """
-    writable_folder(Path(path).parent, f"not saving to {os.fspath(path)}")
-    target, old = _save_target(Path(path))
+    path = file_path(path, "save(path)")
+    writable_folder(path.parent, f"not saving to {os.fspath(path)}")
+    target, old = _save_target(path)
     arrays = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION, dtype=np.int64),
@@ -285,7 +298,7 @@ def read(path: PathLike) -> tuple[dict[str, Any], np.ndarray]:
 
     A missing or unreadable file raises the usual OSError (FileNotFoundError, ...).
     """
-    path = Path(path)
+    path = file_path(path, "load(path)")
     with _open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         head = f.read(len(ZIP_MAGIC))

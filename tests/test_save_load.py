@@ -595,3 +595,16 @@ def test_a_folder_that_takes_no_file_is_named_not_a_temporary_file():
         "not saving to /proc/m.npz: no file can be made in the folder /proc ("
     )
     assert ".tmp" not in str(refused.value)
+
+
+@pytest.mark.parametrize("call", ["save", "load", "from_file"])
+@pytest.mark.parametrize("path", [3, None, ["m.npz"]])
+def test_a_path_that_is_not_one_is_refused_naming_the_call(call, path, tmp_path, monkeypatch):
+    """os.fspath's "expected str, bytes or os.PathLike object, not int" named neither the call
+    nor the argument; nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    model = MLP(2, [3, 1], seed=0)
+    run = {"save": model.save, "load": model.load, "from_file": MLP.from_file}[call]
+    with pytest.raises(TypeError, match=r"(save|load)\(path\): path must be a str or a pathlib\.Path"):
+        run(path)
+    assert not list(tmp_path.iterdir())

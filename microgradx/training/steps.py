@@ -15,6 +15,8 @@ test_train_step_is_one_step_of_the_loop).
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
@@ -201,18 +203,34 @@ WARNED: weakref.WeakSet[Graph] = weakref.WeakSet()  # the graphs warn_nonfinite 
 
 def warn_nonfinite(self: Graph, losses: np.ndarray, t: int, caller: str) -> None:
     """A RuntimeWarning, once a graph, when a step's loss is nan or inf: without check=True,
-    that step went on to update the parameters from it. losses: the steps t + 1 on."""
+    that step went on to update the parameters from it. losses: the steps t + 1 on. The
+    warning names the user's line (the first frame outside the package, however deep fit's
+    calls went), and does not blame the step whose loss it was: an update before it may
+    have made the parameters nan or inf."""
     bad = np.flatnonzero(~np.isfinite(losses))
     if bad.size and self not in WARNED:
         WARNED.add(self)
         k = int(bad[0])
         warnings.warn(
-            f"{caller}: the loss was {losses[k]} at step {t + k + 1}, and the update made from it left "
-            "parameters nan or inf (a learning rate too large? an op like log(0)?); compile(..., "
-            "check=True) stops at the first such step, undoes it and names the op",
+            f"{caller}: the loss was {losses[k]} at step {t + k + 1}: an op in it overflowed or took "
+            "log(0), or an update before it left the parameters nan or inf (a learning rate too "
+            "large?), and steps went on from there; compile(..., check=True) stops at the first "
+            "such step, undoes it and names the op",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=users_level(),
         )
+
+
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # microgradx/
+
+
+def users_level() -> int:
+    """The stacklevel, for a warnings.warn in the function that calls this, of the first frame
+    outside the package: the user's line that called train_step or fit (however deep fit went)."""
+    frame, level = sys._getframe(2), 2  # (stacklevel 1 is that function, 2 its caller, ...)
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def checked_before(self: Graph, optimizer: Optimizer) -> tuple | None:
