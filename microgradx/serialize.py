@@ -54,6 +54,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .compiler.checks import file_path
+
 try:
     import fcntl
 except ImportError:  # Windows: saves there cannot tell a crashed save's file from a running one's
@@ -76,18 +78,6 @@ class ModelFileError(ValueError):
 
 
 # -- writing ---------------------------------------------------------------------------------
-
-
-def file_path(path: object, call: str) -> Path:
-    """A model file's path as a Path: a str or an os.PathLike (a pathlib.Path); TypeError naming
-    `call` for anything else (os.fspath's "expected str, bytes or os.PathLike object, not int"
-    named neither the call nor the argument)."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"{call}: path must be a str or a pathlib.Path, like 'model.npz'; "
-            f"got {path!r} ({type(path).__name__})"
-        )
-    return Path(path)
 
 
 def write(path: PathLike, architecture: dict[str, Any], parameters: np.ndarray) -> None:

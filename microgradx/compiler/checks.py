@@ -9,7 +9,9 @@ compiler/second_order.py call these; training/ checks its own arguments with
 
 from __future__ import annotations
 
+import os
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +43,19 @@ def random_seed(x: object, what: str) -> int | np.random.Generator | None:
     if x is None or isinstance(x, np.random.Generator):
         return x
     return whole_number(x, what)
+
+
+def file_path(path: object, call: str, what: str = "the file, like 'model.npz'") -> Path:
+    """A path the package reads or writes, as a Path: a str or an os.PathLike (a pathlib.Path);
+    TypeError naming `call` and `what` it takes for anything else (os.fspath's "expected str,
+    bytes or os.PathLike object, not int" named neither the call nor the argument): the model
+    files' paths (serialize) and the pictures' (viz's render and explore)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{call}: path must be a str or a pathlib.Path ({what}), "
+            f"got {shown(path)} ({type(path).__name__})"
+        )
+    return Path(path)
 
 
 def flag(x: object, what: str) -> bool:

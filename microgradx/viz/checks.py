@@ -4,13 +4,12 @@ draw, draw_tape, explore, render and pipe pass their arguments through these fir
 a wrong one is refused at the call, with a TypeError (the wrong kind of thing) or a
 ValueError (the right kind, a wrong value) that names the call, the argument, what it got
 and what it takes, before anything deep inside (flatten, pathlib, graphviz) trips on it and
-before any file is written. Whole numbers and flags are checked by compile's rules
-(`compiler.checks.whole_number` and `flag`).
+before any file is written. Whole numbers, flags and paths are checked by compile's rules
+(`compiler.checks.whole_number`, `flag` and `file_path`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import graphviz
@@ -97,13 +96,6 @@ def leaf_lists(inputs: object, parameters: object, call: str) -> tuple[Leaves, L
             "a leaf is one or the other: leave it out of one list"
         )
     return ins, pars
-
-
-def path_of(path: object, call: str, what: str) -> str | os.PathLike[str]:
-    """A file's path: a str or an os.PathLike (a pathlib.Path); `what` says what it takes."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{call}: path must be a str or a pathlib.Path ({what}), got {got(path)}")
-    return path
 
 
 def text(x: object, name: str, call: str) -> str | None:

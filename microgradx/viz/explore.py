@@ -24,11 +24,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ..compiler.checks import file_path
 from ..core.engine import Value
 from ..core.ops import Op
 from ..core.tape import Tape, flatten
 from ..serialize import writable_folder
-from .checks import leaf_lists, path_of, roots, text, value_or_none
+from .checks import leaf_lists, roots, text, value_or_none
 from .graph import draw, forward_mode, roles, seed_slot
 from .page import PAGE
 from .render import RendererNotFound, pipe
@@ -240,8 +241,8 @@ def explore(
     The work is linear in the graph's size (each name and formula made once: `steps`).
     """
     values = roots(root, "explore")
-    path = path_of(path, "explore(root, path)", "the page's file, like 'backprop.html'")
-    if Path(path).suffix.lower() not in PAGES:
+    path = file_path(path, "explore(root, path)", "the page's file, like 'backprop.html'")
+    if path.suffix.lower() not in PAGES:
         raise ValueError(
             f"explore(root, path): the page is HTML: end its name in {' or '.join(PAGES)}, not {str(path)!r} "
             "(render(draw(root), path) writes a picture: .svg, .png, .jpg)"
@@ -251,7 +252,7 @@ def explore(
     forward_mode(mode, value_or_none(wrt, "wrt", "explore"))
     tape = flatten(values)
     too_big(tape)
-    writable_folder(Path(path).parent, f"not writing {os.fspath(path)}")  # before the work, not after it
+    writable_folder(path.parent, f"not writing {path}")  # before the work, not after it
     data = page_data(values, inputs, parameters, mode, wrt)
     if title is None:
         title = f"backprop through {data['output']}"

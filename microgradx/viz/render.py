@@ -20,8 +20,9 @@ from typing import Any
 
 import graphviz
 
+from ..compiler.checks import file_path
 from ..serialize import writable_folder
-from .checks import got, path_of
+from .checks import got
 from .text import FONT, FONT_FAMILY, RASTER_FONT
 
 RENDERERS = ("dot", "graphviz-pure")
@@ -102,7 +103,7 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike[str]) -> Path:
             f"render(graph, path): graph must be a picture (what draw returns) or DOT text, "
             f"got {got(graph)}; render(draw(f), path) draws a Value first"
         )
-    path = Path(path_of(path, "render(picture, path)", "the picture's file, like 'f.svg'"))
+    path = file_path(path, "render(picture, path)", "the picture's file, like 'f.svg'")
     suffix = path.suffix.lower()
     if suffix in SOURCES or suffix in PICTURES:  # its folder made, or named if it cannot be, before the work
         writable_folder(path.parent, f"not writing {path}")
