@@ -221,7 +221,8 @@ def warn_nonfinite(self: Graph, losses: np.ndarray, t: int, caller: str) -> None
         )
 
 
-PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # microgradx/
+# microgradx/, as frames name their files: not resolved through symlinks, as kernels/cache.py's is
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def users_level() -> int:
