@@ -3,18 +3,21 @@
 One product does all the work: C[i, q] += Σ_p A[i, p]·B[p, q], where B's and C's rows are
 runs of consecutive numbers somewhere in a flat array (their starts given per row) and A is
 read one number at a time (A[i, p] = a[a_row[i] + a_col[p]]: W or Wᵀ, in place). That is
-the *broadcast form* of BLAS kernels: a tile of C (four rows × 32 columns) stays in
-sixteen vector registers (simd.py) while the sum over p runs; each step loads four
-vectors of B's row p and four numbers of A, for sixteen vector multiply-adds. A layer's
+the *broadcast form* of BLAS kernels: a tile of C (six rows × 32 columns) stays in
+24 vector registers (simd.py) while the sum over p runs; each step loads four vectors of
+B's row p and six numbers of A, for 24 vector multiply-adds (six rows × 8 columns where the
+CPU has 16 vector registers, not 32: see TILE_ROWS). A layer's
 three products, in the lanes' layout (a row of lanes per slot):
 
     a = W h        A = W (its rows in the uniform values), B = h (the lanes' rows)
     ∇W = g hᵀ      A = g (the lanes' rows), B = hᵀ (the batch's rows, or packed by transposed)
     ∇h = Wᵀ g      A = Wᵀ (W read down its columns), B = g (the lanes' rows)
 
-Measured against NumPy's `@` (OpenBLAS, one thread) on the shapes of the digits and
-MNIST-shaped networks' steps, it runs as fast or faster (benchmarks/matmul_kernels.py:
-52-57 GFLOP/s against 48-52 at 784-128 × 128 lanes). The dot form it replaced (both
+Measured against NumPy's `@` (OpenBLAS, one thread) on the shapes of the MNIST-shaped
+networks' steps (benchmarks/matmul_kernels.py, an Emerald Rapids core with AVX-512): the
+forward a = W h at 65-70 GFLOP/s against 63-64, a first layer's ∇W (reading the batch's
+rows) at 84-92 % of `@`'s speed, ∇h at 75-106 %, a deeper layer's ∇W with its packing of hᵀ
+at 70-73 %. The dot form it replaced (both
 operands contiguous along the sum, sixteen scalar sums a tile) paid sixteen horizontal
 additions a tile, a fifth of ∇W's time with its sums over only 128 lanes; numba's own
 np.dot would call SciPy's BLAS, a run-time dependency for no speed gained.
@@ -60,37 +63,45 @@ def transposed(src, start, n, dst):
             dst[j * m + r] = src[s + j]
 
 
+# A tile of C: six rows of STRIP columns, kept in registers while its sum runs. With AVX-512's
+# 32 vector registers, 6 × 32 columns are 24 vectors, with four of B's and A's broadcast beside
+# them; with AVX2's 16, where a vector of 8 takes two registers, 6 × 8 are twelve (more spill
+# to memory: 4 × 32 ran at 24 GFLOP/s there, 6 × 8 at 38-40). Against 4 × 32 on AVX-512, each
+# load of B serves six rows instead of four: 64-71 GFLOP/s against 43-50 on 784-128 × 128 lanes.
+TILE_ROWS = 6
+STRIP = 32 if simd.REGISTERS == 32 else 8
+
+
 @dense
 def product(a, a_row, a_col, b, b_row, n, c, c_row):
     """C[i, q] += Σ_p A[i, p]·B[p, q] for q < n, where A[i, p] = a[a_row[i] + a_col[p]], B's row
     p is b[b_row[p] : b_row[p] + n] and C's row i is c[c_row[i] : c_row[i] + n].
 
-    C in strips of 32 columns (then 8, then the last n % 8), each strip of B read by every
-    four rows of C in turn while it is in cache (on ∇W's 128 × 784 result, 53 GFLOP/s
-    against 47 row by row). Four rows by 32 columns are tile32's sixteen vectors; a tile at
-    the bottom edge repeats C's last row (its sums are computed, not added). The last n % 8
-    columns are copied into a strip of 8, zeros past them, and run as tile8 into a scratch
-    tile, then added: one at a time, reading B down its columns, they cost 59-432-8's step
-    a third of its time."""
+    C in strips of STRIP columns (then 8, then the last n % 8), each strip of B read by every
+    six rows of C in turn while it is in cache (on ∇W's 128 × 784 result, 53 GFLOP/s against
+    47 row by row). Six rows by a strip are a tile (tile32, tile8); a tile at the bottom edge
+    repeats C's last row (its sums are computed, not added). The last n % 8 columns are copied
+    into a strip of 8, zeros past them, and run as tile8 into a scratch tile, then added: one
+    at a time, reading B down its columns, they cost 59-432-8's step a third of its time."""
     rows = a_row.size
     last = rows - 1
     q = np.int64(0)  # (not a literal 0: one compile of last_columns)
     while q < n:
-        width = min(32 if q + 32 <= n else 8, n - q)
+        width = min(STRIP if q + STRIP <= n else 8, n - q)
         if width < 8:  # the last columns, as a strip of 8 and a scratch tile (see above)
             strip, strip_row = last_columns(b, b_row, q, width, a_col.size), packed(a_col.size, np.int64(8))
-            tile, tile_row = np.empty(32), packed(np.int64(4), np.int64(8))
-        for i in range(0, rows, 4):
-            r0, r1 = a_row[i], a_row[min(i + 1, last)]
-            r2, r3 = a_row[min(i + 2, last)], a_row[min(i + 3, last)]
-            kept = min(4, rows - i)  # C's rows of this tile that are real
-            if width == 32:
-                tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept)
+            tile, tile_row = np.empty(8 * TILE_ROWS), packed(np.int64(TILE_ROWS), np.int64(8))
+        for i in range(0, rows, TILE_ROWS):
+            r0, r1, r2 = a_row[i], a_row[min(i + 1, last)], a_row[min(i + 2, last)]
+            r3, r4, r5 = a_row[min(i + 3, last)], a_row[min(i + 4, last)], a_row[min(i + 5, last)]
+            kept = min(TILE_ROWS, rows - i)  # C's rows of this tile that are real
+            if STRIP == 32 and width == 32:
+                tile32(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept)
             elif width == 8:
-                tile8(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept)
+                tile8(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept)
             else:
                 tile[:] = 0.0
-                tile8(a, r0, r1, r2, r3, a_col, strip, strip_row, 0, tile, tile_row, 0, kept)
+                tile8(a, r0, r1, r2, r3, r4, r5, a_col, strip, strip_row, 0, tile, tile_row, 0, kept)
                 for t in range(kept):
                     for k in range(width):
                         c[c_row[i + t] + q + k] += tile[8 * t + k]
@@ -108,18 +119,27 @@ def last_columns(b, b_row, q, width, m):
 
 
 @inline
-def tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
-    """C[i … i + kept − 1, q … q + 31] += A's rows r0 … r3 times B's columns q … q + 31."""
-    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = simd.zero()
-    c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = simd.zero()
+def at(a, i):
+    """a[i] for an i >= 0, said so by an unsigned index: numba then adds no code for negative
+    indices (counting from the end), a third of tile32's loop, 8 % of its time."""
+    return a[np.uint64(i)]
+
+
+@inline
+def tile32(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept):
+    """C[i … i + kept − 1, q … q + 31] += A's rows r0 … r5 times B's columns q … q + 31."""
+    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = simd.zero()
+    c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = simd.zero()
     for p in range(a_col.size):
         o = b_row[p] + q
         x0, x1, x2, x3 = simd.load(b, o), simd.load(b, o + 8), simd.load(b, o + 16), simd.load(b, o + 24)
         k = a_col[p]
-        c00, c01, c02, c03 = fma4(a[r0 + k], x0, x1, x2, x3, c00, c01, c02, c03)
-        c10, c11, c12, c13 = fma4(a[r1 + k], x0, x1, x2, x3, c10, c11, c12, c13)
-        c20, c21, c22, c23 = fma4(a[r2 + k], x0, x1, x2, x3, c20, c21, c22, c23)
-        c30, c31, c32, c33 = fma4(a[r3 + k], x0, x1, x2, x3, c30, c31, c32, c33)
+        c00, c01, c02, c03 = fma4(at(a, r0 + k), x0, x1, x2, x3, c00, c01, c02, c03)
+        c10, c11, c12, c13 = fma4(at(a, r1 + k), x0, x1, x2, x3, c10, c11, c12, c13)
+        c20, c21, c22, c23 = fma4(at(a, r2 + k), x0, x1, x2, x3, c20, c21, c22, c23)
+        c30, c31, c32, c33 = fma4(at(a, r3 + k), x0, x1, x2, x3, c30, c31, c32, c33)
+        c40, c41, c42, c43 = fma4(at(a, r4 + k), x0, x1, x2, x3, c40, c41, c42, c43)
+        c50, c51, c52, c53 = fma4(at(a, r5 + k), x0, x1, x2, x3, c50, c51, c52, c53)
     add_row(c, c_row[i] + q, c00, c01, c02, c03)
     if kept > 1:
         add_row(c, c_row[i + 1] + q, c10, c11, c12, c13)
@@ -127,6 +147,10 @@ def tile32(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
         add_row(c, c_row[i + 2] + q, c20, c21, c22, c23)
     if kept > 3:
         add_row(c, c_row[i + 3] + q, c30, c31, c32, c33)
+    if kept > 4:
+        add_row(c, c_row[i + 4] + q, c40, c41, c42, c43)
+    if kept > 5:
+        add_row(c, c_row[i + 5] + q, c50, c51, c52, c53)
 
 
 @inline
@@ -145,14 +169,22 @@ def add_row(c, o, v0, v1, v2, v3):
 
 
 @inline
-def tile8(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
-    """tile32 on 8 columns: C[i … i + kept − 1, q … q + 7] += A's rows r0 … r3 times B's columns."""
-    c0 = c1 = c2 = c3 = simd.zero()
+def tile8(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept):
+    """tile32 on 8 columns: C[i … i + kept − 1, q … q + 7] += A's rows r0 … r5 times B's columns."""
+    c0 = c1 = c2 = c3 = c4 = c5 = simd.zero()
     for p in range(a_col.size):
         x = simd.load(b, b_row[p] + q)
         k = a_col[p]
-        c0, c1 = simd.fma(a[r0 + k], x, c0), simd.fma(a[r1 + k], x, c1)
-        c2, c3 = simd.fma(a[r2 + k], x, c2), simd.fma(a[r3 + k], x, c3)
+        c0, c1, c2 = (
+            simd.fma(at(a, r0 + k), x, c0),
+            simd.fma(at(a, r1 + k), x, c1),
+            simd.fma(at(a, r2 + k), x, c2),
+        )
+        c3, c4, c5 = (
+            simd.fma(at(a, r3 + k), x, c3),
+            simd.fma(at(a, r4 + k), x, c4),
+            simd.fma(at(a, r5 + k), x, c5),
+        )
     simd.add_to(c, c_row[i] + q, c0)
     if kept > 1:
         simd.add_to(c, c_row[i + 1] + q, c1)
@@ -160,6 +192,10 @@ def tile8(a, r0, r1, r2, r3, a_col, b, b_row, q, c, c_row, i, kept):
         simd.add_to(c, c_row[i + 2] + q, c2)
     if kept > 3:
         simd.add_to(c, c_row[i + 3] + q, c3)
+    if kept > 4:
+        simd.add_to(c, c_row[i + 4] + q, c4)
+    if kept > 5:
+        simd.add_to(c, c_row[i + 5] + q, c5)
 
 
 @dense

@@ -19,13 +19,26 @@ The numba side is four small pieces of LLVM IR (llvmlite, numba's own dependency
 
 from __future__ import annotations
 
+import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import config
 from numba.extending import intrinsic, models, overload, register_model
 
 LANES = 8
 VECTOR = ir.VectorType(ir.DoubleType(), LANES)
+
+
+def vector_registers() -> int:
+    """The vector registers of the CPU numba compiles for: 32 with AVX-512 (zmm0-31, each a
+    Vec8), else 16 (ymm0-15 on AVX2: a Vec8 takes two). NUMBA_CPU_FEATURES, when set, is what
+    numba compiles for, as its caches record; else this machine's."""
+    features = config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
+    return 32 if "+avx512f" in features.split(",") else 16
+
+
+REGISTERS = vector_registers()
 
 
 def load(a, i):
