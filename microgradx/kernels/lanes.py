@@ -35,6 +35,7 @@ from .codes import (
     CONST,
     DIV,
     DOT,
+    EXP,
     FUSED_RELU,
     GROUP,
     IS_UNARY,
@@ -58,6 +59,7 @@ from .codes import (
     lanes_forward,
 )  # fmt: skip
 from .dots import dot_lanes, dot_lanes_back
+from .exp import exp
 from .matrix_layers import matrix_back, matrix_forward
 from .scalar import dpow_base, dpow_exponent, dunary, power, relu, unary
 from .tiles import group_back, group_forward, group_rows_back
@@ -131,6 +133,9 @@ def forward_lanes(code, args, groups, vals, uvals, tmp, lanes):
         elif k == TANH:
             for j in range(lanes):
                 vals[i, j] = math.tanh(vals[ra, j])
+        elif k == EXP:  # math.exp to an ulp, eight lanes at a time (exp.py)
+            for j in range(lanes):
+                vals[i, j] = exp(vals[ra, j])
         elif IS_UNARY[k]:
             for j in range(lanes):
                 vals[i, j] = unary(k, vals[ra, j])
