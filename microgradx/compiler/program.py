@@ -173,8 +173,8 @@ def _weights_in_rows(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> 
 
 
 def scratch_rows(vcode: np.ndarray) -> int:
-    """Rows of `width` lanes that the matrix groups need as scratch past the lane sweeps' own
-    (kernels/matrix_layers.py packs hᵀ there, K × width numbers): 0 without any."""
+    """Rows of `width` lanes that the matrix groups need as scratch (kernels/matrix_layers.py
+    packs hᵀ there, K × width numbers): 0 without any."""
     need = 0
     for i in np.flatnonzero((vcode[:, RUNS] == MATRIX) & (vcode[:, MEMBERS] > 0)).tolist():
         need = max(need, int(vcode[i, ROWS]))

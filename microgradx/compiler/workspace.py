@@ -28,8 +28,9 @@ class Workspace:
     c·L … c·L + counts[c] - 1, lanes contiguous; from 32 rows a chunk on, each slot's
     lanes start on a cache line (L' is L rounded up to a whole line). The lanes past
     counts[c] are padding, which only the kernels' tiles and matrix products touch (see
-    kernels/tiles.py). Each chunk has TMP_ROWS rows of scratch, and the rows the matrix
-    groups of the program `vcode` pack their operands in (program.scratch_rows).
+    kernels/tiles.py). Past the slots, vals and grads have TMP_ROWS rows of scratch (the lane
+    sweeps' uniform operands as rows), and each chunk the rows the matrix groups of the
+    program `vcode` pack their operands in (program.scratch_rows).
     """
 
     def __init__(
@@ -53,8 +54,8 @@ class Workspace:
         counts = [max(0, min(L, rows - c * L)) for c in range(chunks)]
         # One buffer for all (the kernels take it whole), cut into vals, grads, scratch rows and
         # the chunks' uniform gradients by the function the kernels cut it with
-        scratch = TMP_ROWS + (scratch_rows(vcode) if vcode is not None else 0)
-        self.layout, self.work = new_workspace(counts, n_varying, stride, n_uniform, scratch)
+        scratch = scratch_rows(vcode) if vcode is not None else 0
+        self.layout, self.work = new_workspace(counts, n_varying + TMP_ROWS, stride, n_uniform, scratch)
         cut = cache.python_function(workspace_parts)
         self.vals, self.grads, self.tmp, _, self.counts = cut(self.layout, self.work)
         self.threads = True if self.parallel else None  # the kernels' argument (see kernels/chunks.py)

@@ -120,10 +120,10 @@ def grads_out(prog, p_uslots, p_idx, ugrads, p_grad):
 # -- the workspace: layout = header, then the rows of each chunk; work = one buffer ------------------
 
 CHUNKS, SLOTS, STRIDE, UNIFORM = 0, 1, 2, 3  # chunks, varying slots, lanes a row (padded), uniform slots
-SCRATCH = 4  # layout[SCRATCH]: a chunk's rows of scratch (tmp), TMP_ROWS and the matrix groups' own
+SCRATCH = 4  # layout[SCRATCH]: a chunk's rows of scratch (tmp) for the matrix groups (matrix_layers.py)
 COUNTS = 5  # layout[COUNTS + c]: the batch's rows in chunk c
-TMP_ROWS = 4  # a chunk's first rows of scratch: two operands and their gradients (lanes.lane_row, grad_row);
-# past them, the rows the matrix groups pack their operands in (matrix_layers.py)
+TMP_ROWS = 4  # the last rows of a chunk's vals and grads, past the program's slots: a binary op's two
+# uniform operands as rows of lanes and their gradients (lanes.py's lane_row and grad_row)
 LINE = 8  # float64s in a 64-byte cache line (and in an AVX-512 register)
 
 
@@ -136,12 +136,12 @@ def aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def new_workspace(
-    counts: list[int], n_varying: int, stride: int, n_uniform: int, scratch: int = TMP_ROWS
+    counts: list[int], n_varying: int, stride: int, n_uniform: int, scratch: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A workspace for chunks of counts[c] rows, each row `stride` lanes, with `scratch` rows of
-    scratch a chunk (TMP_ROWS at least): (layout, work), work zeroed and starting on a cache
-    line. workspace_parts cuts it."""
-    layout = np.array([len(counts), n_varying, stride, n_uniform, max(scratch, TMP_ROWS), *counts], np.int64)
+    """A workspace for chunks of counts[c] rows, each row `stride` lanes, n_varying rows of vals
+    and of grads a chunk (the program's slots and TMP_ROWS), with `scratch` rows of scratch a
+    chunk: (layout, work), work zeroed and starting on a cache line. workspace_parts cuts it."""
+    layout = np.array([len(counts), n_varying, stride, n_uniform, scratch, *counts], np.int64)
     return layout, aligned_zeros((cache.python_function(workspace_size)(layout),))
 
 

@@ -85,7 +85,7 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
     at a time, reading B down its columns, they cost 59-432-8's step a third of its time."""
     rows = a_row.size
     last = rows - 1
-    q = np.int64(0)  # (not a literal 0: one compile of last_columns)
+    q = zero = np.int64(0)  # (not a literal 0: one compile of last_columns and of tile8)
     while q < n:
         width = min(STRIP if q + STRIP <= n else 8, n - q)
         if width < 8:  # the last columns, as a strip of 8 and a scratch tile (see above)
@@ -101,7 +101,7 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
                 tile8(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept)
             else:
                 tile[:] = 0.0
-                tile8(a, r0, r1, r2, r3, r4, r5, a_col, strip, strip_row, 0, tile, tile_row, 0, kept)
+                tile8(a, r0, r1, r2, r3, r4, r5, a_col, strip, strip_row, zero, tile, tile_row, zero, kept)
                 for t in range(kept):
                     for k in range(width):
                         c[c_row[i + t] + q + k] += tile[8 * t + k]
@@ -125,7 +125,7 @@ def at(a, i):
     return a[np.uint64(i)]
 
 
-@inline
+@dense  # tile32 and tile8 are calls: inlined, numba counted references to their arrays a tile (atomic adds)
 def tile32(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept):
     """C[i … i + kept − 1, q … q + 31] += A's rows r0 … r5 times B's columns q … q + 31."""
     c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = simd.zero()
@@ -168,7 +168,7 @@ def add_row(c, o, v0, v1, v2, v3):
     simd.add_to(c, o + 24, v3)
 
 
-@inline
+@dense
 def tile8(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept):
     """tile32 on 8 columns: C[i … i + kept − 1, q … q + 7] += A's rows r0 … r5 times B's columns."""
     c0 = c1 = c2 = c3 = c4 = c5 = simd.zero()

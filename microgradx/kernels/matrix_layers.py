@@ -4,8 +4,8 @@ A group whose column RUNS is MATRIX (compiler/program.py's _kind: each neuron's 
 one run of uniform slots, its row of W) runs at its first DOT as a = W h + b forward and
 ∇W = g hᵀ, g_h += Wᵀ g backward, each one matmul.product. The products read the lanes'
 rows where they are, but for ∇W's hᵀ: a first layer's is the batch's rows, any other's is
-packed into the chunk's scratch rows past its first TMP_ROWS (kernels/layout.py;
-compiler/program.py's scratch_rows says how many).
+packed into the chunk's scratch rows (tmp: kernels/layout.py; compiler/program.py's
+scratch_rows says how many).
 
 Padding. matrix_forward sets its rows' padding lanes to 0, as the tiles do (tiles.py);
 the backward's products run on the batch's lanes only.
@@ -24,7 +24,6 @@ import numpy as np
 from . import cache, matmul
 from .codes import FUSED_RELU, ROWS, A, B, inline, lanes_backward, lanes_forward
 from .dots import weights
-from .layout import TMP_ROWS
 from .scalar import relu
 from .tiles import inputs_only, mask, uniform_back, uniform_part
 
@@ -99,7 +98,7 @@ def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gr
     g_h += Wᵀ g (nothing packed), unless the rows are all inputs whose gradient nobody
     wants (a first layer). ∇W's product writes W's rows along their length, so it reads
     hᵀ: a first layer's is the batch's rows x when the caller gave them (input_run), any
-    other's is packed into tmp past its first TMP_ROWS rows (35-45 µs on 784 × 128 lanes).
+    other's is packed into tmp (35-45 µs on 784 × 128 lanes).
     Equals tiles.group_back (tests/test_matrix_layers.py)."""
     width = vals.shape[1]
     start, K, M, w_start, g_start, h_start = matrix_parts(members, code, args, width)
@@ -113,7 +112,7 @@ def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gr
         for j in range(lanes):
             lane_k[j] += col0
     else:  # hᵀ packed: lane j's K values at j·K
-        h_t, lane_k = tmp.reshape(tmp.size)[TMP_ROWS * width :], matmul.packed(lanes, K)
+        h_t, lane_k = tmp.reshape(tmp.size), matmul.packed(lanes, K)
         matmul.transposed(vals.reshape(vals.size), h_start, lanes, h_t)
     matmul.product(g_flat, g_start, matmul.packed(lanes, np.int64(1)), h_t, lane_k, K, ugrads, w_start)
     if not input_grads and inputs_only(code, args, start, K):
