@@ -55,5 +55,15 @@ parallel = njit(cache=True, error_model="numpy", nogil=True, parallel=True)  # p
 # and the backward's sums over lanes may be reassociated ("reassoc") so that they vectorise.
 lanes_forward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
 lanes_backward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
+# The same, for the tiles and the DOTs alone (tiles.py, dots.py), which allocate nothing: without
+# numba's reference counting (_nrt=False). numba counts a reference to each array a function is
+# given and to each view it makes, an atomic add and subtract each (15 ns a pair here), and those
+# were ~70 of the moons' train_step's ~200 pairs a step. A function so compiled cannot allocate,
+# nor call one that does (numba compiles its callees with its flags): the kernels that do keep
+# the counting.
+uncounted_forward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"}, _nrt=False)
+uncounted_backward = njit(
+    cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"}, _nrt=False
+)
 # matmul.py's dense products: the same flags, so that their sums along k vectorise.
 dense = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})

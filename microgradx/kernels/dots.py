@@ -22,7 +22,7 @@ test_compiled_networks_match_the_reference_sweep) and tests/test_ops.py
 from __future__ import annotations
 
 from . import cache
-from .codes import A, B, inline, lanes_backward, lanes_forward
+from .codes import A, B, inline, uncounted_backward, uncounted_forward
 from .scalar import relu
 
 
@@ -41,7 +41,7 @@ def block_rows(args, uvals, m, n, q):
     return r0, r1, r2, r3, w0, w1, w2, w3
 
 
-@lanes_forward
+@uncounted_forward
 def dot_lanes(i, start, n, n_rw, lead, args, vals, uvals, lanes, with_relu):
     """vals[i] = Σ x·w over the DOT's pairs args[start:start+n] × args[start+n:start+2n], added
     in the graph's order (kernels/split.py lays them out): the `lead` uniform × uniform pairs
@@ -106,7 +106,7 @@ def dot_lanes(i, start, n, n_rw, lead, args, vals, uvals, lanes, with_relu):
             vals[i, j] = relu(vals[i, j])
 
 
-@lanes_backward
+@uncounted_backward
 def dot_lanes_back(i, start, n, n_rw, args, vals, grads, uvals, ugrads, lanes, rows_later, relu_mask):
     """d(Σ x·w) = Σ (w dx + x dw): rows get g·w per lane, weights Σ_lanes g·x.
 

@@ -16,11 +16,11 @@ three products, in the lanes' layout (a row of lanes per slot):
 Measured against NumPy's `@` (OpenBLAS, one thread) on the shapes of the MNIST-shaped
 networks' steps (benchmarks/matmul_kernels.py, an Emerald Rapids core with AVX-512): the
 forward a = W h at 65-70 GFLOP/s against 63-64, a first layer's ∇W (reading the batch's
-rows) at 84-92 % of `@`'s speed, ∇h at 75-106 %, a deeper layer's ∇W with its packing of hᵀ
-at 70-73 %. The dot form it replaced (both
-operands contiguous along the sum, sixteen scalar sums a tile) paid sixteen horizontal
-additions a tile, a fifth of ∇W's time with its sums over only 128 lanes; numba's own
-np.dot would call SciPy's BLAS, a run-time dependency for no speed gained.
+rows) at 84-92 % of `@`'s speed, ∇h at 75-106 %, a deeper layer's ∇W with its packing of
+hᵀ at 70-73 %. The dot form it replaced (both operands contiguous along the sum, sixteen
+scalar sums a tile) paid sixteen horizontal additions a tile, a fifth of ∇W's time with
+its sums over only 128 lanes; numba's own np.dot would call SciPy's BLAS, a run-time
+dependency for no speed gained.
 
 Equals: NumPy's `@` on the same matrices, and through matrix_layers.py the tiles (tiles.py)
 and the plain DOTs (dots.py). Sums are taken in another order than the scalar DOT's, so

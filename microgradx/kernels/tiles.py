@@ -30,12 +30,12 @@ test_huge_finite_parameters_give_no_nan_through_the_padding_lanes), tests/test_f
 from __future__ import annotations
 
 from . import cache
-from .codes import FUSED_RELU, LEAD, LEAF, OP, ROWS, A, B, inline, lanes_backward, lanes_forward
+from .codes import FUSED_RELU, LEAD, LEAF, OP, ROWS, A, B, inline, uncounted_backward, uncounted_forward
 from .dots import add4, four, weights, weights4
 from .scalar import relu
 
 
-@lanes_forward
+@uncounted_forward
 def group_forward(members, code, args, vals, uvals, lanes):
     """A tiled group's DOTs (a layer's neurons, see compiler/program.py's _kind), all at its first DOT, in
     tiles of four neurons × four rows (the rows left over: four neurons × one row): each
@@ -149,7 +149,7 @@ def tile(members, code, t):
     return i0, i1, i2, i3, weights(code, i0), weights(code, i1), weights(code, i2), weights(code, i3)
 
 
-@lanes_backward
+@uncounted_backward
 def group_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads):
     """A tiled group's whole backward, once every member's gradient is complete: per tile of
     four neurons, their relus masked and their g summed (for the biases), then their
@@ -242,7 +242,7 @@ def inputs_only(code, args, start, rows):
     return True
 
 
-@lanes_backward
+@uncounted_backward
 def first_layer_back(members, code, args, vals, grads, uvals, ugrads, lanes):
     """group_back for a group on one to three input rows whose gradients nobody wants (a
     first layer): per tile one pass, masking g on the fly where a relu is fused (nothing is
@@ -312,16 +312,17 @@ def mask4(i0, i1, i2, i3, code, vals, grads, lanes):
 def mask(i, code, vals, grads, lanes):
     """One row a pass: masking and summing four rows in one pass measured more than twice as
     slow (numba cannot tell LLVM the rows do not overlap, and it gave up vectorising). Inlined,
-    as uniform_part is."""
-    g, out = grads[i], vals[i]
+    as uniform_part is; row i read as grads[i, j], not through a view grads[i] (see lanes.py's
+    scratch_row: numba counts references to each view, an atomic add and subtract)."""
     total = 0.0
     if code[i, FUSED_RELU] == 0:  # no relu
         for j in range(lanes):
-            total += g[j]
+            total += grads[i, j]
         return total
     for j in range(lanes):
-        g[j] = g[j] if out[j] > 0.0 else 0.0
-        total += g[j]
+        g = grads[i, j] if vals[i, j] > 0.0 else 0.0
+        grads[i, j] = g
+        total += g
     return total
 
 
@@ -336,7 +337,7 @@ def uniform_back(i, code, args, uvals, ugrads, rows, total):
         ugrads[rw] += total * uvals[rx]
 
 
-@lanes_backward
+@uncounted_backward
 def group_rows_back(members, code, args, grads, uvals, lanes, input_grads, q0):
     """The rows read by a group of DOTs (a layer's neurons), from its q0-th on, get Σ_k g_k·w_k,
     four neurons at a time: one pass over a row's lanes for every four neurons, not one for each."""
