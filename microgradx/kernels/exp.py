@@ -90,19 +90,8 @@ def exp(x):
     k_float = shifted - ROUND
     r = (x - k_float * LN2_HI) - k_float * LN2_LO
     p = TAYLOR[13]
-    p = p * r + TAYLOR[12]
-    p = p * r + TAYLOR[11]
-    p = p * r + TAYLOR[10]
-    p = p * r + TAYLOR[9]
-    p = p * r + TAYLOR[8]
-    p = p * r + TAYLOR[7]
-    p = p * r + TAYLOR[6]
-    p = p * r + TAYLOR[5]
-    p = p * r + TAYLOR[4]
-    p = p * r + TAYLOR[3]
-    p = p * r + TAYLOR[2]
-    p = p * r + TAYLOR[1]
-    p = p * r + TAYLOR[0]
+    for n in range(12, -1, -1):  # Horner's rule: ((r/13! + 1/12!)·r + …)·r + 1 (unrolled by LLVM)
+        p = p * r + TAYLOR[n]
     k = bits(shifted) - bits(ROUND) + 2048  # k + 2048 >= 972: a logical shift halves it
     half = (k >> 1) - 1024  # k // 2
     rest = k - 2048 - half
