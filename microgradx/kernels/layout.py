@@ -123,7 +123,7 @@ CHUNKS, SLOTS, STRIDE, UNIFORM = 0, 1, 2, 3  # chunks, varying slots, lanes a ro
 SCRATCH = 4  # layout[SCRATCH]: a chunk's rows of scratch (tmp) for the matrix groups (matrix_layers.py)
 COUNTS = 5  # layout[COUNTS + c]: the batch's rows in chunk c
 TMP_ROWS = 4  # the last rows of a chunk's vals and grads, past the program's slots: a binary op's two
-# uniform operands as rows of lanes and their gradients (lanes.py's lane_row and grad_row)
+# uniform operands as rows of lanes and their gradients (lanes.py's scratch_row)
 LINE = 8  # float64s in a 64-byte cache line (and in an AVX-512 register)
 
 

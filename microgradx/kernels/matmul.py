@@ -1,13 +1,13 @@
 """Dense matrix products in numba, for layers run as matrices (see matrix_layers.py).
 
-One product does all the work: C[i, q] += Σ_p A[i, p]·B[p, q], where B's and C's rows are
-runs of consecutive numbers somewhere in a flat array (their starts given per row) and A is
-read one number at a time (A[i, p] = a[a_row[i] + a_col[p]]: W or Wᵀ, in place). That is
-the *broadcast form* of BLAS kernels: a tile of C (six rows × 32 columns) stays in
-24 vector registers (simd.py) while the sum over p runs; each step loads four vectors of
-B's row p and six numbers of A, for 24 vector multiply-adds (six rows × 8 columns where the
-CPU has 16 vector registers, not 32: see TILE_ROWS). A layer's
-three products, in the lanes' layout (a row of lanes per slot):
+One product does all the work: C[i, q] += Σ_p A[i, p]·B[p, q], where B's and C's rows
+are runs of consecutive numbers somewhere in a flat array (their starts given per row)
+and A is read one number at a time (A[i, p] = a[a_row[i] + a_col[p]]: W or Wᵀ, in
+place). That is the *broadcast form* of BLAS kernels: a tile of C (six rows × 32
+columns) stays in 24 vector registers (simd.py) while the sum over p runs; each step
+loads four vectors of B's row p and six numbers of A, for 24 vector multiply-adds (six
+rows × 8 columns where the CPU has 16 vector registers, not 32: see TILE_ROWS). A
+layer's three products, in the lanes' layout (a row of lanes per slot):
 
     a = W h        A = W (its rows in the uniform values), B = h (the lanes' rows)
     ∇W = g hᵀ      A = g (the lanes' rows), B = hᵀ (the batch's rows, or packed by transposed)
