@@ -255,3 +255,33 @@ def test_a_first_layer_on_few_inputs_trains_as_the_loop_does(n_inputs):
     np.testing.assert_allclose(values(m2), values(m1), rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose([p.grad for p in m2.parameters()], [p.grad for p in m1.parameters()],
                                rtol=1e-10, atol=1e-13)  # fmt: skip
+
+
+@pytest.mark.parametrize("shift", [0, 3])
+@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.3, momentum=0.9), lambda ps: Adam(ps, lr=0.05)])
+def test_a_lone_step_updating_the_store_equals_the_loop(shift, make_opt):
+    """train_step's one step a call writes the updated values into the store (kernels/layout.py's
+    store_shift), at the parameters' store index, which is their uniform slot plus `shift`: 3
+    when another graph put three other parameters first in their store."""
+
+    def build():
+        model = MLP(2, [8, 8, 1], seed=4)
+        xs, y = [Value(0.0), Value(0.0)], Value(0.0)
+        if shift:  # three parameters first in the store: another graph's
+            extra = [Value(0.5), Value(0.25), Value(2.0)]
+            microgradx.compile(sum(e * e for e in extra) + model(xs), inputs=xs)
+        step = microgradx.compile((1 - y * model(xs)).relu(), inputs=xs + [y])
+        prog = step._pack()
+        assert (prog[1], prog[2]) == (shift, 0)  # the store's run and the uniform values'
+        return model, step
+
+    (m1, s1), (m2, s2) = build(), build()
+    X, labels = make_moons(40, noise=0.1, seed=2)
+    XY = np.column_stack([X, labels * 2.0 - 1.0])
+    o1, o2 = make_opt(m1.parameters()), make_opt(m2.parameters())
+    for _ in range(3):
+        expected = python_loop(m1, s1, o1, XY, [o1.lr])[0]
+        assert s2.train_step(XY, o2) == pytest.approx(expected, rel=1e-12)
+        assert values(m2) == pytest.approx(values(m1), rel=1e-12)
+        assert [p.grad for p in m2.parameters()] == pytest.approx([p.grad for p in m1.parameters()], rel=1e-12)
+    assert s2.forward(XY) == pytest.approx(s1.forward(XY), rel=1e-12)  # the next call reads the store

@@ -22,7 +22,16 @@ import numpy as np
 from . import cache
 from .chunks import backward_pass, forward_pass
 from .codes import dense, inline, kernel
-from .layout import copy, grads_out, params_in, params_out, program_parts, workspace_parts
+from .layout import (
+    copy,
+    grads_into,
+    grads_out,
+    params_in,
+    params_out,
+    program_parts,
+    store_shift,
+    workspace_parts,
+)
 from .updates import apply_rule, update  # noqa: F401 (update: optim.Optimizer.step's entry point)
 
 
@@ -71,10 +80,13 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
 
 
 @inline
-def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t):
+def one_step(
+    prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t, alone
+):  # fmt: skip
     """One training step on x's first `lanes` rows (counts[c] of them in chunk c): forward,
     backward seeded with 1/lanes, the optimizer's step t at lr. Returns the step's loss, the
-    output's mean over the lanes. (parts: program_parts(prog); ws: vals, grads, tmp, chunk_ugrads.)"""
+    output's mean over the lanes. (parts: program_parts(prog); ws: vals, grads, tmp, chunk_ugrads.)
+    alone: the call's only step, whose update may write the store's values (see store_shift)."""
     ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
     vals, grads, tmp, chunk_ugrads = ws
     uvals, ugrads = uniform[0], uniform[1]
@@ -99,7 +111,10 @@ def one_step(prog, parts, ws, uniform, store, threads, rule, opt, settings, stat
         uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
         counts, threads, out_ref, 1.0 / lanes, input_grads, in_rows, x,
     )  # fmt: skip
-    if in_place:
+    shift = store_shift(prog) if in_place and alone else -1
+    if shift >= 0:  # the updated parameters straight into the store (see store_shift)
+        data, grad, idx = store[0][shift:], ugrads, opt[1]
+    elif in_place:
         data, grad, idx = uvals, ugrads, opt[1]
     else:  # the graph's gradients are the step's: the optimizer's other parameters get none
         data, grad, idx = store[0], store[1], opt[0]
@@ -136,12 +151,15 @@ def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings
     in_place = opt.shape[0] > 1
     if in_place:  # once for all the steps (otherwise each step reads the store)
         params_in(prog, p_uslots, p_idx, uniform[0], store[0])
+    alone = lrs.size == 1
     for step in range(lrs.size):
         losses[step] = one_step(
             prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, x.shape[0],
-            lrs[step], t0 + step + 1,
+            lrs[step], t0 + step + 1, alone,
         )  # fmt: skip
-    if in_place:  # the parameters and the last step's gradients, back in the store
+    if in_place and alone and store_shift(prog) >= 0:  # the update wrote the store: the gradients
+        grads_into(prog, p_idx, uniform[1], store[1])
+    elif in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])
 
 
@@ -198,7 +216,7 @@ def train_batches(
                 vals[c, :, counts[c] :] = 0.0
         losses[step] = one_step(
             prog, parts, ws, uniform, store, threads, rule, opt, settings, state, picked, counts, lanes,
-            lrs[step], t0 + step + 1,
+            lrs[step], t0 + step + 1, False,
         )  # fmt: skip
     if in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])

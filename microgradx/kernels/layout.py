@@ -106,6 +106,24 @@ def params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad):
 
 
 @inline
+def grads_into(prog, p_idx, ugrads, p_grad):
+    """params_out's gradients alone (see store_shift)."""
+    copy(p_grad[prog[STORE_RUN] :], ugrads[prog[UNIFORM_RUN] :], p_idx.size)
+
+
+@inline
+def store_shift(prog):
+    """How far past the parameters' run in the uniform values their run in the store starts
+    (store index = uniform slot + shift), when they are one run in both and it is not negative;
+    else -1. A call of one training step then updates the store's values in place of the
+    uniform ones (calls.py's one_step: the store's values are still those params_in copied),
+    and params_out copies only the gradients: on 784-128-10's 101,770 parameters, 0.8 MB less
+    copied a step (28 µs here)."""
+    shift = prog[STORE_RUN] - prog[UNIFORM_RUN]
+    return shift if prog[STORE_RUN] >= 0 and shift >= 0 else -1
+
+
+@inline
 def grads_out(prog, p_uslots, p_idx, ugrads, p_grad):
     """The parameters' gradients from the uniform ones added into the store's."""
     if prog[STORE_RUN] >= 0:
