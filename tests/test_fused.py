@@ -283,5 +283,29 @@ def test_a_lone_step_updating_the_store_equals_the_loop(shift, make_opt):
         expected = python_loop(m1, s1, o1, XY, [o1.lr])[0]
         assert s2.train_step(XY, o2) == pytest.approx(expected, rel=1e-12)
         assert values(m2) == pytest.approx(values(m1), rel=1e-12)
-        assert [p.grad for p in m2.parameters()] == pytest.approx([p.grad for p in m1.parameters()], rel=1e-12)
+        grads1, grads2 = [p.grad for p in m1.parameters()], [p.grad for p in m2.parameters()]
+        assert grads2 == pytest.approx(grads1, rel=1e-12)
     assert s2.forward(XY) == pytest.approx(s1.forward(XY), rel=1e-12)  # the next call reads the store
+
+
+def test_the_inputs_gradients_left_by_a_step_are_not_seen_by_backward_or_the_check():
+    """A training step does not zero the inputs' rows of gradients (kernels/chunks.py's
+    inputs_first): the target's row keeps what the steps added. backward(), which hands out the
+    inputs' gradients, starts them from 0; check=True zeroes them before it reads every gradient."""
+    model, step, XY = setup(5)
+    opt = SGD(model.parameters(), lr=0.0)  # lr 0: the parameters stay, the steps only leave gradients
+    for _ in range(3):
+        step.train_step(XY, opt)
+    rows = step.per_thread.state.ws.grads[0, step.in_rows[2], : XY.shape[0]]
+    assert np.any(rows != 0.0)  # the target's row, as the steps left it
+    step.forward(XY)
+    _, fresh, _ = setup(5)
+    fresh.forward(XY)
+    assert step.backward() == pytest.approx(fresh.backward(), rel=1e-12, abs=1e-300)
+
+    xs, y = [Value(0.0), Value(0.0)], Value(0.0)
+    checked = microgradx.compile((1 - y * model(xs)).relu(), inputs=xs + [y], check=True)
+    opt = SGD(model.parameters(), lr=0.01)
+    checked.fit(XY, opt, 1)
+    checked.per_thread.state.ws.grads[:, checked.in_rows] = np.nan  # what no step computes or reads
+    assert np.all(np.isfinite(checked.fit(XY, opt, 3)))  # no FloatingPointError about an input's gradient

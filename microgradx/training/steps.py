@@ -255,6 +255,7 @@ def checked_after(
     uvals, slots = state.uniform[0], self.p_uslots
     stepped = uvals[slots]
     uvals[slots] = data[self.p_idx]  # the parameters the step's forward and backward read
+    ws.grads[:, self.in_rows] = 0.0  # the inputs' gradients: the steps leave them (chunks.py's inputs_first)
     try:
         self.check_values(ws, state)
         self.check_grads(ws, state)
