@@ -22,7 +22,7 @@ EDGES = [
 ]  # fmt: skip
 
 
-@njit(error_model="numpy", fastmath={"contract"})  # as kernels/codes.py's lanes_forward
+@njit(error_model="numpy", fastmath={"contract"})  # as kernels/codes.py's uncounted_forward
 def lanes(x, out):
     for j in range(x.size):
         out[j] = fast.exp(x[j])

@@ -170,7 +170,7 @@ def test_the_compile_gives_each_kernel_one_signature_but_threads(built):
     kernels/chunks.py). Before the fix it held two of Adam's update: uint32 indices from the fused
     steps and int64 ones from Optimizer.step."""
     counts = Counter(f.name.split("-")[0] for f in key_folder(built[2]).rglob("*.nbc"))
-    assert counts["matmul.product"] == counts["updates.adam_update"] == 1
+    assert counts["matmul.product_into"] == counts["updates.adam_update"] == 1
     more = {}
     for name, n in counts.items():
         module, function = name.split(".")

@@ -34,6 +34,8 @@ from ..core.ops import ARITY, Op
 from ..core.tape import Tape
 from ..kernels import cache, jit
 from ..kernels.codes import ALONE, GROUP, LEAD, MATRIX, MEMBERS, OP, ROWS, RUNS, TILES, A, B
+from ..kernels.matmul import spare_size
+from ..kernels.matrix_layers import index_size
 from ..kernels.split import split_tape
 
 DOT, LEAF = int(Op.DOT), int(Op.LEAF)
@@ -172,12 +174,16 @@ def _weights_in_rows(vcode: np.ndarray, vargs: np.ndarray, group: list[int]) -> 
     return bool((slots == slots[:, :1] + np.arange(rows)).all())
 
 
-def scratch_rows(vcode: np.ndarray) -> int:
-    """Rows of `width` lanes that the matrix groups need as scratch (kernels/matrix_layers.py
-    packs hᵀ there, K × width numbers): 0 without any."""
+def scratch_rows(vcode: np.ndarray, width: int) -> int:
+    """Rows of `width` lanes that the matrix groups need as scratch: 0 without any. A group of M
+    neurons over K rows packs hᵀ there (K × width numbers), and keeps its index arrays and its
+    products' scratch at the end (kernels/matrix_layers.py's scratch_size)."""
+    index, spare = cache.python_function(index_size), cache.python_function(spare_size)
     need = 0
     for i in np.flatnonzero((vcode[:, RUNS] == MATRIX) & (vcode[:, MEMBERS] > 0)).tolist():
-        need = max(need, int(vcode[i, ROWS]))
+        K, M = int(vcode[i, ROWS]), int(vcode[i, MEMBERS])
+        size = index(M, K, width) + spare(max(K, M, width))  # scratch_size, in Python
+        need = max(need, K + -(-size // width))
     return need
 
 

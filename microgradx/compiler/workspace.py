@@ -54,7 +54,7 @@ class Workspace:
         counts = [max(0, min(L, rows - c * L)) for c in range(chunks)]
         # One buffer for all (the kernels take it whole), cut into vals, grads, scratch rows and
         # the chunks' uniform gradients by the function the kernels cut it with
-        scratch = scratch_rows(vcode) if vcode is not None else 0
+        scratch = scratch_rows(vcode, stride) if vcode is not None else 0
         self.layout, self.work = new_workspace(counts, n_varying + TMP_ROWS, stride, n_uniform, scratch)
         cut = cache.python_function(workspace_parts)
         self.vals, self.grads, self.tmp, _, self.counts = cut(self.layout, self.work)

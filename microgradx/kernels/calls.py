@@ -41,11 +41,12 @@ def run_forward(prog, layout, work, uniform, store, threads, x, out):
     row (out[j·n + k] is row j's output k, of n)."""
     parts = program_parts(prog)
     ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
-    vals, _, _, _, counts = workspace_parts(layout, work)
+    vals, _, tmp, _, counts = workspace_parts(layout, work)
     params_in(prog, p_uslots, p_idx, uniform[0], store[0])
     forward_pass(
-        uop, ua, ub, uargs, usq, ufirst, uniform[0], vcode, vargs, vgroups, vals, in_rows, x, counts, threads
-    )
+        uop, ua, ub, uargs, usq, ufirst, uniform[0], vcode, vargs, vgroups, vals, tmp, in_rows, x, counts,
+        threads,
+    )  # fmt: skip
     n, L = outs.size, counts[0]  # every chunk but the last holds L rows
     for k in range(n):
         r = outs[k]
@@ -97,7 +98,7 @@ def one_step(
     if not in_place:  # (in place, the caller reads them once for all the steps)
         params_in(prog, p_uslots, p_idx, uvals, store[0])
     forward_pass(
-        uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, in_rows, x, counts, threads
+        uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
     )
     if out_ref >= 0:
         total = 0.0

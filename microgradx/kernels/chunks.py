@@ -72,11 +72,11 @@ def into_lanes(rows, n, in_rows, vals):
 
 
 @inline
-def forward_chunk(c, code, args, groups, vals, uvals, in_rows, x, counts):
+def forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts):
     n = counts[c]
     rows = x[c * counts[0] : c * counts[0] + n]  # every chunk but the last holds counts[0] rows
     into_lanes(rows, n, in_rows, vals[c])
-    forward_lanes(code, args, groups, vals[c], uvals, n)
+    forward_lanes(code, args, groups, vals[c], uvals, n, tmp[c])
 
 
 @inline
@@ -116,9 +116,9 @@ def backward_chunk(
 
 
 @parallel
-def forward_chunks_parallel(code, args, groups, vals, uvals, in_rows, x, counts):
+def forward_chunks_parallel(code, args, groups, vals, uvals, tmp, in_rows, x, counts):
     for c in prange(vals.shape[0]):
-        forward_chunk(c, code, args, groups, vals, uvals, in_rows, x, counts)
+        forward_chunk(c, code, args, groups, vals, uvals, tmp, in_rows, x, counts)
 
 
 @parallel
@@ -134,15 +134,16 @@ def backward_chunks_parallel(
 
 @kernel
 def forward_pass(
-    uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, in_rows, x, counts, threads
+    uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
 ):
-    """Run the uniform program once (its parameters in place); inputs into the lanes, run them."""
+    """Run the uniform program once (its parameters in place); inputs into the lanes, run them
+    (tmp: the chunks' scratch rows, for the matrix groups' index arrays)."""
     forward(uop, ua, ub, uargs, usq, uvals, ufirst)
     if threads is None:
         for c in range(vals.shape[0]):
-            forward_chunk(c, vcode, vargs, vgroups, vals, uvals, in_rows, x, counts)
+            forward_chunk(c, vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
     else:
-        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, in_rows, x, counts)
+        forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
 
 
 @kernel

@@ -51,19 +51,21 @@ ALONE, TILES, MATRIX = 0, 1, 2
 kernel = njit(cache=True, error_model="numpy", nogil=True)  # called from Python, or a big callee
 inline = njit(cache=True, error_model="numpy", inline="always")  # compiled into each caller
 parallel = njit(cache=True, error_model="numpy", nogil=True, parallel=True)  # prange over chunks
-# The lane sweeps and their big DOT helpers: products may fuse into multiply-adds ("contract"),
-# and the backward's sums over lanes may be reassociated ("reassoc") so that they vectorise.
-lanes_forward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"})
-lanes_backward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
-# The same, for the tiles and the DOTs alone (tiles.py, dots.py), which allocate nothing: without
-# numba's reference counting (_nrt=False). numba counts a reference to each array a function is
-# given and to each view it makes, an atomic add and subtract each (15 ns a pair here), and those
-# were ~70 of the moons' train_step's ~200 pairs a step. A function so compiled cannot allocate,
-# nor call one that does (numba compiles its callees with its flags): the kernels that do keep
-# the counting.
+# The lane sweeps and all they call: products may fuse into multiply-adds ("contract"), and the
+# backward's sums over lanes may be reassociated ("reassoc") so that they vectorise. And they
+# run (lanes.py, tiles.py, dots.py, matrix_layers.py, matmul.product_into), which allocate
+# nothing, without numba's reference counting (_nrt=False).
+# numba counts a reference to each array a function is given and to each view it makes, an atomic
+# add and subtract each (15 ns a pair here), and those were ~70 of the moons' train_step's ~200
+# pairs a step. A function so compiled cannot allocate, nor call one that does (numba compiles
+# its callees with its flags unless they set their own): the kernels that do keep the counting.
 uncounted_forward = njit(cache=True, error_model="numpy", nogil=True, fastmath={"contract"}, _nrt=False)
 uncounted_backward = njit(
     cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"}, _nrt=False
 )
-# matmul.py's dense products: the same flags, so that their sums along k vectorise.
+# matmul.py's dense products: the same flags, so that their sums along k vectorise; and uncounted,
+# for the product the matrix layers call with their scratch (matmul.product_into).
 dense = njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"})
+uncounted_dense = njit(
+    cache=True, error_model="numpy", nogil=True, fastmath={"reassoc", "contract"}, _nrt=False
+)

@@ -55,8 +55,8 @@ from .codes import (
     A,
     B,
     inline,
-    lanes_backward,
-    lanes_forward,
+    uncounted_backward,
+    uncounted_forward,
 )  # fmt: skip
 from .dots import dot_lanes, dot_lanes_back
 from .exp import exp
@@ -83,8 +83,8 @@ def scratch_row(r, rows, t):
     return r if r >= 0 else rows - TMP_ROWS + t
 
 
-@lanes_forward
-def forward_lanes(code, args, groups, vals, uvals, lanes):
+@uncounted_forward
+def forward_lanes(code, args, groups, vals, uvals, lanes, tmp):
     """Evaluate the varying program on the first `lanes` lanes (inputs are filled in; tiles
     run on all the lanes, see tiles.py).
 
@@ -98,7 +98,7 @@ def forward_lanes(code, args, groups, vals, uvals, lanes):
             elif code[i, MEMBERS] > 0:  # a group's first DOT: the whole group (the others skip)
                 members = groups[code[i, GROUP] : code[i, GROUP] + code[i, MEMBERS]]
                 if code[i, RUNS] == MATRIX:
-                    matrix_forward(members, code, args, vals, uvals, lanes)
+                    matrix_forward(members, code, args, vals, uvals, lanes, tmp)
                 else:
                     group_forward(members, code, args, vals, uvals, lanes)  # on all the lanes: see tiles.py
         elif k <= CONST:
@@ -153,7 +153,7 @@ def forward_lanes(code, args, groups, vals, uvals, lanes):
                     vals[i, j] = power(vals[x, j], vals[y, j])
 
 
-@lanes_backward
+@uncounted_backward
 def backward_lanes(code, args, groups, vals, grads, uvals, ugrads, tmp, lanes, input_grads, batch, in_rows):
     """Reverse sweep of the varying program on the first `lanes` lanes (tiles on all of
     them, see tiles.py); uniform operands' gradients summed into ugrads. batch: the lanes'

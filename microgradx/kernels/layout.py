@@ -98,7 +98,7 @@ def params_out(prog, p_uslots, p_idx, uvals, ugrads, p_data, p_grad):
     moons' SGD step took 1.4 µs more.)"""
     if prog[STORE_RUN] >= 0:
         copy(p_data[prog[STORE_RUN] :], uvals[prog[UNIFORM_RUN] :], p_idx.size)
-        copy(p_grad[prog[STORE_RUN] :], ugrads[prog[UNIFORM_RUN] :], p_idx.size)
+        grads_into(prog, p_idx, ugrads, p_grad)
     else:
         for c in range(p_uslots.size):
             p_data[p_idx[c]] = uvals[p_uslots[c]]

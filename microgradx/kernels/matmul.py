@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import cache, simd
-from .codes import dense, inline
+from .codes import dense, inline, uncounted_dense
 
 
 @dense
@@ -77,6 +77,24 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
     """C[i, q] += Σ_p A[i, p]·B[p, q] for q < n, where A[i, p] = a[a_row[i] + a_col[p]], B's row
     p is b[b_row[p] : b_row[p] + n] and C's row i is c[c_row[i] : c_row[i] + n].
 
+    product_into with its scratch allocated here: for callers that have none (the tests, the
+    benchmarks)."""
+    product_into(a, a_row, a_col, b, b_row, n, c, c_row, np.empty(spare_size(a_col.size)))
+
+
+@inline
+def spare_size(m):
+    """The float64s product_into's scratch holds for a sum over m: the last columns as m rows of 8,
+    a tile of them, and (as int64s) where their rows start."""
+    return 8 * m + 8 * TILE_ROWS + m + TILE_ROWS
+
+
+@uncounted_dense
+def product_into(a, a_row, a_col, b, b_row, n, c, c_row, spare):
+    """product (see there), with spare_size(a_col.size) float64s of scratch from the caller: it
+    allocates nothing, so it runs without numba's reference counting (codes.py), as the matrix
+    layers that call it do (matrix_layers.py).
+
     C in strips of STRIP columns (then 8, then the last n % 8), each strip of B read by every
     six rows of C in turn while it is in cache (on ∇W's 128 × 784 result, 53 GFLOP/s against
     47 row by row). Six rows by a strip are a tile (tile32, tile8); a tile at the bottom edge
@@ -85,12 +103,17 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
     at a time, reading B down its columns, they cost 59-432-8's step a third of its time."""
     rows = a_row.size
     last = rows - 1
-    q = zero = np.int64(0)  # (not a literal 0: one compile of last_columns and of tile8)
+    m = a_col.size
+    strip, tile = spare[: 8 * m], spare[8 * m : 8 * m + 8 * TILE_ROWS]
+    starts = spare[8 * m + 8 * TILE_ROWS : spare_size(m)].view(np.int64)
+    strip_row, tile_row = starts[:m], starts[m:]
+    q = zero = np.int64(0)  # (not a literal 0: one compile of tile8)
     while q < n:
         width = min(STRIP if q + STRIP <= n else 8, n - q)
         if width < 8:  # the last columns, as a strip of 8 and a scratch tile (see above)
-            strip, strip_row = last_columns(b, b_row, q, width, a_col.size), packed(a_col.size, np.int64(8))
-            tile, tile_row = np.empty(8 * TILE_ROWS), packed(np.int64(TILE_ROWS), np.int64(8))
+            last_columns(b, b_row, q, width, strip)
+            packed(strip_row, np.int64(8))
+            packed(tile_row, np.int64(8))
         for i in range(0, rows, TILE_ROWS):
             r0, r1, r2 = a_row[i], a_row[min(i + 1, last)], a_row[min(i + 2, last)]
             r3, r4, r5 = a_row[min(i + 3, last)], a_row[min(i + 4, last)], a_row[min(i + 5, last)]
@@ -100,7 +123,8 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
             elif width == 8:
                 tile8(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept)
             else:
-                tile[:] = 0.0
+                for k in range(tile.size):
+                    tile[k] = 0.0
                 tile8(a, r0, r1, r2, r3, r4, r5, a_col, strip, strip_row, zero, tile, tile_row, zero, kept)
                 for t in range(kept):
                     for k in range(width):
@@ -108,14 +132,13 @@ def product(a, a_row, a_col, b, b_row, n, c, c_row):
         q += width
 
 
-@dense
-def last_columns(b, b_row, q, width, m):
-    """B's columns q … q + width − 1 (width < 8) of its m rows, as m rows of 8: zeros past them."""
-    strip = np.zeros(8 * m)
-    for p in range(m):
-        for k in range(width):
-            strip[8 * p + k] = b[b_row[p] + q + k]
-    return strip
+@inline
+def last_columns(b, b_row, q, width, strip):
+    """B's columns q … q + width − 1 (width < 8) of its strip.size // 8 rows, into strip as rows
+    of 8: zeros past them."""
+    for p in range(strip.size // 8):
+        for k in range(8):
+            strip[8 * p + k] = b[b_row[p] + q + k] if k < width else 0.0
 
 
 @inline
@@ -198,17 +221,12 @@ def tile8(a, r0, r1, r2, r3, r4, r5, a_col, b, b_row, q, c, c_row, i, kept):
         simd.add_to(c, c_row[i + 5] + q, c5)
 
 
-@dense
-def packed(m, n):
-    """Where the m rows of an m × n matrix packed by transposed start: 0, n, 2n, … (int64, as
-    every start matmul takes: one compile of product; pass n as np.int64(1), not a literal 1,
-    for one compile of this too). A plain call: np.arange(m) * n
-    written in place cost about 400 instructions of LLVM IR a use, in every library that
-    links the lane sweeps."""
-    start = np.empty(m, np.int64)
-    for i in range(m):
+@inline
+def packed(start, n):
+    """start[i] = i·n: where the rows of a matrix packed n numbers a row start (as transposed
+    packs them), in the int64 start arrays product takes."""
+    for i in range(start.size):
         start[i] = i * n
-    return start
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources

@@ -2,10 +2,13 @@
 
 A group whose column RUNS is MATRIX (compiler/program.py's _kind: each neuron's weights
 one run of uniform slots, its row of W) runs at its first DOT as a = W h + b forward and
-∇W = g hᵀ, g_h += Wᵀ g backward, each one matmul.product. The products read the lanes'
-rows where they are, but for ∇W's hᵀ: a first layer's is the batch's rows, any other's is
-packed into the chunk's scratch rows (tmp: kernels/layout.py; compiler/program.py's
-scratch_rows says how many).
+∇W = g hᵀ, g_h += Wᵀ g backward, each one matmul.product_into. The products read the
+lanes' rows where they are, but for ∇W's hᵀ: a first layer's is the batch's rows, any
+other's is packed into the chunk's scratch rows (tmp: kernels/layout.py; compiler/program.py's
+scratch_rows says how many). The index arrays the products take (where each row starts) and
+the products' own scratch are cut from the end of those rows (scratch): nothing here
+allocates, so these run without numba's reference counting, as the lane sweeps that call
+them do (codes.py).
 
 Padding. matrix_forward sets its rows' padding lanes to 0, as the tiles do (tiles.py);
 the backward's products run on the batch's lanes only.
@@ -22,40 +25,67 @@ from __future__ import annotations
 import numpy as np
 
 from . import cache, matmul
-from .codes import FUSED_RELU, ROWS, A, B, inline, lanes_backward, lanes_forward
+from .codes import FUSED_RELU, ROWS, A, B, inline, uncounted_backward, uncounted_forward
 from .dots import weights
 from .scalar import relu
 from .tiles import inputs_only, mask, uniform_back, uniform_part
 
 
 @inline
-def matrix_parts(members, code, args, width):
+def matrix_parts(members, code, args, tmp):
     """A MATRIX group's sizes and where its matrices start: M neurons, K rows (its DOTs' first K
-    pairs), and the starts of W's rows in the uniform values, of its neurons' rows and of
-    the rows it reads in the lanes' values (flattened, width lanes a row)."""
+    pairs), the starts of W's rows in the uniform values, of its neurons' rows and of the rows
+    it reads in the lanes' values (flattened, width lanes a row); then the rest of its index
+    scratch (int64) and product_into's spare (see scratch)."""
     first = members[0]
     start, K = code[first, A], np.int64(code[first, ROWS])  # (int64 as the lanes: one compile of matmul's)
-    M = members.size
-    w_start = np.empty(M, np.int64)
-    out_start = np.empty(M, np.int64)
+    M, width = np.int64(members.size), np.int64(tmp.shape[1])
+    index, spare = scratch(tmp, M, K)
+    w_start, out_start, h_start = index[:M], index[M : 2 * M], index[2 * M : 2 * M + K]
     for t in range(M):
         w_start[t] = -args[weights(code, members[t])] - 1  # W[t, k] = uvals[w_start[t] + k]
         out_start[t] = members[t] * width
-    h_start = np.empty(K, np.int64)
     for q in range(K):
         h_start[q] = args[start + q] * width
-    return start, K, M, w_start, out_start, h_start
+    return start, K, M, w_start, out_start, h_start, index[2 * M + K :], spare
 
 
-@lanes_forward
-def matrix_forward(members, code, args, vals, uvals, lanes):
+@inline
+def index_size(M, K, width):
+    """The int64s of a group's index scratch: W's, its neurons' and its rows' starts (M, M, K),
+    then two more arrays of starts, each of at most max(K, M, width)."""
+    return 2 * M + K + 2 * max(K, M, width)
+
+
+@inline
+def scratch_size(M, K, width):
+    """The float64s a MATRIX group of M neurons over K rows needs past hᵀ's K × width in its
+    chunk's scratch rows: its index scratch, and product_into's spare for its largest sum."""
+    return index_size(M, K, width) + matmul.spare_size(max(K, M, width))
+
+
+@inline
+def scratch(tmp, M, K):
+    """A chunk's scratch rows (tmp: rows × width, compiler/program.py's scratch_rows) cut for a
+    group: from the end, its index scratch (viewed as int64) and product_into's spare; hᵀ is
+    packed from the start (matrix_back). Views, nothing allocated: the matrix layers run
+    without numba's reference counting (codes.py)."""
+    flat = tmp.reshape(tmp.size)
+    width = np.int64(tmp.shape[1])
+    first = flat.size - scratch_size(M, K, width)
+    ints = index_size(M, K, width)
+    return flat[first : first + ints].view(np.int64), flat[first + ints :]
+
+
+@uncounted_forward
+def matrix_forward(members, code, args, vals, uvals, lanes, tmp):
     """A MATRIX group's DOTs (a layer's neurons) as one product on the batch's lanes: each
-    neuron's row set to its uniform pairs (its bias), then a = W h added by matmul.product
+    neuron's row set to its uniform pairs (its bias), then a = W h added by matmul.product_into
     (W's row i broadcast one number at a time, h's rows read along the lanes, where they
     already are: nothing packed), then the fused relus; the padding lanes 0 (see the top).
     Equals tiles.group_forward (tests/test_matrix_layers.py)."""
     width = vals.shape[1]
-    start, K, M, w_start, out_start, h_start = matrix_parts(members, code, args, width)
+    start, K, M, w_start, out_start, h_start, index, spare = matrix_parts(members, code, args, tmp)
     flat = vals.reshape(vals.size)
     for t in range(M):  # each neuron's row starts from its uniform pairs (its bias)
         i = members[t]
@@ -64,7 +94,9 @@ def matrix_forward(members, code, args, vals, uvals, lanes):
             vals[i, j] = c
         for j in range(lanes, width):
             vals[i, j] = 0.0
-    matmul.product(uvals, w_start, matmul.packed(K, np.int64(1)), flat, h_start, lanes, flat, out_start)
+    each_k = index[:K]
+    matmul.packed(each_k, np.int64(1))
+    matmul.product_into(uvals, w_start, each_k, flat, h_start, lanes, flat, out_start, spare)
     for t in range(M):
         i = members[t]
         if code[i, FUSED_RELU] != 0:
@@ -90,7 +122,7 @@ def input_run(args, start, K, in_rows):
     return col0
 
 
-@lanes_backward
+@uncounted_backward
 def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_grads, tmp, x, in_rows):
     """A MATRIX group's whole backward, once every neuron's gradient is
     complete: g masked by the fused relus and summed for the uniform pairs (mask,
@@ -100,24 +132,30 @@ def matrix_back(members, code, args, vals, grads, uvals, ugrads, lanes, input_gr
     hᵀ: a first layer's is the batch's rows x when the caller gave them (input_run), any
     other's is packed into tmp (35-45 µs on 784 × 128 lanes).
     Equals tiles.group_back (tests/test_matrix_layers.py)."""
+    start, K, M, w_start, g_start, h_start, index, spare = matrix_parts(members, code, args, tmp)
     width = vals.shape[1]
-    start, K, M, w_start, g_start, h_start = matrix_parts(members, code, args, width)
     for t in range(M):
         total = mask(members[t], code, vals, grads, width)
         uniform_back(members[t], code, args, uvals, ugrads, K, total)
     g_flat = grads.reshape(grads.size)
     col0 = input_run(args, start, K, in_rows) if x.shape[0] == lanes else -1
+    lane_k, each_lane = index[:lanes], index[index.size - lanes :]
     if col0 >= 0:  # hᵀ's row j is x[j, col0 : col0 + K]
-        h_t, lane_k = x.reshape(x.size), matmul.packed(lanes, x.shape[1])
+        h_t = x.reshape(x.size)
+        matmul.packed(lane_k, np.int64(x.shape[1]))
         for j in range(lanes):
             lane_k[j] += col0
-    else:  # hᵀ packed: lane j's K values at j·K
-        h_t, lane_k = tmp.reshape(tmp.size), matmul.packed(lanes, K)
+    else:  # hᵀ packed at the scratch's start: lane j's K values at j·K
+        h_t = tmp.reshape(tmp.size)
+        matmul.packed(lane_k, K)
         matmul.transposed(vals.reshape(vals.size), h_start, lanes, h_t)
-    matmul.product(g_flat, g_start, matmul.packed(lanes, np.int64(1)), h_t, lane_k, K, ugrads, w_start)
+    matmul.packed(each_lane, np.int64(1))
+    matmul.product_into(g_flat, g_start, each_lane, h_t, lane_k, K, ugrads, w_start, spare)
     if not input_grads and inputs_only(code, args, start, K):
         return
-    matmul.product(uvals, matmul.packed(K, np.int64(1)), w_start, g_flat, g_start, lanes, g_flat, h_start)
+    each_k = index[:K]
+    matmul.packed(each_k, np.int64(1))
+    matmul.product_into(uvals, each_k, w_start, g_flat, g_start, lanes, g_flat, h_start, spare)
 
 
 cache.key_functions(globals())  # numba caches these under the key of all the kernels' sources
