@@ -21,7 +21,7 @@ import numpy as np
 
 from . import cache
 from .chunks import backward_pass, forward_pass
-from .codes import dense, inline, kernel
+from .codes import dense, inline, kernel, uncounted_kernel
 from .layout import (
     copy,
     grads_into,
@@ -35,7 +35,7 @@ from .layout import (
 from .updates import apply_rule, update  # noqa: F401 (update: optim.Optimizer.step's entry point)
 
 
-@kernel
+@uncounted_kernel
 def run_forward(prog, layout, work, uniform, store, threads, x, out):
     """The parameters from the store, then forward_pass; the outputs written to out, row by
     row (out[j·n + k] is row j's output k, of n)."""
@@ -127,7 +127,7 @@ def one_step(
     return loss
 
 
-@kernel
+@uncounted_kernel
 def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings, state, x, lrs, t0, losses):
     """len(lrs) training steps: forward, zero the gradients, backward (mean over rows), update.
 

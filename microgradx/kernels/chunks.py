@@ -34,7 +34,7 @@ from numba import prange
 from numba.np.ufunc import parallel as numba_parallel
 
 from . import cache
-from .codes import inline, kernel, parallel
+from .codes import inline, parallel, uncounted_kernel
 from .lanes import backward_lanes, forward_lanes
 from .layout import copy
 from .scalar import backward, forward
@@ -132,7 +132,7 @@ def backward_chunks_parallel(
         )  # fmt: skip
 
 
-@kernel
+@uncounted_kernel
 def forward_pass(
     uop, ua, ub, uargs, usq, ufirst, uvals, vcode, vargs, vgroups, vals, tmp, in_rows, x, counts, threads
 ):
@@ -146,7 +146,7 @@ def forward_pass(
         forward_chunks_parallel(vcode, vargs, vgroups, vals, uvals, tmp, in_rows, x, counts)
 
 
-@kernel
+@uncounted_kernel
 def backward_pass(
     uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
     counts, threads, out_ref, seed, input_grads, in_rows, x,

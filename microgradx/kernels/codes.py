@@ -49,12 +49,15 @@ ALONE, TILES, MATRIX = 0, 1, 2
 # follows NumPy's float rules (error_model="numpy": 1/0 is inf, never an exception).
 
 kernel = njit(cache=True, error_model="numpy", nogil=True)  # called from Python, or a big callee
+uncounted_kernel = njit(cache=True, error_model="numpy", nogil=True, _nrt=False)  # the same, uncounted
 inline = njit(cache=True, error_model="numpy", inline="always")  # compiled into each caller
 parallel = njit(cache=True, error_model="numpy", nogil=True, parallel=True)  # prange over chunks
 # The lane sweeps and all they call: products may fuse into multiply-adds ("contract"), and the
-# backward's sums over lanes may be reassociated ("reassoc") so that they vectorise. And they
-# run (lanes.py, tiles.py, dots.py, matrix_layers.py, matmul.product_into), which allocate
-# nothing, without numba's reference counting (_nrt=False).
+# backward's sums over lanes may be reassociated ("reassoc") so that they vectorise. They, and
+# the passes and entry points that call them (chunks.py's forward_pass and backward_pass, calls.py's
+# run_forward and train_steps: uncounted_kernel), allocate nothing, and run without numba's
+# reference counting (_nrt=False); an uncounted entry point also takes its arrays from Python
+# without making a reference count for each (the digits' train_step 50.9 µs against 54.3-55.6).
 # numba counts a reference to each array a function is given and to each view it makes, an atomic
 # add and subtract each (15 ns a pair here), and those were ~70 of the moons' train_step's ~200
 # pairs a step. A function so compiled cannot allocate, nor call one that does (numba compiles
