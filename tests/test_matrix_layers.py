@@ -12,6 +12,7 @@ import microgradx
 from microgradx import Value, matrix
 from microgradx.compiled import Compiled
 from microgradx.compiler import program
+from microgradx.compiler.workspace import Workspace
 from microgradx.kernels import calls, jit, numpy_calls
 from microgradx.kernels.codes import MEMBERS, RUNS
 from microgradx.losses import l2, softmax_cross_entropy
@@ -307,3 +308,22 @@ def test_how_each_layer_runs_follows_the_measured_rule(sizes, kinds_expected):
     firsts = np.flatnonzero(vcode[:, MEMBERS] > 0)
     assert [int(vcode[i, MEMBERS]) for i in firsts] == sizes[1:]
     assert [int(vcode[i, RUNS]) for i in firsts] == kinds_expected
+
+
+def test_a_workspace_short_of_scratch_rows_is_refused_not_overrun():
+    """The matrix layers cut their index arrays and the product's scratch from the chunk's scratch
+    rows (kernels/matrix_layers.py's scratch) and check no bounds as they write there: a workspace
+    made with fewer rows than compiler/program.py's scratch_rows is refused, once, before any
+    write."""
+    model, loss, inputs = digits_graph(64, 48)
+    step = microgradx.compile(loss, inputs=inputs)
+    assert program.MATRIX in kinds(step)
+    X = np.random.default_rng(0).standard_normal((40, 74))
+    step.forward(X)  # the workspace, with its scratch rows
+    ws = step.per_thread.state.ws
+    short = Workspace(
+        step.split.vcode.shape[0], step._uniform0.shape[1], 40, ws.counts[0], False, 74
+    )  # no vcode
+    step.per_thread.state.ws = short
+    with pytest.raises(ValueError, match="fewer scratch rows than its matrix layers need"):
+        step.forward(X)

@@ -73,6 +73,8 @@ def scratch(tmp, M, K):
     flat = tmp.reshape(tmp.size)
     width = np.int64(tmp.shape[1])
     first = flat.size - scratch_size(M, K, width)
+    if first < K * width:  # (the kernels check no bounds: this one check, for all they write here)
+        raise ValueError("microgradx: a workspace with fewer scratch rows than its matrix layers need")
     ints = index_size(M, K, width)
     return flat[first : first + ints].view(np.int64), flat[first + ints :]
 
