@@ -82,12 +82,12 @@ def run_backward(prog, layout, work, uniform, store, threads, x_grad, out_ref, s
 
 @inline
 def one_step(
-    prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t, alone
+    prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, lanes, lr, t, shift
 ):  # fmt: skip
     """One training step on x's first `lanes` rows (counts[c] of them in chunk c): forward,
     backward seeded with 1/lanes, the optimizer's step t at lr. Returns the step's loss, the
     output's mean over the lanes. (parts: program_parts(prog); ws: vals, grads, tmp, chunk_ugrads.)
-    alone: the call's only step, whose update may write the store's values (see store_shift)."""
+    shift >= 0: the call's only step, whose update writes the store's values (see store_shift)."""
     ufirst, uop, ua, ub, uargs, usq, vcode, vargs, vgroups, in_rows, p_uslots, p_idx, outs = parts
     vals, grads, tmp, chunk_ugrads = ws
     uvals, ugrads = uniform[0], uniform[1]
@@ -112,7 +112,6 @@ def one_step(
         uop, ua, ub, uargs, usq, ufirst, uvals, ugrads, vcode, vargs, vgroups, vals, grads, chunk_ugrads, tmp,
         counts, threads, out_ref, 1.0 / lanes, input_grads, in_rows, x,
     )  # fmt: skip
-    shift = store_shift(prog) if in_place and alone else -1
     if shift >= 0:  # the updated parameters straight into the store (see store_shift)
         data, grad, idx = store[0][shift:], ugrads, opt[1]
     elif in_place:
@@ -152,13 +151,13 @@ def train_steps(prog, layout, work, uniform, store, threads, rule, opt, settings
     in_place = opt.shape[0] > 1
     if in_place:  # once for all the steps (otherwise each step reads the store)
         params_in(prog, p_uslots, p_idx, uniform[0], store[0])
-    alone = lrs.size == 1
+    shift = store_shift(prog) if in_place and lrs.size == 1 else -1  # (a call of one step)
     for step in range(lrs.size):
         losses[step] = one_step(
             prog, parts, ws, uniform, store, threads, rule, opt, settings, state, x, counts, x.shape[0],
-            lrs[step], t0 + step + 1, alone,
+            lrs[step], t0 + step + 1, shift,
         )  # fmt: skip
-    if in_place and alone and store_shift(prog) >= 0:  # the update wrote the store: the gradients
+    if shift >= 0:  # the update wrote the store's values: the gradients
         grads_into(prog, p_idx, uniform[1], store[1])
     elif in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])
@@ -217,7 +216,7 @@ def train_batches(
                 vals[c, :, counts[c] :] = 0.0
         losses[step] = one_step(
             prog, parts, ws, uniform, store, threads, rule, opt, settings, state, picked, counts, lanes,
-            lrs[step], t0 + step + 1, False,
+            lrs[step], t0 + step + 1, -1,
         )  # fmt: skip
     if in_place:  # the parameters and the last step's gradients, back in the store
         params_out(prog, p_uslots, p_idx, uniform[0], uniform[1], store[0], store[1])
